@@ -1,0 +1,1 @@
+// Domain value types; see Money.swift etc.
