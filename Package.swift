@@ -71,7 +71,7 @@ let package = Package(
             "QuorumModel",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
-        ], path: "Shared/QuorumPostgres", resources: [.copy("Migrations")], swiftSettings: strict),
+        ], path: "Shared/QuorumPostgres", swiftSettings: strict),
         // Service kit: configuration, logging, metrics, health endpoints, lifecycle.
         .target(name: "QuorumServiceKit", dependencies: [
             "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",
