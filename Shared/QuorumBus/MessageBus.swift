@@ -1,0 +1,126 @@
+/// The bus every Quorum stage talks through. Two implementations share these semantics:
+/// `KafkaBus` (QuorumKafka, the cluster) and `InMemoryBus` (unit tests and the single-process backtest).
+///
+/// Semantics both keep:
+/// - a topic has a fixed number of partitions; a message's key picks its partition (Kafka's murmur2
+///   partitioner, see `Partitioner`), so one key stays ordered;
+/// - consumers with the same group id split the partitions of their topics; each partition has one
+///   owner at a time; a join or leave rebalances;
+/// - delivery is at-least-once: a consumer marks a message done with `commit(_:)` only after its effects
+///   are durable. What is committed survives a restart; what is not is delivered again.
+public protocol MessageBus: Sendable {
+    /// Creates the topics that do not exist yet (partitions and retention from the spec). Existing topics are kept.
+    func createTopics(_ topics: [TopicSpec]) async throws
+
+    /// A producer. Close it when done (flushes what is in flight).
+    func makeProducer(clientID: String) throws -> any MessageProducer
+
+    /// A consumer in `group` subscribed to `topics`. `startAt` applies when the group has no committed offset.
+    func makeConsumer(group: String, topics: [String], clientID: String, startAt: StartPosition) throws -> any MessageConsumer
+
+    /// For each partition of `topic`, the first offset whose record timestamp is >= `timestampMs`
+    /// (the end offset when there is none). Used by replay.
+    func offsetsForTimes(topic: String, timestampMs: Int64) async throws -> [Int32: Int64]
+
+    /// Low and high watermark (first offset, next offset to be written) of each partition.
+    func watermarks(topic: String) async throws -> [Int32: Watermark]
+
+    /// The committed offsets of a group for `topic` (partitions without a commit are absent).
+    func committedOffsets(group: String, topic: String) async throws -> [Int32: Int64]
+
+    /// Sets the committed offsets of a group (the group must have no active members). Used by replay.
+    func setCommittedOffsets(group: String, topic: String, offsets: [Int32: Int64]) async throws
+}
+
+public enum StartPosition: Sendable, Hashable {
+    case earliest
+    case latest
+}
+
+public struct Watermark: Sendable, Hashable {
+    public var low: Int64
+    public var high: Int64
+    public init(low: Int64, high: Int64) {
+        self.low = low
+        self.high = high
+    }
+}
+
+public protocol MessageProducer: Sendable {
+    /// Publishes the messages and returns when the broker has acknowledged every one, in the order given.
+    /// Throws `BusError` if any was not delivered (the others may have been: publish idempotently).
+    func send(_ messages: [OutgoingMessage]) async throws -> [DeliveryReport]
+
+    /// Waits until everything sent so far is acknowledged.
+    func flush(timeout: Duration) async throws
+
+    /// Flushes and releases the producer. Idempotent.
+    func close() async
+}
+
+extension MessageProducer {
+    public func send(_ message: OutgoingMessage) async throws -> DeliveryReport {
+        let reports = try await send([message])
+        return reports[0]
+    }
+}
+
+/// A group member. Use it from one task: `next()` → handle → `commit(_:)` → `next()` …
+public protocol MessageConsumer: AnyObject, Sendable {
+    /// The next message of an assigned partition; waits until one arrives. `nil` once the consumer is closed.
+    /// Calling `next()` also ends the previous message's turn (it counts as handled, committed or not).
+    func next() async throws -> IncomingMessage?
+
+    /// Marks `message` (and everything before it on its partition) as done. The offset reaches the broker
+    /// within the commit interval, before a rebalance takes the partition away, and on close.
+    func commit(_ message: IncomingMessage) throws
+
+    /// Sends every marked offset to the broker now and waits for the answer.
+    func commitNow() async throws
+
+    /// The partitions this member owns now.
+    func assignment() -> Set<TopicPartition>
+
+    /// Stops handing out messages: a waiting `next()` and every later one return `nil`. The consumer stays
+    /// in its group so the caller can finish the in-flight message, commit, then `close()` (graceful shutdown).
+    func interrupt()
+
+    /// Commits marked offsets, leaves the group and releases the consumer. Idempotent.
+    func close() async
+}
+
+extension MessageConsumer {
+    /// The consumer as an AsyncSequence of messages: `for try await m in consumer.messages { … }`.
+    public var messages: ConsumerMessages { ConsumerMessages(consumer: self) }
+}
+
+public struct ConsumerMessages: AsyncSequence, Sendable {
+    public typealias Element = IncomingMessage
+    let consumer: any MessageConsumer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let consumer: any MessageConsumer
+        public mutating func next() async throws -> IncomingMessage? { try await consumer.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(consumer: consumer) }
+}
+
+/// Errors of the bus. `description` names what failed and what to do; it never contains credentials.
+public struct BusError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Code: String, Sendable {
+        case brokerUnreachable, deliveryFailed, unknownTopic, invalidConfiguration, timeout, closed, commitFailed, adminFailed
+    }
+    public var code: Code
+    public var message: String
+    /// True when retrying the same operation later can succeed (broker down, timeout).
+    public var isRetriable: Bool
+
+    public init(_ code: Code, _ message: String, isRetriable: Bool = false) {
+        self.code = code
+        self.message = message
+        self.isRetriable = isRetriable
+    }
+
+    public var description: String { "bus error (\(code.rawValue)): \(message)" }
+}

@@ -1,0 +1,250 @@
+import CRdKafka
+import Foundation
+import Logging
+import QuorumBus
+
+/// The cluster's `MessageBus`: Kafka through librdkafka.
+///
+/// Admin work (topic creation, metadata, offsets) goes through one long-lived producer-type handle;
+/// every blocking librdkafka call runs on a thread of its own (see `Blocking`).
+public final class KafkaBus: MessageBus, @unchecked Sendable {
+    // @unchecked: `admin` is a thread-safe librdkafka handle owned by `AdminHandle`; the rest is immutable.
+    public let configuration: KafkaConfiguration
+    let logger: Logger
+    let admin: AdminHandle
+    /// Replication factor for topics this bus creates (-1: the broker's default).
+    public let replicationFactor: Int32
+
+    public init(configuration: KafkaConfiguration, replicationFactor: Int32 = -1, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.replicationFactor = replicationFactor
+        admin = try AdminHandle(configuration: configuration, logger: logger)
+    }
+
+    public func makeProducer(clientID: String) throws -> any MessageProducer {
+        try KafkaProducer(configuration: configuration, clientID: clientID, logger: logger)
+    }
+
+    public func makeConsumer(group: String, topics: [String], clientID: String, startAt: StartPosition) throws -> any MessageConsumer {
+        try KafkaConsumer(configuration: configuration, group: group, topics: topics, clientID: clientID, startAt: startAt, logger: logger)
+    }
+
+    /// Fails with a clear error when the broker does not answer a metadata request in time.
+    public func checkConnection(timeout: Duration? = nil) async throws {
+        _ = try await topicPartitionCounts(timeout: timeout)
+    }
+
+    /// Partition count of every topic on the broker.
+    public func topicPartitionCounts(timeout: Duration? = nil) async throws -> [String: Int32] {
+        let ms = timeout.map { Int32($0.components.seconds * 1000) } ?? Int32(configuration.requestTimeoutMs)
+        let client = admin.client
+        let brokers = configuration.brokers
+        return try await Blocking.run("kafka-metadata") {
+            var md: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(client.pointer, 1, nil, &md, ms)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let md else {
+                throw BusError(.brokerUnreachable,
+                               "cannot reach the Kafka broker at \(brokers) within \(ms) ms (\(rdErrorText(err))); check kafka.brokers / QUORUM_KAFKA_BROKERS and that the broker is running",
+                               isRetriable: true)
+            }
+            defer { rd_kafka_metadata_destroy(md) }
+            var result: [String: Int32] = [:]
+            for i in 0..<Int(md.pointee.topic_cnt) {
+                let t = md.pointee.topics[i]
+                if t.err == RD_KAFKA_RESP_ERR_NO_ERROR { result[String(cString: t.topic)] = t.partition_cnt }
+            }
+            return result
+        }
+    }
+
+    public func createTopics(_ topics: [TopicSpec]) async throws {
+        guard !topics.isEmpty else { return }
+        let existing = try await topicPartitionCounts()
+        let missing = topics.filter { existing[$0.name] == nil }
+        guard !missing.isEmpty else { return }
+        let client = admin.client
+        let replication = replicationFactor
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        let created: [String] = try await Blocking.run("kafka-create-topics") {
+            var errbuf = [CChar](repeating: 0, count: 512)
+            var newTopics: [OpaquePointer?] = []
+            defer { for t in newTopics { rd_kafka_NewTopic_destroy(t) } }
+            for spec in missing {
+                guard let nt = rd_kafka_NewTopic_new(spec.name, spec.partitions, replication, &errbuf, errbuf.count) else {
+                    throw BusError(.adminFailed, "invalid topic spec \(spec.name): \(text(of: errbuf))")
+                }
+                newTopics.append(nt)
+                _ = rd_kafka_NewTopic_set_config(nt, "retention.ms", String(spec.retentionMs))
+            }
+            let options = rd_kafka_AdminOptions_new(client.pointer, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+            defer { rd_kafka_AdminOptions_destroy(options) }
+            _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errbuf, errbuf.count)
+            _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errbuf, errbuf.count)
+            let queue = rd_kafka_queue_new(client.pointer)
+            defer { rd_kafka_queue_destroy(queue) }
+            newTopics.withUnsafeMutableBufferPointer { buf in
+                rd_kafka_CreateTopics(client.pointer, buf.baseAddress, buf.count, options, queue)
+            }
+            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 2000) else {
+                throw BusError(.timeout, "creating topics timed out after \(timeoutMs) ms", isRetriable: true)
+            }
+            defer { rd_kafka_event_destroy(event) }
+            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw BusError(.adminFailed, "creating topics failed: \(String(cString: rd_kafka_event_error_string(event)))",
+                               isRetriable: true)
+            }
+            let result = rd_kafka_event_CreateTopics_result(event)
+            var count = 0
+            guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [] }
+            var names: [String] = []
+            for i in 0..<count {
+                let r = results[i]
+                let name = String(cString: rd_kafka_topic_result_name(r))
+                let err = rd_kafka_topic_result_error(r)
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS {
+                    names.append(name)
+                } else {
+                    let msg = rd_kafka_topic_result_error_string(r).map { String(cString: $0) } ?? rdErrorText(err)
+                    throw BusError(.adminFailed, "creating topic '\(name)' failed: \(msg)")
+                }
+            }
+            return names
+        }
+        logger.info("topics created", metadata: ["kafka.topics": .string(created.sorted().joined(separator: ","))])
+        // Wait until the broker's metadata lists them, so producers and consumers see every partition.
+        for _ in 0..<50 {
+            let now = try await topicPartitionCounts()
+            if missing.allSatisfy({ now[$0.name] != nil }) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    public func deleteTopics(_ names: [String]) async throws {
+        guard !names.isEmpty else { return }
+        let client = admin.client
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        try await Blocking.run("kafka-delete-topics") {
+            var handles: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
+            defer { for h in handles { rd_kafka_DeleteTopic_destroy(h) } }
+            let queue = rd_kafka_queue_new(client.pointer)
+            defer { rd_kafka_queue_destroy(queue) }
+            handles.withUnsafeMutableBufferPointer { buf in
+                rd_kafka_DeleteTopics(client.pointer, buf.baseAddress, buf.count, nil, queue)
+            }
+            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 2000) else {
+                throw BusError(.timeout, "deleting topics timed out", isRetriable: true)
+            }
+            rd_kafka_event_destroy(event)
+        }
+    }
+
+    private func partitionCount(_ topic: String) async throws -> Int32 {
+        guard let n = try await topicPartitionCounts()[topic] else {
+            throw BusError(.unknownTopic, "topic '\(topic)' does not exist on the broker at \(configuration.brokers)")
+        }
+        return n
+    }
+
+    public func offsetsForTimes(topic: String, timestampMs: Int64) async throws -> [Int32: Int64] {
+        let n = try await partitionCount(topic)
+        let marks = try await watermarks(topic: topic)
+        let client = admin.client
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        let found: [Int32: Int64] = try await Blocking.run("kafka-offsets-for-times") {
+            let list = PartitionList(capacity: Int(n))
+            for p in 0..<n { list.add(topic, p, offset: timestampMs) }
+            let err = rd_kafka_offsets_for_times(client.pointer, list.pointer, timeoutMs)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw BusError(.adminFailed, "offsets-for-times on '\(topic)' failed: \(rdErrorText(err))", isRetriable: true)
+            }
+            var result: [Int32: Int64] = [:]
+            for e in list.elements { result[e.tp.partition] = e.offset }
+            return result
+        }
+        // A partition with no record at or after the time answers -1: start at its end.
+        return found.mapValues { $0 }.reduce(into: [:]) { acc, kv in
+            acc[kv.key] = kv.value >= 0 ? kv.value : (marks[kv.key]?.high ?? 0)
+        }
+    }
+
+    public func watermarks(topic: String) async throws -> [Int32: Watermark] {
+        let n = try await partitionCount(topic)
+        let client = admin.client
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        return try await Blocking.run("kafka-watermarks") {
+            var result: [Int32: Watermark] = [:]
+            for p in 0..<n {
+                var low: Int64 = 0
+                var high: Int64 = 0
+                let err = rd_kafka_query_watermark_offsets(client.pointer, topic, p, &low, &high, timeoutMs)
+                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    throw BusError(.adminFailed, "watermarks of \(topic)[\(p)] failed: \(rdErrorText(err))", isRetriable: true)
+                }
+                result[p] = Watermark(low: low, high: high)
+            }
+            return result
+        }
+    }
+
+    public func committedOffsets(group: String, topic: String) async throws -> [Int32: Int64] {
+        let n = try await partitionCount(topic)
+        let conf = configuration
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        return try await Blocking.run("kafka-committed") {
+            let rk = try Self.groupHandle(conf, group: group)
+            defer { rd_kafka_destroy(rk) }
+            let list = PartitionList(capacity: Int(n))
+            for p in 0..<n { list.add(topic, p) }
+            let err = rd_kafka_committed(rk, list.pointer, timeoutMs)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw BusError(.adminFailed, "reading committed offsets of group '\(group)' failed: \(rdErrorText(err))", isRetriable: true)
+            }
+            var result: [Int32: Int64] = [:]
+            for e in list.elements where e.offset >= 0 { result[e.tp.partition] = e.offset }
+            return result
+        }
+    }
+
+    public func setCommittedOffsets(group: String, topic: String, offsets: [Int32: Int64]) async throws {
+        guard !offsets.isEmpty else { return }
+        let conf = configuration
+        try await Blocking.run("kafka-set-offsets") {
+            let rk = try Self.groupHandle(conf, group: group)
+            defer { rd_kafka_destroy(rk) }
+            let list = PartitionList(capacity: offsets.count)
+            for (p, o) in offsets { list.add(topic, p, offset: o) }
+            let err = rd_kafka_commit(rk, list.pointer, 0)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw BusError(.adminFailed,
+                               "setting offsets of group '\(group)' failed: \(rdErrorText(err)) (stop the group's consumers first)",
+                               isRetriable: true)
+            }
+        }
+    }
+
+    /// A consumer handle in `group` that never subscribes (for reading/writing committed offsets).
+    static func groupHandle(_ conf: KafkaConfiguration, group: String) throws -> OpaquePointer {
+        var properties = conf.commonProperties(clientID: "quorum-admin")
+        properties += [("group.id", group), ("enable.auto.commit", "false")]
+        let c = try makeConf(properties)
+        return try makeClient(type: RD_KAFKA_CONSUMER, conf: c)
+    }
+}
+
+/// Owns the admin client handle; destroys it exactly once.
+final class AdminHandle: @unchecked Sendable {
+    // @unchecked: immutable after init; librdkafka handles are thread-safe.
+    let client: RdClient
+    let context: ClientContext
+
+    init(configuration: KafkaConfiguration, logger: Logger) throws {
+        context = ClientContext(logger: logger)
+        let conf = try makeConf(configuration.commonProperties(clientID: configuration.clientID + "-admin"))
+        installCommonCallbacks(conf, context: context)
+        client = RdClient(pointer: try makeClient(type: RD_KAFKA_PRODUCER, conf: conf))
+    }
+
+    deinit { rd_kafka_destroy(client.pointer) }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import QuorumBus
+
+/// How to reach the broker and tune the clients.
+///
+/// Keys (service configuration → field, default):
+/// - `kafka.brokers` → `brokers` ("127.0.0.1:9092"): comma-separated host:port list.
+/// - `kafka.client.id` → `clientID` ("quorum").
+/// - `kafka.session.timeout.ms` → `sessionTimeoutMs` (6000): the local broker assigns partitions after
+///   about half of it, so keep it small (6000–10000) locally.
+/// - `kafka.linger.ms` → `lingerMs` (5): producer batching delay.
+/// - `kafka.commit.interval.ms` → `commitIntervalMs` (1000): how often marked offsets are committed.
+/// - `kafka.request.timeout.ms` → `requestTimeoutMs` (10000): admin/metadata calls and the start-up check.
+/// - `kafka.message.timeout.ms` → `messageTimeoutMs` (30000): a send fails after this long undelivered.
+/// - `properties`: extra librdkafka properties (e.g. `security.protocol`, `sasl.*`); values of keys
+///   containing "password" or "secret" are never printed.
+public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
+    public var brokers: String
+    public var clientID: String
+    public var sessionTimeoutMs: Int
+    public var lingerMs: Int
+    public var commitIntervalMs: Int
+    public var requestTimeoutMs: Int
+    public var messageTimeoutMs: Int
+    public var properties: [String: String]
+
+    public init(brokers: String = "127.0.0.1:9092", clientID: String = "quorum", sessionTimeoutMs: Int = 6000,
+                lingerMs: Int = 5, commitIntervalMs: Int = 1000, requestTimeoutMs: Int = 10_000,
+                messageTimeoutMs: Int = 30_000, properties: [String: String] = [:]) {
+        self.brokers = brokers
+        self.clientID = clientID
+        self.sessionTimeoutMs = sessionTimeoutMs
+        self.lingerMs = lingerMs
+        self.commitIntervalMs = commitIntervalMs
+        self.requestTimeoutMs = requestTimeoutMs
+        self.messageTimeoutMs = messageTimeoutMs
+        self.properties = properties
+    }
+
+    /// Checks the values before any client is made, so a typo is reported in words instead of by librdkafka.
+    public func validate() throws {
+        let list = brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !list.isEmpty, list.allSatisfy({ entry in
+            guard let colon = entry.lastIndex(of: ":"), let port = Int(entry[entry.index(after: colon)...]) else { return false }
+            return colon != entry.startIndex && (1...65535).contains(port)
+        }) else {
+            throw BusError(.invalidConfiguration,
+                           "kafka.brokers '\(brokers)' is not a comma-separated list of host:port (for example 127.0.0.1:9092)")
+        }
+        for (name, value) in [("kafka.session.timeout.ms", sessionTimeoutMs), ("kafka.request.timeout.ms", requestTimeoutMs),
+                              ("kafka.message.timeout.ms", messageTimeoutMs), ("kafka.commit.interval.ms", commitIntervalMs)]
+        where value <= 0 {
+            throw BusError(.invalidConfiguration, "\(name) must be a positive number of milliseconds, got \(value)")
+        }
+    }
+
+    public var description: String {
+        let extra = properties.keys.sorted().map { key in
+            "\(key)=\(Self.isSecret(key) ? "***" : properties[key]!)"
+        }
+        return "kafka(brokers: \(brokers), client: \(clientID)\(extra.isEmpty ? "" : ", " + extra.joined(separator: ", ")))"
+    }
+
+    static func isSecret(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return k.contains("password") || k.contains("secret") || k.contains("key") && !k.hasSuffix("key.serializer")
+    }
+
+    /// librdkafka properties shared by producers and consumers.
+    func commonProperties(clientID: String) -> [(String, String)] {
+        var p: [(String, String)] = [
+            ("bootstrap.servers", brokers),
+            ("client.id", clientID),
+            ("socket.timeout.ms", String(requestTimeoutMs)),
+            ("topic.metadata.refresh.interval.ms", "10000"),
+            ("broker.address.family", "v4"),
+        ]
+        for key in properties.keys.sorted() { p.append((key, properties[key]!)) }
+        return p
+    }
+}
+

@@ -1,0 +1,394 @@
+import CRdKafka
+import Foundation
+import Logging
+import QuorumBus
+import Synchronization
+
+/// A consumer-group member over librdkafka.
+///
+/// Threads: one dedicated poll thread calls `rd_kafka_consume_batch_queue` (which also runs the rebalance
+/// callback); the owner task calls `next()` / `commit(_:)`. They meet in `state` (a Mutex): a buffer of
+/// fetched messages and the owner's waiting continuation.
+///
+/// Delivery guarantees:
+/// - `commit(_:)` marks an offset; the poll thread stores marked offsets in librdkafka
+///   (`enable.auto.offset.store=false`), which commits stored offsets every `commitIntervalMs`
+///   (`enable.auto.commit=true`). Nothing is committed that was not marked, so an offset reaches the
+///   broker only after the handler's effects are done.
+/// - On revoke the poll thread (1) drops buffered messages of the revoked partitions, (2) waits for the
+///   in-flight message to finish, (3) stores and synchronously commits marked offsets, then (4) gives
+///   the partitions up. So no message is handled by two members without a commit in between.
+public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
+    // @unchecked: `rk`/`queue` are set in init and destroyed once by the poll thread when it exits;
+    // everything mutable is in `state` (Mutex) or `poller` (atomics).
+    struct State {
+        var buffer: [IncomingMessage] = []
+        var head = 0
+        var waiter: CheckedContinuation<Void, Never>?
+        var assigned: Set<TopicPartition> = []
+        /// Offsets marked by `commit(_:)` (next offset to read) not yet stored in librdkafka.
+        var pendingMarks: [TopicPartition: Int64] = [:]
+        /// Everything marked in the current assignment (for `commitNow`).
+        var marks: [TopicPartition: Int64] = [:]
+        /// The owner holds a message and has not called `commit`/`next` since.
+        var inFlight: TopicPartition?
+        var interrupted = false
+        var closed = false
+        var fatal: BusError?
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var pollThreadExited = false
+
+        var buffered: Int { buffer.count - head }
+    }
+
+    let rk: OpaquePointer
+    let queue: OpaquePointer
+    let context: ClientContext
+    let group: String
+    let configuration: KafkaConfiguration
+    let state = Mutex(State())
+    private let poller = PollThreadControl()
+    private let inFlightDone = NSCondition()
+    /// The poll thread stops fetching while this many messages wait in the buffer.
+    let highWater = 20_000
+
+    public init(configuration: KafkaConfiguration, group: String, topics: [String], clientID: String,
+                startAt: StartPosition, logger: Logger) throws {
+        try configuration.validate()
+        guard !topics.isEmpty else { throw BusError(.invalidConfiguration, "a consumer needs at least one topic") }
+        self.configuration = configuration
+        self.group = group
+        var log = logger
+        log[metadataKey: "kafka.group"] = .string(group)
+        log[metadataKey: "kafka.client_id"] = .string(clientID)
+        context = ClientContext(logger: log)
+        var properties = configuration.commonProperties(clientID: clientID)
+        properties += [
+            ("group.id", group),
+            ("enable.auto.commit", "true"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.commit.interval.ms", String(configuration.commitIntervalMs)),
+            ("auto.offset.reset", startAt == .earliest ? "earliest" : "latest"),
+            ("session.timeout.ms", String(configuration.sessionTimeoutMs)),
+            ("heartbeat.interval.ms", String(max(100, configuration.sessionTimeoutMs / 6))),
+            ("partition.assignment.strategy", "range,roundrobin"),
+            ("enable.partition.eof", "false"),
+            ("fetch.wait.max.ms", "100"),
+            ("queued.min.messages", "100000"),
+        ]
+        let conf = try makeConf(properties)
+        installCommonCallbacks(conf, context: context)
+        rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
+            guard let rk, let owner = ClientContext.from(opaque)?.consumer else { return }
+            owner.rebalance(rk: rk, err: err, partitions: partitions)
+        }
+        let rk = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        self.rk = rk
+        rd_kafka_poll_set_consumer(rk)
+        queue = rd_kafka_queue_get_consumer(rk)
+        context.consumer = self  // weak; read by the rebalance callback
+
+        let list = PartitionList(capacity: topics.count)
+        for t in topics { list.add(t, RD_KAFKA_PARTITION_UA) }
+        let err = rd_kafka_subscribe(rk, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_queue_destroy(queue)
+            rd_kafka_destroy(rk)
+            throw BusError(.invalidConfiguration, "could not subscribe to \(topics): \(rdErrorText(err))")
+        }
+        startPollThread()
+    }
+
+    deinit {
+        // The poll thread holds `self` strongly until it exits, so deinit runs after it has destroyed the handles.
+    }
+
+    // MARK: owner API
+
+    public func next() async throws -> IncomingMessage? {
+        while true {
+            enum Step { case message(IncomingMessage), end, wait, fail(BusError) }
+            var finishedTurn = false
+            let step: Step = state.withLock { s in
+                if s.inFlight != nil { s.inFlight = nil; finishedTurn = true }
+                if let fatal = s.fatal { return .fail(fatal) }
+                if s.closed || s.interrupted { return .end }
+                while s.head < s.buffer.count {
+                    let m = s.buffer[s.head]
+                    s.head += 1
+                    if s.head > 4096 && s.head * 2 > s.buffer.count { s.buffer.removeFirst(s.head); s.head = 0 }
+                    guard s.assigned.contains(m.topicPartition) else { continue }  // revoked meanwhile
+                    s.inFlight = m.topicPartition
+                    return .message(m)
+                }
+                return .wait
+            }
+            if finishedTurn { signalTurnFinished() }
+            switch step {
+            case .message(let m): return m
+            case .end: return nil
+            case .fail(let e): throw e
+            case .wait:
+                try Task.checkCancellation()
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        let resumeNow = state.withLock { s -> Bool in
+                            if s.buffered > 0 || s.closed || s.interrupted || s.fatal != nil || Task.isCancelled { return true }
+                            s.waiter = c
+                            return false
+                        }
+                        if resumeNow { c.resume() }
+                    }
+                } onCancel: {
+                    self.wakeOwner()
+                }
+            }
+        }
+    }
+
+    func wakeOwner() {
+        let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        w?.resume()
+    }
+
+    public func commit(_ message: IncomingMessage) throws {
+        let finishedTurn = try state.withLock { s -> Bool in
+            if s.closed { throw BusError(.closed, "commit on a closed consumer (group '\(group)')") }
+            let tp = message.topicPartition
+            let finished = s.inFlight == tp
+            if finished { s.inFlight = nil }
+            guard s.assigned.contains(tp) else { return finished }  // revoked: the new owner will read it again
+            let next = message.offset + 1
+            if next > (s.marks[tp] ?? -1) {
+                s.marks[tp] = next
+                s.pendingMarks[tp] = next
+            }
+            return finished
+        }
+        if finishedTurn { signalTurnFinished() }
+    }
+
+    /// Wakes a revoke waiting for the in-flight message. Never called with `state` locked (lock order:
+    /// the condition's lock may be held while taking `state`, never the reverse).
+    private func signalTurnFinished() {
+        inFlightDone.lock()
+        inFlightDone.broadcast()
+        inFlightDone.unlock()
+    }
+
+    public func commitNow() async throws {
+        let marks = state.withLock { s -> [TopicPartition: Int64] in
+            s.pendingMarks = [:]
+            return s.marks
+        }
+        guard !marks.isEmpty else { return }
+        let client = RdClient(pointer: rk)
+        let group = self.group
+        try await Blocking.run("kafka-commit") {
+            let list = PartitionList(capacity: marks.count)
+            for (tp, offset) in marks { list.add(tp.topic, tp.partition, offset: offset) }
+            let err = rd_kafka_commit(client.pointer, list.pointer, 0)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                throw BusError(.commitFailed, "committing offsets of group '\(group)' failed: \(rdErrorText(err))", isRetriable: true)
+            }
+        }
+    }
+
+    public func assignment() -> Set<TopicPartition> { state.withLock { $0.assigned } }
+
+    public func interrupt() {
+        state.withLock { $0.interrupted = true }
+        wakeOwner()
+    }
+
+    public func close() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { s -> Bool in
+                s.closed = true
+                if s.pollThreadExited { return true }
+                s.closeWaiters.append(c)
+                return false
+            }
+            if done { c.resume() }
+            poller.requestStop()
+        }
+        wakeOwner()
+    }
+
+    // MARK: poll thread
+
+    private func startPollThread() {
+        let thread = Thread { [self] in pollLoop() }
+        thread.name = "kafka-consumer-poll"
+        thread.start()
+    }
+
+    private func pollLoop() {
+        let capacity = 1000
+        let batch = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
+        defer { batch.deallocate() }
+        var fetched: [IncomingMessage] = []
+        fetched.reserveCapacity(capacity)
+        while !poller.shouldStop {
+            storePendingMarks()
+            if state.withLock({ $0.buffered }) >= highWater {
+                usleep(1000)
+                continue
+            }
+            let n = rd_kafka_consume_batch_queue(queue, 100, batch, capacity)
+            if n <= 0 { continue }
+            fetched.removeAll(keepingCapacity: true)
+            for i in 0..<n {
+                guard let m = batch[i] else { continue }
+                defer { rd_kafka_message_destroy(m) }
+                if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    handleConsumeError(m)
+                    continue
+                }
+                fetched.append(Self.copy(m))
+            }
+            guard !fetched.isEmpty else { continue }
+            let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                // Keep only messages of partitions still assigned (a revoke may have run inside the batch call).
+                for m in fetched where s.assigned.contains(m.topicPartition) { s.buffer.append(m) }
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            w?.resume()
+        }
+        shutDown()
+    }
+
+    private func handleConsumeError(_ m: UnsafeMutablePointer<rd_kafka_message_t>) {
+        let err = m.pointee.err
+        let reason = m.pointee.payload.map { String(cString: $0.assumingMemoryBound(to: CChar.self)) } ?? rdErrorText(err)
+        var errbuf = [CChar](repeating: 0, count: 512)
+        if rd_kafka_fatal_error(rk, &errbuf, errbuf.count) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let fatal = BusError(.brokerUnreachable, "fatal consumer error in group '\(group)': \(text(of: errbuf))")
+            context.logger.critical("fatal kafka consumer error", metadata: ["kafka.error": .string(fatal.message)])
+            state.withLock { $0.fatal = fatal }
+            wakeOwner()
+            poller.requestStop()
+            return
+        }
+        context.logger.warning("kafka consume error", metadata: ["kafka.error": .string(reason)])
+    }
+
+    /// Moves offsets marked since the last call into librdkafka's offset store (committed by auto-commit).
+    private func storePendingMarks() {
+        let marks = state.withLock { s -> [TopicPartition: Int64] in
+            defer { s.pendingMarks = [:] }
+            return s.pendingMarks
+        }
+        guard !marks.isEmpty else { return }
+        let list = PartitionList(capacity: marks.count)
+        for (tp, offset) in marks { list.add(tp.topic, tp.partition, offset: offset) }
+        let err = rd_kafka_offsets_store(rk, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.debug("offset store skipped partitions", metadata: ["kafka.error": .string(rdErrorText(err))])
+        }
+    }
+
+    /// Runs on the poll thread inside librdkafka's rebalance callback.
+    fileprivate func rebalance(rk: OpaquePointer, err: rd_kafka_resp_err_t,
+                               partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        let changed = PartitionList.describe(partitions)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            state.withLock { s in
+                s.assigned.formUnion(changed)
+            }
+            context.logger.info("partitions assigned", metadata: ["kafka.partitions": .string(changed.map(\.description).sorted().joined(separator: ","))])
+            _ = rd_kafka_assign(rk, partitions)
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let revoked = Set(changed)
+            // 1. Stop handing out messages of the revoked partitions.
+            state.withLock { s in
+                s.assigned.subtract(revoked)
+                s.buffer = s.buffer[s.head...].filter { !revoked.contains($0.topicPartition) }
+                s.head = 0
+            }
+            // 2. Let the in-flight message of a revoked partition finish (its effects and its mark).
+            waitForInFlight(in: revoked, timeout: .seconds(Double(configuration.sessionTimeoutMs) / 1000 * 5))
+            // 3. Store and commit what was marked, synchronously, before the partitions change hands.
+            state.withLock { s in
+                for tp in revoked { if let o = s.marks[tp] { s.pendingMarks[tp] = o } }
+            }
+            storePendingMarks()
+            let commitErr = rd_kafka_commit(rk, nil, 0)
+            if commitErr != RD_KAFKA_RESP_ERR_NO_ERROR && commitErr != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                context.logger.warning("commit on revoke failed", metadata: ["kafka.error": .string(rdErrorText(commitErr))])
+            }
+            state.withLock { s in
+                for tp in revoked { s.marks[tp] = nil; s.pendingMarks[tp] = nil }
+            }
+            context.logger.info("partitions revoked", metadata: ["kafka.partitions": .string(changed.map(\.description).sorted().joined(separator: ","))])
+            _ = rd_kafka_assign(rk, nil)
+        default:
+            context.logger.warning("rebalance error", metadata: ["kafka.error": .string(rdErrorText(err))])
+            state.withLock { s in s.assigned = [] }
+            _ = rd_kafka_assign(rk, nil)
+        }
+    }
+
+    private func waitForInFlight(in partitions: Set<TopicPartition>, timeout: Duration) {
+        let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
+        inFlightDone.lock()
+        defer { inFlightDone.unlock() }
+        while let tp = state.withLock({ $0.inFlight }), partitions.contains(tp) {
+            if !inFlightDone.wait(until: deadline) {
+                context.logger.warning("in-flight message did not finish before revoke; it may be handled again by the next owner",
+                                       metadata: ["kafka.partition": .string(tp.description)])
+                return
+            }
+        }
+    }
+
+    /// Leaves the group (final revoke commits marked offsets) and destroys the handles. Poll thread only.
+    private func shutDown() {
+        storePendingMarks()
+        let err = rd_kafka_consumer_close(rk)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            context.logger.warning("consumer close reported an error", metadata: ["kafka.error": .string(rdErrorText(err))])
+        }
+        rd_kafka_queue_destroy(queue)
+        rd_kafka_destroy(rk)
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.pollThreadExited = true
+            s.closed = true
+            s.assigned = []
+            defer { s.closeWaiters = [] }
+            return s.closeWaiters
+        }
+        for w in waiters { w.resume() }
+        wakeOwner()
+        poller.markStopped()
+    }
+
+    static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> IncomingMessage {
+        let msg = m.pointee
+        let topic = String(cString: rd_kafka_topic_name(msg.rkt))
+        let key = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) } ?? []
+        let value = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) } ?? []
+        var headers: [MessageHeader] = []
+        var hdrs: OpaquePointer?
+        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            var idx = 0
+            var name: UnsafePointer<CChar>?
+            var val: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(hdrs, idx, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let bytes = val.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append(MessageHeader(name.map { String(cString: $0) } ?? "", bytes))
+                idx += 1
+            }
+        }
+        var tsType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let ts = rd_kafka_message_timestamp(m, &tsType)
+        return IncomingMessage(topic: topic, partition: msg.partition, offset: msg.offset, key: key, value: value,
+                               headers: headers, timestampMs: tsType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts)
+    }
+}

@@ -1,0 +1,269 @@
+import CRdKafka
+import Foundation
+import Logging
+import QuorumBus
+import Synchronization
+
+/// One `send` call's messages, waiting for their delivery reports.
+///
+/// Each message gets a slot; its address is the per-message opaque librdkafka hands back in the
+/// delivery callback, so the callback finds its slot and the batch without any lookup.
+final class DeliveryBatch: @unchecked Sendable {
+    // @unchecked: `slots` entries are written only by the delivery callback (the producer's poll thread)
+    // before `remaining` reaches zero under `state`'s lock, and read only after that.
+    struct Slot {
+        var batch: Unmanaged<DeliveryBatch>
+        var partition: Int32 = -1
+        var offset: Int64 = -1
+        var error: rd_kafka_resp_err_t = RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+    struct State {
+        var remaining: Int
+        var continuation: CheckedContinuation<Void, Never>?
+    }
+
+    let count: Int
+    let slots: UnsafeMutablePointer<Slot>
+    let state: Mutex<State>
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        state = Mutex(State(remaining: count))
+        let me = Unmanaged.passUnretained(self)
+        slots.initialize(repeating: Slot(batch: me), count: count)
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    /// Marks `n` slots finished; resumes the waiter when all are.
+    func finish(_ n: Int) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.remaining -= n
+            guard s.remaining == 0 else { return nil }
+            defer { s.continuation = nil }
+            return s.continuation
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { c in
+            let done = state.withLock { s -> Bool in
+                if s.remaining == 0 { return true }
+                s.continuation = c
+                return false
+            }
+            if done { c.resume() }
+        }
+    }
+}
+
+/// An idempotent Kafka producer (`enable.idempotence=true`, `acks=all`).
+///
+/// A dedicated thread serves librdkafka's delivery reports (`rd_kafka_poll`); `send` enqueues without
+/// blocking (on a full local queue it waits asynchronously) and returns when every message is acknowledged.
+public final class KafkaProducer: MessageProducer, @unchecked Sendable {
+    // @unchecked: `rk` is set once in init and destroyed once in `close()` after the poll thread stopped;
+    // librdkafka handles are thread-safe. Mutable state lives in `state` (a Mutex).
+    let rk: OpaquePointer
+    let context: ClientContext
+    let configuration: KafkaConfiguration
+    private struct State {
+        var topics: [String: OpaquePointer] = [:]
+        var closed = false
+        var pollThreadDone = false
+    }
+    private let state = Mutex(State())
+    private let poller = PollThreadControl()
+
+    public init(configuration: KafkaConfiguration, clientID: String, logger: Logger) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        var log = logger
+        log[metadataKey: "kafka.client_id"] = .string(clientID)
+        context = ClientContext(logger: log)
+        var properties = configuration.commonProperties(clientID: clientID)
+        properties += [
+            ("enable.idempotence", "true"),
+            ("acks", "all"),
+            ("linger.ms", String(configuration.lingerMs)),
+            ("message.timeout.ms", String(configuration.messageTimeoutMs)),
+            ("partitioner", "murmur2_random"),
+            ("queue.buffering.max.messages", "500000"),
+            ("queue.buffering.max.kbytes", "1048576"),
+            ("batch.num.messages", "10000"),
+            ("compression.type", "none"),
+        ]
+        let conf = try makeConf(properties)
+        installCommonCallbacks(conf, context: context)
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+            guard let message, let opaque = message.pointee._private else { return }
+            let slot = opaque.assumingMemoryBound(to: DeliveryBatch.Slot.self)
+            slot.pointee.partition = message.pointee.partition
+            slot.pointee.offset = message.pointee.offset
+            slot.pointee.error = message.pointee.err
+            slot.pointee.batch.takeUnretainedValue().finish(1)
+        }
+        rk = try makeClient(type: RD_KAFKA_PRODUCER, conf: conf)
+        startPollThread()
+    }
+
+    private func startPollThread() {
+        let client = RdClient(pointer: rk)
+        let thread = Thread { [poller] in
+            while !poller.shouldStop { rd_kafka_poll(client.pointer, 50) }
+            poller.markStopped()
+        }
+        thread.name = "kafka-producer-poll"
+        thread.start()
+    }
+
+    deinit {
+        // close() is the normal path; this frees the handle if the owner forgot to call it.
+        let needsDestroy = state.withLock { s -> Bool in
+            let was = s.closed
+            s.closed = true
+            return !was
+        }
+        if needsDestroy {
+            poller.requestStop()
+            poller.waitUntilStopped()
+            destroyHandles(flushMs: 0)
+        }
+    }
+
+    private func topicHandle(_ name: String) -> OpaquePointer? {
+        state.withLock { s in
+            if let h = s.topics[name] { return h }
+            guard !s.closed, let h = rd_kafka_topic_new(rk, name, nil) else { return nil }
+            s.topics[name] = h
+            return h
+        }
+    }
+
+    public func send(_ messages: [OutgoingMessage]) async throws -> [DeliveryReport] {
+        if messages.isEmpty { return [] }
+        if state.withLock({ $0.closed }) { throw BusError(.closed, "send on a closed producer") }
+        let batch = DeliveryBatch(count: messages.count)
+        var produced = 0
+        var failure: (any Error)?
+        var topicCache: (String, OpaquePointer)?
+        produceLoop: for (i, m) in messages.enumerated() {
+            let rkt: OpaquePointer
+            if let cached = topicCache, cached.0 == m.topic {
+                rkt = cached.1
+            } else if let h = topicHandle(m.topic) {
+                rkt = h
+                topicCache = (m.topic, h)
+            } else {
+                failure = BusError(.closed, "the producer is closed")
+                break
+            }
+            while true {
+                let err = produce(m, rkt: rkt, opaque: batch.slots + i)
+                if err == RD_KAFKA_RESP_ERR_NO_ERROR { produced += 1; break }
+                if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    // The local queue is full: wait for deliveries to drain it (the poll thread serves them).
+                    do { try await Task.sleep(for: .milliseconds(1)) } catch { failure = error; break produceLoop }
+                    continue
+                }
+                failure = BusError(.deliveryFailed, "could not enqueue a message for topic '\(m.topic)': \(rdErrorText(err))")
+                break produceLoop
+            }
+        }
+        if produced < messages.count { batch.finish(messages.count - produced) }
+        await batch.wait()
+        if let failure { throw failure }
+        var reports: [DeliveryReport] = []
+        reports.reserveCapacity(messages.count)
+        for i in 0..<messages.count {
+            let slot = batch.slots[i]
+            if slot.error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                let text = rdErrorText(slot.error)
+                let retriable = slot.error == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || slot.error == RD_KAFKA_RESP_ERR__TRANSPORT
+                let hint = retriable ? " (is the broker at \(configuration.brokers) running? check kafka.brokers)" : ""
+                throw BusError(.deliveryFailed, "message \(i) to topic '\(messages[i].topic)' was not delivered: \(text)\(hint)",
+                               isRetriable: retriable)
+            }
+            reports.append(DeliveryReport(topic: messages[i].topic, partition: slot.partition, offset: slot.offset))
+        }
+        return reports
+    }
+
+    /// Enqueues one message (copied by librdkafka). Returns librdkafka's error code.
+    private func produce(_ m: OutgoingMessage, rkt: OpaquePointer, opaque: UnsafeMutablePointer<DeliveryBatch.Slot>) -> rd_kafka_resp_err_t {
+        var headers: OpaquePointer?
+        if !m.headers.isEmpty {
+            headers = rd_kafka_headers_new(m.headers.count)
+            for h in m.headers {
+                h.value.withUnsafeBytes { v in _ = rd_kafka_header_add(headers, h.name, -1, v.baseAddress, v.count) }
+            }
+        }
+        let err = m.key.withUnsafeBytes { key in
+            m.value.withUnsafeBytes { value -> rd_kafka_resp_err_t in
+                var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                var n = 0
+                vus[n].vtype = RD_KAFKA_VTYPE_RKT; vus[n].u.rkt = rkt; n += 1
+                vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS; vus[n].u.i = RD_KAFKA_MSG_F_COPY; n += 1
+                vus[n].vtype = RD_KAFKA_VTYPE_KEY
+                vus[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress); vus[n].u.mem.size = key.count; n += 1
+                vus[n].vtype = RD_KAFKA_VTYPE_VALUE
+                vus[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress); vus[n].u.mem.size = value.count; n += 1
+                vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE; vus[n].u.ptr = UnsafeMutableRawPointer(opaque); n += 1
+                if let ts = m.timestampMs { vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP; vus[n].u.i64 = ts; n += 1 }
+                if let headers { vus[n].vtype = RD_KAFKA_VTYPE_HEADERS; vus[n].u.headers = headers; n += 1 }
+                guard let error = rd_kafka_produceva(rk, vus, n) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
+                let code = rd_kafka_error_code(error)
+                rd_kafka_error_destroy(error)
+                return code
+            }
+        }
+        // On success librdkafka owns the headers; on failure they are still ours.
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, let headers { rd_kafka_headers_destroy(headers) }
+        return err
+    }
+
+    public func flush(timeout: Duration) async throws {
+        let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let client = RdClient(pointer: rk)
+        if state.withLock({ $0.closed }) { return }
+        let err = try await Blocking.run("kafka-flush") { rd_kafka_flush(client.pointer, ms) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw BusError(.timeout, "producer flush did not finish within \(timeout): \(rdErrorText(err)) (is the broker at \(configuration.brokers) up?)",
+                           isRetriable: true)
+        }
+    }
+
+    public func close() async {
+        let first = state.withLock { s -> Bool in
+            let was = s.closed
+            s.closed = true
+            return !was
+        }
+        guard first else { return }
+        poller.requestStop()
+        let flushMs = Int32(configuration.messageTimeoutMs)
+        _ = try? await Blocking.run("kafka-producer-close") { [self] in
+            poller.waitUntilStopped()
+            destroyHandles(flushMs: flushMs)
+        }
+    }
+
+    /// Flushes, then destroys topic handles and the client. Called exactly once.
+    private func destroyHandles(flushMs: Int32) {
+        if flushMs > 0 { _ = rd_kafka_flush(rk, flushMs) }
+        // Fail what is still queued so no delivery callback can refer to a batch after this.
+        _ = rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        _ = rd_kafka_poll(rk, 0)
+        let topics = state.withLock { s -> [OpaquePointer] in
+            defer { s.topics = [:] }
+            return Array(s.topics.values)
+        }
+        for t in topics { rd_kafka_topic_destroy(t) }
+        rd_kafka_destroy(rk)
+    }
+}
