@@ -1,0 +1,118 @@
+import CRdKafka
+import Foundation
+import QuorumBus
+import QuorumKafka
+import Testing
+
+@Suite("KafkaIntegrationTests", .serialized, .timeLimit(.minutes(5)))
+struct KafkaIntegrationTests {
+    @Test("librdkafka at run time is >= 2.3 (older cannot talk to the local broker)")
+    func runtimeVersion() {
+        #expect(rd_kafka_version() >= RdKafkaVersion.minimum, "linked librdkafka \(RdKafkaVersion.string) is older than 2.3")
+    }
+
+    @Test("produce then consume: every message comes back once, with key, headers, timestamp and its partition")
+    func roundTrip() async throws {
+        let bus = try makeTestBus()
+        let topic = uniqueTopic("roundtrip")
+        try await bus.createTopics([spec(topic, partitions: 3)])
+        let producer = try bus.makeProducer(clientID: "rt-producer")
+        let messages = (0..<300).map { i in
+            OutgoingMessage(topic: topic, key: "SYM\(i % 7)", value: Array("value-\(i)".utf8),
+                            headers: [MessageHeader("n", "\(i)")], timestampMs: 1_500_000_000_000 + Int64(i))
+        }
+        let reports = try await producer.send(messages)
+        #expect(reports.count == 300)
+        for (m, r) in zip(messages, reports) {
+            // librdkafka's murmur2 partitioner and ours agree, so the in-memory bus places keys identically.
+            #expect(r.partition == Partitioner.partition(forKey: m.key, partitions: 3))
+        }
+        await producer.close()
+
+        let consumer = try bus.makeConsumer(group: "g-\(topic)", topics: [topic], clientID: "rt", startAt: .earliest)
+        let got = try await collect(consumer, count: 300, timeout: .seconds(30))
+        await consumer.close()
+        #expect(got.count == 300)
+        let byValue = Dictionary(uniqueKeysWithValues: got.map { (String(decoding: $0.value, as: UTF8.self), $0) })
+        for (i, m) in messages.enumerated() {
+            let g = try #require(byValue["value-\(i)"])
+            #expect(g.key == m.key)
+            #expect(g.header("n")?.text == "\(i)")
+            #expect(g.timestampMs == m.timestampMs)
+            #expect(g.partition == reports[i].partition && g.offset == reports[i].offset)
+        }
+        // Per key, offsets increase in send order.
+        for key in Set(messages.map(\.key)) {
+            let offsets = got.filter { $0.key == key }.sorted { $0.offset < $1.offset }.map { String(decoding: $0.value, as: UTF8.self) }
+            let sent = messages.filter { $0.key == key }.map { String(decoding: $0.value, as: UTF8.self) }
+            #expect(offsets == sent)
+        }
+    }
+
+    @Test("committed offsets survive the consumer: a new member of the group resumes after the last commit")
+    func commitResumes() async throws {
+        let bus = try makeTestBus()
+        let topic = uniqueTopic("commit")
+        try await bus.createTopics([spec(topic, partitions: 1)])
+        let producer = try bus.makeProducer(clientID: "c-producer")
+        _ = try await producer.send((0..<10).map { OutgoingMessage(topic: topic, key: "k", value: [UInt8($0)]) })
+        await producer.close()
+        let group = "g-\(topic)"
+
+        let first = try bus.makeConsumer(group: group, topics: [topic], clientID: "c1", startAt: .earliest)
+        let firstBatch = try await collect(first, count: 4, timeout: .seconds(30))
+        #expect(firstBatch.map { $0.value[0] } == [0, 1, 2, 3])
+        await first.close()
+        #expect(try await bus.committedOffsets(group: group, topic: topic) == [0: 4])
+
+        let second = try bus.makeConsumer(group: group, topics: [topic], clientID: "c2", startAt: .earliest)
+        let rest = try await collect(second, count: 6, timeout: .seconds(30))
+        await second.close()
+        #expect(rest.map { $0.value[0] } == [4, 5, 6, 7, 8, 9])
+    }
+
+    @Test("offsets-for-times finds the first record at or after a time; watermarks; setting a group's offsets")
+    func offsetsForTimesAndReset() async throws {
+        let bus = try makeTestBus()
+        let topic = uniqueTopic("oft")
+        try await bus.createTopics([spec(topic, partitions: 1)])
+        let producer = try bus.makeProducer(clientID: "oft")
+        _ = try await producer.send((0..<10).map {
+            OutgoingMessage(topic: topic, key: "k", value: [UInt8($0)], timestampMs: 1_000_000 + Int64($0) * 1000)
+        })
+        await producer.close()
+        #expect(try await bus.offsetsForTimes(topic: topic, timestampMs: 1_004_500) == [0: 5])
+        #expect(try await bus.offsetsForTimes(topic: topic, timestampMs: 0) == [0: 0])
+        #expect(try await bus.offsetsForTimes(topic: topic, timestampMs: 9_000_000) == [0: 10])
+        #expect(try await bus.watermarks(topic: topic) == [0: Watermark(low: 0, high: 10)])
+
+        let group = "g-\(topic)"
+        try await bus.setCommittedOffsets(group: group, topic: topic, offsets: [0: 7])
+        #expect(try await bus.committedOffsets(group: group, topic: topic) == [0: 7])
+        let consumer = try bus.makeConsumer(group: group, topics: [topic], clientID: "oft", startAt: .earliest)
+        let got = try await collect(consumer, count: 3, timeout: .seconds(30))
+        await consumer.close()
+        #expect(got.map { $0.value[0] } == [7, 8, 9])
+    }
+
+    @Test("an unreachable broker is reported in one clear line, promptly")
+    func unreachableBroker() async throws {
+        let bus = try KafkaBus(configuration: KafkaConfiguration(brokers: "127.0.0.1:1", requestTimeoutMs: 1500),
+                               logger: testLogger("test.unreachable"))
+        do {
+            try await bus.checkConnection()
+            Issue.record("expected an error for a broker nobody listens on")
+        } catch let error as BusError {
+            #expect(error.code == .brokerUnreachable)
+            #expect(error.isRetriable)
+            #expect(error.description.contains("127.0.0.1:1"))
+            #expect(error.description.contains("kafka.brokers"))
+        }
+    }
+
+    @Test("bad broker list is rejected before any client is made")
+    func badBrokerList() {
+        #expect(throws: BusError.self) { try KafkaConfiguration(brokers: "localhost").validate() }
+        #expect(throws: BusError.self) { try KafkaConfiguration(brokers: "host:99999").validate() }
+    }
+}
