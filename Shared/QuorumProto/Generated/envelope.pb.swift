@@ -14,8 +14,9 @@
 /// - Every message that travels on a topic has `Envelope envelope = 1;` as its first field.
 /// - Times are int64 nanoseconds since the Unix epoch, UTC, in fields ending in `_ns`.
 /// - Money, prices and quantities are `Decimal` (exact); features and model maths use double.
-/// - Enums start with `<NAME>_UNSPECIFIED = 0`; a reader treats UNSPECIFIED (or an unknown value)
-///   as invalid and sends the message to the topic's dead-letter twin.
+/// - Enums start with `<NAME>_UNSPECIFIED = 0`. Where a message needs the enum (e.g. an order's side),
+///   a reader treats UNSPECIFIED or an unrecognised value as invalid and sends the message to the
+///   topic's dead-letter twin.
 /// - Field numbers are never reused; removed fields are marked `reserved`.
 
 import SwiftProtobuf
