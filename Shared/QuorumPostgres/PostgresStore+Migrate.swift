@@ -50,7 +50,8 @@ extension PostgresStore {
     private func migrate(_ migrations: [Migration], on connection: PostgresConnection) async throws -> [Migration] {
         let logger = self.logger
         let where_ = "database '\(self.configuration.database)' at \(self.configuration.endpoint)"
-        try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
+        // Waits while another process migrates this database.
+        for try await _ in try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger) {}
         try await connection.query("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer     PRIMARY KEY,
@@ -87,7 +88,8 @@ extension PostgresStore {
             do {
                 try await Self.transaction(on: connection, logger: logger) { connection in
                     for statement in migration.statements {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        // Read every row so that an error raised while producing rows surfaces here.
+                        for try await _ in try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}
                     }
                     try await connection.query("""
                         INSERT INTO schema_migrations (version, name, checksum)
@@ -108,7 +110,7 @@ extension PostgresStore {
             ])
             appliedNow.append(migration)
         }
-        try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+        for try await _ in try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger) {}
         return appliedNow
     }
 }

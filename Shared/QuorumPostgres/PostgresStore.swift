@@ -174,7 +174,7 @@ public final class PostgresStore: Sendable {
         _ effect: (PostgresConnection) async throws -> Void
     ) async throws -> IdempotencyOutcome {
         let logger = self.logger
-        return try await self.withTransaction { connection in
+        return try await self.withTransaction { (connection) async throws -> IdempotencyOutcome in
             let inserted = try await connection.query("""
                 INSERT INTO processed_messages (consumer, message_id) VALUES (\(consumer), \(messageID))
                 ON CONFLICT DO NOTHING RETURNING 1
