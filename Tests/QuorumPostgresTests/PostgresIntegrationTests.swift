@@ -51,7 +51,7 @@ struct PostgresIntegrationTests {
         let logger = self.logger
         try await self.withStore(admin) { store in
             try await store.withConnection { connection in
-                try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+                _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
         }
     }
@@ -137,14 +137,17 @@ struct PostgresIntegrationTests {
             #expect(first.map(\.version) == Migration.all.map(\.version))
             let second = try await store.migrate()
             #expect(second.isEmpty)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM schema_migrations") == Migration.all.count)
+            let count1 = try await self.count(store, "SELECT count(*)::int8 FROM schema_migrations")
+            #expect(count1 == Migration.all.count)
             // The stored checksum is the SHA-256 of the SQL, the same as Postgres computes.
-            #expect(try await self.count(store, """
+            let count2 = try await self.count(store, """
                 SELECT count(*)::int8 FROM schema_migrations
                 WHERE checksum = encode(sha256(convert_to(\(Self.literal(Migration.all[0].sql)), 'UTF8')), 'hex')
                   AND version = 1
-                """) == 1)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM processed_messages") == 0)
+                """)
+            #expect(count2 == 1)
+            let count3 = try await self.count(store, "SELECT count(*)::int8 FROM processed_messages")
+            #expect(count3 == 0)
         }
     }
 
@@ -163,8 +166,10 @@ struct PostgresIntegrationTests {
             let (appliedA, appliedB) = try await (a, b)
             #expect(appliedA.count + appliedB.count == migrations.count)
             #expect(appliedA.isEmpty || appliedB.isEmpty)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM schema_migrations") == migrations.count)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM slow_table") == 1)
+            let count4 = try await self.count(store, "SELECT count(*)::int8 FROM schema_migrations")
+            #expect(count4 == migrations.count)
+            let count5 = try await self.count(store, "SELECT count(*)::int8 FROM slow_table")
+            #expect(count5 == 1)
         }
     }
 
@@ -201,8 +206,10 @@ struct PostgresIntegrationTests {
             #expect(error?.code == .migrationFailed)
             #expect(error?.sqlState == "42P01")
             #expect(error?.description.contains("broken") == true)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM schema_migrations") == Migration.all.count)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM pg_tables WHERE tablename = 'half_done'") == 0)
+            let count6 = try await self.count(store, "SELECT count(*)::int8 FROM schema_migrations")
+            #expect(count6 == Migration.all.count)
+            let count7 = try await self.count(store, "SELECT count(*)::int8 FROM pg_tables WHERE tablename = 'half_done'")
+            #expect(count7 == 0)
         }
     }
 
@@ -212,7 +219,7 @@ struct PostgresIntegrationTests {
         try await self.withTestDatabase { store, _ in
             try await store.migrate()
             let logger = self.logger
-            try await store.withConnection { try await $0.query("CREATE TABLE effects (id text)", logger: logger) }
+            try await store.withConnection { _ = try await $0.query("CREATE TABLE effects (id text)", logger: logger) }
             var runs = 0
             let first = try await store.processOnce(consumer: "risk", messageID: "m-1") { connection in
                 runs += 1
@@ -225,7 +232,8 @@ struct PostgresIntegrationTests {
             #expect(first == .applied)
             #expect(second == .duplicate)
             #expect(runs == 1)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM effects") == 1)
+            let count8 = try await self.count(store, "SELECT count(*)::int8 FROM effects")
+            #expect(count8 == 1)
             // Another consumer processes the same message id independently.
             let otherConsumer = try await store.processOnce(consumer: "monitor", messageID: "m-1") { _ in }
             #expect(otherConsumer == .applied)
@@ -236,27 +244,30 @@ struct PostgresIntegrationTests {
         try await self.withTestDatabase { store, _ in
             try await store.migrate()
             let logger = self.logger
-            try await store.withConnection { try await $0.query("CREATE TABLE effects (id text)", logger: logger) }
+            try await store.withConnection { _ = try await $0.query("CREATE TABLE effects (id text)", logger: logger) }
             await #expect(throws: EffectFailed.self) {
                 try await store.processOnce(consumer: "execution", messageID: "m-2") { connection in
                     try await connection.query("INSERT INTO effects VALUES ('m-2')", logger: logger)
                     throw EffectFailed()
                 }
             }
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM effects") == 0)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM processed_messages") == 0)
+            let count9 = try await self.count(store, "SELECT count(*)::int8 FROM effects")
+            #expect(count9 == 0)
+            let count10 = try await self.count(store, "SELECT count(*)::int8 FROM processed_messages")
+            #expect(count10 == 0)
             let retry = try await store.processOnce(consumer: "execution", messageID: "m-2") { connection in
                 try await connection.query("INSERT INTO effects VALUES ('m-2')", logger: logger)
             }
             #expect(retry == .applied)
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM effects") == 1)
+            let count11 = try await self.count(store, "SELECT count(*)::int8 FROM effects")
+            #expect(count11 == 1)
         }
     }
 
     @Test func postgresErrorsInsideATransactionAreTranslatedAndRolledBack() async throws {
         try await self.withTestDatabase { store, _ in
             let logger = self.logger
-            try await store.withConnection { try await $0.query("CREATE TABLE uniq (id int PRIMARY KEY)", logger: logger) }
+            try await store.withConnection { _ = try await $0.query("CREATE TABLE uniq (id int PRIMARY KEY)", logger: logger) }
             let error = await #expect(throws: PostgresStoreError.self) {
                 try await store.withTransaction { connection in
                     try await connection.query("INSERT INTO uniq VALUES (1)", logger: logger)
@@ -265,7 +276,8 @@ struct PostgresIntegrationTests {
             }
             #expect(error?.code == .query)
             #expect(error?.sqlState == "23505")
-            #expect(try await self.count(store, "SELECT count(*)::int8 FROM uniq") == 0)
+            let count12 = try await self.count(store, "SELECT count(*)::int8 FROM uniq")
+            #expect(count12 == 0)
         }
     }
 
