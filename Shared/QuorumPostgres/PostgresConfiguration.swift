@@ -84,6 +84,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
         }
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw invalid("it is empty") }
+        guard trimmed.contains("://") else { throw invalid("it has no scheme (expected postgres:// or postgresql://)") }
         guard let components = URLComponents(string: trimmed) else {
             throw invalid("it cannot be parsed as a URL")
         }

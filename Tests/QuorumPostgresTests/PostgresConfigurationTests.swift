@@ -58,7 +58,8 @@ struct PostgresConfigurationTests {
         ("postgres://quorum:\(secret)@127.0.0.1:5432/quorum?sslmode=sometimes", "sslmode"),
         ("postgres://quorum:\(secret)@127.0.0.1:5432/quorum?timeout=3", "timeout"),
         ("postgres://quorum:\(secret)@127.0.0.1:99999/quorum", "port"),
-        ("postgres://quorum:\(secret) with spaces@127.0.0.1/quorum", "parsed"),
+        ("postgres://quorum:\(secret)@127.0.0.1:5432/quorum/extra", "contains '/'"),
+        ("postgres://quorum:\(secret)@127.0.0.1:port/quorum", "Postgres URL"),
     ])
     func malformedURLsGiveAClearErrorWithoutThePassword(url: String, problem: String) {
         do {

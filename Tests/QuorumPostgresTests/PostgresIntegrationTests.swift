@@ -7,7 +7,11 @@ import Testing
 /// own (`t_<uuid>`, created through the admin connection and dropped at the end), so tests are independent.
 @Suite("PostgresIntegrationTests", .serialized, .timeLimit(.minutes(3)))
 struct PostgresIntegrationTests {
-    let logger = Logger(label: "quorum.postgres.tests")
+    let logger: Logger = {
+        var logger = Logger(label: "quorum.postgres.tests")
+        logger.logLevel = .notice  // the pool logs every failed connection attempt at info; keep test output short
+        return logger
+    }()
 
     // MARK: - Helpers
 
