@@ -35,8 +35,7 @@ public struct HealthServer: Service {
     }
 
     /// Waits until the server listens and returns its port (the real one when bound to port 0).
-    /// Throws `CancellationError` if the calling task is cancelled, or ``HealthServerError`` if the server
-    /// stopped before listening.
+    /// Throws ``HealthServerError`` if the server failed or stopped before listening.
     public func boundPort() async throws -> Int {
         try await portBox.wait()
     }
