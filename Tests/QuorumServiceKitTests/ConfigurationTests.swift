@@ -279,7 +279,7 @@ struct ConfigurationTests {
     @Test("ServiceRunner.run exits 2 on a configuration error")
     func runnerExitsOnBadConfig() async {
         await #expect(processExitsWith: .exitCode(2)) {
-            await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--kafka.brokres=x"], environment: [:]) { _ in [] }
+            try await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--kafka.brokres=x"], environment: [:]) { _ in [] }
         }
     }
 }

@@ -31,7 +31,7 @@ struct ProcessExitTests {
     func sigtermExitsZero() async throws {
         let result = try #require(
             await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-                await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--log.format=json"],
+                try await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--log.format=json"],
                                         environment: [:]) { _ in [SelfTerminatingService()] }
             })
         let log = String(decoding: result.standardErrorContent, as: UTF8.self)
@@ -44,7 +44,7 @@ struct ProcessExitTests {
     func shutdownTimeoutExitsOne() async throws {
         let result = try #require(
             await #expect(processExitsWith: .exitCode(1), observing: [\.standardErrorContent]) {
-                await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--shutdown.timeout=100ms"],
+                try await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--shutdown.timeout=100ms"],
                                         environment: [:]) { _ in [SelfTerminatingStubbornService()] }
             })
         let log = String(decoding: result.standardErrorContent, as: UTF8.self)
@@ -56,7 +56,7 @@ struct ProcessExitTests {
     func failingServiceExitsOne() async throws {
         let result = try #require(
             await #expect(processExitsWith: .exitCode(1), observing: [\.standardErrorContent]) {
-                await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test"],
+                try await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test"],
                                         environment: [:]) { _ in [FailingService()] }
             })
         let log = String(decoding: result.standardErrorContent, as: UTF8.self)

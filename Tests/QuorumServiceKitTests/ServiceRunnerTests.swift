@@ -156,7 +156,7 @@ struct ServiceRunnerTests {
     @Test("--print-config exits 0 through ServiceRunner.run")
     func printConfigExits() async {
         await #expect(processExitsWith: .success) {
-            await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--print-config"], environment: [:]) { _ in [] }
+            try await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--print-config"], environment: [:]) { _ in [] }
         }
     }
 }

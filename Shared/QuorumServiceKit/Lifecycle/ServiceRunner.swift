@@ -42,14 +42,15 @@ public struct QuorumApp: Sendable {
 
 /// Builds and runs a Quorum service process. The `@main` of every executable is one call:
 /// ```swift
-/// await ServiceRunner.run(name: "quorum-risk", extraKeys: RiskKeys.all) { context in
+/// try await ServiceRunner.run(name: "quorum-risk", extraKeys: RiskKeys.all) { context in
 ///     await context.health.register(ClosureCheck("redis") { try await redis.ping() })
 ///     return [riskStage]          // started in this order, stopped in reverse
 /// }
 /// ```
 public enum ServiceRunner {
     /// Reads the configuration (defaults < file < environment < flags), sets up logging and metrics, builds the
-    /// services and runs them until SIGTERM/SIGINT. Never returns:
+    /// services and runs them until SIGTERM/SIGINT. Never returns, and in practice never throws (it is declared
+    /// `throws` so that `try await ServiceRunner.run(…)` reads naturally in `@main`); every outcome ends the process:
     /// - exit 0 after a clean graceful shutdown, or after `--print-config` / `--help`;
     /// - exit 2 on a configuration error (printed to stderr);
     /// - exit 1 when a service fails (logged at critical) or shutdown takes longer than `shutdown.timeout`.
@@ -70,7 +71,7 @@ public enum ServiceRunner {
         arguments: [String] = CommandLine.arguments,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         makeServices: (QuorumContext) async throws -> [any Service]
-    ) async -> Never {
+    ) async throws -> Never {
         let registry = makeRegistry(name: name, extraKeys: extraKeys, defaults: defaults)
         let loaded: Configuration.LoadResult
         do {
