@@ -51,7 +51,7 @@ struct FailingService: Service {
 private func testConfig(_ values: [String: String] = [:]) throws -> Configuration {
     try Configuration(
         registry: ServiceRunner.makeRegistry(name: "quorum-test"),
-        values: ["http.port": "0", "readiness.check.interval": "0", "log.level": "error"].merging(values) { $1 })
+        values: ["http.port": "0", "readiness.check.interval": "0", "log.level": "critical"].merging(values) { $1 })
 }
 
 @Suite("Health server and lifecycle")

@@ -156,8 +156,8 @@ public enum ServiceRunner {
         let context = QuorumContext(config: config, logger: logger, health: health, metrics: metrics)
         let services = try await makeServices(context)
         let healthServer = HealthServer(config: config, health: health, metrics: metrics, logger: logger)
-        let watchdog = ShutdownWatchdog(timeout: config.duration(CommonKeys.shutdownTimeout.name), logger: logger,
-                                        onTimeout: onShutdownTimeout)
+        let watchdog = ShutdownWatchdog(timeout: config.duration(CommonKeys.shutdownTimeout.name), health: health,
+                                        logger: logger, onTimeout: onShutdownTimeout)
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                 .init(service: healthServer, serviceName: "health-server"),
@@ -172,17 +172,20 @@ public enum ServiceRunner {
     }
 }
 
-/// Last in the service group, so the first to hear about graceful shutdown: it then arms a timer that calls
-/// `onTimeout` (in the real process: log critical and exit 1) unless the group finishes first (``disarm()``).
+/// Last in the service group, so the first to hear about graceful shutdown: it turns readiness false, then arms a
+/// timer that calls `onTimeout` (in the real process: log critical and exit 1) unless the group finishes first
+/// (``disarm()``).
 final class ShutdownWatchdog: Service, Sendable {
     private let timeout: Duration
+    private let health: HealthChecks
     private let logger: Logger
     private let onTimeout: @Sendable () -> Void
     private let timer = Mutex<Task<Void, Never>?>(nil)
     private let disarmed = Mutex(false)
 
-    init(timeout: Duration, logger: Logger, onTimeout: @escaping @Sendable () -> Void) {
+    init(timeout: Duration, health: HealthChecks, logger: Logger, onTimeout: @escaping @Sendable () -> Void) {
         self.timeout = timeout
+        self.health = health
         self.logger = logger
         self.onTimeout = onTimeout
     }
@@ -194,6 +197,7 @@ final class ShutdownWatchdog: Service, Sendable {
             return  // cancelled: the group is being torn down without a graceful shutdown
         }
         logger.info("graceful shutdown started", metadata: ["shutdown.timeout": .string("\(timeout)")])
+        await health.markShuttingDown()
         // An unstructured task: it must outlive this service, which returns now so the next one can stop.
         let task = Task { [self] in
             try? await Task.sleep(for: timeout)
