@@ -151,30 +151,36 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         let n = try await partitionCount(topic)
         let marks = try await watermarks(topic: topic)
         let client = admin.client
+        let conf = configuration
         let timeoutMs = Int32(configuration.requestTimeoutMs)
-        let found: [Int32: Int64] = try await Blocking.run("kafka-offsets-for-times") {
+        return try await Blocking.run("kafka-offsets-for-times") {
             let list = PartitionList(capacity: Int(n))
             for p in 0..<n { list.add(topic, p, offset: timestampMs) }
             let err = rd_kafka_offsets_for_times(client.pointer, list.pointer, timeoutMs)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw BusError(.adminFailed, "offsets-for-times on '\(topic)' failed: \(rdErrorText(err))", isRetriable: true)
+            var brokerAnswer: [Int32: Int64] = [:]
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                for e in list.elements where e.error == RD_KAFKA_RESP_ERR_NO_ERROR { brokerAnswer[e.tp.partition] = e.offset }
             }
+            // Verify the broker's answer with point reads; search ourselves where it is wrong (see RecordProbe).
+            let probe = try RecordProbe(configuration: conf)
             var result: [Int32: Int64] = [:]
-            for e in list.elements { result[e.tp.partition] = e.offset }
+            for p in 0..<n {
+                let w = marks[p] ?? Watermark(low: 0, high: 0)
+                let hint = brokerAnswer[p].map { $0 < 0 ? w.high : $0 }
+                result[p] = try probe.offset(forTime: timestampMs, topic: topic, partition: p, low: w.low, end: w.high, hint: hint)
+            }
             return result
-        }
-        // A partition with no record at or after the time answers -1: start at its end.
-        return found.mapValues { $0 }.reduce(into: [:]) { acc, kv in
-            acc[kv.key] = kv.value >= 0 ? kv.value : (marks[kv.key]?.high ?? 0)
         }
     }
 
     public func watermarks(topic: String) async throws -> [Int32: Watermark] {
         let n = try await partitionCount(topic)
         let client = admin.client
+        let conf = configuration
         let timeoutMs = Int32(configuration.requestTimeoutMs)
         return try await Blocking.run("kafka-watermarks") {
             var result: [Int32: Watermark] = [:]
+            let probe = try RecordProbe(configuration: conf)
             for p in 0..<n {
                 var low: Int64 = 0
                 var high: Int64 = 0
@@ -182,7 +188,8 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
                 guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
                     throw BusError(.adminFailed, "watermarks of \(topic)[\(p)] failed: \(rdErrorText(err))", isRetriable: true)
                 }
-                result[p] = Watermark(low: low, high: high)
+                // Some brokers (Tansu) report the last batch's base offset + 1: confirm the end by reading.
+                result[p] = Watermark(low: low, high: try probe.endOffset(topic: topic, partition: p, reportedHigh: high, low: low))
             }
             return result
         }

@@ -6,21 +6,21 @@ private func spec(_ name: String, partitions: Int32) -> TopicSpec {
     TopicSpec(name: name, key: .symbol, valueType: "bytes", partitions: partitions, retentionMs: -1, summary: "test")
 }
 
+/// Reads until nothing arrives for 50 ms (the producer is done before this is called).
 private func drain(_ c: any MessageConsumer, commit: Bool = true) async throws -> [IncomingMessage] {
     var got: [IncomingMessage] = []
-    // The in-memory bus hands out what is there synchronously; interrupt ends the read when it is empty.
-    let task = Task {
-        while true {
-            try await Task.sleep(for: .milliseconds(50))
-            c.interrupt()
+    while true {
+        let next = try await withThrowingTaskGroup(of: IncomingMessage?.self) { group in
+            group.addTask { try await c.next() }
+            group.addTask { try await Task.sleep(for: .milliseconds(50)); return nil }
+            let first = try await group.next()!
+            group.cancelAll()
+            return first
         }
-    }
-    defer { task.cancel() }
-    while let m = try await c.next() {
+        guard let m = next else { return got }
         got.append(m)
         if commit { try c.commit(m) }
     }
-    return got
 }
 
 @Suite("InMemoryBus")

@@ -77,9 +77,12 @@ struct KafkaIntegrationTests {
         let topic = uniqueTopic("oft")
         try await bus.createTopics([spec(topic, partitions: 1)])
         let producer = try bus.makeProducer(clientID: "oft")
-        _ = try await producer.send((0..<10).map {
-            OutgoingMessage(topic: topic, key: "k", value: [UInt8($0)], timestampMs: 1_000_000 + Int64($0) * 1000)
-        })
+        // Two sends, so the partition holds more than one record batch.
+        for range in [0..<5, 5..<10] {
+            _ = try await producer.send(range.map {
+                OutgoingMessage(topic: topic, key: "k", value: [UInt8($0)], timestampMs: 1_000_000 + Int64($0) * 1000)
+            })
+        }
         await producer.close()
         #expect(try await bus.offsetsForTimes(topic: topic, timestampMs: 1_004_500) == [0: 5])
         #expect(try await bus.offsetsForTimes(topic: topic, timestampMs: 0) == [0: 0])

@@ -1,0 +1,95 @@
+import CRdKafka
+import Foundation
+import QuorumBus
+
+/// Point reads of single records, for offset lookups that must not trust the broker blindly.
+///
+/// Why: the local broker (Tansu, memory storage) answers ListOffsets by timestamp with 0 and reports the
+/// high watermark as the last record *batch's* base offset + 1. `KafkaBus` therefore checks the broker's
+/// answers with a few point reads and, when they are wrong, finds the offsets itself (binary search over
+/// event-time ordered partitions). Against Apache Kafka the checks pass and cost two reads per partition.
+///
+/// Not thread-safe: one probe per blocking call, on that call's thread.
+final class RecordProbe {
+    let rk: OpaquePointer
+    let timeoutMs: Int32
+
+    init(configuration: KafkaConfiguration) throws {
+        var properties = configuration.commonProperties(clientID: configuration.clientID + "-probe")
+        properties += [("group.id", "quorum-probe"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"),
+                       ("fetch.wait.max.ms", "10"), ("queued.max.messages.kbytes", "1024"), ("fetch.max.bytes", "1048576")]
+        let conf = try makeConf(properties)
+        rk = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
+        rd_kafka_poll_set_consumer(rk)
+        timeoutMs = Int32(configuration.requestTimeoutMs)
+    }
+
+    deinit {
+        _ = rd_kafka_assign(rk, nil)
+        rd_kafka_destroy(rk)
+    }
+
+    struct Record { var offset: Int64; var timestampMs: Int64 }
+
+    /// The first record at or after `offset`, or nil at the end of the partition.
+    func first(topic: String, partition: Int32, from offset: Int64) throws -> Record? {
+        try scan(topic: topic, partition: partition, from: offset) { _ in false }
+    }
+
+    /// Reads from `offset` onward, calling `keepGoing` for each record, until it returns false (that record
+    /// is returned) or the partition ends (the last record read is returned, nil if none).
+    func scan(topic: String, partition: Int32, from offset: Int64, _ keepGoing: (Record) -> Bool) throws -> Record? {
+        let list = PartitionList(capacity: 1)
+        list.add(topic, partition, offset: offset)
+        guard rd_kafka_assign(rk, list.pointer) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw BusError(.adminFailed, "could not read \(topic)[\(partition)] at offset \(offset)")
+        }
+        defer { _ = rd_kafka_assign(rk, nil) }
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        var last: Record?
+        while Date() < deadline {
+            guard let m = rd_kafka_consumer_poll(rk, 100) else { continue }
+            defer { rd_kafka_message_destroy(m) }
+            if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return last }
+            if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR { continue }
+            guard m.pointee.partition == partition, m.pointee.offset >= offset else { continue }
+            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let record = Record(offset: m.pointee.offset, timestampMs: rd_kafka_message_timestamp(m, &type))
+            last = record
+            if !keepGoing(record) { return record }
+        }
+        throw BusError(.timeout, "reading \(topic)[\(partition)] from offset \(offset) timed out", isRetriable: true)
+    }
+
+    /// The true end offset (next offset to be written) given the broker's reported high watermark.
+    func endOffset(topic: String, partition: Int32, reportedHigh: Int64, low: Int64) throws -> Int64 {
+        // Usually the broker is right: nothing at `reportedHigh`. Otherwise read on to the end.
+        let start = max(low, reportedHigh > 0 ? reportedHigh - 1 : 0)
+        guard let last = try scan(topic: topic, partition: partition, from: start, { _ in true }) else { return max(reportedHigh, low) }
+        return max(last.offset + 1, reportedHigh)
+    }
+
+    /// The first offset in [low, end) whose record timestamp is >= `timestampMs` (end if none), assuming
+    /// timestamps do not decrease along the partition (Quorum publishes in event-time order).
+    func offset(forTime timestampMs: Int64, topic: String, partition: Int32, low: Int64, end: Int64, hint: Int64?) throws -> Int64 {
+        if low >= end { return end }
+        func atOrAfter(_ o: Int64) throws -> Record? { try first(topic: topic, partition: partition, from: o) }
+        // Check the broker's answer first: right when the record there is late enough and the one before is not.
+        if let hint, hint >= low, hint <= end {
+            let here = hint < end ? try atOrAfter(hint) : nil
+            let hereOK = hint == end || (here.map { $0.timestampMs >= timestampMs } ?? true)
+            let beforeOK = try hint == low || (atOrAfter(hint - 1).map { $0.offset >= hint || $0.timestampMs < timestampMs } ?? true)
+            if hereOK && beforeOK { return hint < end ? (here?.offset ?? end) : end }
+        }
+        var lo = low, hi = end
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if let r = try atOrAfter(mid), r.timestampMs < timestampMs {
+                lo = r.offset + 1
+            } else {
+                hi = mid
+            }
+        }
+        return try atOrAfter(lo)?.offset ?? end
+    }
+}
