@@ -95,7 +95,7 @@ let package = Package(
         // that `make test` starts (scripts/servers); every other suite runs without servers.
         .testTarget(name: "QuorumBusTests", dependencies: ["QuorumBus", "QuorumModel", "QuorumProto"],
                     path: "Tests/QuorumBusTests", swiftSettings: strict),
-        .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka", "QuorumBus", "CRdKafka"],
+        .testTarget(name: "QuorumKafkaTests", dependencies: ["QuorumKafka", "QuorumBus", "QuorumPostgres", "CRdKafka"],
                     path: "Tests/QuorumKafkaTests", swiftSettings: strict),
         .testTarget(name: "QuorumProtoTests", dependencies: ["QuorumProto", "QuorumBus"],
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),
