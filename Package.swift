@@ -28,7 +28,6 @@ let package = Package(
         .executable(name: "quorum-bench", targets: ["quorum-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
@@ -83,7 +82,7 @@ let package = Package(
         ], path: "Shared/QuorumServiceKit", swiftSettings: strict),
 
         .executableTarget(name: "quorum", dependencies: [
-            "QuorumServiceKit",
+            "QuorumServiceKit", "QuorumBus", "QuorumKafka",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI", swiftSettings: strict),
         .executableTarget(name: "quorum-bench", dependencies: [

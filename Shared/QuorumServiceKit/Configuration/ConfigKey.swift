@@ -101,15 +101,33 @@ public enum CommonKeys {
     public static let kafkaLingerMs = ConfigKey(
         "kafka.linger.ms", .int, default: "5",
         doc: "Producer linger in milliseconds (batching delay).")
+    public static let kafkaCommitIntervalMs = ConfigKey(
+        "kafka.commit.interval.ms", .int, default: "1000",
+        doc: "How often offsets marked done (after a message's effects are durable) are committed, in milliseconds.")
+    public static let kafkaRequestTimeoutMs = ConfigKey(
+        "kafka.request.timeout.ms", .int, default: "10000",
+        doc: "Limit for admin and metadata requests and the start-up broker check, in milliseconds.")
+    public static let kafkaMessageTimeoutMs = ConfigKey(
+        "kafka.message.timeout.ms", .int, default: "30000",
+        doc: "A published message that is not acknowledged within this many milliseconds fails (retriable).")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
         doc: "Prefix put before every topic name (e.g. `replay-42.`) so that a replay runs beside live traffic.")
     public static let redisURL = ConfigKey(
         "redis.url", .url, default: "redis://127.0.0.1:6379",
-        doc: "Redis server URL (hot, reconstructible state).")
+        doc: "Redis server URL (hot, reconstructible state); may contain a password.", secret: true)
+    public static let redisCommandTimeout = ConfigKey(
+        "redis.command.timeout", .duration, default: "5s",
+        doc: "Limit for one Redis command or pipeline, including a wait for a reconnect.")
     public static let postgresURL = ConfigKey(
         "postgres.url", .url, default: "postgres://quorum@127.0.0.1:5432/quorum",
         doc: "Postgres connection URL (durable records); may contain a password.", secret: true)
+    public static let postgresPoolSize = ConfigKey(
+        "postgres.pool.size", .int, default: "10",
+        doc: "Largest number of Postgres connections of one process.")
+    public static let postgresConnectTimeout = ConfigKey(
+        "postgres.connect.timeout", .duration, default: "5s",
+        doc: "Limit for opening one Postgres connection.")
     public static let shutdownTimeout = ConfigKey(
         "shutdown.timeout", .duration, default: "30s",
         doc: "How long graceful shutdown may take before the process exits non-zero.")
@@ -120,8 +138,10 @@ public enum CommonKeys {
     /// Every common key, in documentation order.
     public static let all: [ConfigKey] = [
         serviceName, serviceInstance, httpHost, httpPort, logLevel, logFormat,
-        kafkaBrokers, kafkaClientID, kafkaSessionTimeoutMs, kafkaLingerMs, topicPrefix,
-        redisURL, postgresURL, shutdownTimeout, readinessCheckInterval,
+        kafkaBrokers, kafkaClientID, kafkaSessionTimeoutMs, kafkaLingerMs, kafkaCommitIntervalMs,
+        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, topicPrefix,
+        redisURL, redisCommandTimeout, postgresURL, postgresPoolSize, postgresConnectTimeout,
+        shutdownTimeout, readinessCheckInterval,
     ]
 }
 

@@ -1,0 +1,13 @@
+import QuorumServiceKit
+
+/// `quorum-inference`: its stage core is wired in by the services issue; today it runs the service kit with its
+/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+@main
+struct Main {
+    static func main() async throws {
+        try await ServiceRunner.run(name: "quorum-inference") { context in
+            let backends = try await Backends.connect(context, needs: .all)
+            return backends.services
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Logging
+import QuorumBus
+import QuorumKafka
+import QuorumPostgres
+import QuorumRedis
+import ServiceLifecycle
+
+/// Which servers a service talks to.
+public struct BackendNeeds: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let kafka = BackendNeeds(rawValue: 1)
+    public static let redis = BackendNeeds(rawValue: 2)
+    public static let postgres = BackendNeeds(rawValue: 4)
+    public static let all: BackendNeeds = [.kafka, .redis, .postgres]
+}
+
+/// The connections of one service process, built from the configuration, each with its readiness check.
+///
+/// `connect` checks each server once at start-up and fails with one clear line (no secrets) when one does
+/// not answer, so the process exits non-zero and its supervisor restarts it. After start-up,
+/// `/health/ready` reports each server through the checks registered here.
+public struct Backends: Sendable {
+    /// Topic names for this run (applies `topic.prefix`).
+    public let namer: TopicNamer
+    public let bus: KafkaBus?
+    public let redis: RedisClient?
+    public let postgres: PostgresStore?
+    /// Services to run before the stage's own (the Postgres connection pool); put them first in the list.
+    public let services: [any Service]
+
+    public static func kafkaConfiguration(_ config: Configuration) -> KafkaConfiguration {
+        KafkaConfiguration(
+            brokers: config.list(CommonKeys.kafkaBrokers.name).joined(separator: ","),
+            clientID: config.kafkaClientID,
+            sessionTimeoutMs: config.int(CommonKeys.kafkaSessionTimeoutMs.name),
+            lingerMs: config.int(CommonKeys.kafkaLingerMs.name),
+            commitIntervalMs: config.int(CommonKeys.kafkaCommitIntervalMs.name),
+            requestTimeoutMs: config.int(CommonKeys.kafkaRequestTimeoutMs.name),
+            messageTimeoutMs: config.int(CommonKeys.kafkaMessageTimeoutMs.name))
+    }
+
+    public static func redisConfiguration(_ config: Configuration, namer: TopicNamer) throws -> RedisConfiguration {
+        // Hot state of a replay lives beside live state, like its topics.
+        let prefix = namer.prefix.isEmpty ? RedisConfiguration.defaultKeyPrefix : "\(namer.prefix):\(RedisConfiguration.defaultKeyPrefix)"
+        return try RedisConfiguration(url: config.string(CommonKeys.redisURL.name), keyPrefix: prefix,
+                                      commandTimeout: config.duration(CommonKeys.redisCommandTimeout.name))
+    }
+
+    public static func postgresConfiguration(_ config: Configuration) throws -> PostgresConfiguration {
+        try PostgresConfiguration(url: config.string(CommonKeys.postgresURL.name),
+                                  maximumConnections: config.int(CommonKeys.postgresPoolSize.name),
+                                  connectTimeout: config.duration(CommonKeys.postgresConnectTimeout.name))
+    }
+
+    /// Connects what `needs` asks for: checks each server, creates the topics (with dead-letter twins) and
+    /// applies the Postgres migrations, and registers a readiness check per server.
+    public static func connect(_ context: QuorumContext, needs: BackendNeeds, createTopics: Bool = true,
+                               migrate: Bool = true) async throws -> Backends {
+        let config = context.config
+        let logger = context.logger
+        let namer = try TopicNamer(prefix: config.string(CommonKeys.topicPrefix.name))
+        var bus: KafkaBus?
+        var redis: RedisClient?
+        var postgres: PostgresStore?
+        var services: [any Service] = []
+
+        if needs.contains(.kafka) {
+            let kafka = try KafkaBus(configuration: kafkaConfiguration(config), logger: logger)
+            try await kafka.checkConnection()
+            if createTopics { try await kafka.createTopics(namer.specsWithNames()) }
+            await context.health.register(ClosureCheck("kafka") { try await kafka.checkConnection(timeout: .seconds(2)) })
+            bus = kafka
+        }
+        if needs.contains(.redis) {
+            let client = RedisClient(configuration: try redisConfiguration(config, namer: namer), logger: logger)
+            try await client.ping()
+            await context.health.register(ClosureCheck("redis") { try await client.ping() })
+            redis = client
+        }
+        if needs.contains(.postgres) {
+            let store = PostgresStore(configuration: try postgresConfiguration(config), logger: logger)
+            if migrate { try await store.migrate() } else { try await store.checkConnection() }
+            await context.health.register(ClosureCheck("postgres") { try await store.ping() })
+            services.append(PostgresPoolService(store: store))
+            postgres = store
+        }
+        logger.info("backends connected", metadata: [
+            "topic.prefix": .string(namer.prefix),
+            "backends": .string([bus.map { _ in "kafka" }, redis.map { _ in "redis" }, postgres.map { _ in "postgres" }]
+                .compactMap { $0 }.joined(separator: ",")),
+        ])
+        return Backends(namer: namer, bus: bus, redis: redis, postgres: postgres, services: services)
+    }
+}
+
+/// Runs the Postgres connection pool for the life of the process (ends on graceful shutdown).
+struct PostgresPoolService: Service {
+    let store: PostgresStore
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await store.run() }
+    }
+}
+
+/// Runs a `ConsumerLoop` as a service. On graceful shutdown it stops taking messages, lets the in-flight
+/// message finish, commits, closes the consumer and flushes the producer, then returns.
+public struct ConsumerLoopService: Service {
+    public let loop: ConsumerLoop
+    public let producer: (any MessageProducer)?
+    let handler: @Sendable (IncomingMessage) async throws -> Void
+
+    public init(loop: ConsumerLoop, producer: (any MessageProducer)? = nil,
+                handler: @escaping @Sendable (IncomingMessage) async throws -> Void) {
+        self.loop = loop
+        self.producer = producer
+        self.handler = handler
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await loop.run(handler)
+        } onGracefulShutdown: {
+            loop.stop()
+        }
+        await loop.consumer.close()
+        try? await producer?.flush(timeout: .seconds(10))
+    }
+}
