@@ -5,7 +5,7 @@ import QuorumServiceKit
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-features") { context in
+        try await ServiceRunner.run(name: "quorum-features") { @Sendable context in
             let backends = try await Backends.connect(context, needs: .all)
             return backends.services
         }
