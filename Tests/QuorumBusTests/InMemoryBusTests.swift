@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import QuorumBus
 import Testing
@@ -169,5 +170,17 @@ struct TopicRegistryTests {
         }
         #expect(counts.allSatisfy { $0 > 700 })
         #expect(Partitioner.partition(forKey: Array("BTC-USD".utf8), partitions: 6) == Partitioner.partition(forKey: Array("BTC-USD".utf8), partitions: 6))
+    }
+}
+
+@Suite("TopicDocs")
+struct TopicDocsTests {
+    @Test("docs/topics.md lists every topic of the registry")
+    func docsListEveryTopic() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/topics.md"), encoding: .utf8)
+        for t in Topic.all {
+            #expect(doc.contains("| `\(t.name)` |"), "docs/topics.md misses \(t.name): add a row to its Topics table")
+        }
     }
 }

@@ -1,1 +1,0 @@
-// Domain value types; see Money.swift etc.
