@@ -71,6 +71,24 @@ struct RedisIntegrationTests {
         }
     }
 
+    @Test func slowReplyTimesOutAndTheNextCommandGetsItsOwnReply() async throws {
+        let url = try redisURLFromEnvironment()
+        let client = RedisClient(configuration: try RedisConfiguration(url: url, commandTimeout: .seconds(1)),
+                                 logger: testLogger)
+        let list = uniquePrefix("timeout") + "list"
+        // BLPOP waits 3 s for an element that never comes; the 1 s command timeout must end the wait.
+        await #expect {
+            try await client.command(["BLPOP", list, "3"])
+        } throws: { error in
+            guard let error = error as? RedisError else { return false }
+            return error.code == .connectionLost && error.isRetriable && error.description.contains("timed out")
+        }
+        // The late BLPOP reply must not be taken for the reply of a later command: the connection was replaced.
+        try await client.ping()
+        #expect(try await client.command(["ECHO", "mine"]) == .bytes(Array("mine".utf8)))
+        await client.close()
+    }
+
     @Test func hotStateHelpersRoundTrip() async throws {
         try await withHotState("hot") { _, state in
             #expect(try await state.latestFeatures(symbol: "BTC-USD") == nil)
