@@ -3,11 +3,14 @@ import QuorumServiceKit
 import Testing
 
 /// A real server process started by the test on a free loopback port, so the test can stop and restart it.
+///
+/// Started with `posix_spawn` and an empty signal mask: threads that run Swift tasks block most signals and
+/// a child started from them (Foundation `Process`) inherits that mask, so it would ignore SIGTERM.
 final class ServerProcess: @unchecked Sendable {
     // @unchecked: used from one test task at a time.
     let arguments: [String]
     let executable: String
-    private var process: Process?
+    private var pid: pid_t = 0
 
     init(executable: String, arguments: [String]) {
         self.executable = executable
@@ -15,20 +18,38 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        process = p
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for a in argv { free(a) } }
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
     }
 
+    /// SIGTERM, then SIGKILL after 10 s; reaps the child.
     func stop() {
-        guard let p = process, p.isRunning else { return }
-        p.terminate()
-        p.waitUntilExit()
-        process = nil
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        for i in 0..<200 {
+            if waitpid(pid, &status, WNOHANG) == pid { pid = 0; return }
+            if i == 100 { kill(pid, SIGKILL) }
+            usleep(100_000)
+        }
+        pid = 0
     }
 
     deinit { stop() }
