@@ -12,6 +12,11 @@ public struct Ledger: Sendable {
         public var quantity: Fixed = .zero
         /// Average entry price of the current quantity (0 when flat).
         public var averagePrice: Fixed = .zero
+
+        public init(quantity: Fixed = .zero, averagePrice: Fixed = .zero) {
+            self.quantity = quantity
+            self.averagePrice = averagePrice
+        }
     }
 
     public let startingCash: Fixed
