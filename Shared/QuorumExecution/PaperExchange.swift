@@ -1,0 +1,184 @@
+import QuorumModel
+
+/// Settings of the paper exchange.
+public struct PaperExchangeConfig: Sendable, Hashable {
+    /// Starting cash (quote currency). Default 100,000.
+    public var startingCash: Fixed
+    /// Slippage in basis points, always against the trader: buys fill at `open × (1 + bps/10⁴)`, sells at
+    /// `open × (1 − bps/10⁴)`. Default 5.
+    public var slippageBps: Fixed
+    /// Fee in basis points of the fill's notional (`quantity × fill price`). Default 10.
+    public var feeBps: Fixed
+    /// Spot (false, default): a sell beyond the position and a buy beyond the cash are rejected.
+    public var allowShort: Bool
+
+    public init(startingCash: Fixed = 100_000, slippageBps: Fixed = 5, feeBps: Fixed = 10, allowShort: Bool = false) {
+        self.startingCash = startingCash
+        self.slippageBps = slippageBps
+        self.feeBps = feeBps
+        self.allowShort = allowShort
+    }
+}
+
+/// What the paper exchange receives.
+public enum ExecutionEvent: Sendable, Hashable {
+    case submit(PaperOrder)
+    /// A bar (its open fills waiting orders; its close becomes the mark).
+    case bar(Bar)
+    case cancel(clientOrderID: String, time: Nanos)
+}
+
+/// What the paper exchange asks its host to publish.
+public enum ExecutionAction: Sendable, Hashable {
+    case report(ExecutionReport)
+    /// A cancel that could not be applied (unknown order, or already final); the order is unchanged.
+    case cancelRejected(clientOrderID: String, reason: String, time: Nanos)
+}
+
+/// A paper-trading exchange core: accepts orders at once, fills them at the next bar's open with slippage and fees,
+/// keeps a `Ledger`. Deterministic: the same events give the same reports, ids included.
+public struct PaperExchange: Sendable {
+    /// One order's current state.
+    public struct OrderRecord: Sendable, Hashable {
+        public var order: PaperOrder
+        public private(set) var status: OrderStatus
+
+        /// Moves to `next` when legal; returns false (and stays put) otherwise. The only way to change a status.
+        mutating func transition(to next: OrderStatus) -> Bool {
+            guard status.canTransition(to: next) else { return false }
+            status = next
+            return true
+        }
+
+        init(order: PaperOrder) {
+            self.order = order
+            status = .new
+        }
+    }
+
+    public let config: PaperExchangeConfig
+    public private(set) var ledger: Ledger
+    /// Last bar close per symbol.
+    public private(set) var marks: [Symbol: Fixed] = [:]
+    public private(set) var orders: [String: OrderRecord] = [:]
+    /// Accepted, unfilled order ids in submission order (fills are processed in this order).
+    private var working: [String] = []
+
+    public init(config: PaperExchangeConfig = PaperExchangeConfig()) {
+        self.config = config
+        ledger = Ledger(startingCash: config.startingCash)
+    }
+
+    public var equity: Fixed { ledger.equity(marks: marks) }
+
+    public func status(of clientOrderID: String) -> OrderStatus? { orders[clientOrderID]?.status }
+
+    public mutating func handle(_ event: ExecutionEvent) -> [ExecutionAction] {
+        switch event {
+        case .submit(let order): submit(order)
+        case .bar(let bar): onBar(bar)
+        case .cancel(let id, let time): cancel(id, time: time)
+        }
+    }
+
+    private func report(_ r: OrderRecord, time: Nanos, fill: Fill? = nil, reason: String? = nil) -> ExecutionAction {
+        .report(ExecutionReport(clientOrderID: r.order.clientOrderID, symbol: r.order.symbol, side: r.order.side,
+                                quantity: r.order.quantity, status: r.status, time: time, fill: fill, reason: reason))
+    }
+
+    /// Quantity of accepted sells not yet filled for a symbol (reserved against the position).
+    private func reservedSells(_ symbol: Symbol) -> Fixed {
+        working.reduce(Fixed.zero) { total, id in
+            guard let r = orders[id], r.order.symbol == symbol, r.order.side == .sell else { return total }
+            return total + r.order.quantity
+        }
+    }
+
+    private mutating func submit(_ order: PaperOrder) -> [ExecutionAction] {
+        guard orders[order.clientOrderID] == nil else { return [] } // redelivery: the order exists already
+        var record = OrderRecord(order: order)
+        var actions = [report(record, time: order.time)]
+        var rejection: String?
+        if order.quantity <= .zero {
+            rejection = "quantity \(order.quantity) must be positive"
+        } else if order.side == .sell && !config.allowShort {
+            let free = ledger.position(order.symbol).quantity - reservedSells(order.symbol)
+            if order.quantity > free {
+                rejection = "sell \(order.quantity) \(order.symbol) exceeds the free position \(free) (spot: no shorting)"
+            }
+        }
+        if let rejection {
+            _ = record.transition(to: .rejected)
+            actions.append(report(record, time: order.time, reason: rejection))
+        } else {
+            _ = record.transition(to: .accepted)
+            working.append(order.clientOrderID)
+            actions.append(report(record, time: order.time))
+        }
+        orders[order.clientOrderID] = record
+        return actions
+    }
+
+    private mutating func cancel(_ id: String, time: Nanos) -> [ExecutionAction] {
+        guard var record = orders[id] else {
+            return [.cancelRejected(clientOrderID: id, reason: "unknown client order id \(id)", time: time)]
+        }
+        guard record.transition(to: .cancelled) else {
+            return [.cancelRejected(clientOrderID: id, reason: "order \(id) is \(record.status.rawValue); only ACCEPTED orders can be cancelled", time: time)]
+        }
+        orders[id] = record
+        working.removeAll { $0 == id }
+        return [report(record, time: time, reason: "cancelled on request")]
+    }
+
+    /// Fill price for a side at a bar open, slippage against the trader.
+    public func fillPrice(open: Fixed, side: Side) -> Fixed {
+        let slip = open * config.slippageBps / 10_000
+        return side == .buy ? open + slip : open - slip
+    }
+
+    /// Fee for a fill: `quantity × price × feeBps / 10⁴`.
+    public func fee(quantity: Fixed, price: Fixed) -> Fixed {
+        quantity * price * config.feeBps / 10_000
+    }
+
+    private mutating func onBar(_ bar: Bar) -> [ExecutionAction] {
+        var actions: [ExecutionAction] = []
+        var stillWorking: [String] = []
+        for id in working {
+            guard var record = orders[id] else { continue }
+            let order = record.order
+            guard order.symbol == bar.symbol, bar.openTime >= order.time else {
+                stillWorking.append(id)
+                continue
+            }
+            let price = fillPrice(open: bar.open, side: order.side)
+            let fee = fee(quantity: order.quantity, price: price)
+            var rejection: String?
+            if !config.allowShort {
+                if order.side == .buy {
+                    let cost = order.quantity * price + fee
+                    if cost > ledger.cash {
+                        rejection = "buy \(order.quantity) \(order.symbol) costs \(cost) with fees but cash is \(ledger.cash)"
+                    }
+                } else if order.quantity > ledger.position(order.symbol).quantity {
+                    rejection = "sell \(order.quantity) \(order.symbol) exceeds the position \(ledger.position(order.symbol).quantity)"
+                }
+            }
+            if let rejection {
+                _ = record.transition(to: .rejected)
+                actions.append(report(record, time: bar.openTime, reason: rejection))
+            } else {
+                let fill = Fill(fillID: "\(id)-f1", clientOrderID: id, symbol: order.symbol, side: order.side,
+                                quantity: order.quantity, price: price, fee: fee, time: bar.openTime)
+                ledger.apply(fill)
+                _ = record.transition(to: .filled)
+                actions.append(report(record, time: bar.openTime, fill: fill))
+            }
+            orders[id] = record
+        }
+        working = stillWorking
+        marks[bar.symbol] = bar.close
+        return actions
+    }
+}

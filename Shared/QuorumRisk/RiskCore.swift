@@ -1,0 +1,322 @@
+import QuorumModel
+
+/// What the risk core receives.
+public enum RiskEvent: Sendable, Hashable {
+    case decision(RiskDecision)
+    case fill(FillReport)
+    /// A bar close (or other mark) for PnL and the daily loss check.
+    case mark(symbol: Symbol, price: Fixed, time: Nanos)
+    /// Manual kill switch from the control topic or CLI.
+    case killSwitch(on: Bool, reason: String, time: Nanos)
+    /// An approved order ended without (completely) filling (rejected or cancelled): its pending remainder no
+    /// longer counts toward exposure.
+    case orderClosed(clientOrderID: String, time: Nanos)
+}
+
+/// State of the kill switch after a change.
+public struct KillSwitchStatus: Sendable, Hashable {
+    /// Manual or daily-loss switch on: risk-increasing orders are denied.
+    public var active: Bool
+    public var manual: Bool
+    public var dailyLoss: Bool
+    public var reason: String
+    public var time: Nanos
+}
+
+/// What the risk core asks its host to publish.
+public enum RiskAction: Sendable, Hashable {
+    case approve(OrderIntent)
+    case deny(OrderDenial)
+    /// The kill switch changed (publish on `control`, alert).
+    case killSwitchChanged(KillSwitchStatus)
+}
+
+/// The risk stage core: sizes entries, enforces limits, always lets exits through, tracks positions from fills.
+///
+/// Sizing of an entry: `stop distance = stopATRMultiple × atr` (or `fallbackStopFraction × price`);
+/// `quantity = equity × riskPerTrade / stop distance` (× volatility scale), truncated to the lot size, then capped
+/// so that the symbol's notional stays ≤ its maximum and the portfolio heat stays ≤ `maxPortfolioHeat`.
+/// Heat = Σ over symbols of |position + pending approved quantity| × that symbol's stop distance, over equity.
+/// Equity = cash + Σ position × last mark (the last fill price while a symbol has no mark yet).
+///
+/// Decisions: hold → nothing. Target equal to the current exposure's direction → nothing (no pyramiding).
+/// Otherwise an exit leg (close the opposite exposure; always approved, even with the kill switch on) and,
+/// for a long/short target, an entry leg (approved or denied with the reason).
+public struct RiskCore: Sendable {
+    public let config: RiskConfig
+
+    public private(set) var cash: Fixed
+    public private(set) var positions: [Symbol: Fixed] = [:]
+    public private(set) var marks: [Symbol: Fixed] = [:]
+    /// Per-unit stop distance of the current exposure per symbol (set when an entry is approved).
+    public private(set) var stopDistances: [Symbol: Fixed] = [:]
+    public private(set) var manualKill = false
+    public private(set) var dailyLossKill = false
+    /// Equity at the first event of the current UTC day.
+    public private(set) var startOfDayEquity: Fixed
+    public private(set) var currentDay: Int64?
+
+    private struct Pending: Sendable {
+        var symbol: Symbol
+        /// Signed quantity not yet filled.
+        var remaining: Fixed
+    }
+    private var pending: [String: Pending] = [:]
+    private var seenDecisions: RecentIDs
+    private var seenFills: RecentIDs
+
+    public init(config: RiskConfig = RiskConfig()) {
+        self.config = config
+        cash = config.startingEquity
+        startOfDayEquity = config.startingEquity
+        seenDecisions = RecentIDs(capacity: config.dedupeCapacity)
+        seenFills = RecentIDs(capacity: config.dedupeCapacity)
+    }
+
+    // MARK: Derived state
+
+    public var killSwitchActive: Bool { manualKill || dailyLossKill }
+
+    /// Cash plus positions at their marks.
+    public var equity: Fixed {
+        var total = cash
+        for (symbol, qty) in positions where !qty.isZero {
+            total += qty * (marks[symbol] ?? .zero)
+        }
+        return total
+    }
+
+    /// Signed pending (approved, unfilled) quantity for a symbol.
+    public func pendingQuantity(_ symbol: Symbol) -> Fixed {
+        pending.values.reduce(Fixed.zero) { $0 + ($1.symbol == symbol ? $1.remaining : .zero) }
+    }
+
+    /// Position plus pending quantity: what the symbol's position will be once every approved order fills.
+    public func exposure(_ symbol: Symbol) -> Fixed { (positions[symbol] ?? .zero) + pendingQuantity(symbol) }
+
+    /// Σ |exposure| × stop distance over all symbols (quote currency).
+    public var openRisk: Fixed {
+        var symbols = Set(positions.keys)
+        for p in pending.values { symbols.insert(p.symbol) }
+        return symbols.reduce(Fixed.zero) { total, symbol in
+            let stop = stopDistances[symbol] ?? fallbackStop(price: marks[symbol] ?? .zero)
+            return total + exposure(symbol).magnitude * stop
+        }
+    }
+
+    // MARK: Events
+
+    /// Feeds one event; `time` comes from the event (event time), never from a clock.
+    public mutating func handle(_ event: RiskEvent) -> [RiskAction] {
+        var actions = rollDay(to: eventTime(event))
+        switch event {
+        case .decision(let d):
+            actions += onDecision(d)
+        case .fill(let f):
+            actions += onFill(f)
+        case .mark(let symbol, let price, let time):
+            marks[symbol] = price
+            actions += checkDailyLoss(time: time)
+        case .killSwitch(let on, let reason, let time):
+            if manualKill != on {
+                manualKill = on
+                actions.append(.killSwitchChanged(status(reason: "manual: \(reason)", time: time)))
+            }
+        case .orderClosed(let id, _):
+            pending[id] = nil
+        }
+        return actions
+    }
+
+    private func eventTime(_ event: RiskEvent) -> Nanos {
+        switch event {
+        case .decision(let d): d.time
+        case .fill(let f): f.time
+        case .mark(_, _, let t), .killSwitch(_, _, let t), .orderClosed(_, let t): t
+        }
+    }
+
+    private func status(reason: String, time: Nanos) -> KillSwitchStatus {
+        KillSwitchStatus(active: killSwitchActive, manual: manualKill, dailyLoss: dailyLossKill, reason: reason, time: time)
+    }
+
+    /// UTC day number of an event time (floor division, so times before 1970 work too).
+    public static func utcDay(_ time: Nanos) -> Int64 {
+        let day: Int64 = 86_400 * 1_000_000_000
+        return time >= 0 ? time / day : -((-time + day - 1) / day)
+    }
+
+    private mutating func rollDay(to time: Nanos) -> [RiskAction] {
+        let day = Self.utcDay(time)
+        guard let current = currentDay else {
+            currentDay = day
+            startOfDayEquity = equity
+            return []
+        }
+        guard day > current else { return [] }
+        currentDay = day
+        startOfDayEquity = equity
+        guard dailyLossKill else { return [] }
+        dailyLossKill = false
+        return [.killSwitchChanged(status(reason: "daily loss switch reset: new UTC day \(day)", time: time))]
+    }
+
+    private mutating func checkDailyLoss(time: Nanos) -> [RiskAction] {
+        guard !dailyLossKill, startOfDayEquity > .zero else { return [] }
+        let floor = startOfDayEquity - startOfDayEquity * config.dailyLossLimit
+        let now = equity
+        guard now <= floor else { return [] }
+        dailyLossKill = true
+        return [.killSwitchChanged(status(
+            reason: "daily loss limit: equity \(now) ≤ \(floor) (start of day \(startOfDayEquity) − \(config.dailyLossLimit)); "
+                + "risk-increasing orders denied until the next UTC day", time: time))]
+    }
+
+    private mutating func onFill(_ f: FillReport) -> [RiskAction] {
+        guard seenFills.insert(f.fillID) else { return [] }
+        let signed = f.side == .buy ? f.quantity : -f.quantity
+        positions[f.symbol, default: .zero] += signed
+        cash -= signed * f.price + f.fee
+        if marks[f.symbol] == nil { marks[f.symbol] = f.price }
+        if var p = pending[f.clientOrderID] {
+            p.remaining -= signed
+            // Done when the remainder reached zero or crossed it (an over-fill never leaves phantom exposure).
+            pending[f.clientOrderID] = p.remaining.isZero || p.remaining.signum == signed.signum ? nil : p
+        }
+        return checkDailyLoss(time: f.time)
+    }
+
+    private func fallbackStop(price: Fixed) -> Fixed { price * config.fallbackStopFraction }
+
+    private func orderID(_ decisionID: String, leg: String) -> String {
+        "q-" + StableHash.hex(decisionID + "/" + leg)
+    }
+
+    private mutating func onDecision(_ d: RiskDecision) -> [RiskAction] {
+        guard let target = d.target else { return [] }
+        guard seenDecisions.insert(d.id) else { return [] }
+
+        var actions: [RiskAction] = []
+        let current = exposure(d.symbol)
+        let wanted = target == .long ? 1 : target == .short ? -1 : 0
+        if current.signum == wanted { return [] }
+
+        // Exit leg: close whatever points the other way (or anything, for a flat target).
+        if !current.isZero {
+            let intent = OrderIntent(
+                clientOrderID: orderID(d.id, leg: "exit"), decisionID: d.id, symbol: d.symbol,
+                side: current > .zero ? .sell : .buy, quantity: current.magnitude, referencePrice: d.referencePrice,
+                stopPrice: d.referencePrice, riskAmount: .zero, isExit: true, time: d.time,
+                checks: [RiskCheckResult(code: .exitAllowed, passed: true, limit: .zero, observed: current.magnitude,
+                                         detail: "reduces \(d.symbol) exposure \(current) to 0; exits are always allowed")])
+            pending[intent.clientOrderID] = Pending(symbol: d.symbol, remaining: current > .zero ? -current.magnitude : current.magnitude)
+            actions.append(.approve(intent))
+        }
+        if wanted != 0 {
+            actions.append(entry(d, side: wanted > 0 ? .buy : .sell))
+        }
+        return actions
+    }
+
+    /// Sizes and checks an entry leg; on approval records it as pending.
+    private mutating func entry(_ d: RiskDecision, side: Side) -> RiskAction {
+        let id = orderID(d.id, leg: "entry")
+        func deny(_ code: RiskCode, _ text: String, limit: Fixed, observed: Fixed) -> RiskAction {
+            .deny(OrderDenial(clientOrderID: id, decisionID: d.id, symbol: d.symbol, reason: code, text: text,
+                              limit: limit, observed: observed, time: d.time))
+        }
+        let price = d.referencePrice
+        let equityNow = equity
+
+        if side == .sell && !config.allowShort {
+            return deny(.shortingDisabled, "short entry in \(d.symbol) denied: shorting is disabled (spot); set allowShort for margin accounts",
+                        limit: .zero, observed: .zero)
+        }
+        if manualKill {
+            return deny(.killSwitch, "kill switch is on (manual); only exits pass until it is turned off", limit: .zero, observed: .one)
+        }
+        if dailyLossKill {
+            let floor = startOfDayEquity - startOfDayEquity * config.dailyLossLimit
+            return deny(.dailyLossLimit, "daily loss limit reached: equity \(equityNow) ≤ \(floor); entries resume on the next UTC day",
+                        limit: floor, observed: equityNow)
+        }
+        guard equityNow > .zero, price > .zero else {
+            return deny(.invalidInput, "cannot size \(d.symbol): equity \(equityNow) and reference price \(price) must be positive",
+                        limit: .zero, observed: min(equityNow, price))
+        }
+        var stop = fallbackStop(price: price)
+        if let atr = d.atr, atr.isFinite, atr > 0 {
+            stop = Fixed(approximating: config.stopATRMultiple * atr)
+        }
+        guard stop > .zero else {
+            return deny(.invalidInput, "stop distance for \(d.symbol) is \(stop); check atr \(d.atr.map { "\($0)" } ?? "nil") and stop settings",
+                        limit: .zero, observed: stop)
+        }
+
+        var checks: [RiskCheckResult] = []
+        let lot = config.lotSize
+        // 1. Risk per trade.
+        let budget = equityNow * config.effectiveRiskPerTrade
+        var qty = budget / stop
+        if let target = config.volatilityTarget, let atr = d.atr, atr > 0 {
+            let relative = atr / price.doubleValue
+            if relative > target { qty = qty * Fixed(approximating: target / relative) }
+        }
+        qty = qty.truncated(toMultipleOf: lot)
+        while qty > .zero && qty * stop > budget { qty -= lot }
+        checks.append(RiskCheckResult(code: .riskPerTrade, passed: true, limit: budget, observed: qty * stop,
+                                      detail: "risk \(qty) × stop \(stop) ≤ \(config.effectiveRiskPerTrade) × equity \(equityNow)"))
+
+        // 2. Max position notional (exposure is 0 here after the exit leg, but count it anyway).
+        let maxNotional = config.maxPosition(for: d.symbol)
+        let held = exposure(d.symbol).magnitude
+        let heldNotional = held * price
+        let positionRoom = maxNotional - heldNotional
+        guard positionRoom > .zero else {
+            return deny(.maxPosition, "\(d.symbol) position notional \(heldNotional) already at its maximum \(maxNotional)",
+                        limit: maxNotional, observed: heldNotional)
+        }
+        var capQty = (positionRoom / price).truncated(toMultipleOf: lot)
+        while capQty > .zero && (held + capQty) * price > maxNotional { capQty -= lot }
+        let positionCapped = capQty < qty
+        if positionCapped { qty = capQty }
+        checks.append(RiskCheckResult(code: .maxPosition, passed: true, limit: maxNotional, observed: (held + qty) * price,
+                                      detail: positionCapped ? "size capped by max position" : "within max position"))
+
+        // 3. Portfolio heat.
+        let heatLimit = equityNow * config.maxPortfolioHeat
+        let used = openRisk
+        let heatRoom = heatLimit - used
+        guard heatRoom > .zero else {
+            return deny(.portfolioHeat, "portfolio heat \(used) already at the limit \(heatLimit) (\(config.maxPortfolioHeat) of equity); wait for exits",
+                        limit: heatLimit, observed: used)
+        }
+        var heatQty = (heatRoom / stop).truncated(toMultipleOf: lot)
+        while heatQty > .zero && used + heatQty * stop > heatLimit { heatQty -= lot }
+        let heatCapped = heatQty < qty
+        if heatCapped { qty = heatQty }
+        checks.append(RiskCheckResult(code: .portfolioHeat, passed: true, limit: heatLimit, observed: used + qty * stop,
+                                      detail: heatCapped ? "size capped by portfolio heat" : "within portfolio heat"))
+
+        guard qty > .zero else {
+            if heatCapped {
+                return deny(.portfolioHeat, "remaining heat \(heatRoom) buys less than one lot (\(lot)) at stop \(stop); wait for exits",
+                            limit: heatLimit, observed: used)
+            }
+            if positionCapped {
+                return deny(.maxPosition, "room \(positionRoom) under max position \(maxNotional) is less than one lot at \(price)",
+                            limit: maxNotional, observed: heldNotional)
+            }
+            return deny(.belowLotSize, "risk budget \(budget) at stop distance \(stop) sizes below one lot (\(lot)); widen the budget or lot size",
+                        limit: lot, observed: budget / stop)
+        }
+
+        stopDistances[d.symbol] = stop
+        let signed = side == .buy ? qty : -qty
+        pending[id] = Pending(symbol: d.symbol, remaining: signed)
+        return .approve(OrderIntent(
+            clientOrderID: id, decisionID: d.id, symbol: d.symbol, side: side, quantity: qty, referencePrice: price,
+            stopPrice: side == .buy ? price - stop : price + stop, riskAmount: qty * stop, isExit: false, time: d.time,
+            checks: checks))
+    }
+}

@@ -1,0 +1,205 @@
+import QuorumModel
+
+/// Settings of the consensus stage.
+public struct ConsensusConfig: Sendable, Hashable {
+    /// Weight per source name (`"ml"` for the model, a rule's `name` for rules). Missing names weigh `defaultWeight`.
+    public var weights: [String: Double]
+    public var defaultWeight: Double
+    /// |score| at or above which the vote acts (0...1); below it the decision is hold.
+    public var threshold: Double
+    /// A source is "confident" at or above this confidence; when the model and a rule are both confident
+    /// and point in opposite non-flat directions the decision is hold (conflict).
+    public var conflictConfidence: Double
+    /// Spot mode: a short vote becomes "go flat" (sell what is held) instead of a short position.
+    public var longOnly: Bool
+    /// How many distinct bar times per symbol are remembered (pending joins and already-decided bars).
+    /// Older ones are dropped, and messages for bars older than the oldest remembered one are ignored.
+    public var maxPendingBars: Int
+
+    public init(weights: [String: Double] = [:], defaultWeight: Double = 1, threshold: Double = 0.3,
+                conflictConfidence: Double = 0.6, longOnly: Bool = true, maxPendingBars: Int = 16) {
+        precondition(maxPendingBars >= 1, "ConsensusConfig.maxPendingBars must be at least 1, got \(maxPendingBars)")
+        self.weights = weights
+        self.defaultWeight = defaultWeight
+        self.threshold = threshold
+        self.conflictConfidence = conflictConfidence
+        self.longOnly = longOnly
+        self.maxPendingBars = maxPendingBars
+    }
+
+    public func weight(of source: String) -> Double { weights[source] ?? defaultWeight }
+}
+
+/// What the consensus core receives.
+public enum ConsensusEvent: Sendable, Hashable {
+    case features(FeatureSnapshot)
+    case prediction(MLPrediction)
+}
+
+/// What the consensus core asks its host to publish.
+public enum ConsensusAction: Sendable, Hashable {
+    /// One source's opinion on the joined bar (topic `signals`).
+    case signal(SignalOut)
+    /// The combined decision (topic `decisions`).
+    case decision(Decision)
+}
+
+/// The consensus stage core: joins each bar's features (rule signals) with the model's prediction for the
+/// same symbol and bar time, and combines them into one decision.
+///
+/// - Join: whichever of features/prediction arrives second triggers the vote; each bar is decided once.
+/// - Vote: `score = Σ wᵢ·cᵢ·sᵢ / Σ wᵢ` over sources with an opinion (confidence > 0), where `w` is the
+///   source weight, `c` its confidence and `s` its direction sign (+1 long, −1 short, 0 flat).
+///   `|score| ≥ threshold` acts in the sign's direction; otherwise hold.
+/// - Conflict: the model and any rule both at least `conflictConfidence` confident, in opposite directions → hold.
+/// - Idempotent: a message id seen before, or any message for an already-decided bar, produces nothing.
+/// - Bounded: at most `maxPendingBars` bar times per symbol are remembered.
+public struct ConsensusCore: Sendable {
+    public let config: ConsensusConfig
+    public let rules: [any RuleStrategy]
+
+    /// Per symbol: remembered bars, oldest first.
+    private var bars: [Symbol: [BarSlot]] = [:]
+    /// Per symbol: messages for bars older than this are late and ignored (set when slots are evicted).
+    private var watermark: [Symbol: Nanos] = [:]
+
+    private struct BarSlot: Sendable {
+        var time: Nanos
+        var features: FeatureSnapshot?
+        var prediction: MLPrediction?
+        var decided = false
+    }
+
+    public init(config: ConsensusConfig = ConsensusConfig(), rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()]) {
+        self.config = config
+        self.rules = rules
+    }
+
+    /// Number of remembered bar slots for a symbol (for tests and metrics).
+    public func rememberedBars(for symbol: Symbol) -> Int { bars[symbol]?.count ?? 0 }
+
+    /// Feeds one event; returns the signals and decision to publish (empty while a join is incomplete,
+    /// for redeliveries and for late messages).
+    public mutating func handle(_ event: ConsensusEvent) -> [ConsensusAction] {
+        let symbol: Symbol
+        let time: Nanos
+        switch event {
+        case .features(let f): (symbol, time) = (f.symbol, f.time)
+        case .prediction(let p): (symbol, time) = (p.symbol, p.time)
+        }
+        if let mark = watermark[symbol], time < mark { return [] }
+
+        var slots = bars[symbol] ?? []
+        let index: Int
+        if let existing = slots.firstIndex(where: { $0.time == time }) {
+            index = existing
+        } else {
+            // Keep slots sorted by time; insert at the right place (out-of-order arrivals are possible).
+            let position = slots.firstIndex(where: { $0.time > time }) ?? slots.count
+            slots.insert(BarSlot(time: time), at: position)
+            index = position
+        }
+
+        var slot = slots[index]
+        var actions: [ConsensusAction] = []
+        if !slot.decided {
+            switch event {
+            case .features(let f):
+                if slot.features == nil { slot.features = f }
+            case .prediction(let p):
+                if slot.prediction == nil { slot.prediction = p }
+            }
+            if let f = slot.features, let p = slot.prediction {
+                actions = decide(features: f, prediction: p)
+                slot.decided = true
+                // The inputs are no longer needed; keep only the "decided" marker.
+                slot.features = nil
+                slot.prediction = nil
+            }
+        }
+        slots[index] = slot
+
+        // Bound memory: drop the oldest slots and remember where the window starts.
+        if slots.count > config.maxPendingBars {
+            let dropped = slots.count - config.maxPendingBars
+            slots.removeFirst(dropped)
+            watermark[symbol] = slots[0].time
+        }
+        bars[symbol] = slots
+        return actions
+    }
+
+    /// The vote for one joined bar. Pure: depends only on the inputs and the configuration.
+    public func decide(features: FeatureSnapshot, prediction: MLPrediction) -> [ConsensusAction] {
+        let ml = Self.signal(from: prediction)
+        let ruleSignals = rules.compactMap { $0.evaluate(features) }
+        let all = [ml] + ruleSignals
+
+        var numerator = 0.0
+        var denominator = 0.0
+        var reasons: [String] = []
+        for s in all {
+            let w = config.weight(of: s.source)
+            reasons.append("\(s.source): \(s.direction.rawValue) conf \(Self.format(s.confidence)) weight \(Self.format(w)) (\(s.note))")
+            guard s.confidence > 0, w > 0 else { continue }
+            numerator += w * s.confidence * Double(s.direction.sign)
+            denominator += w
+        }
+        let score = denominator > 0 ? numerator / denominator : 0
+        let leaning: Direction = score > 0 ? .long : score < 0 ? .short : .flat
+
+        let conflicting = ruleSignals.filter {
+            ml.direction != .flat && $0.direction != .flat && $0.direction != ml.direction
+                && ml.confidence >= config.conflictConfidence && $0.confidence >= config.conflictConfidence
+        }
+
+        var action: DecisionAction
+        var target: Direction
+        if !conflicting.isEmpty {
+            action = .hold
+            target = leaning
+            reasons.append("conflict: ml \(ml.direction.rawValue) vs " + conflicting.map { "\($0.source) \($0.direction.rawValue)" }.joined(separator: ", ")
+                + " (both ≥ \(Self.format(config.conflictConfidence)) confident) → hold")
+        } else if abs(score) < config.threshold || leaning == .flat {
+            action = .hold
+            target = leaning
+            reasons.append("score \(Self.format(score)) below threshold \(Self.format(config.threshold)) → hold")
+        } else if leaning == .long {
+            action = .buy
+            target = .long
+            reasons.append("score \(Self.format(score)) ≥ threshold \(Self.format(config.threshold)) → long")
+        } else if config.longOnly {
+            action = .sell
+            target = .flat
+            reasons.append("score \(Self.format(score)) ≤ −threshold \(Self.format(config.threshold)), long-only → flat")
+        } else {
+            action = .sell
+            target = .short
+            reasons.append("score \(Self.format(score)) ≤ −threshold \(Self.format(config.threshold)) → short")
+        }
+
+        let id = "d-" + StableHash.hex("\(features.symbol.name)|\(features.time)|\(features.id)|\(prediction.id)")
+        let decision = Decision(id: id, symbol: features.symbol, time: features.time, action: action, targetDirection: target,
+                                confidence: min(1, abs(score)), reasons: reasons, referencePrice: features.close,
+                                atr: features.values["atr_14"])
+        return all.map { .signal($0) } + [.decision(decision)]
+    }
+
+    /// The model's opinion as a signal: long when `probUp > 0.5`, short when below, flat at exactly 0.5;
+    /// strength `|probUp − 0.5| × 2`; confidence is the model's confidence.
+    public static func signal(from p: MLPrediction) -> SignalOut {
+        let direction: Direction = p.probUp > 0.5 ? .long : p.probUp < 0.5 ? .short : .flat
+        return SignalOut(source: "ml", symbol: p.symbol, time: p.time, direction: direction,
+                         strength: min(1, abs(p.probUp - 0.5) * 2), confidence: max(0, min(1, p.confidence)),
+                         note: "model \(p.modelID) probUp \(format(p.probUp))")
+    }
+
+    /// Fixed 3-decimal rendering so reasons are byte-identical on replay.
+    static func format(_ x: Double) -> String {
+        let scaled = (x * 1000).rounded(.toNearestOrEven)
+        let sign = scaled < 0 ? "-" : ""
+        let m = Int64(abs(scaled))
+        let frac = String(m % 1000)
+        return "\(sign)\(m / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+}
