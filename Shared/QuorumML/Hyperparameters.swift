@@ -1,0 +1,51 @@
+/// How the two classes are weighted in the training loss.
+public enum ClassWeighting: String, Sendable, Codable, Equatable {
+    /// Every row counts once.
+    case none
+    /// Each class contributes equally: a row of class c gets weight n / (2 · n_c) (weights still sum to n).
+    case balanced
+}
+
+/// Hyperparameters of the logistic-regression trainer.
+///
+/// | field | meaning | default | valid |
+/// |---|---|---|---|
+/// | `l2` | L2 penalty λ on the weights (not the bias): loss + λ/2 · ‖w‖² | 0.001 | finite, ≥ 0 |
+/// | `learningRate` | initial gradient-descent step | 0.5 | finite, > 0, ≤ 100 |
+/// | `maxIterations` | iteration budget | 500 | 1 … 1,000,000 |
+/// | `tolerance` | stop when every gradient component has magnitude ≤ this | 1e-6 | finite, ≥ 0 |
+/// | `classWeighting` | `.none` or `.balanced` | `.none` | — |
+public struct LogisticHyperparameters: Sendable, Codable, Equatable {
+    public var l2: Double
+    public var learningRate: Double
+    public var maxIterations: Int
+    public var tolerance: Double
+    public var classWeighting: ClassWeighting
+
+    public init(l2: Double = 0.001, learningRate: Double = 0.5, maxIterations: Int = 500,
+                tolerance: Double = 1e-6, classWeighting: ClassWeighting = .none) {
+        self.l2 = l2
+        self.learningRate = learningRate
+        self.maxIterations = maxIterations
+        self.tolerance = tolerance
+        self.classWeighting = classWeighting
+    }
+
+    /// Throws `MLError.invalidHyperparameter` naming the first bad field, its value and the valid range.
+    public func validate() throws(MLError) {
+        guard l2.isFinite, l2 >= 0 else {
+            throw MLError(.invalidHyperparameter, "l2 = \(l2) is invalid: use a finite value ≥ 0 (e.g. 0.001)")
+        }
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 100 else {
+            throw MLError(.invalidHyperparameter,
+                          "learningRate = \(learningRate) is invalid: use a finite value in (0, 100] (e.g. 0.5)")
+        }
+        guard (1...1_000_000).contains(maxIterations) else {
+            throw MLError(.invalidHyperparameter,
+                          "maxIterations = \(maxIterations) is invalid: use 1 … 1,000,000 (e.g. 500)")
+        }
+        guard tolerance.isFinite, tolerance >= 0 else {
+            throw MLError(.invalidHyperparameter, "tolerance = \(tolerance) is invalid: use a finite value ≥ 0 (e.g. 1e-6)")
+        }
+    }
+}

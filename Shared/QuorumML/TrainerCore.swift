@@ -1,0 +1,138 @@
+import QuorumModel
+
+/// One training job: a walk-forward fold × a hyperparameter candidate × a symbol (see DESIGN.md §5).
+public struct TrainingJobSpec: Sendable, Codable, Equatable {
+    public var jobID: String
+    public var symbol: Symbol
+    public var featureSpecVersion: Int
+    /// Names of the features in vector order; empty means "f0", "f1", … are used.
+    public var featureNames: [String]
+    public var trainFrom: Nanos
+    public var trainTo: Nanos
+    public var validateTo: Nanos
+    /// Label horizon in rows (1 = next bar).
+    public var horizon: Int
+    public var hyperparameters: LogisticHyperparameters
+    /// Recorded in the model for lineage; the deterministic optimiser does not consume randomness.
+    public var seed: UInt64
+
+    public init(jobID: String, symbol: Symbol, featureSpecVersion: Int, featureNames: [String] = [],
+                trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, horizon: Int = 1,
+                hyperparameters: LogisticHyperparameters = LogisticHyperparameters(), seed: UInt64 = 0) {
+        self.jobID = jobID
+        self.symbol = symbol
+        self.featureSpecVersion = featureSpecVersion
+        self.featureNames = featureNames
+        self.trainFrom = trainFrom
+        self.trainTo = trainTo
+        self.validateTo = validateTo
+        self.horizon = horizon
+        self.hyperparameters = hyperparameters
+        self.seed = seed
+    }
+}
+
+/// A finished training run.
+public struct TrainingResult: Sendable, Equatable {
+    public let jobID: String
+    public let model: LogisticModel
+    public let trainMetrics: ClassificationMetrics
+    public let validationMetrics: ClassificationMetrics
+    public let verdict: GateVerdict
+    /// Input rows dropped while labelling (no future close / non-finite values).
+    public let droppedWithoutFuture: Int
+    public let droppedNonFinite: Int
+}
+
+/// What `TrainerCore.train` returns: a result (which may still fail the gate) or why no model could be trained.
+public enum TrainingOutcome: Sendable, Equatable {
+    case trained(TrainingResult)
+    case failed(jobID: String, reason: MLError)
+
+    /// The result, when training completed.
+    public var result: TrainingResult? {
+        if case .trained(let result) = self { return result }
+        return nil
+    }
+
+    /// The failure, when training could not complete.
+    public var failure: MLError? {
+        if case .failed(_, let reason) = self { return reason }
+        return nil
+    }
+}
+
+/// The pure core of `quorum-trainer`: job + rows in, outcome out. No I/O, no clock, no randomness, so the same
+/// inputs always give the same outcome and a byte-identical model artifact.
+///
+/// Steps: label the rows (`LabeledDataset.make`), split walk-forward by event time, check sizes, fit on the
+/// training rows only (scaler included), score both splits, apply the `ValidationGate`.
+public struct TrainerCore: Sendable {
+    public var gate: ValidationGate
+    /// Training rows needed after the split (default 50).
+    public var minimumTrainingRows: Int
+
+    public init(gate: ValidationGate = ValidationGate(), minimumTrainingRows: Int = 50) {
+        self.gate = gate
+        self.minimumTrainingRows = minimumTrainingRows
+    }
+
+    public func train(job: TrainingJobSpec, rows: [PriceFeatureRow]) -> TrainingOutcome {
+        do {
+            return .trained(try trainOrThrow(job: job, rows: rows))
+        } catch {
+            return .failed(jobID: job.jobID, reason: error)
+        }
+    }
+
+    private func trainOrThrow(job: TrainingJobSpec, rows: [PriceFeatureRow]) throws(MLError) -> TrainingResult {
+        try job.hyperparameters.validate()
+        let dataset = try LabeledDataset.make(rows: rows, horizon: job.horizon)
+        let names = job.featureNames.isEmpty ? (0..<dataset.width).map { "f\($0)" } : job.featureNames
+        guard names.count == dataset.width else {
+            throw MLError(.widthMismatch, "job \(job.jobID) names \(names.count) features but the rows have "
+                          + "\(dataset.width); the rows and the job must use the same feature spec")
+        }
+        let (train, validation) = try dataset.walkForward(trainFrom: job.trainFrom, trainTo: job.trainTo,
+                                                          validateTo: job.validateTo)
+        guard train.rows.count >= max(minimumTrainingRows, 2) else {
+            throw MLError(.tooFewRows, "job \(job.jobID): \(train.rows.count) labelled training rows in "
+                          + "[\(job.trainFrom), \(job.trainTo)), need at least \(max(minimumTrainingRows, 2)); "
+                          + "widen the training range")
+        }
+        guard !validation.rows.isEmpty else {
+            throw MLError(.tooFewRows, "job \(job.jobID): no labelled validation rows in "
+                          + "[\(job.trainTo), \(job.validateTo)); widen the validation range")
+        }
+        let fit = try LogisticRegression.fit(features: train.features, labels: train.labels,
+                                             hyperparameters: job.hyperparameters)
+
+        let provenance = TrainingProvenance(
+            trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+            trainCount: train.rows.count, validationCount: validation.rows.count, horizon: job.horizon,
+            seed: job.seed, iterations: fit.iterations, converged: fit.converged)
+        let placeholder = ClassificationMetrics(count: 0, accuracy: 0, logLoss: 0, brier: 0, auc: nil, baseRate: 0)
+        let unscored = LogisticModel(
+            symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
+            weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: job.hyperparameters,
+            provenance: provenance, trainMetrics: placeholder, validationMetrics: placeholder)
+        // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
+        let trainMetrics = try Self.metrics(of: unscored, on: train)
+        let validationMetrics = try Self.metrics(of: unscored, on: validation)
+        let model = LogisticModel(
+            symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
+            weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: job.hyperparameters,
+            provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics)
+        return TrainingResult(jobID: job.jobID, model: model, trainMetrics: trainMetrics,
+                              validationMetrics: validationMetrics, verdict: gate.evaluate(validation: validationMetrics),
+                              droppedWithoutFuture: dataset.droppedWithoutFuture,
+                              droppedNonFinite: dataset.droppedNonFinite)
+    }
+
+    private static func metrics(of model: LogisticModel, on data: LabeledDataset) throws(MLError) -> ClassificationMetrics {
+        var probabilities: [Double] = []
+        probabilities.reserveCapacity(data.rows.count)
+        for row in data.rows { probabilities.append(try model.probabilityUp(row.features)) }
+        return ClassificationMetrics.compute(probabilities: probabilities, labels: data.labels)
+    }
+}
