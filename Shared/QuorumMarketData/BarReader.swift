@@ -248,9 +248,9 @@ public struct BarReader: Sendable {
                                message: "interval \(intervalSeconds.map(String.init) ?? "nil") s is not positive")
         }
         switch evaluate(text, line: line, interval: interval) {
-        case .failure(let rejection):
+        case .rejected(let rejection):
             return [.rejected(rejection)]
-        case .success(let bar):
+        case .accepted(let bar):
             var outcomes: [BarReadOutcome] = []
             let intervalNanos = interval * 1_000_000_000
             if let last = lastAccepted, bar.openTime - last.openTime > intervalNanos {
@@ -267,9 +267,9 @@ public struct BarReader: Sendable {
     }
 
     /// All checks for one row; `.success` only when every check passes. Mutates only the outlier counter.
-    private mutating func evaluate(_ text: String, line: Int, interval: Int64) -> Result<Bar, RowRejection> {
-        func reject(_ code: RowRejectionCode, _ detail: String) -> Result<Bar, RowRejection> {
-            .failure(RowRejection(file: fileName, line: line, code: code, detail: detail, rawLine: text))
+    private mutating func evaluate(_ text: String, line: Int, interval: Int64) -> RowCheck {
+        func reject(_ code: RowRejectionCode, _ detail: String) -> RowCheck {
+            .rejected(RowRejection(file: fileName, line: line, code: code, detail: detail, rawLine: text))
         }
         let columns = (format ?? .positional).columns
         let fields = Self.splitFields(text)
@@ -328,8 +328,14 @@ public struct BarReader: Sendable {
         }
         let bar = Bar(symbol: symbol, openTime: openTime, intervalSeconds: interval,
                       open: open, high: high, low: low, close: close, volume: volume)
-        return .success(bar)
+        return .accepted(bar)
     }
+}
+
+/// Result of the row checks.
+private enum RowCheck {
+    case accepted(Bar)
+    case rejected(RowRejection)
 }
 
 /// Running totals over reader outcomes (for logs and reports).
