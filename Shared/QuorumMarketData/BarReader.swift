@@ -42,6 +42,14 @@ public struct RowRejection: Sendable, Hashable, CustomStringConvertible {
     /// The row as read, for a dead-letter record.
     public var rawLine: String
 
+    public init(file: String, line: Int, code: RowRejectionCode, detail: String, rawLine: String) {
+        self.file = file
+        self.line = line
+        self.code = code
+        self.detail = detail
+        self.rawLine = rawLine
+    }
+
     public var description: String { "\(file):\(line): \(code.rawValue): \(detail)" }
 }
 
@@ -57,6 +65,14 @@ public struct GapInfo: Sendable, Hashable {
     public var missingBars: Int
     /// Line of the bar after the gap.
     public var line: Int
+
+    public init(symbol: Symbol, after: Nanos, before: Nanos, missingBars: Int, line: Int) {
+        self.symbol = symbol
+        self.after = after
+        self.before = before
+        self.missingBars = missingBars
+        self.line = line
+    }
 }
 
 /// What the reader makes of one data row. A gap is reported just before the bar that ends it.

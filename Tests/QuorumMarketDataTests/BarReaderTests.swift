@@ -242,7 +242,7 @@ struct BarReaderTests {
 
     @Test("alignment relative to the first bar when not epoch-aligned")
     func alignment() throws {
-        let text = "timestamp,open,high,low,close,volume\n1704067210,1,1,1,1,1\n1704067270,1,1,1,1,1\n1704067300,1,1,1,1,1\n"
+        let text = "timestamp,open,high,low,close,volume\n1704067210,1,1,1,1,1\n1704067270,1,1,1,1,1\n1704067320,1,1,1,1,1\n"
         let epoch = try read(text, options: BarReaderOptions(intervalSeconds: 60))
         #expect(epoch.rejected == [2: .misalignedTimestamp, 3: .misalignedTimestamp])
         let relative = try read(text, options: BarReaderOptions(intervalSeconds: 60, alignToEpoch: false))
@@ -267,10 +267,11 @@ struct TimestampParserTests {
 
     @Test("hand-checked dates, leap years")
     func dates() {
+        let second: Nanos = 1_000_000_000
         #expect(TimestampParser.parse("1970-01-01T00:00:00Z") == 0)
-        #expect(TimestampParser.parse("2000-03-01") == 951_868_800 * 1_000_000_000)
-        #expect(TimestampParser.parse("2024-02-29T12:00:00Z") == 1_709_208_000 * 1_000_000_000)
-        #expect(TimestampParser.parse("1969-12-31T23:59:59Z") == -1_000_000_000)
+        #expect(TimestampParser.parse("2000-03-01") == 951_868_800 * second)
+        #expect(TimestampParser.parse("2024-02-29T12:00:00Z") == 1_709_208_000 * second)
+        #expect(TimestampParser.parse("1969-12-31T23:59:59Z") == -second)
     }
 
     @Test("invalid forms are nil")

@@ -1,3 +1,4 @@
+import Foundation
 import QuorumFeatures
 import QuorumModel
 import Testing
@@ -31,14 +32,14 @@ struct FeatureEngineTests {
         let atr = Reference.atr(bars, 14), vol = Reference.volatility(closes, 20), rsi = Reference.rsi(closes, 14)
         let column = { (name: String) in names.firstIndex(of: name)! }
         for (i, v) in vectors.enumerated() where v.isWarm {
-            #expect(close(v.values[column("ema_12")], ema12[i]))
-            #expect(close(v.values[column("ema_ratio_12_26")] + 1, ema12[i]! / ema26[i]!))
-            #expect(close(v.values[column("rsi_14")], rsi[i]))
-            #expect(close(v.values[column("atr_pct_14")], atr[i]! / closes[i]))
-            #expect(close(v.values[column("vol_20")], vol[i], tolerance: 1e-8))
+            #expect(approxEqual(v.values[column("ema_12")], ema12[i]))
+            #expect(approxEqual(v.values[column("ema_ratio_12_26")] + 1, ema12[i]! / ema26[i]!))
+            #expect(approxEqual(v.values[column("rsi_14")], rsi[i]))
+            #expect(approxEqual(v.values[column("atr_pct_14")], atr[i]! / closes[i]))
+            #expect(approxEqual(v.values[column("vol_20")], vol[i], tolerance: 1e-8))
             let macd = v.values[column("macd")], signal = v.values[column("macd_signal")]
             #expect(abs(v.values[column("macd_hist")] - (macd - signal)) < 1e-12 * closes[i])
-            #expect(close(v.values[column("ret_1")], log(closes[i] / closes[i - 1])))
+            #expect(approxEqual(v.values[column("ret_1")], log(closes[i] / closes[i - 1])))
         }
     }
 
@@ -48,12 +49,17 @@ struct FeatureEngineTests {
         var core = FeaturesCore()
         var clean = FeaturesCore()
         for bar in bars.prefix(50) {
-            #expect(core.handle(bar).count == 1)
+            let actions = core.handle(bar)
+            #expect(actions.count == 1)
             _ = clean.handle(bar)
         }
-        #expect(core.handle(bars[49]).isEmpty)   // same bar again
-        #expect(core.handle(bars[10]).isEmpty)   // an older one
-        for bar in bars.suffix(10) { #expect(core.handle(bar) == clean.handle(bar)) }
+        let again = core.handle(bars[49])    // same bar again
+        let older = core.handle(bars[10])    // an older one
+        #expect(again.isEmpty && older.isEmpty)
+        for bar in bars.suffix(10) {
+            let redelivered = core.handle(bar), fresh = clean.handle(bar)
+            #expect(redelivered == fresh && fresh.count == 1)
+        }
         #expect(core.engine(for: "TEST-USD")?.barCount == 60)
     }
 
