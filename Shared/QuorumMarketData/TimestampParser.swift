@@ -1,0 +1,152 @@
+import QuorumModel
+
+/// Parses the timestamps found in OHLCV files into `Nanos` (UTC).
+///
+/// Accepted forms:
+/// - ISO-8601 / RFC 3339: `2017-10-01T00:00:00Z`, `2017-10-01 00:00:00`, `2017-10-01T00:00`,
+///   `2017-10-01T02:00:00+02:00`, `…+0200`, `…+02`, fractional seconds up to 9 digits, or a date alone
+///   (`2017-10-01`, midnight). Without `Z` or an offset the time is taken as UTC.
+/// - Unix epoch integers, unit chosen by magnitude: below 10¹¹ seconds (optionally with a fraction,
+///   `1506816000.5`), below 10¹⁴ milliseconds (Binance klines), below 10¹⁷ microseconds (Binance spot data
+///   since 2025), otherwise nanoseconds. 10¹¹ s is the year 5138 and 10¹¹ ms is 1973, so the ranges do not
+///   overlap for market data.
+public enum TimestampParser {
+    /// The timestamp in nanoseconds since the Unix epoch, or nil when `text` is not one of the accepted forms.
+    public static func parse(_ text: some StringProtocol) -> Nanos? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return nil }
+        if bytes.count >= 10, bytes[4] == UInt8(ascii: "-") { return parseISO(bytes) }
+        return parseEpoch(bytes)
+    }
+
+    // MARK: Unix epoch numbers
+
+    private static func parseEpoch(_ bytes: [UInt8]) -> Nanos? {
+        var integer: Int64 = 0
+        var index = 0
+        while index < bytes.count, let digit = digitValue(bytes[index]) {
+            let (m, o1) = integer.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(digit))
+            if o1 || o2 { return nil }
+            integer = a
+            index += 1
+        }
+        guard index > 0 else { return nil }
+        var fractionNanos: Int64 = 0
+        if index < bytes.count {
+            // Only seconds may carry a fraction ("1506816000.5").
+            guard bytes[index] == UInt8(ascii: "."), integer < 100_000_000_000 else { return nil }
+            index += 1
+            var scale: Int64 = 100_000_000
+            let fractionStart = index
+            while index < bytes.count, let digit = digitValue(bytes[index]) {
+                guard index - fractionStart < 9 else { return nil }
+                fractionNanos += Int64(digit) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index == bytes.count else { return nil }
+        }
+        switch integer {
+        case ..<100_000_000_000: return integer * 1_000_000_000 + fractionNanos
+        case ..<100_000_000_000_000: return integer * 1_000_000
+        case ..<100_000_000_000_000_000: return integer * 1_000
+        default: return integer
+        }
+    }
+
+    // MARK: ISO-8601
+
+    private static func parseISO(_ b: [UInt8]) -> Nanos? {
+        var i = 0
+        func number(_ width: Int) -> Int? {
+            guard i + width <= b.count else { return nil }
+            var value = 0
+            for k in i..<(i + width) {
+                guard let d = digitValue(b[k]) else { return nil }
+                value = value * 10 + d
+            }
+            i += width
+            return value
+        }
+        func expect(_ c: Character) -> Bool {
+            guard i < b.count, b[i] == c.asciiValue! else { return false }
+            i += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
+              (1...12).contains(month), day >= 1, day <= daysInMonth(month, year: year) else { return nil }
+        var secondsOfDay = 0
+        var nanos: Int64 = 0
+        var offsetSeconds = 0
+        if i < b.count {
+            guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") || b[i] == UInt8(ascii: "t") else { return nil }
+            i += 1
+            guard let hour = number(2), expect(":"), let minute = number(2), hour < 24, minute < 60 else { return nil }
+            var second = 0
+            if expect(":") {
+                guard let s = number(2), s < 60 else { return nil }
+                second = s
+                if expect(".") || expect(",") {
+                    var scale: Int64 = 100_000_000
+                    let start = i
+                    while i < b.count, let d = digitValue(b[i]) {
+                        guard i - start < 9 else { return nil }
+                        nanos += Int64(d) * scale
+                        scale /= 10
+                        i += 1
+                    }
+                    guard i > start else { return nil }
+                }
+            }
+            secondsOfDay = hour * 3600 + minute * 60 + second
+            if i < b.count {
+                if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+                    i += 1
+                } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                    let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
+                    i += 1
+                    guard let offsetHours = number(2), offsetHours <= 23 else { return nil }
+                    var offsetMinutes = 0
+                    if i < b.count {
+                        _ = expect(":")
+                        guard let m = number(2), m < 60 else { return nil }
+                        offsetMinutes = m
+                    }
+                    offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
+                }
+            }
+        }
+        guard i == b.count else { return nil }
+        let seconds = Int64(daysSinceEpoch(year: year, month: month, day: day)) * 86_400
+            + Int64(secondsOfDay) - Int64(offsetSeconds)
+        return seconds * 1_000_000_000 + nanos
+    }
+
+    private static func digitValue(_ byte: UInt8) -> Int? {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
+    }
+
+    private static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
+
+    private static func daysInMonth(_ month: Int, year: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days before the first of each month in a common year.
+    private static let daysBeforeMonth = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334]
+
+    /// Leap days in the years 1 ..< year (proleptic Gregorian).
+    private static func leapDaysBefore(_ year: Int) -> Int { (year - 1) / 4 - (year - 1) / 100 + (year - 1) / 400 }
+
+    /// Days from 1970-01-01 to the given date (negative before 1970). Valid for years 1…9999.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        var days = 365 * (year - 1970) + leapDaysBefore(year) - leapDaysBefore(1970)
+        days += daysBeforeMonth[month - 1] + (month > 2 && isLeap(year) ? 1 : 0)
+        return days + day - 1
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import QuorumFeatures
+import QuorumModel
+import Testing
+
+@Suite("FeatureEngine and FeaturesCore")
+struct FeatureEngineTests {
+    @Test("core-v1: names, warm-up 34, vector layout")
+    func spec() {
+        let spec = FeatureSpec.coreV1
+        #expect(spec.version == "core-v1")
+        #expect(spec.names == ["ret_1", "ema_12", "ema_26", "ema_ratio_12_26", "rsi_14", "macd", "macd_signal",
+                               "macd_hist", "bb_pctb_20", "bb_width_20", "atr_14", "atr_pct_14", "vol_20"])
+        #expect(spec.warmUpBars == 34)
+    }
+
+    @Test("vectors: NaN before defined, warm from bar warmUpBars, values match the indicators")
+    func vectors() throws {
+        let bars = randomBars(count: 200, seed: 3)
+        let closes = bars.map(\.close.doubleValue)
+        var engine = FeatureEngine(symbol: "TEST-USD")
+        let vectors = bars.map { engine.update($0) }
+        let names = FeatureSpec.coreV1.names
+        #expect(vectors.allSatisfy { $0.values.count == names.count && $0.specVersion == "core-v1" })
+        #expect(vectors.firstIndex { $0.isWarm } == FeatureSpec.coreV1.warmUpBars - 1)
+        #expect(vectors.allSatisfy { $0.isWarm == !$0.values.contains { $0.isNaN } })
+        #expect(vectors[0].values.filter { !$0.isNaN }.isEmpty)
+        #expect(vectors.map(\.barCloseTime) == bars.map(\.closeTime))
+        #expect(vectors.map(\.close) == bars.map(\.close))
+
+        let ema12 = Reference.ema(closes, 12), ema26 = Reference.ema(closes, 26)
+        let atr = Reference.atr(bars, 14), vol = Reference.volatility(closes, 20), rsi = Reference.rsi(closes, 14)
+        let column = { (name: String) in names.firstIndex(of: name)! }
+        for (i, v) in vectors.enumerated() where v.isWarm {
+            #expect(approxEqual(v.values[column("ema_12")], ema12[i]))
+            #expect(approxEqual(v.values[column("ema_ratio_12_26")] + 1, ema12[i]! / ema26[i]!))
+            #expect(approxEqual(v.values[column("rsi_14")], rsi[i]))
+            #expect(approxEqual(v.values[column("atr_pct_14")], atr[i]! / closes[i]))
+            #expect(approxEqual(v.values[column("vol_20")], vol[i], tolerance: 1e-8))
+            let macd = v.values[column("macd")], signal = v.values[column("macd_signal")]
+            #expect(abs(v.values[column("macd_hist")] - (macd - signal)) < 1e-12 * closes[i])
+            #expect(approxEqual(v.values[column("ret_1")], log(closes[i] / closes[i - 1])))
+        }
+    }
+
+    @Test("a redelivered or older bar produces nothing and changes nothing")
+    func idempotence() {
+        let bars = randomBars(count: 60, seed: 9)
+        var core = FeaturesCore()
+        var clean = FeaturesCore()
+        for bar in bars.prefix(50) {
+            let actions = core.handle(bar)
+            #expect(actions.count == 1)
+            _ = clean.handle(bar)
+        }
+        let again = core.handle(bars[49])    // same bar again
+        let older = core.handle(bars[10])    // an older one
+        #expect(again.isEmpty && older.isEmpty)
+        for bar in bars.suffix(10) {
+            let redelivered = core.handle(bar), fresh = clean.handle(bar)
+            #expect(redelivered == fresh && fresh.count == 1)
+        }
+        #expect(core.engine(for: "TEST-USD")?.barCount == 60)
+    }
+
+    @Test("same bars, same vectors (bit for bit), symbols independent of interleaving")
+    func determinism() {
+        let a = randomBars(count: 120, seed: 1, symbol: "AAA-USD")
+        let b = randomBars(count: 120, seed: 2, symbol: "BBB-USD", start: 5)
+        let interleaved = zip(a, b).flatMap { [$0, $1] }
+        var first = FeaturesCore(), second = FeaturesCore(), separate = FeaturesCore()
+        let run1 = interleaved.flatMap { first.handle($0) }
+        let run2 = interleaved.flatMap { second.handle($0) }
+        #expect(run1 == run2)
+        #expect(run1.count == 240)
+        // Feeding the symbols one after the other gives each symbol the same vectors.
+        let run3 = (a + b).flatMap { separate.handle($0) }
+        func vectors(_ actions: [FeatureAction], _ symbol: Symbol) -> [FeatureVector] {
+            actions.compactMap { if case .publish(let v) = $0, v.symbol == symbol { v } else { nil } }
+        }
+        #expect(vectors(run1, "AAA-USD") == vectors(run3, "AAA-USD"))
+        #expect(vectors(run1, "BBB-USD") == vectors(run3, "BBB-USD"))
+        #expect(first.symbols == ["AAA-USD", "BBB-USD"])
+    }
+}
