@@ -26,7 +26,7 @@ struct BusBench: AsyncParsableCommand {
 
     func run() async throws {
         var logger = Logger(label: "bench")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["BENCH_LOG"] == "info" ? .info : .warning
         let config = KafkaConfiguration(brokers: brokers, clientID: "bench", sessionTimeoutMs: 6000)
         let bus = try KafkaBus(configuration: config, logger: logger)
         try await bus.checkConnection()
