@@ -22,23 +22,48 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     // @unchecked: `rk`/`queue` are set in init and destroyed once by the poll thread when it exits;
     // everything mutable is in `state` (Mutex) or `poller` (atomics).
     struct State {
-        var buffer: [IncomingMessage] = []
-        var head = 0
+        /// Fetched messages not yet taken by the owner.
+        var buffer: [Fetched] = []
         var waiter: CheckedContinuation<Void, Never>?
         var assigned: Set<TopicPartition> = []
-        /// Offsets marked by `commit(_:)` (next offset to read) not yet stored in librdkafka.
+        /// Offsets published by the owner (next offset to read) not yet stored in librdkafka.
         var pendingMarks: [TopicPartition: Int64] = [:]
-        /// Everything marked in the current assignment (for `commitNow`).
+        /// Everything published in the current assignment (for `commitNow` and revoke).
         var marks: [TopicPartition: Int64] = [:]
-        /// The owner holds a message and has not called `commit`/`next` since.
-        var inFlight: TopicPartition?
+        /// The owner waits in `next()` with nothing in hand and its marks published.
+        var ownerIdle = false
+        /// The last revoke generation the owner has caught up with (see `rebalance`).
+        var ackGeneration = 0
         var interrupted = false
         var closed = false
         var fatal: BusError?
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
         var pollThreadExited = false
 
-        var buffered: Int { buffer.count - head }
+        var buffered: Int { buffer.count }
+    }
+
+    /// A fetched librdkafka message not yet copied into Swift. Copying (and freeing) happens on the owner's
+    /// thread, so Swift arrays are allocated and freed on the same thread (cross-thread frees are slow in
+    /// glibc's allocator at a million messages a second).
+    /// @unchecked: librdkafka messages may be read and destroyed from any thread before `rd_kafka_destroy`.
+    struct Fetched: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<rd_kafka_message_t>
+        let topicPartition: TopicPartition
+        func destroy() { rd_kafka_message_destroy(pointer) }
+    }
+
+    /// State only the owner task touches (one task at a time, so no lock): the batch it is working through
+    /// and the offsets it marked since it last published them. Publishing takes the lock once per batch,
+    /// per revoke, and at least every `publishInterval`, instead of once per message.
+    struct OwnerState {
+        var batch: [Fetched] = []
+        var index = 0
+        var generation = 0
+        var marks: [TopicPartition: Int64] = [:]
+        var lastMarked: TopicPartition?
+        var lastMarkedOffset: Int64 = 0
+        var lastPublish = ContinuousClock.now
     }
 
     let rk: OpaquePointer
@@ -47,8 +72,16 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     let group: String
     let configuration: KafkaConfiguration
     let state = Mutex(State())
+    /// Owner-only; see `OwnerState`.
+    nonisolated(unsafe) var owner = OwnerState()
+    /// Bumped by each revoke; the owner compares it with its own copy on every message (one atomic load).
+    let revokeGeneration = Atomic<Int>(0)
+    /// Set by `interrupt()`/`close()`, read by the owner on every message.
+    let stopRequested = Atomic<Bool>(false)
+    let publishInterval: Duration = .milliseconds(100)
     private let poller = PollThreadControl()
-    private let inFlightDone = NSCondition()
+    /// Signalled when the owner acknowledges a revoke generation.
+    private let ownerCaughtUp = NSCondition()
     /// The poll thread stops fetching while this many messages wait in the buffer.
     let highWater = 20_000
 
@@ -107,25 +140,41 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
 
     public func next() async throws -> IncomingMessage? {
         while true {
-            enum Step { case message(IncomingMessage), end, wait, fail(BusError) }
-            var finishedTurn = false
-            let step: Step = state.withLock { s in
-                if s.inFlight != nil { s.inFlight = nil; finishedTurn = true }
+            if stopRequested.load(ordering: .relaxed) {
+                publishMarks()
+                if let fatal = state.withLock({ $0.fatal }) { throw fatal }
+                return nil
+            }
+            if revokeGeneration.load(ordering: .acquiring) != owner.generation {
+                catchUpWithRevoke()
+                continue
+            }
+            if owner.index < owner.batch.count {
+                let fetched = owner.batch[owner.index]
+                owner.index += 1
+                defer { fetched.destroy() }
+                return Self.copy(fetched.pointer, topic: fetched.topicPartition.topic)
+            }
+            // Batch done: publish marks and take everything fetched since, in one lock.
+            flushLastMark()
+            let marks = owner.marks
+            owner.marks.removeAll(keepingCapacity: true)
+            owner.lastPublish = .now
+            enum Refill { case batch([Fetched]), wait, end, fail(BusError) }
+            let refill: Refill = state.withLock { s in
+                Self.merge(marks, into: &s)
                 if let fatal = s.fatal { return .fail(fatal) }
                 if s.closed || s.interrupted { return .end }
-                while s.head < s.buffer.count {
-                    let m = s.buffer[s.head]
-                    s.head += 1
-                    if s.head > 4096 && s.head * 2 > s.buffer.count { s.buffer.removeFirst(s.head); s.head = 0 }
-                    guard s.assigned.contains(m.topicPartition) else { continue }  // revoked meanwhile
-                    s.inFlight = m.topicPartition
-                    return .message(m)
-                }
-                return .wait
+                if s.buffer.isEmpty { return .wait }
+                let taken = s.buffer
+                s.buffer = []
+                s.buffer.reserveCapacity(taken.count)
+                return .batch(taken)
             }
-            if finishedTurn { signalTurnFinished() }
-            switch step {
-            case .message(let m): return m
+            switch refill {
+            case .batch(let taken):
+                owner.batch = taken
+                owner.index = 0
             case .end: return nil
             case .fail(let e): throw e
             case .wait:
@@ -133,8 +182,10 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                         let resumeNow = state.withLock { s -> Bool in
-                            if s.buffered > 0 || s.closed || s.interrupted || s.fatal != nil || Task.isCancelled { return true }
+                            if !s.buffer.isEmpty || s.closed || s.interrupted || s.fatal != nil || Task.isCancelled { return true }
+                            if revokeGeneration.load(ordering: .acquiring) != owner.generation { return true }
                             s.waiter = c
+                            s.ownerIdle = true  // marks are published and nothing is in hand
                             return false
                         }
                         if resumeNow { c.resume() }
@@ -142,8 +193,59 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
                 } onCancel: {
                     self.wakeOwner()
                 }
+                state.withLock { $0.ownerIdle = false }
             }
         }
+    }
+
+    /// The owner saw a new revoke generation: publish marks, drop messages of partitions no longer
+    /// assigned from the batch in hand, and acknowledge so the revoke can commit and hand them over.
+    private func catchUpWithRevoke() {
+        flushLastMark()
+        let marks = owner.marks
+        owner.marks.removeAll(keepingCapacity: true)
+        owner.lastPublish = .now
+        let generation = revokeGeneration.load(ordering: .acquiring)
+        let assigned = state.withLock { s -> Set<TopicPartition> in
+            Self.merge(marks, into: &s)
+            s.ackGeneration = max(s.ackGeneration, generation)
+            return s.assigned
+        }
+        var kept: [Fetched] = []
+        for f in owner.batch[owner.index...] {
+            if assigned.contains(f.topicPartition) { kept.append(f) } else { f.destroy() }
+        }
+        owner.batch = kept
+        owner.index = 0
+        owner.generation = generation
+        ownerCaughtUp.lock()
+        ownerCaughtUp.broadcast()
+        ownerCaughtUp.unlock()
+    }
+
+    /// Records published marks (with the lock held).
+    private static func merge(_ marks: [TopicPartition: Int64], into s: inout State) {
+        for (tp, offset) in marks where s.assigned.contains(tp) && offset > (s.marks[tp] ?? -1) {
+            s.marks[tp] = offset
+            s.pendingMarks[tp] = offset
+        }
+    }
+
+    private func flushLastMark() {
+        if let tp = owner.lastMarked {
+            owner.marks[tp] = max(owner.marks[tp] ?? -1, owner.lastMarkedOffset)
+            owner.lastMarked = nil
+        }
+    }
+
+    /// Publishes the owner's marks to the shared state (the poll thread stores them for auto-commit).
+    private func publishMarks() {
+        flushLastMark()
+        guard !owner.marks.isEmpty else { return }
+        let marks = owner.marks
+        owner.marks.removeAll(keepingCapacity: true)
+        owner.lastPublish = .now
+        state.withLock { Self.merge(marks, into: &$0) }
     }
 
     func wakeOwner() {
@@ -155,31 +257,24 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     }
 
     public func commit(_ message: IncomingMessage) throws {
-        let finishedTurn = try state.withLock { s -> Bool in
-            if s.closed { throw BusError(.closed, "commit on a closed consumer (group '\(group)')") }
-            let tp = message.topicPartition
-            let finished = s.inFlight == tp
-            if finished { s.inFlight = nil }
-            guard s.assigned.contains(tp) else { return finished }  // revoked: the new owner will read it again
-            let next = message.offset + 1
-            if next > (s.marks[tp] ?? -1) {
-                s.marks[tp] = next
-                s.pendingMarks[tp] = next
-            }
-            return finished
+        let tp = message.topicPartition
+        let next = message.offset + 1
+        if let last = owner.lastMarked, last == tp {
+            owner.lastMarkedOffset = max(owner.lastMarkedOffset, next)
+        } else {
+            flushLastMark()
+            owner.lastMarked = tp
+            owner.lastMarkedOffset = next
         }
-        if finishedTurn { signalTurnFinished() }
-    }
-
-    /// Wakes a revoke waiting for the in-flight message. Never called with `state` locked (lock order:
-    /// the condition's lock may be held while taking `state`, never the reverse).
-    private func signalTurnFinished() {
-        inFlightDone.lock()
-        inFlightDone.broadcast()
-        inFlightDone.unlock()
+        if revokeGeneration.load(ordering: .acquiring) != owner.generation {
+            catchUpWithRevoke()
+        } else if ContinuousClock.now - owner.lastPublish >= publishInterval {
+            publishMarks()
+        }
     }
 
     public func commitNow() async throws {
+        publishMarks()
         let marks = state.withLock { s -> [TopicPartition: Int64] in
             s.pendingMarks = [:]
             return s.marks
@@ -201,10 +296,17 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
 
     public func interrupt() {
         state.withLock { $0.interrupted = true }
+        stopRequested.store(true, ordering: .relaxed)
         wakeOwner()
     }
 
+    /// Call from the owner task (it publishes the owner's last marks before leaving the group).
     public func close() async {
+        publishMarks()
+        for f in owner.batch[owner.index...] { f.destroy() }
+        owner.batch = []
+        owner.index = 0
+        stopRequested.store(true, ordering: .relaxed)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let done = state.withLock { s -> Bool in
                 s.closed = true
@@ -230,8 +332,10 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         let capacity = 1000
         let batch = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: capacity)
         defer { batch.deallocate() }
-        var fetched: [IncomingMessage] = []
+        var fetched: [Fetched] = []
         fetched.reserveCapacity(capacity)
+        // One String per topic handle, shared by its messages (cheap copies, fast equality in `commit`).
+        var topicNames: [OpaquePointer: String] = [:]
         while !poller.shouldStop {
             storePendingMarks()
             if state.withLock({ $0.buffered }) >= highWater {
@@ -243,17 +347,27 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             fetched.removeAll(keepingCapacity: true)
             for i in 0..<n {
                 guard let m = batch[i] else { continue }
-                defer { rd_kafka_message_destroy(m) }
                 if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                     handleConsumeError(m)
+                    rd_kafka_message_destroy(m)
                     continue
                 }
-                fetched.append(Self.copy(m))
+                let rkt = m.pointee.rkt!
+                let topic: String
+                if let known = topicNames[rkt] {
+                    topic = known
+                } else {
+                    topic = String(cString: rd_kafka_topic_name(rkt))
+                    topicNames[rkt] = topic
+                }
+                fetched.append(Fetched(pointer: m, topicPartition: TopicPartition(topic: topic, partition: m.pointee.partition)))
             }
             guard !fetched.isEmpty else { continue }
             let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
                 // Keep only messages of partitions still assigned (a revoke may have run inside the batch call).
-                for m in fetched where s.assigned.contains(m.topicPartition) { s.buffer.append(m) }
+                for m in fetched {
+                    if s.assigned.contains(m.topicPartition) { s.buffer.append(m) } else { m.destroy() }
+                }
                 defer { s.waiter = nil }
                 return s.waiter
             }
@@ -305,14 +419,18 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             _ = rd_kafka_assign(rk, partitions)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let revoked = Set(changed)
-            // 1. Stop handing out messages of the revoked partitions.
+            // 1. Stop handing out messages of the revoked partitions, and tell the owner (new generation).
+            let generation = revokeGeneration.add(1, ordering: .sequentiallyConsistent).newValue
             state.withLock { s in
                 s.assigned.subtract(revoked)
-                s.buffer = s.buffer[s.head...].filter { !revoked.contains($0.topicPartition) }
-                s.head = 0
+                s.buffer.removeAll { f in
+                    guard revoked.contains(f.topicPartition) else { return false }
+                    f.destroy()
+                    return true
+                }
             }
-            // 2. Let the in-flight message of a revoked partition finish (its effects and its mark).
-            waitForInFlight(in: revoked, timeout: .seconds(Double(configuration.sessionTimeoutMs) / 1000 * 5))
+            // 2. Wait until the owner has finished the message in hand and published its marks.
+            waitForOwner(generation: generation, timeout: .seconds(Double(configuration.sessionTimeoutMs) / 1000 * 5))
             // 3. Store and commit what was marked, synchronously, before the partitions change hands.
             state.withLock { s in
                 for tp in revoked { if let o = s.marks[tp] { s.pendingMarks[tp] = o } }
@@ -334,22 +452,28 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         }
     }
 
-    private func waitForInFlight(in partitions: Set<TopicPartition>, timeout: Duration) {
+    /// Blocks the poll thread until the owner acknowledged `generation` (at its next `commit`/`next`) or
+    /// is idle in `next()` with its marks published.
+    private func waitForOwner(generation: Int, timeout: Duration) {
         let deadline = Date().addingTimeInterval(Double(timeout.components.seconds))
-        inFlightDone.lock()
-        defer { inFlightDone.unlock() }
-        while let tp = state.withLock({ $0.inFlight }), partitions.contains(tp) {
-            if !inFlightDone.wait(until: deadline) {
-                context.logger.warning("in-flight message did not finish before revoke; it may be handled again by the next owner",
-                                       metadata: ["kafka.partition": .string(tp.description)])
+        ownerCaughtUp.lock()
+        defer { ownerCaughtUp.unlock() }
+        while !state.withLock({ $0.ackGeneration >= generation || $0.ownerIdle || $0.closed }) {
+            if Date() >= deadline {
+                context.logger.warning("the message in hand did not finish before the revoke; it may be handled again by the next owner")
                 return
             }
+            _ = ownerCaughtUp.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
         }
     }
 
     /// Leaves the group (final revoke commits marked offsets) and destroys the handles. Poll thread only.
     private func shutDown() {
         storePendingMarks()
+        state.withLock { s in
+            for f in s.buffer { f.destroy() }
+            s.buffer = []
+        }
         let err = rd_kafka_consumer_close(rk)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             context.logger.warning("consumer close reported an error", metadata: ["kafka.error": .string(rdErrorText(err))])
@@ -368,9 +492,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         poller.markStopped()
     }
 
-    static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> IncomingMessage {
+    static func copy(_ m: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> IncomingMessage {
         let msg = m.pointee
-        let topic = String(cString: rd_kafka_topic_name(msg.rkt))
         let key = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) } ?? []
         let value = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) } ?? []
         var headers: [MessageHeader] = []
