@@ -285,13 +285,16 @@ struct TimestampParserTests {
 
 @Suite("Real market data files")
 struct RealDataTests {
-    static let directory = ProcessInfo.processInfo.environment["QUORUM_DATA_DIR"] ?? "/work/shared/data"
-    static let available = FileManager.default.fileExists(atPath: directory + "/btc_usd_30m.csv")
+    /// `../shared/data` beside the repository (where the project's shared folder lives), or `MARKET_DATA_DIR`.
+    static let directory = ProcessInfo.processInfo.environment["MARKET_DATA_DIR"]
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
 
-    @Test("every row of the real files is a bar or a rejection", .enabled(if: available),
+    @Test("every row of the real files is a bar or a rejection",
           arguments: [("btc_usd_30m.csv", "BTC-USD"), ("eth_usd_30m.csv", "ETH-USD"), ("ltc_usd_30m.csv", "LTC-USD")])
     func realFile(name: String, symbol: String) throws {
-        let data = try #require(FileManager.default.contents(atPath: Self.directory + "/" + name))
+        let data = try #require(FileManager.default.contents(atPath: Self.directory + "/" + name),
+                                "\(name) not found in \(Self.directory): the shared data folder must sit beside the repository (or set MARKET_DATA_DIR)")
         let bytes = [UInt8](data)
         let dataRows = String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst()
             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
