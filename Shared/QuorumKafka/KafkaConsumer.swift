@@ -7,20 +7,27 @@ import Synchronization
 /// A consumer-group member over librdkafka.
 ///
 /// Threads: one dedicated poll thread calls `rd_kafka_consume_batch_queue` (which also runs the rebalance
-/// callback); the owner task calls `next()` / `commit(_:)`. They meet in `state` (a Mutex): a buffer of
-/// fetched messages and the owner's waiting continuation.
+/// callback); one owner task calls `next()`, `commit(_:)`, `commitNow()` and `close()` (never two tasks at
+/// once). They meet in `state` (a Mutex): the fetched messages, the owner's waiting continuation, the
+/// published marks. The owner takes all fetched messages at once and works through them in `owner`
+/// without locking; per message it only reads two atomics (revoke generation, stop flag).
 ///
 /// Delivery guarantees:
-/// - `commit(_:)` marks an offset; the poll thread stores marked offsets in librdkafka
-///   (`enable.auto.offset.store=false`), which commits stored offsets every `commitIntervalMs`
-///   (`enable.auto.commit=true`). Nothing is committed that was not marked, so an offset reaches the
-///   broker only after the handler's effects are done.
-/// - On revoke the poll thread (1) drops buffered messages of the revoked partitions, (2) waits for the
-///   in-flight message to finish, (3) stores and synchronously commits marked offsets, then (4) gives
-///   the partitions up. So no message is handled by two members without a commit in between.
+/// - `commit(_:)` marks an offset in the owner's state; marks are published to `state` when the owner's
+///   batch is done, on a revoke, on `commitNow`/`close`, and at least every `publishInterval`. The poll
+///   thread stores published marks in librdkafka (`enable.auto.offset.store=false`), which commits stored
+///   offsets every `commitIntervalMs` (`enable.auto.commit=true`). Nothing is committed that was not
+///   marked, so an offset reaches the broker only after the handler's effects are done.
+/// - On revoke the poll thread (1) drops fetched messages of the revoked partitions and bumps the revoke
+///   generation, (2) waits until the owner acknowledges it — at its next `commit`/`next`, i.e. after the
+///   message in hand — having published its marks and dropped revoked messages from its batch (or is idle
+///   in `next()`), (3) stores and synchronously commits the marks, then (4) gives the partitions up. So
+///   no message is handled by two members without a commit in between.
+///
+/// Call `close()` before dropping the last reference: the poll thread keeps the consumer alive until then.
 public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     // @unchecked: `rk`/`queue` are set in init and destroyed once by the poll thread when it exits;
-    // everything mutable is in `state` (Mutex) or `poller` (atomics).
+    // shared mutable state is in `state` (Mutex) or atomics; `owner` is touched only by the owner task.
     struct State {
         /// Fetched messages not yet taken by the owner.
         var buffer: [Fetched] = []
