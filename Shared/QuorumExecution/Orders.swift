@@ -44,35 +44,6 @@ public enum OrderStatus: String, Sendable, Hashable, Codable {
     }
 }
 
-/// One execution (exact money): `price` already includes slippage; `fee` is in quote currency.
-public struct Fill: Sendable, Hashable, Codable {
-    /// Deterministic: "\(clientOrderID)-f1" (paper orders fill in one piece).
-    public var fillID: String
-    public var clientOrderID: String
-    public var symbol: Symbol
-    public var side: Side
-    /// Positive; `side` gives the sign.
-    public var quantity: Fixed
-    public var price: Fixed
-    public var fee: Fixed
-    /// Open time of the bar that filled it.
-    public var time: Nanos
-
-    public init(fillID: String, clientOrderID: String, symbol: Symbol, side: Side, quantity: Fixed, price: Fixed, fee: Fixed, time: Nanos) {
-        self.fillID = fillID
-        self.clientOrderID = clientOrderID
-        self.symbol = symbol
-        self.side = side
-        self.quantity = quantity
-        self.price = price
-        self.fee = fee
-        self.time = time
-    }
-
-    /// +quantity for a buy, −quantity for a sell.
-    public var signedQuantity: Fixed { side == .buy ? quantity : -quantity }
-}
-
 /// A status report (`execution.reports`).
 public struct ExecutionReport: Sendable, Hashable, Codable {
     /// Deterministic: "\(clientOrderID):\(status)".

@@ -40,3 +40,34 @@ public struct Bar: Sendable, Hashable, Codable {
 
     public var closeTime: Nanos { openTime + intervalSeconds * 1_000_000_000 }
 }
+
+/// One execution (exact money): `price` already includes slippage; `fee` is in quote currency.
+/// Made by execution, applied by risk (exposure, PnL) and the ledger; a fill id is applied once.
+public struct Fill: Sendable, Hashable, Codable {
+    /// Deterministic: "\(clientOrderID)-f1" (paper orders fill in one piece).
+    public var fillID: String
+    public var clientOrderID: String
+    public var symbol: Symbol
+    public var side: Side
+    /// Positive; `side` gives the sign.
+    public var quantity: Fixed
+    public var price: Fixed
+    public var fee: Fixed
+    /// Open time of the bar that filled it.
+    public var time: Nanos
+
+    public init(fillID: String, clientOrderID: String, symbol: Symbol, side: Side, quantity: Fixed, price: Fixed, fee: Fixed, time: Nanos) {
+        self.fillID = fillID
+        self.clientOrderID = clientOrderID
+        self.symbol = symbol
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+        self.fee = fee
+        self.time = time
+    }
+
+    /// +quantity for a buy, −quantity for a sell.
+    public var signedQuantity: Fixed { side == .buy ? quantity : -quantity }
+}
+

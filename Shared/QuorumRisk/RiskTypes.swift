@@ -33,30 +33,8 @@ public struct RiskDecision: Sendable, Hashable, Codable {
     }
 }
 
-/// A fill reported by execution (`execution.reports`).
-public struct FillReport: Sendable, Hashable, Codable {
-    /// Unique per fill; a redelivered fill (same id) is applied once.
-    public var fillID: String
-    public var clientOrderID: String
-    public var symbol: Symbol
-    public var side: Side
-    /// Always positive; `side` gives the sign.
-    public var quantity: Fixed
-    public var price: Fixed
-    public var fee: Fixed
-    public var time: Nanos
-
-    public init(fillID: String, clientOrderID: String, symbol: Symbol, side: Side, quantity: Fixed, price: Fixed, fee: Fixed, time: Nanos) {
-        self.fillID = fillID
-        self.clientOrderID = clientOrderID
-        self.symbol = symbol
-        self.side = side
-        self.quantity = quantity
-        self.price = price
-        self.fee = fee
-        self.time = time
-    }
-}
+/// A fill reported by execution (`execution.reports`): the model's `Fill`.
+public typealias FillReport = Fill
 
 /// Which limit a check or a denial is about.
 public enum RiskCode: String, Sendable, Hashable, Codable {
