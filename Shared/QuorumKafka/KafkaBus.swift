@@ -82,19 +82,11 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
             defer { rd_kafka_AdminOptions_destroy(options) }
             _ = rd_kafka_AdminOptions_set_operation_timeout(options, timeoutMs, &errbuf, errbuf.count)
             _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errbuf, errbuf.count)
-            let queue = rd_kafka_queue_new(client.pointer)
-            defer { rd_kafka_queue_destroy(queue) }
-            newTopics.withUnsafeMutableBufferPointer { buf in
-                rd_kafka_CreateTopics(client.pointer, buf.baseAddress, buf.count, options, queue)
-            }
-            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 2000) else {
-                throw BusError(.timeout, "creating topics timed out after \(timeoutMs) ms", isRetriable: true)
-            }
-            defer { rd_kafka_event_destroy(event) }
-            if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                throw BusError(.adminFailed, "creating topics failed: \(String(cString: rd_kafka_event_error_string(event)))",
-                               isRetriable: true)
-            }
+            return try adminRequest(client, timeoutMs: timeoutMs, what: "creating topics", start: { queue in
+                newTopics.withUnsafeMutableBufferPointer { buf in
+                    rd_kafka_CreateTopics(client.pointer, buf.baseAddress, buf.count, options, queue)
+                }
+            }) { event in
             let result = rd_kafka_event_CreateTopics_result(event)
             var count = 0
             guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [] }
@@ -111,6 +103,7 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
                 }
             }
             return names
+            }
         }
         logger.info("topics created", metadata: ["kafka.topics": .string(created.sorted().joined(separator: ","))])
         // Wait until the broker's metadata lists them, so producers and consumers see every partition.
@@ -128,15 +121,11 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         try await Blocking.run("kafka-delete-topics") {
             var handles: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
             defer { for h in handles { rd_kafka_DeleteTopic_destroy(h) } }
-            let queue = rd_kafka_queue_new(client.pointer)
-            defer { rd_kafka_queue_destroy(queue) }
-            handles.withUnsafeMutableBufferPointer { buf in
-                rd_kafka_DeleteTopics(client.pointer, buf.baseAddress, buf.count, nil, queue)
-            }
-            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 2000) else {
-                throw BusError(.timeout, "deleting topics timed out", isRetriable: true)
-            }
-            rd_kafka_event_destroy(event)
+            try adminRequest(client, timeoutMs: timeoutMs, what: "deleting topics", start: { queue in
+                handles.withUnsafeMutableBufferPointer { buf in
+                    rd_kafka_DeleteTopics(client.pointer, buf.baseAddress, buf.count, nil, queue)
+                }
+            }) { _ in }
         }
     }
 
@@ -238,6 +227,23 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         let c = try makeConf(properties)
         return try makeClient(type: RD_KAFKA_CONSUMER, conf: c)
     }
+}
+
+/// Runs one admin request: `start` sends it to a fresh queue; its result event (checked for a request-level
+/// error) is handed to `read` and destroyed afterwards. Blocking: call from a `Blocking.run` thread.
+func adminRequest<T>(_ client: RdClient, timeoutMs: Int32, what: String, start: (OpaquePointer?) -> Void,
+                     read: (OpaquePointer) throws -> T) throws -> T {
+    let queue = rd_kafka_queue_new(client.pointer)
+    defer { rd_kafka_queue_destroy(queue) }
+    start(queue)
+    guard let event = rd_kafka_queue_poll(queue, timeoutMs + 2000) else {
+        throw BusError(.timeout, "\(what) timed out after \(timeoutMs) ms", isRetriable: true)
+    }
+    defer { rd_kafka_event_destroy(event) }
+    if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+        throw BusError(.adminFailed, "\(what) failed: \(String(cString: rd_kafka_event_error_string(event)))", isRetriable: true)
+    }
+    return try read(event)
 }
 
 /// Owns the admin client handle; destroys it exactly once.
