@@ -46,6 +46,8 @@ let package = Package(
 
         .systemLibrary(name: "COpenBLAS", path: "Shared/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .systemLibrary(name: "CZlib", path: "Shared/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
 
         // Model: value types, no dependencies.
         .target(name: "QuorumModel", path: "Shared/QuorumModel", swiftSettings: strict),
@@ -81,6 +83,12 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/QuorumPostgres", swiftSettings: strict),
+        // Stage logic on the bus: wire mapping, the stage host (rebuild, batches, commits) and one logic per stage.
+        .target(name: "QuorumPipeline", dependencies: [
+            "QuorumModel", "QuorumProto", "QuorumBus", "QuorumMarketData", "QuorumFeatures", "QuorumML",
+            "QuorumStrategy", "QuorumRisk", "QuorumExecution", "CZlib",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/QuorumPipeline", swiftSettings: strict),
         // Service kit: configuration, logging, metrics, health endpoints, lifecycle.
         .target(name: "QuorumServiceKit", dependencies: [
             "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",

@@ -28,6 +28,9 @@ public enum DeadLetterHeader {
     public static let sourcePartition = "quorum.dlq.source.partition"
     public static let sourceOffset = "quorum.dlq.source.offset"
     public static let consumerGroup = "quorum.dlq.group"
+    /// File and 1-based line of a rejected input row (quorum-ingest).
+    public static let sourceFile = "quorum.dlq.source.file"
+    public static let sourceLine = "quorum.dlq.source.line"
 }
 
 extension IncomingMessage {

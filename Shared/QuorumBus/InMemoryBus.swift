@@ -247,6 +247,16 @@ final class InMemoryConsumer: MessageConsumer {
         }
     }
 
+    var hasBufferedMessages: Bool {
+        bus.state.withLock { s in
+            guard let m = s.groups[group]?.members[memberID], !m.closed, !m.interrupted else { return false }
+            return m.assigned.contains { tp in
+                guard let pos = m.positions[tp], let records = s.topics[tp.topic]?.partitions[Int(tp.partition)] else { return false }
+                return pos < Int64(records.count)
+            }
+        }
+    }
+
     func interrupt() {
         bus.state.withLock { $0.groups[group]?.members[memberID]?.interrupted = true }
         wake()

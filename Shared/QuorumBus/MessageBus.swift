@@ -78,6 +78,8 @@ public protocol MessageConsumer: AnyObject, Sendable {
     /// Sends every marked offset to the broker now and waits for the answer.
     func commitNow() async throws
 
+    /// True when `next()` would return a message without waiting (lets a caller batch what has arrived).
+    var hasBufferedMessages: Bool { get }
     /// The partitions this member owns now.
     func assignment() -> Set<TopicPartition>
 

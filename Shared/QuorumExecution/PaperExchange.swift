@@ -11,8 +11,13 @@ public struct PaperExchangeConfig: Sendable, Hashable {
     public var feeBps: Fixed
     /// Spot (false, default): a sell beyond the position and a buy beyond the cash are rejected.
     public var allowShort: Bool
+    /// Bars remembered per symbol so that an order arriving after its fill bar still fills at that bar (the cluster
+    /// delivers bars and orders on different topics, in any relative order). Default 50,000 (~3 years of 30-minute bars).
+    public var barMemory: Int
 
-    public init(startingCash: Fixed = 100_000, slippageBps: Fixed = 5, feeBps: Fixed = 10, allowShort: Bool = false) {
+    public init(startingCash: Fixed = 100_000, slippageBps: Fixed = 5, feeBps: Fixed = 10, allowShort: Bool = false,
+                barMemory: Int = 50_000) {
+        self.barMemory = max(1, barMemory)
         self.startingCash = startingCash
         self.slippageBps = slippageBps
         self.feeBps = feeBps
@@ -63,6 +68,8 @@ public struct PaperExchange: Sendable {
     public private(set) var orders: [String: OrderRecord] = [:]
     /// Accepted, unfilled order ids in submission order (fills are processed in this order).
     private var working: [String] = []
+    /// Recent bars per symbol, oldest first (at most `config.barMemory`).
+    private var recentBars: [Symbol: [Bar]] = [:]
 
     public init(config: PaperExchangeConfig = PaperExchangeConfig()) {
         self.config = config
@@ -102,7 +109,8 @@ public struct PaperExchange: Sendable {
         if order.quantity <= .zero {
             rejection = "quantity \(order.quantity) must be positive"
         } else if order.side == .sell && !config.allowShort {
-            let free = ledger.position(order.symbol).quantity - reservedSells(order.symbol)
+            // Working buys count: they fill at a bar no later than this sell's, so the position will be there.
+            let free = ledger.position(order.symbol).quantity + workingBuys(order.symbol) - reservedSells(order.symbol)
             if order.quantity > free {
                 rejection = "sell \(order.quantity) \(order.symbol) exceeds the free position \(free) (spot: no shorting)"
             }
@@ -112,11 +120,24 @@ public struct PaperExchange: Sendable {
             actions.append(report(record, time: order.time, reason: rejection))
         } else {
             _ = record.transition(to: .accepted)
-            working.append(order.clientOrderID)
             actions.append(report(record, time: order.time))
+            // Its fill bar may have arrived already: fill at the first remembered bar opening at or after the order.
+            if let bar = recentBars[order.symbol]?.first(where: { $0.openTime >= order.time }) {
+                actions.append(fill(&record, at: bar))
+            } else {
+                working.append(order.clientOrderID)
+            }
         }
         orders[order.clientOrderID] = record
         return actions
+    }
+
+    /// Quantity of accepted buys not yet filled for a symbol.
+    private func workingBuys(_ symbol: Symbol) -> Fixed {
+        working.reduce(Fixed.zero) { total, id in
+            guard let r = orders[id], r.order.symbol == symbol, r.order.side == .buy else { return total }
+            return total + r.order.quantity
+        }
     }
 
     private mutating func cancel(_ id: String, time: Nanos) -> [ExecutionAction] {
@@ -143,42 +164,54 @@ public struct PaperExchange: Sendable {
     }
 
     private mutating func onBar(_ bar: Bar) -> [ExecutionAction] {
+        // A bar not newer than the last one of its symbol is a redelivery (or out of order): nothing to do.
+        if let last = recentBars[bar.symbol]?.last, bar.openTime <= last.openTime { return [] }
+        var memory = recentBars[bar.symbol] ?? []
+        memory.append(bar)
+        if memory.count > config.barMemory { memory.removeFirst(memory.count - config.barMemory) }
+        recentBars[bar.symbol] = memory
+
         var actions: [ExecutionAction] = []
         var stillWorking: [String] = []
         for id in working {
             guard var record = orders[id] else { continue }
-            let order = record.order
-            guard order.symbol == bar.symbol, bar.openTime >= order.time else {
+            guard record.order.symbol == bar.symbol, bar.openTime >= record.order.time else {
                 stillWorking.append(id)
                 continue
             }
-            let price = fillPrice(open: bar.open, side: order.side)
-            let fee = fee(quantity: order.quantity, price: price)
-            var rejection: String?
-            if !config.allowShort {
-                if order.side == .buy {
-                    let cost = order.quantity * price + fee
-                    if cost > ledger.cash {
-                        rejection = "buy \(order.quantity) \(order.symbol) costs \(cost) with fees but cash is \(ledger.cash)"
-                    }
-                } else if order.quantity > ledger.position(order.symbol).quantity {
-                    rejection = "sell \(order.quantity) \(order.symbol) exceeds the position \(ledger.position(order.symbol).quantity)"
-                }
-            }
-            if let rejection {
-                _ = record.transition(to: .rejected)
-                actions.append(report(record, time: bar.openTime, reason: rejection))
-            } else {
-                let fill = Fill(fillID: "\(id)-f1", clientOrderID: id, symbol: order.symbol, side: order.side,
-                                quantity: order.quantity, price: price, fee: fee, time: bar.openTime)
-                ledger.apply(fill)
-                _ = record.transition(to: .filled)
-                actions.append(report(record, time: bar.openTime, fill: fill))
-            }
+            actions.append(fill(&record, at: bar))
             orders[id] = record
         }
         working = stillWorking
         marks[bar.symbol] = bar.close
         return actions
+    }
+
+    /// Fills an accepted order at `bar`'s open (or rejects it when spot cash or position do not allow it).
+    private mutating func fill(_ record: inout OrderRecord, at bar: Bar) -> ExecutionAction {
+        let order = record.order
+        let id = order.clientOrderID
+        let price = fillPrice(open: bar.open, side: order.side)
+        let fee = fee(quantity: order.quantity, price: price)
+        var rejection: String?
+        if !config.allowShort {
+            if order.side == .buy {
+                let cost = order.quantity * price + fee
+                if cost > ledger.cash {
+                    rejection = "buy \(order.quantity) \(order.symbol) costs \(cost) with fees but cash is \(ledger.cash)"
+                }
+            } else if order.quantity > ledger.position(order.symbol).quantity {
+                rejection = "sell \(order.quantity) \(order.symbol) exceeds the position \(ledger.position(order.symbol).quantity)"
+            }
+        }
+        if let rejection {
+            _ = record.transition(to: .rejected)
+            return report(record, time: bar.openTime, reason: rejection)
+        }
+        let fill = Fill(fillID: "\(id)-f1", clientOrderID: id, symbol: order.symbol, side: order.side,
+                        quantity: order.quantity, price: price, fee: fee, time: bar.openTime)
+        ledger.apply(fill)
+        _ = record.transition(to: .filled)
+        return report(record, time: bar.openTime, fill: fill)
     }
 }

@@ -299,6 +299,12 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         }
     }
 
+    /// Owner only (like `next()`): messages in hand or fetched and waiting.
+    public var hasBufferedMessages: Bool {
+        if owner.index < owner.batch.count { return true }
+        return state.withLock { !$0.buffer.isEmpty }
+    }
+
     public func assignment() -> Set<TopicPartition> { state.withLock { $0.assigned } }
 
     public func interrupt() {

@@ -88,6 +88,29 @@ public nonisolated struct Quorum_V1_Decimal: Sendable {
   public init() {}
 }
 
+/// Reads only the envelope of any quorum.v1 message: every message has `Envelope envelope = 1`, and the
+/// other fields are skipped as unknown. Used by readers that look at every topic (quorum-monitor, replay digests).
+public nonisolated struct Quorum_V1_EnvelopeHeader: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var envelope: Quorum_V1_Envelope {
+    get {_envelope ?? Quorum_V1_Envelope()}
+    set {_envelope = newValue}
+  }
+  /// Returns true if `envelope` has been explicitly set.
+  public var hasEnvelope: Bool {self._envelope != nil}
+  /// Clears the value of `envelope`. Subsequent reads from it will return its default value.
+  public mutating func clearEnvelope() {self._envelope = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _envelope: Quorum_V1_Envelope? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "quorum.v1"
@@ -182,6 +205,40 @@ nonisolated extension Quorum_V1_Decimal: SwiftProtobuf.Message, SwiftProtobuf._M
   public static func ==(lhs: Quorum_V1_Decimal, rhs: Quorum_V1_Decimal) -> Bool {
     if lhs.units != rhs.units {return false}
     if lhs.scale != rhs.scale {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Quorum_V1_EnvelopeHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EnvelopeHeader"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._envelope) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._envelope {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Quorum_V1_EnvelopeHeader, rhs: Quorum_V1_EnvelopeHeader) -> Bool {
+    if lhs._envelope != rhs._envelope {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -217,6 +217,12 @@ public nonisolated struct Quorum_V1_Decision: @unchecked Sendable {
   /// Clears the value of `referencePrice`. Subsequent reads from it will return its default value.
   public mutating func clearReferencePrice() {_uniqueStorage()._referencePrice = nil}
 
+  /// Average true range of the decided bar (feature atr_14); risk derives the stop distance from it. 0 = unknown.
+  public var atr: Double {
+    get {_storage._atr}
+    set {_uniqueStorage()._atr = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Action: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -441,7 +447,7 @@ nonisolated extension Quorum_V1_Signal.Direction: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Quorum_V1_Decision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Decision"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}symbol\0\u{1}action\0\u{3}target_position\0\u{1}confidence\0\u{1}reasons\0\u{1}contributions\0\u{3}bar_open_time_ns\0\u{3}reference_price\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}symbol\0\u{1}action\0\u{3}target_position\0\u{1}confidence\0\u{1}reasons\0\u{1}contributions\0\u{3}bar_open_time_ns\0\u{3}reference_price\0\u{1}atr\0")
 
   fileprivate class _StorageClass {
     var _envelope: Quorum_V1_Envelope? = nil
@@ -453,6 +459,7 @@ nonisolated extension Quorum_V1_Decision: SwiftProtobuf.Message, SwiftProtobuf._
     var _contributions: [Quorum_V1_Decision.Contribution] = []
     var _barOpenTimeNs: Int64 = 0
     var _referencePrice: Quorum_V1_Decimal? = nil
+    var _atr: Double = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -472,6 +479,7 @@ nonisolated extension Quorum_V1_Decision: SwiftProtobuf.Message, SwiftProtobuf._
       _contributions = source._contributions
       _barOpenTimeNs = source._barOpenTimeNs
       _referencePrice = source._referencePrice
+      _atr = source._atr
     }
   }
 
@@ -499,6 +507,7 @@ nonisolated extension Quorum_V1_Decision: SwiftProtobuf.Message, SwiftProtobuf._
         case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._contributions) }()
         case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._barOpenTimeNs) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._referencePrice) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._atr) }()
         default: break
         }
       }
@@ -538,6 +547,9 @@ nonisolated extension Quorum_V1_Decision: SwiftProtobuf.Message, SwiftProtobuf._
       try { if let v = _storage._referencePrice {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      if _storage._atr.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._atr, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -556,6 +568,7 @@ nonisolated extension Quorum_V1_Decision: SwiftProtobuf.Message, SwiftProtobuf._
         if _storage._contributions != rhs_storage._contributions {return false}
         if _storage._barOpenTimeNs != rhs_storage._barOpenTimeNs {return false}
         if _storage._referencePrice != rhs_storage._referencePrice {return false}
+        if _storage._atr != rhs_storage._atr {return false}
         return true
       }
       if !storagesAreEqual {return false}

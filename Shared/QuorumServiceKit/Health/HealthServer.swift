@@ -18,9 +18,12 @@ public struct HealthServer: Service {
     public let health: HealthChecks
     public let metrics: QuorumMetrics
     public let logger: Logger
+    public let pages: StatusPages
     private let portBox = PortBox()
 
-    public init(host: String, port: Int, health: HealthChecks, metrics: QuorumMetrics, logger: Logger) {
+    public init(host: String, port: Int, health: HealthChecks, metrics: QuorumMetrics, logger: Logger,
+                pages: StatusPages = StatusPages()) {
+        self.pages = pages
         self.host = host
         self.port = port
         self.health = health
@@ -29,9 +32,10 @@ public struct HealthServer: Service {
     }
 
     /// `http.host` and `http.port` from the configuration.
-    public init(config: Configuration, health: HealthChecks, metrics: QuorumMetrics, logger: Logger) {
+    public init(config: Configuration, health: HealthChecks, metrics: QuorumMetrics, logger: Logger,
+                pages: StatusPages = StatusPages()) {
         self.init(host: config.string(CommonKeys.httpHost.name), port: config.int(CommonKeys.httpPort.name),
-                  health: health, metrics: metrics, logger: logger)
+                  health: health, metrics: metrics, logger: logger, pages: pages)
     }
 
     /// Waits until the server listens and returns its port (the real one when bound to port 0).
@@ -54,6 +58,12 @@ public struct HealthServer: Service {
         }
         router.get("/metrics") { _, _ in
             Self.response(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
+        }
+
+        for page in pages.all {
+            router.get(RouterPath(page.path)) { _, _ in
+                Self.response(.ok, contentType: page.contentType, body: await page.render())
+            }
         }
 
         let logger = self.logger
@@ -131,4 +141,23 @@ private final class PortBox: Sendable {
             if let ready { continuation.resume(with: ready) }
         }
     }
+}
+
+/// Extra GET pages of the health server, registered by a service before the server starts.
+public final class StatusPages: Sendable {
+    public struct Page: Sendable {
+        public var path: String
+        public var contentType: String
+        public var render: @Sendable () async -> String
+    }
+    private let pages = Mutex<[Page]>([])
+
+    public init() {}
+
+    /// Serves `render()`'s text at `path` (e.g. "/status") with `contentType`.
+    public func register(_ path: String, contentType: String, render: @escaping @Sendable () async -> String) {
+        pages.withLock { $0.append(Page(path: path, contentType: contentType, render: render)) }
+    }
+
+    var all: [Page] { pages.withLock { $0 } }
 }

@@ -13,6 +13,8 @@ public struct QuorumContext: Sendable {
     public let health: HealthChecks
     /// The service's metrics (create counters with ``QuorumMetrics/counter(_:dimensions:)``).
     public let metrics: QuorumMetrics
+    /// Extra pages served by the health server (e.g. the monitor's status page); register before it starts.
+    public let pages: StatusPages
 }
 
 /// A built service process: its context, health server and service group, ready to ``run()``.
@@ -153,9 +155,10 @@ public enum ServiceRunner {
         let metrics = metrics ?? QuorumMetrics(service: config.serviceName)
         let health = HealthChecks(cacheInterval: config.duration(CommonKeys.readinessCheckInterval.name),
                                   onChange: { metrics.setReady($0) })
-        let context = QuorumContext(config: config, logger: logger, health: health, metrics: metrics)
+        let pages = StatusPages()
+        let context = QuorumContext(config: config, logger: logger, health: health, metrics: metrics, pages: pages)
         let services = try await makeServices(context)
-        let healthServer = HealthServer(config: config, health: health, metrics: metrics, logger: logger)
+        let healthServer = HealthServer(config: config, health: health, metrics: metrics, logger: logger, pages: pages)
         let watchdog = ShutdownWatchdog(timeout: config.duration(CommonKeys.shutdownTimeout.name), health: health,
                                         logger: logger, onTimeout: onShutdownTimeout)
         var groupConfiguration = ServiceGroupConfiguration(

@@ -1,0 +1,57 @@
+import QuorumBus
+import QuorumModel
+import QuorumProto
+import QuorumStrategy
+
+/// `quorum-consensus`: joins each bar's features (rule strategies) with the model's prediction and publishes
+/// every source's signal and one decision per joined bar. The pending joins are rebuilt from the inputs at start-up.
+public struct ConsensusStage: StageLogic {
+    public let group: String
+    public let inputs: [String]
+    public var rebuildsState: Bool { true }
+    let featuresTopic: String
+    let signalsTopic: String
+    let decisionsTopic: String
+    let stamp = EnvelopeStamp(producer: "quorum-consensus")
+    private var core: ConsensusCore
+    private var intervals: [Symbol: Int64] = [:]
+
+    public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(), group: String = "quorum-consensus") {
+        self.group = group
+        featuresTopic = namer.name(Topic.features)
+        inputs = [featuresTopic, namer.name(Topic.predictions)]
+        signalsTopic = namer.name(Topic.signals)
+        decisionsTopic = namer.name(Topic.decisions)
+        core = ConsensusCore(config: config)
+    }
+
+    public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        let actions: [ConsensusAction]
+        let cause: Quorum_V1_Envelope
+        if message.topic == featuresTopic {
+            let vector = try message.decode(Quorum_V1_FeatureVector.self)
+            // Cold vectors have undefined indicators: rules would read garbage; the model does not score them either.
+            guard vector.warm else { return .done(message) }
+            intervals[Symbol(vector.symbol)] = Int64(vector.intervalSeconds)
+            cause = vector.envelope
+            actions = core.handle(.features(try vector.snapshot()))
+        } else {
+            let prediction = try message.decode(Quorum_V1_Prediction.self)
+            cause = prediction.envelope
+            actions = core.handle(.prediction(prediction.mlPrediction()))
+        }
+        guard !replaying else { return .done(message) }
+        var outputs: [OutgoingMessage] = []
+        for action in actions {
+            switch action {
+            case .signal(let s):
+                let w = s.wire(intervalSeconds: intervals[s.symbol] ?? 0, stamp: stamp, cause: cause)
+                outputs.append(try OutgoingMessage(topic: signalsTopic, key: w.symbol, message: w, eventTimeNs: s.time))
+            case .decision(let d):
+                let w = d.wire(intervalSeconds: intervals[d.symbol] ?? 0, stamp: stamp, cause: cause)
+                outputs.append(try OutgoingMessage(topic: decisionsTopic, key: w.symbol, message: w, eventTimeNs: d.time))
+            }
+        }
+        return .done(message, outputs)
+    }
+}

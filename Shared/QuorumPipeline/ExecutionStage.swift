@@ -1,0 +1,78 @@
+import QuorumBus
+import QuorumExecution
+import QuorumModel
+import QuorumProto
+
+/// `quorum-execution` (paper): approved orders and bars in, execution reports out; orders, fills and positions
+/// written to the record sink (Postgres) before the reports are published and the inputs committed.
+///
+/// The paper exchange fills an order at the open of the first bar of its symbol opening at or after the order's
+/// time, whichever of the two arrives first, so fills do not depend on delivery timing. Client order ids come
+/// from risk (derived from the decision id), so a redelivered approval never creates a second order.
+/// State (working orders, ledger, recent bars) is rebuilt from the inputs at start-up.
+public struct ExecutionStage: StageLogic {
+    public let group: String
+    public let inputs: [String]
+    public var rebuildsState: Bool { true }
+    let approvedTopic: String
+    let reportsTopic: String
+    let stamp = EnvelopeStamp(producer: "quorum-execution")
+    let records: (any ExecutionRecordSink)?
+    public private(set) var exchange: PaperExchange
+    /// Envelope of each open order's approval (its causal chain continues in the reports).
+    private var causes: [String: Quorum_V1_Envelope] = [:]
+    private var decisionIDs: [String: String] = [:]
+    private var pendingOrders: [OrderRow] = []
+    private var pendingFills: [Fill] = []
+
+    public init(namer: TopicNamer, config: PaperExchangeConfig = PaperExchangeConfig(), records: (any ExecutionRecordSink)?,
+                group: String = "quorum-execution") {
+        self.group = group
+        approvedTopic = namer.name(Topic.ordersApproved)
+        inputs = [approvedTopic, namer.name(Topic.bars)]
+        reportsTopic = namer.name(Topic.executionReports)
+        self.records = records
+        exchange = PaperExchange(config: config)
+    }
+
+    public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        let actions: [ExecutionAction]
+        if message.topic == approvedTopic {
+            let approved = try message.decode(Quorum_V1_OrderApproved.self)
+            let order = try approved.paperOrder()
+            if exchange.status(of: order.clientOrderID) == nil {
+                causes[order.clientOrderID] = approved.envelope
+                decisionIDs[order.clientOrderID] = approved.intent.decisionID
+            }
+            actions = exchange.handle(.submit(order))
+        } else {
+            let bar = try Bar(wire: try message.decode(Quorum_V1_Bar.self))
+            actions = exchange.handle(.bar(bar))
+        }
+        var outputs: [OutgoingMessage] = []
+        for action in actions {
+            guard case .report(let report) = action else { continue }
+            let id = report.clientOrderID
+            let cause = causes[id]
+            let decisionID = decisionIDs[id] ?? ""
+            if report.status.isFinal {
+                causes[id] = nil
+                decisionIDs[id] = nil
+            }
+            guard !replaying else { continue }
+            pendingOrders.append(OrderRow(clientOrderID: id, decisionID: decisionID, symbol: report.symbol, side: report.side, quantity: report.quantity,
+                                          status: report.status, reason: report.reason, time: report.time))
+            if let fill = report.fill { pendingFills.append(fill) }
+            let wire = report.wire(stamp: stamp, cause: cause, positionAfter: exchange.ledger.position(report.symbol).quantity)
+            outputs.append(try OutgoingMessage(topic: reportsTopic, key: id, message: wire, eventTimeNs: report.time))
+        }
+        return .done(message, outputs)
+    }
+
+    public mutating func persist() async throws {
+        guard !pendingOrders.isEmpty || !pendingFills.isEmpty else { return }
+        if let records { try await records.apply(orders: pendingOrders, fills: pendingFills) }
+        pendingOrders = []
+        pendingFills = []
+    }
+}

@@ -1,0 +1,47 @@
+import QuorumBus
+import QuorumFeatures
+import QuorumModel
+import QuorumProto
+
+/// `quorum-features`: bars → feature vectors (one per bar, warm flag set after the warm-up), latest per symbol
+/// in hot state. State (the indicator windows) is rebuilt from the bars topic at start-up.
+public struct FeaturesStage: StageLogic {
+    public let group: String
+    public let inputs: [String]
+    public var rebuildsState: Bool { true }
+    let output: String
+    let stamp: EnvelopeStamp
+    let hotState: (any HotStateSink)?
+    private var core: FeaturesCore
+    private var latest: [String: Quorum_V1_FeatureVector] = [:]
+
+    public init(namer: TopicNamer, spec: FeatureSpec = .coreV1, hotState: (any HotStateSink)?, group: String = "quorum-features") {
+        self.group = group
+        inputs = [namer.name(Topic.bars)]
+        output = namer.name(Topic.features)
+        stamp = EnvelopeStamp(producer: "quorum-features")
+        self.hotState = hotState
+        core = FeaturesCore(spec: spec)
+    }
+
+    public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        let wire = try message.decode(Quorum_V1_Bar.self)
+        let bar = try Bar(wire: wire)
+        var outputs: [OutgoingMessage] = []
+        for action in core.handle(bar) {
+            guard case .publish(let vector) = action, !replaying else { continue }
+            let v = vector.wire(spec: core.spec, intervalSeconds: bar.intervalSeconds, stamp: stamp, cause: wire.envelope)
+            outputs.append(try OutgoingMessage(topic: output, key: v.symbol, message: v, eventTimeNs: v.envelope.tsEventNs))
+            if hotState != nil { latest[v.symbol] = v }
+        }
+        return .done(message, outputs)
+    }
+
+    public mutating func persist() async throws {
+        guard let hotState, !latest.isEmpty else { return }
+        for (symbol, vector) in latest.sorted(by: { $0.key < $1.key }) {
+            try await hotState.setLatestFeatures(symbol: symbol, bytes: try vector.serializedBytes())
+        }
+        latest = [:]
+    }
+}

@@ -1,0 +1,95 @@
+import QuorumBus
+import QuorumML
+import QuorumModel
+import QuorumProto
+
+/// A model that inference can serve, with its registry id.
+public struct ServedModel: Sendable {
+    public var modelID: String
+    public var model: LogisticModel
+
+    public init(modelID: String, model: LogisticModel) {
+        self.modelID = modelID
+        self.model = model
+    }
+}
+
+/// `quorum-inference`: scores each warm feature vector with its symbol's active model and publishes a prediction.
+///
+/// Models come from the registry at start-up (`initialModels`) and from `models` events while running
+/// (ACTIVATED with the artifact bytes, or ROLLED_BACK): the swap happens between two messages, without a restart.
+/// Vectors of a symbol without a model, not yet warm, or of another feature spec version produce nothing.
+public struct InferenceStage: StageLogic {
+    public let group: String
+    public let inputs: [String]
+    public var rebuildsState: Bool { false }
+    let featuresTopic: String
+    let output: String
+    let stamp = EnvelopeStamp(producer: "quorum-inference")
+    let hotState: (any HotStateSink)?
+    public private(set) var models: [Symbol: ServedModel]
+    private var changedPointers: [Symbol: String] = [:]
+    /// Number of model swaps (for metrics).
+    public private(set) var swaps = 0
+
+    public init(namer: TopicNamer, initialModels: [ServedModel], hotState: (any HotStateSink)?, group: String = "quorum-inference") {
+        self.group = group
+        featuresTopic = namer.name(Topic.features)
+        inputs = [featuresTopic, namer.name(Topic.models)]
+        output = namer.name(Topic.predictions)
+        self.hotState = hotState
+        var byID: [Symbol: ServedModel] = [:]
+        for m in initialModels { byID[m.model.symbol] = m }
+        models = byID
+    }
+
+    public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        if message.topic == featuresTopic {
+            let vector = try message.decode(Quorum_V1_FeatureVector.self)
+            guard vector.warm, let served = models[Symbol(vector.symbol)],
+                  served.model.featureSpecVersion == Int(vector.featureSpecVersion) else { return .done(message) }
+            let scored: (probUp: Double, confidence: Double)
+            do {
+                scored = try served.model.score(vector.values)
+            } catch {
+                throw RejectedMessage(.invalid, "cannot score \(vector.envelope.id) with \(served.modelID): \(error)")
+            }
+            var p = Quorum_V1_Prediction()
+            let time = vector.barCloseTime
+            p.envelope = stamp.envelope(id: "pr-\(vector.symbol)-\(time)-\(served.model.version)", tsEvent: time, cause: vector.envelope)
+            p.symbol = vector.symbol
+            p.modelID = served.modelID
+            p.modelVersion = served.model.version
+            p.probUp = scored.probUp
+            p.confidence = scored.confidence
+            p.barOpenTimeNs = vector.barOpenTimeNs
+            p.horizonBars = UInt32(served.model.provenance.horizon)
+            return .done(message, [try OutgoingMessage(topic: output, key: p.symbol, message: p, eventTimeNs: time)])
+        }
+        // models topic
+        let event = try message.decode(Quorum_V1_ModelEvent.self)
+        guard event.kind == .activated || event.kind == .rolledBack, case .artifactBytes(let bytes)? = event.artifact else {
+            return .done(message)
+        }
+        let model: LogisticModel
+        do {
+            model = try LogisticModel(artifact: Array(bytes))
+        } catch {
+            throw RejectedMessage(.invalid, "model \(event.modelID): artifact does not load: \(error)")
+        }
+        if models[model.symbol]?.modelID != event.modelID {
+            models[model.symbol] = ServedModel(modelID: event.modelID, model: model)
+            changedPointers[model.symbol] = event.modelID
+            swaps += 1
+        }
+        return .done(message)
+    }
+
+    public mutating func persist() async throws {
+        guard let hotState, !changedPointers.isEmpty else { return }
+        for (symbol, id) in changedPointers.sorted(by: { $0.key < $1.key }) {
+            try await hotState.setActiveModel(symbol: symbol.name, modelID: id)
+        }
+        changedPointers = [:]
+    }
+}

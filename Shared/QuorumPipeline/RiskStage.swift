@@ -1,0 +1,228 @@
+import QuorumBus
+import QuorumModel
+import QuorumProto
+import QuorumRisk
+
+/// `quorum-risk`: sizes decisions into orders, enforces the limits, publishes approvals and denials.
+///
+/// Risk's state is shared by all symbols (equity, portfolio heat, daily loss), so the order in which it sees
+/// decisions of different symbols matters. The cluster delivers them from several partitions in any order, so
+/// the stage puts its inputs in one deterministic order before the core sees them:
+///
+/// - Decisions are released in event-time order `(time, symbol)`: a decision waits until every other symbol's
+///   stream has reached its time (or that symbol has been silent for `idleTimeout` of wall time — a stream that
+///   stopped must not hold the others; this is the only place wall time can matter, and only when a stream
+///   stalls for longer than the timeout).
+/// - A decision of a symbol with approved orders decided earlier waits for their final execution reports
+///   (filled, rejected, cancelled) and applies them first. Execution fills an order at the next bar of its
+///   symbol, and the next decision of that symbol is made at that bar's close, so the fills a decision sees
+///   never depend on timing.
+///
+/// The result: the same decisions give byte-identical orders (ids and quantities) on every run, replay and
+/// restart. The state is rebuilt from the inputs at start-up.
+public struct RiskStage: StageLogic {
+    public let group: String
+    public let inputs: [String]
+    public var rebuildsState: Bool { true }
+    public var wantsTicks: Bool { queues.values.contains { !$0.isEmpty } }
+    let decisionsTopic: String
+    let reportsTopic: String
+    let controlTopic: String
+    let approvedTopic: String
+    let deniedTopic: String
+    let alertsTopic: String
+    let stamp = EnvelopeStamp(producer: "quorum-risk")
+    let idleTimeout: Duration
+    let hotState: (any HotStateSink)?
+    let denialSink: (any DenialRecordSink)?
+    public private(set) var core: RiskCore
+
+    private struct Held: Sendable {
+        var decision: RiskDecision
+        var envelope: Quorum_V1_Envelope
+        var position: MessagePosition?
+    }
+    private struct HeldReport: Sendable {
+        var events: [RiskEvent]
+        var position: MessagePosition?
+    }
+    private var queues: [Symbol: [Held]] = [:]
+    private var latest: [Symbol: Nanos] = [:]
+    private var lastArrival: [Symbol: ContinuousClock.Instant] = [:]
+    /// Approved orders without a final report yet: symbol and decision time.
+    private var awaiting: [String: (symbol: Symbol, time: Nanos)] = [:]
+    /// Final reports that arrived and wait for their place in the order.
+    private var reports: [String: HeldReport] = [:]
+    /// Orders whose final report has been applied (a redelivered report is then ignored).
+    private var applied: Set<String> = []
+    private var pendingDenials: [OrderDenial] = []
+    private var pendingKill: (on: Bool, reason: String)?
+    private var touchedSymbols: Set<Symbol> = []
+    private var replayingNow = false
+
+    public init(namer: TopicNamer, config: RiskConfig = RiskConfig(), idleTimeout: Duration = .seconds(2),
+                hotState: (any HotStateSink)?, denialSink: (any DenialRecordSink)?, group: String = "quorum-risk") {
+        self.group = group
+        decisionsTopic = namer.name(Topic.decisions)
+        reportsTopic = namer.name(Topic.executionReports)
+        controlTopic = namer.name(Topic.control)
+        inputs = [decisionsTopic, reportsTopic, controlTopic]
+        approvedTopic = namer.name(Topic.ordersApproved)
+        deniedTopic = namer.name(Topic.ordersDenied)
+        alertsTopic = namer.name(Topic.alerts)
+        self.idleTimeout = idleTimeout
+        self.hotState = hotState
+        self.denialSink = denialSink
+        core = RiskCore(config: config)
+    }
+
+    /// Decisions held back, waiting for their turn.
+    public var heldDecisions: Int { queues.values.reduce(0) { $0 + $1.count } }
+
+    public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        replayingNow = replaying
+        let position = MessagePosition(message)
+        if message.topic == decisionsTopic {
+            let wire = try message.decode(Quorum_V1_Decision.self)
+            let decision = try wire.riskDecision()
+            let symbol = decision.symbol
+            // A decision not later than the last one of its symbol is a redelivery: already queued or released.
+            if let last = latest[symbol], decision.time <= last { return .done(message) }
+            latest[symbol] = decision.time
+            lastArrival[symbol] = .now
+            queues[symbol, default: []].append(Held(decision: decision, envelope: wire.envelope, position: position))
+            return release()
+        }
+        if message.topic == reportsTopic {
+            let report = try message.decode(Quorum_V1_ExecutionReport.self)
+            let id = report.clientOrderID
+            guard report.isFinal, !applied.contains(id), reports[id] == nil else { return .done(message) }
+            var events: [RiskEvent] = []
+            if let fill = try report.fill() { events.append(.fill(fill)) }
+            if report.status != .filled { events.append(.orderClosed(clientOrderID: id, time: report.envelope.tsEventNs)) }
+            // Held until the next decision of its symbol is released (also when its approval has not been released
+            // yet, which happens while rebuilding); its offset stays uncommitted meanwhile, so a restart loses nothing.
+            reports[id] = HeldReport(events: events, position: position)
+            return release()
+        }
+        // control
+        let command = try message.decode(Quorum_V1_ControlCommand.self)
+        var step = StageStep.done(message)
+        switch command.kind {
+        case .killSwitchOn, .killSwitchOff:
+            let on = command.kind == .killSwitchOn
+            let reason = command.reason.isEmpty ? "by \(command.actor.isEmpty ? "operator" : command.actor)" : command.reason
+            step.outputs += publish(core.handle(.killSwitch(on: on, reason: reason, time: command.envelope.tsEventNs)),
+                                    cause: command.envelope)
+        default:
+            break
+        }
+        return step
+    }
+
+    public mutating func tick() -> StageStep { release() }
+
+    /// Releases every decision whose turn has come.
+    private mutating func release() -> StageStep {
+        var step = StageStep()
+        while let (symbol, head) = nextCandidate(), isReleasable(symbol: symbol, time: head.decision.time) {
+            queues[symbol]!.removeFirst()
+            // 1. Final reports of this symbol's earlier orders, in decision-time order.
+            let due = awaiting.filter { $0.value.symbol == symbol && $0.value.time < head.decision.time }
+                .sorted { ($0.value.time, $0.key) < ($1.value.time, $1.key) }
+            for (id, _) in due {
+                guard let report = reports.removeValue(forKey: id) else { continue }
+                awaiting[id] = nil
+                applied.insert(id)
+                for event in report.events { step.outputs += publish(core.handle(event), cause: head.envelope) }
+                if let p = report.position { step.completed.append(p) }
+            }
+            // 2. The mark and the decision.
+            step.outputs += publish(core.handle(.mark(symbol: symbol, price: head.decision.referencePrice, time: head.decision.time)),
+                                    cause: head.envelope)
+            step.outputs += publish(core.handle(.decision(head.decision)), cause: head.envelope)
+            touchedSymbols.insert(symbol)
+            if let p = head.position { step.completed.append(p) }
+        }
+        // Reports of orders already applied (redeliveries) complete at once.
+        for (id, report) in reports where applied.contains(id) {
+            reports[id] = nil
+            if let p = report.position { step.completed.append(p) }
+        }
+        return step
+    }
+
+    private func nextCandidate() -> (Symbol, Held)? {
+        var best: (Symbol, Held)?
+        for (symbol, queue) in queues {
+            guard let head = queue.first else { continue }
+            if let b = best, (b.1.decision.time, b.0) <= (head.decision.time, symbol) { continue }
+            best = (symbol, head)
+        }
+        return best
+    }
+
+    private func isReleasable(symbol: Symbol, time: Nanos) -> Bool {
+        let now = ContinuousClock.now
+        for (other, seen) in latest where other != symbol && seen < time {
+            // While rebuilding, never release on a timeout: the original run decides what happened.
+            guard !replayingNow, queues[other]?.isEmpty ?? true,
+                  let arrived = lastArrival[other], now - arrived >= idleTimeout else { return false }
+        }
+        for (id, order) in awaiting where order.symbol == symbol && order.time < time && reports[id] == nil {
+            return false
+        }
+        return true
+    }
+
+    /// Turns the core's actions into records (nothing while rebuilding, except remembering approvals).
+    private mutating func publish(_ actions: [RiskAction], cause: Quorum_V1_Envelope) -> [OutgoingMessage] {
+        var out: [OutgoingMessage] = []
+        for action in actions {
+            switch action {
+            case .approve(let order):
+                awaiting[order.clientOrderID] = (order.symbol, order.time)
+                guard !replayingNow else { continue }
+                let w = order.wire(stamp: stamp, cause: cause)
+                if let m = try? OutgoingMessage(topic: approvedTopic, key: order.clientOrderID, message: w, eventTimeNs: order.time) {
+                    out.append(m)
+                }
+            case .deny(let denial):
+                guard !replayingNow else { continue }
+                pendingDenials.append(denial)
+                let w = denial.wire(stamp: stamp, cause: cause)
+                if let m = try? OutgoingMessage(topic: deniedTopic, key: denial.clientOrderID, message: w, eventTimeNs: denial.time) {
+                    out.append(m)
+                }
+            case .killSwitchChanged(let status):
+                guard !replayingNow else { continue }
+                pendingKill = (status.active, status.reason)
+                var alert = Quorum_V1_Alert()
+                alert.envelope = stamp.envelope(id: "ks-\(status.time)-\(status.active)", tsEvent: status.time, cause: cause)
+                alert.severity = status.active ? .critical : .info
+                alert.source = "quorum-risk"
+                alert.code = status.active ? "KILL_SWITCH_ON" : "KILL_SWITCH_OFF"
+                alert.message = status.reason
+                if let m = try? OutgoingMessage(topic: alertsTopic, key: alert.source, message: alert, eventTimeNs: status.time) {
+                    out.append(m)
+                }
+            }
+        }
+        return out
+    }
+
+    public mutating func persist() async throws {
+        if let denialSink, !pendingDenials.isEmpty {
+            try await denialSink.record(pendingDenials)
+        }
+        pendingDenials = []
+        if let hotState {
+            for symbol in touchedSymbols.sorted() {
+                try await hotState.setExposure(symbol: symbol.name, quantity: core.exposure(symbol))
+            }
+            if let kill = pendingKill { try await hotState.setKillSwitch(on: kill.on, reason: kill.reason) }
+        }
+        touchedSymbols = []
+        pendingKill = nil
+    }
+}

@@ -1,0 +1,378 @@
+import Logging
+import QuorumBus
+import Synchronization
+
+/// What a stage did with the messages it was given.
+public struct StageStep: Sendable {
+    /// Records to publish (after `persist`).
+    public var outputs: [OutgoingMessage]
+    /// Input messages whose handling is complete. Usually the message just handled; a stage that holds
+    /// messages back (risk orders its inputs by event time) reports them when it releases them.
+    public var completed: [MessagePosition]
+
+    public init(outputs: [OutgoingMessage] = [], completed: [MessagePosition] = []) {
+        self.outputs = outputs
+        self.completed = completed
+    }
+
+    public static func done(_ message: IncomingMessage, _ outputs: [OutgoingMessage] = []) -> StageStep {
+        StageStep(outputs: outputs, completed: [MessagePosition(message)])
+    }
+
+    public mutating func append(_ other: StageStep) {
+        outputs += other.outputs
+        completed += other.completed
+    }
+}
+
+/// Where a consumed record sits: enough to commit it.
+public struct MessagePosition: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(_ m: IncomingMessage) {
+        topic = m.topic
+        partition = m.partition
+        offset = m.offset
+    }
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+
+    var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }
+}
+
+/// The logic of one stage as its host drives it: a stage core plus the mapping from and to wire messages.
+///
+/// The host calls `handle` for each input message in delivery order, `persist` before publishing the
+/// outputs of a batch, and commits an input's offset only after both (at-least-once; handlers must be
+/// idempotent, which the cores are: ids are derived from inputs).
+public protocol StageLogic: Sendable {
+    /// Consumer group, also used in logs (e.g. "quorum-features").
+    var group: String { get }
+    /// Full topic names consumed.
+    var inputs: [String] { get }
+    /// Whether the stage's state must be rebuilt from its inputs at start-up (see `StageHost.rebuild`).
+    var rebuildsState: Bool { get }
+    /// While true the host wakes the stage every `tickInterval` even without input (for wall-clock timeouts).
+    var wantsTicks: Bool { get }
+
+    /// Handles one message. `replaying` is true while state is rebuilt: outputs are then discarded and
+    /// effects must not be repeated (they were made durable before the message was committed).
+    /// Throw `RejectedMessage` for a message that can never be processed: it goes to the dead-letter topic.
+    mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep
+    /// Called when `wantsTicks` is true and no message came for a while, and after a rebuild.
+    mutating func tick() -> StageStep
+    /// Makes the effects of everything handled since the last call durable (Postgres, Redis).
+    mutating func persist() async throws
+}
+
+extension StageLogic {
+    public var wantsTicks: Bool { false }
+    public mutating func tick() -> StageStep { StageStep() }
+    public mutating func persist() async throws {}
+}
+
+/// Settings of a `StageHost`.
+public struct StageHostOptions: Sendable {
+    /// Largest number of outputs published in one batch.
+    public var maxBatch: Int = 5_000
+    /// Longest a handled message waits for its batch to be published.
+    public var maxDelay: Duration = .milliseconds(20)
+    /// Wake-up period while the stage wants ticks.
+    public var tickInterval: Duration = .milliseconds(200)
+    /// Client id of the consumers and producer.
+    public var clientID: String = "quorum"
+    /// Where a group without committed offsets starts.
+    public var startAt: StartPosition = .earliest
+
+    public init() {}
+}
+
+/// Runs a `StageLogic` on a `MessageBus`: rebuild, then consume → handle → persist → publish → commit, in batches.
+///
+/// - Rebuild: a restarted stage (kill -9 included) first reads its inputs from the beginning up to the
+///   group's committed offsets, with a throw-away consumer group that never commits, and feeds them with
+///   `replaying: true`. The stage's state is then what it was when those offsets were committed; outputs of
+///   that part are not published again. Everything after the committed offsets is delivered again and handled
+///   normally (outputs have deterministic ids, so a record published twice is recognised downstream).
+/// - Batching: messages that have already arrived are handled together; their effects are persisted, then
+///   their outputs published (waiting for the broker's acknowledgement), then their offsets committed.
+/// - Commits are contiguous per partition: an offset is committed only when it and every earlier offset of
+///   its partition are complete, so a message a stage holds back is never skipped by a restart.
+/// - Errors: `RejectedMessage` → dead-letter topic; any other error from persist/publish is retried with
+///   backoff (a server is down), never skipped.
+public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
+    // @unchecked: the host is used from one task at a time (`run`), and `stop` only touches the consumer,
+    // which is Sendable and made for being interrupted from another task.
+    private var logic: Logic
+    private let bus: any MessageBus
+    private let options: StageHostOptions
+    private let logger: Logger
+    private var producer: (any MessageProducer)?
+    private let consumerBox = ConsumerBox()
+    private var tracks: [TopicPartition: PartitionTrack] = [:]
+    /// Counters for metrics and tests.
+    public private(set) var handledCount = 0
+    public private(set) var publishedCount = 0
+    public private(set) var rebuiltCount = 0
+    public private(set) var deadLetterCount = 0
+    /// Called after each published batch with (handled, published) totals.
+    public var onBatch: (@Sendable (Int, Int) -> Void)?
+
+    public init(logic: Logic, bus: any MessageBus, options: StageHostOptions = StageHostOptions(), logger: Logger) {
+        self.logic = logic
+        self.bus = bus
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The logic's current state (for tests and in-process runs, after `run` returned).
+    public var state: Logic { logic }
+
+    /// Stops `run`: the in-flight batch is finished, published and committed, then `run` returns.
+    public func stop() { consumerBox.interrupt() }
+
+    public func run() async throws {
+        if logic.rebuildsState { try await rebuild() }
+        if consumerBox.isStopped { return }
+        let producer = try bus.makeProducer(clientID: options.clientID)
+        self.producer = producer
+        defer { self.producer = nil }
+        let consumer = try bus.makeConsumer(group: logic.group, topics: logic.inputs, clientID: options.clientID,
+                                            startAt: options.startAt)
+        consumerBox.set(consumer)
+        var step = logic.tick()
+        do {
+            try await consume(consumer, pending: &step)
+            try await flush(&step, consumer: consumer)
+            try await consumer.commitNow()
+        } catch {
+            await consumer.close()
+            await producer.close()
+            throw error
+        }
+        await consumer.close()
+        try? await producer.flush(timeout: .seconds(10))
+        await producer.close()
+    }
+
+    // MARK: Live
+
+    private func consume(_ consumer: any MessageConsumer, pending step: inout StageStep) async throws {
+        var batchStart: ContinuousClock.Instant?
+        while true {
+            let message: IncomingMessage?
+            if logic.wantsTicks {
+                switch try await Self.next(consumer, timeout: options.tickInterval) {
+                case .message(let m): message = m
+                case .timeout:
+                    step.append(logic.tick())
+                    if !step.outputs.isEmpty || !step.completed.isEmpty { try await flush(&step, consumer: consumer) }
+                    batchStart = nil
+                    continue
+                }
+            } else {
+                message = try await consumer.next()
+            }
+            guard let message else { return }
+            handledCount += 1
+            tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
+            do {
+                step.append(try logic.handle(message, replaying: false))
+            } catch let rejection as RejectedMessage {
+                deadLetterCount += 1
+                logger.warning("message sent to the dead-letter topic", metadata: [
+                    "topic": .string(message.topic), "partition": .stringConvertible(message.partition),
+                    "offset": .stringConvertible(message.offset), "reason": .string(rejection.description),
+                ])
+                step.append(.done(message, [message.deadLetter(rejection, group: logic.group)]))
+            }
+            if batchStart == nil { batchStart = .now }
+            if !consumer.hasBufferedMessages || step.outputs.count >= options.maxBatch
+                || ContinuousClock.now - batchStart! >= options.maxDelay {
+                try await flush(&step, consumer: consumer)
+                batchStart = nil
+            }
+        }
+    }
+
+    /// persist → publish → commit contiguous offsets.
+    private func flush(_ step: inout StageStep, consumer: any MessageConsumer) async throws {
+        try await retrying("persist") { try await self.logic.persist() }
+        if !step.outputs.isEmpty, let producer {
+            let outputs = step.outputs
+            _ = try await retrying("publish") { try await producer.send(outputs) }
+            publishedCount += outputs.count
+        }
+        for position in step.completed {
+            tracks[position.topicPartition]?.completed(position.offset)
+        }
+        for (tp, var track) in tracks {
+            if let offset = track.advance() {
+                try consumer.commit(IncomingMessage(topic: tp.topic, partition: tp.partition, offset: offset, key: [], value: []))
+            }
+            tracks[tp] = track
+        }
+        step = StageStep()
+        onBatch?(handledCount, publishedCount)
+    }
+
+    private func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        var delay = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await body()
+            } catch let error as RejectedMessage {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("\(what) failed; retrying", metadata: ["error": .string(String(describing: error)),
+                                                                    "retry.in": .string("\(delay)")])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    enum Next: Sendable {
+        case message(IncomingMessage?)
+        case timeout
+    }
+
+    /// `consumer.next()` with a time limit. A message that arrives while the wait is being cancelled is returned,
+    /// never dropped.
+    static func next(_ consumer: any MessageConsumer, timeout: Duration) async throws -> Next {
+        if consumer.hasBufferedMessages { return .message(try await consumer.next()) }
+        return try await withThrowingTaskGroup(of: Next?.self) { group in
+            group.addTask {
+                do { return .message(try await consumer.next()) } catch is CancellationError { return nil }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return .timeout
+            }
+            var result: Next?
+            for try await outcome in group {
+                switch outcome {
+                case .message?:
+                    result = outcome
+                    group.cancelAll()
+                case .timeout?:
+                    if result == nil { result = .timeout }
+                    group.cancelAll()
+                case nil:
+                    break
+                }
+            }
+            return result ?? .timeout
+        }
+    }
+
+    // MARK: Rebuild
+
+    /// Feeds the inputs from the beginning up to the group's committed offsets with `replaying: true`.
+    public func rebuild() async throws {
+        var targets: [TopicPartition: Int64] = [:]
+        for topic in logic.inputs {
+            let committed = try await bus.committedOffsets(group: logic.group, topic: topic)
+            let marks = try await bus.watermarks(topic: topic)
+            for (partition, offset) in committed where offset > (marks[partition]?.low ?? 0) {
+                targets[TopicPartition(topic: topic, partition: partition)] = offset
+            }
+        }
+        if targets.isEmpty {
+            _ = logic.tick()
+            return
+        }
+        let started = ContinuousClock.now
+        let total = targets.values.reduce(0, +)
+        logger.info("rebuilding state from inputs", metadata: [
+            "group": .string(logic.group), "records": .stringConvertible(total),
+        ])
+        let rebuildGroup = "\(logic.group).rebuild.\(wallClockNanos())"
+        let consumer = try bus.makeConsumer(group: rebuildGroup, topics: logic.inputs, clientID: options.clientID + "-rebuild",
+                                            startAt: .earliest)
+        consumerBox.set(consumer)
+        var remaining = Set(targets.keys)
+        var lastLog = ContinuousClock.now
+        while !remaining.isEmpty, let m = try await consumer.next() {
+            guard let target = targets[m.topicPartition], m.offset < target else { continue }
+            do {
+                _ = try logic.handle(m, replaying: true)
+            } catch is RejectedMessage {
+                // It went to the dead-letter topic the first time.
+            }
+            rebuiltCount += 1
+            if m.offset >= target - 1 { remaining.remove(m.topicPartition) }
+            if ContinuousClock.now - lastLog > .seconds(5) {
+                lastLog = .now
+                logger.info("rebuilding", metadata: ["group": .string(logic.group), "done": .stringConvertible(rebuiltCount),
+                                                     "of": .stringConvertible(total)])
+            }
+        }
+        await consumer.close()
+        _ = logic.tick()
+        logger.info("state rebuilt", metadata: [
+            "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
+            "elapsed": .string("\(ContinuousClock.now - started)"),
+        ])
+    }
+}
+
+/// Received and completed offsets of one partition; `advance` gives the last offset of the completed prefix.
+struct PartitionTrack: Sendable {
+    private var inFlight: [Int64] = []
+    private var head = 0
+    private var done: Set<Int64> = []
+
+    mutating func received(_ offset: Int64) { inFlight.append(offset) }
+
+    mutating func completed(_ offset: Int64) { done.insert(offset) }
+
+    /// Pops the completed prefix; returns its last offset (nil when nothing new is complete).
+    mutating func advance() -> Int64? {
+        var last: Int64?
+        while head < inFlight.count, done.remove(inFlight[head]) != nil {
+            last = inFlight[head]
+            head += 1
+        }
+        if head > 4096, head * 2 > inFlight.count {
+            inFlight.removeFirst(head)
+            head = 0
+        }
+        return last
+    }
+}
+
+/// The consumer in use, so `stop()` can interrupt it from another task.
+final class ConsumerBox: Sendable {
+    private struct State {
+        var consumer: (any MessageConsumer)?
+        var stopped = false
+    }
+    private let state = Mutex(State())
+
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
+    func set(_ c: any MessageConsumer) {
+        let stopNow = state.withLock { s -> Bool in
+            s.consumer = c
+            return s.stopped
+        }
+        if stopNow { c.interrupt() }
+    }
+
+    func interrupt() {
+        let c = state.withLock { s -> (any MessageConsumer)? in
+            s.stopped = true
+            return s.consumer
+        }
+        c?.interrupt()
+    }
+}

@@ -1,0 +1,90 @@
+import QuorumFeatures
+import QuorumML
+import QuorumModel
+import QuorumProto
+
+/// Builds training jobs (DESIGN.md §5: one job per fold × candidate × symbol) with deterministic ids, so the same
+/// request published twice is one job for the trainers (they skip a job id they have recorded).
+public enum TrainingJobs {
+    /// The hyperparameter candidates tried for each symbol and range.
+    public static let defaultCandidates: [LogisticHyperparameters] = [
+        LogisticHyperparameters(l2: 0.001),
+        LogisticHyperparameters(l2: 0.1),
+    ]
+
+    /// Jobs training on `[trainFrom, trainTo)` and validating on `[trainTo, validateTo)` (event time, bar close).
+    public static func make(symbol: Symbol, intervalSeconds: Int64, trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos,
+                            candidates: [LogisticHyperparameters] = defaultCandidates, spec: FeatureSpec = .coreV1,
+                            stamp: EnvelopeStamp) -> [Quorum_V1_TrainingJob] {
+        let runID = "run-\(symbol.name)-\(trainFrom)-\(trainTo)-\(validateTo)"
+        return candidates.enumerated().map { index, h in
+            var job = Quorum_V1_TrainingJob()
+            job.jobID = "\(runID)-c\(index)"
+            job.envelope = stamp.envelope(id: job.jobID, tsEvent: validateTo, cause: nil)
+            job.runID = runID
+            job.symbol = symbol.name
+            job.intervalSeconds = UInt32(intervalSeconds)
+            job.modelKind = "logistic-regression"
+            job.hyperparameters = ["l2": h.l2, "learning_rate": h.learningRate, "max_iterations": Double(h.maxIterations),
+                                   "tolerance": h.tolerance, "balanced": h.classWeighting == .balanced ? 1 : 0]
+            var train = Quorum_V1_TimeRange()
+            train.fromNs = trainFrom
+            train.toNs = trainTo
+            var validation = Quorum_V1_TimeRange()
+            validation.fromNs = trainTo
+            validation.toNs = validateTo
+            job.trainRange = train
+            job.validationRange = validation
+            job.featureSpec = spec.version
+            job.featureSpecVersion = UInt32(FeatureSpecs.number(of: spec))
+            job.foldIndex = 0
+            job.foldCount = 1
+            job.candidateIndex = UInt32(index)
+            job.candidateCount = UInt32(candidates.count)
+            job.seed = 0
+            return job
+        }
+    }
+}
+
+extension Quorum_V1_TrainingJob {
+    /// The trainer core's job, checked: a bad job is a dead letter, not a crash.
+    public func spec() throws -> (TrainingJobSpec, FeatureSpec) {
+        guard let featureSpec = FeatureSpecs.spec(named: featureSpec) else {
+            throw RejectedMessageError("job \(jobID): unknown feature spec '\(self.featureSpec)'")
+        }
+        guard trainRange.fromNs < trainRange.toNs, trainRange.toNs <= validationRange.toNs else {
+            throw RejectedMessageError("job \(jobID): ranges must satisfy train.from < train.to <= validation.to")
+        }
+        let h = LogisticHyperparameters(
+            l2: hyperparameters["l2"] ?? 0.001, learningRate: hyperparameters["learning_rate"] ?? 0.5,
+            maxIterations: Int(hyperparameters["max_iterations"] ?? 500), tolerance: hyperparameters["tolerance"] ?? 1e-6,
+            classWeighting: (hyperparameters["balanced"] ?? 0) > 0 ? .balanced : .none)
+        let spec = TrainingJobSpec(jobID: jobID, symbol: Symbol(symbol), featureSpecVersion: FeatureSpecs.number(of: featureSpec),
+                                   featureNames: featureSpec.names, trainFrom: trainRange.fromNs, trainTo: trainRange.toNs,
+                                   validateTo: validationRange.toNs, horizon: 1, hyperparameters: h, seed: seed)
+        return (spec, featureSpec)
+    }
+}
+
+/// A job that can never be trained (kept separate from QuorumBus's RejectedMessage so this file needs no bus).
+public struct RejectedMessageError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum TrainingRows {
+    /// Feature rows for training from archived bars: the same FeatureEngine code as `quorum-features`, so a model
+    /// sees in training exactly the vectors it will score live. Only warm vectors become rows; time = bar close.
+    public static func rows(bars: [Bar], spec: FeatureSpec) -> [PriceFeatureRow] {
+        guard let first = bars.first else { return [] }
+        var engine = FeatureEngine(symbol: first.symbol, spec: spec)
+        var rows: [PriceFeatureRow] = []
+        rows.reserveCapacity(bars.count)
+        for bar in bars {
+            let v = engine.update(bar)
+            if v.isWarm { rows.append((time: v.barCloseTime, features: v.values, close: bar.close.doubleValue)) }
+        }
+        return rows
+    }
+}
