@@ -87,6 +87,7 @@ let package = Package(
         .target(name: "QuorumPipeline", dependencies: [
             "QuorumModel", "QuorumProto", "QuorumBus", "QuorumMarketData", "QuorumFeatures", "QuorumML",
             "QuorumStrategy", "QuorumRisk", "QuorumExecution", "CZlib",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/QuorumPipeline", swiftSettings: strict),
         // Service kit: configuration, logging, metrics, health endpoints, lifecycle.
@@ -120,11 +121,15 @@ let package = Package(
                     path: "Tests/QuorumMLTests", swiftSettings: strict),
         .testTarget(name: "QuorumTradingTests", dependencies: ["QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumModel"],
                     path: "Tests/QuorumTradingTests", swiftSettings: strict),
+        .testTarget(name: "QuorumPipelineTests", dependencies: [
+            "QuorumPipeline", "QuorumBus", "QuorumModel", "QuorumProto", "QuorumFeatures", "QuorumML", "QuorumStrategy",
+            "QuorumRisk", "QuorumExecution",
+        ], path: "Tests/QuorumPipelineTests", swiftSettings: strict),
         .testTarget(name: "QuorumProtoTests", dependencies: ["QuorumProto", "QuorumBus"],
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),
         .testTarget(name: "QuorumRedisTests", dependencies: ["QuorumRedis"],
                     path: "Tests/QuorumRedisTests", swiftSettings: strict),
-        .testTarget(name: "QuorumPostgresTests", dependencies: ["QuorumPostgres"],
+        .testTarget(name: "QuorumPostgresTests", dependencies: ["QuorumPostgres", "QuorumModel"],
                     path: "Tests/QuorumPostgresTests", swiftSettings: strict),
         .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit"],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),

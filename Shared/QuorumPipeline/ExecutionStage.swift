@@ -49,6 +49,16 @@ public struct ExecutionStage: StageLogic {
             let bar = try Bar(wire: try message.decode(Quorum_V1_Bar.self))
             actions = exchange.handle(.bar(bar))
         }
+        // Position right after each fill: the ledger's position now, minus the fills that came later in this call.
+        // Reports that are not fills carry no position (it would depend on what else had arrived).
+        var positionAfterFill: [String: Fixed] = [:]
+        var running: [Symbol: Fixed] = [:]
+        for action in actions.reversed() {
+            guard case .report(let r) = action, let fill = r.fill else { continue }
+            let now = running[r.symbol] ?? exchange.ledger.position(r.symbol).quantity
+            positionAfterFill[fill.fillID] = now
+            running[r.symbol] = now - fill.signedQuantity
+        }
         var outputs: [OutgoingMessage] = []
         for action in actions {
             guard case .report(let report) = action else { continue }
@@ -63,7 +73,7 @@ public struct ExecutionStage: StageLogic {
             pendingOrders.append(OrderRow(clientOrderID: id, decisionID: decisionID, symbol: report.symbol, side: report.side, quantity: report.quantity,
                                           status: report.status, reason: report.reason, time: report.time))
             if let fill = report.fill { pendingFills.append(fill) }
-            let wire = report.wire(stamp: stamp, cause: cause, positionAfter: exchange.ledger.position(report.symbol).quantity)
+            let wire = report.wire(stamp: stamp, cause: cause, positionAfter: report.fill.flatMap { positionAfterFill[$0.fillID] })
             outputs.append(try OutgoingMessage(topic: reportsTopic, key: id, message: wire, eventTimeNs: report.time))
         }
         return .done(message, outputs)

@@ -58,6 +58,12 @@ public struct IngestInput: Sendable {
     public var bars: [ArchivedBarRecord]
     public var rejections: [RowRejection]
     public var summaries: [String: BarReadSummary]
+
+    public init(bars: [ArchivedBarRecord], rejections: [RowRejection], summaries: [String: BarReadSummary]) {
+        self.bars = bars
+        self.rejections = rejections
+        self.summaries = summaries
+    }
 }
 
 /// Errors a user can act on: which file, what is wrong, what to do.

@@ -317,7 +317,7 @@ extension OrderStatus {
 }
 
 extension QuorumExecution.ExecutionReport {
-    public func wire(stamp: EnvelopeStamp, cause: Quorum_V1_Envelope?, positionAfter: Fixed) -> Quorum_V1_ExecutionReport {
+    public func wire(stamp: EnvelopeStamp, cause: Quorum_V1_Envelope?, positionAfter: Fixed?) -> Quorum_V1_ExecutionReport {
         var r = Quorum_V1_ExecutionReport()
         r.envelope = stamp.envelope(id: reportID, tsEvent: time, cause: cause)
         r.clientOrderID = clientOrderID
@@ -339,7 +339,7 @@ extension QuorumExecution.ExecutionReport {
             r.cumulativeQuantity = Fixed.zero.wire
             r.leavesQuantity = (status.isFinal ? Fixed.zero : quantity).wire
         }
-        r.positionAfter = positionAfter.wire
+        if let positionAfter { r.positionAfter = positionAfter.wire }
         return r
     }
 }

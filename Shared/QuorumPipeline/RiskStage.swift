@@ -60,7 +60,10 @@ public struct RiskStage: StageLogic {
     private var touchedSymbols: Set<Symbol> = []
     private var replayingNow = false
 
+    /// - Parameter expectedSymbols: symbols whose decisions the merge waits for from the start (a symbol it has not
+    ///   seen yet cannot hold others back otherwise, so the first decisions could be released too early).
     public init(namer: TopicNamer, config: RiskConfig = RiskConfig(), idleTimeout: Duration = .seconds(2),
+                expectedSymbols: [Symbol] = [],
                 hotState: (any HotStateSink)?, denialSink: (any DenialRecordSink)?, group: String = "quorum-risk") {
         self.group = group
         decisionsTopic = namer.name(Topic.decisions)
@@ -74,6 +77,11 @@ public struct RiskStage: StageLogic {
         self.hotState = hotState
         self.denialSink = denialSink
         core = RiskCore(config: config)
+        let now = ContinuousClock.now
+        for symbol in expectedSymbols {
+            latest[symbol] = .min
+            lastArrival[symbol] = now
+        }
     }
 
     /// Decisions held back, waiting for their turn.

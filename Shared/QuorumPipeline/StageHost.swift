@@ -116,6 +116,8 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     private var producer: (any MessageProducer)?
     private let consumerBox = ConsumerBox()
     private var tracks: [TopicPartition: PartitionTrack] = [:]
+    /// Messages handled so far, readable from any task (progress, quiescence checks).
+    public let handledTotal = Atomic<Int>(0)
     /// Counters for metrics and tests.
     public private(set) var handledCount = 0
     public private(set) var publishedCount = 0
@@ -181,6 +183,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             }
             guard let message else { return }
             handledCount += 1
+            handledTotal.add(1, ordering: .relaxed)
             tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
             do {
                 step.append(try logic.handle(message, replaying: false))

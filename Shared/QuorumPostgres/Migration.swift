@@ -1,3 +1,5 @@
+import QuorumModel
+
 /// One versioned schema change. The list of all of them is ``Migration/all`` (in `Migrations.swift`).
 public struct Migration: Sendable, Hashable {
     /// Position in the sequence: 1, 2, 3, ... Applied in ascending order, each exactly once per database.

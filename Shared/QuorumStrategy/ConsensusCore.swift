@@ -17,7 +17,7 @@ public struct ConsensusConfig: Sendable, Hashable {
     public var maxPendingBars: Int
 
     public init(weights: [String: Double] = [:], defaultWeight: Double = 1, threshold: Double = 0.3,
-                conflictConfidence: Double = 0.6, longOnly: Bool = true, maxPendingBars: Int = 16) {
+                conflictConfidence: Double = 0.6, longOnly: Bool = true, maxPendingBars: Int = 100_000) {
         precondition(maxPendingBars >= 1, "ConsensusConfig.maxPendingBars must be at least 1, got \(maxPendingBars)")
         self.weights = weights
         self.defaultWeight = defaultWeight
@@ -60,6 +60,8 @@ public struct ConsensusCore: Sendable {
 
     /// Per symbol: remembered bars, oldest first.
     private var bars: [Symbol: [BarSlot]] = [:]
+    /// Bars older than the newest prediction kept without a prediction of their own (see `handle`).
+    private let predictionSlack = 64
     /// Per symbol: messages for bars older than this are late and ignored (set when slots are evicted).
     private var watermark: [Symbol: Nanos] = [:]
 
@@ -118,6 +120,16 @@ public struct ConsensusCore: Sendable {
             }
         }
         slots[index] = slot
+
+        // Predictions of a symbol normally arrive in bar order (one partition), each after its own features, so bars
+        // well behind the newest prediction that have none will never get one (no model was active for them).
+        // Keep the `predictionSlack` newest of those (for out-of-order arrivals); drop the rest, but never a slot
+        // whose prediction waits for its features. This bounds memory when features run far ahead of predictions.
+        if case .prediction = event, let firstKept = slots.firstIndex(where: { $0.time >= time }), firstKept > predictionSlack {
+            let cut = firstKept - predictionSlack
+            let older = slots[..<cut].filter { $0.prediction != nil && !$0.decided }
+            slots.replaceSubrange(..<cut, with: older)
+        }
 
         // Bound memory: drop the oldest slots and remember where the window starts.
         if slots.count > config.maxPendingBars {

@@ -1,3 +1,4 @@
+import QuorumModel
 import Testing
 @testable import QuorumPostgres
 

@@ -1,7 +1,7 @@
-/// SHA-256 (FIPS 180-4), used only to fingerprint migration SQL so that an edited, already-applied migration
-/// is noticed. Written out here because QuorumPostgres has no crypto dependency; checked against the standard
-/// test vectors and against Postgres's own `sha256()` in the tests.
-enum SHA256 {
+/// SHA-256 (FIPS 180-4): fingerprints of migration SQL (an edited, already-applied migration is noticed) and
+/// replay digests (two runs produced the same records). Written out here to avoid a crypto dependency; checked
+/// against the standard test vectors and against Postgres's own `sha256()` in the tests.
+public enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -14,14 +14,17 @@ enum SHA256 {
     ]
 
     /// The lowercase hex digest of `text`'s UTF-8 bytes.
-    static func hex(_ text: String) -> String {
-        digest(Array(text.utf8)).map { byte in
+    public static func hex(_ text: String) -> String { hex(bytes: Array(text.utf8)) }
+
+    /// The lowercase hex digest of `bytes`.
+    public static func hex(bytes: [UInt8]) -> String {
+        digest(bytes).map { byte in
             let digits = String(byte, radix: 16)
             return digits.count == 1 ? "0" + digits : digits
         }.joined()
     }
 
-    static func digest(_ message: [UInt8]) -> [UInt8] {
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [
             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
         ]
