@@ -30,8 +30,9 @@ test-unit:
 demo: bootstrap
 	@scripts/demo
 
+## Stop the local cluster in .cluster/: every service (SIGTERM, SIGKILL after 30 s), then broker, Redis, Postgres.
 down:
-	@scripts/servers down .cluster
+	@scripts/cluster down .cluster
 
 ## 1,000,000 messages of 200 bytes through the Kafka bus vs a bare librdkafka loop (local broker).
 bench-bus: bootstrap
