@@ -100,7 +100,17 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/QuorumServiceKit", swiftSettings: strict),
 
+        // The services' wiring: stage logic + stores + service kit; each @main calls one function of it.
+        .target(name: "QuorumServices", dependencies: [
+            "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",
+            "QuorumModel", "QuorumProto", "QuorumML", "QuorumFeatures", "QuorumStrategy", "QuorumRisk", "QuorumExecution",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Shared/QuorumServices", swiftSettings: strict),
+
         .executableTarget(name: "quorum", dependencies: [
+            "QuorumServices", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumModel", "QuorumProto", "QuorumExecution",
             "QuorumServiceKit", "QuorumBus", "QuorumKafka",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI", swiftSettings: strict),
@@ -134,6 +144,6 @@ let package = Package(
         .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit"],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),
     ] + services.map { name in
-        .executableTarget(name: name, dependencies: ["QuorumServiceKit"], path: serviceFolder(name), swiftSettings: strict)
+        .executableTarget(name: name, dependencies: ["QuorumServiceKit", "QuorumServices"], path: serviceFolder(name), swiftSettings: strict)
     }
 )

@@ -4,6 +4,7 @@ import Logging
 import QuorumBus
 import QuorumKafka
 import QuorumServiceKit
+import QuorumServices
 
 /// The `quorum` command-line tool: operations on the cluster.
 @main
@@ -11,7 +12,8 @@ struct Quorum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quorum",
         abstract: "Operate a Quorum cluster.",
-        subcommands: [Topics.self, ConfigDoc.self, Version.self])
+        subcommands: [Cluster.self, Topics.self, Ingest.self, Train.self, Models.self, KillSwitch.self, Replay.self, Summary.self,
+                      ConfigDoc.self, Version.self])
 }
 
 /// Options shared by subcommands that talk to the broker.
@@ -58,7 +60,7 @@ struct Topics: AsyncParsableCommand {
 struct ConfigDoc: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config-doc", abstract: "Print docs/configuration.md (every configuration key).")
-    func run() { print(ConfigurationDoc.markdown(), terminator: "") }
+    func run() { print(ConfigurationDoc.markdown(registry: ServiceKeys.documentationRegistry), terminator: "") }
 }
 
 struct Version: ParsableCommand {

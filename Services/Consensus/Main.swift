@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-consensus`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-consensus`: features + predictions → signals and one decision per bar (ML and rule strategies by confidence).
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-consensus") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-consensus", extraKeys: ServiceKeys.consensus) { @Sendable context in
+            try await QuorumStages.consensus(context)
         }
     }
 }

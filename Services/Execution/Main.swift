@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-execution`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-execution`: approved orders → paper fills at the next bar; orders, fills and positions in Postgres.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-execution") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-execution", extraKeys: ServiceKeys.execution) { @Sendable context in
+            try await QuorumStages.execution(context)
         }
     }
 }

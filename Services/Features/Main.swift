@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-features`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-features`: bars → feature vectors (QuorumPipeline.FeaturesStage), latest vector per symbol in Redis.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-features") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-features", extraKeys: []) { @Sendable context in
+            try await QuorumStages.features(context)
         }
     }
 }

@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-inference`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-inference`: feature vectors → predictions with each symbol's active model, hot-swapped on `models` events.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-inference") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-inference", extraKeys: []) { @Sendable context in
+            try await QuorumStages.inference(context)
         }
     }
 }

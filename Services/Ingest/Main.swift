@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-ingest`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-ingest`: ingests OHLCV files dropped into the inbox: validated, archived, published in event-time order.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-ingest") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-ingest", extraKeys: ServiceKeys.ingest) { @Sendable context in
+            try await IngestWorker.services(context)
         }
     }
 }

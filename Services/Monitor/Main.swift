@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-monitor`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-monitor`: reads every topic: counters, latency, lag, status page; publishes retraining jobs.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-monitor") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-monitor", extraKeys: ServiceKeys.monitor) { @Sendable context in
+            try await QuorumStages.monitor(context)
         }
     }
 }

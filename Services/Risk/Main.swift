@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-risk`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-risk`: decisions → sized orders approved or denied (limits, kill switch), in event-time order.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-risk") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-risk", extraKeys: ServiceKeys.risk) { @Sendable context in
+            try await QuorumStages.risk(context)
         }
     }
 }

@@ -1,13 +1,12 @@
 import QuorumServiceKit
+import QuorumServices
 
-/// `quorum-trainer`: its stage core is wired in by the services issue; today it runs the service kit with its
-/// backends (Kafka, Redis, Postgres), readiness checks, metrics and graceful shutdown.
+/// `quorum-trainer`: a training worker of the `quorum-trainer` group on `training.jobs`; registers and announces models.
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-trainer") { @Sendable context in
-            let backends = try await Backends.connect(context, needs: .all)
-            return backends.services
+        try await ServiceRunner.run(name: "quorum-trainer", extraKeys: ServiceKeys.trainer) { @Sendable context in
+            try await TrainerWorker.services(context)
         }
     }
 }

@@ -59,6 +59,8 @@ public struct RiskStage: StageLogic {
     private var pendingKill: (on: Bool, reason: String)?
     private var touchedSymbols: Set<Symbol> = []
     private var replayingNow = false
+    /// Event time of the last released decision: "now" for the stage (manual commands take effect at it).
+    private var eventNow: Nanos = 0
 
     /// - Parameter expectedSymbols: symbols whose decisions the merge waits for from the start (a symbol it has not
     ///   seen yet cannot hold others back otherwise, so the first decisions could be released too early).
@@ -120,8 +122,9 @@ public struct RiskStage: StageLogic {
         case .killSwitchOn, .killSwitchOff:
             let on = command.kind == .killSwitchOn
             let reason = command.reason.isEmpty ? "by \(command.actor.isEmpty ? "operator" : command.actor)" : command.reason
-            step.outputs += publish(core.handle(.killSwitch(on: on, reason: reason, time: command.envelope.tsEventNs)),
-                                    cause: command.envelope)
+            // A command is an operator's act in wall time; the stage applies it at its own event time, so the
+            // event-time day of the daily-loss check does not jump.
+            step.outputs += publish(core.handle(.killSwitch(on: on, reason: reason, time: eventNow)), cause: command.envelope)
         default:
             break
         }
@@ -135,6 +138,7 @@ public struct RiskStage: StageLogic {
         var step = StageStep()
         while let (symbol, head) = nextCandidate(), isReleasable(symbol: symbol, time: head.decision.time) {
             queues[symbol]!.removeFirst()
+            eventNow = max(eventNow, head.decision.time)
             // 1. Final reports of this symbol's earlier orders, in decision-time order.
             let due = awaiting.filter { $0.value.symbol == symbol && $0.value.time < head.decision.time }
                 .sorted { ($0.value.time, $0.key) < ($1.value.time, $1.key) }

@@ -44,6 +44,16 @@ public struct PostgresConfiguration: Sendable, Hashable {
     /// Default connection timeout.
     public static let defaultConnectTimeout: Duration = .seconds(5)
 
+    /// Postgres schema every connection works in (its `search_path`); nil = the server's default (`public`).
+    /// A replay run on a topic prefix gets its own schema, so its orders and fills never mix with live ones.
+    public var schema: String?
+
+    /// A schema name for a topic prefix: `replay-7` → `replay_7` (letters, digits and `_` only), nil for "".
+    public static func schema(forTopicPrefix prefix: String) -> String? {
+        guard !prefix.isEmpty else { return nil }
+        return String(prefix.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
     /// Creates a configuration from its parts.
     public init(
         host: String,

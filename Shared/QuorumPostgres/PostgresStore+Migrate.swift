@@ -52,6 +52,14 @@ extension PostgresStore {
         let where_ = "database '\(self.configuration.database)' at \(self.configuration.endpoint)"
         // Waits while another process migrates this database.
         for try await _ in try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger) {}
+        if let schema = self.configuration.schema {
+            // The schema of a prefixed run; the name is letters, digits and '_' (PostgresConfiguration.schema(forTopicPrefix:)).
+            guard schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw PostgresStoreError(code: .migrationFailed, message: "invalid schema name '\(schema)'",
+                                         hint: "use letters, digits and '_' only")
+            }
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)
+        }
         try await connection.query("""
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer     PRIMARY KEY,

@@ -52,6 +52,9 @@ public final class PostgresStore: Sendable {
         )
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         clientConfiguration.options.maximumConnections = configuration.maximumConnections
+        if let schema = configuration.schema {
+            clientConfiguration.options.additionalStartupParameters = [("search_path", schema)]
+        }
         self.client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
@@ -228,6 +231,9 @@ public final class PostgresStore: Sendable {
         )
         let (seconds, attoseconds) = self.configuration.connectTimeout.components
         connectionConfiguration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        if let schema = configuration.schema {
+            connectionConfiguration.options.additionalStartupParameters = [("search_path", schema)]
+        }
         do {
             return try await PostgresConnection.connect(configuration: connectionConfiguration, id: 0, logger: self.logger)
         } catch {

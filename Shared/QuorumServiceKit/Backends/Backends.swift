@@ -47,10 +47,13 @@ public struct Backends: Sendable {
                                       commandTimeout: config.duration(CommonKeys.redisCommandTimeout.name))
     }
 
+    /// The Postgres settings; a run with a topic prefix works in its own schema (see `PostgresConfiguration.schema`).
     public static func postgresConfiguration(_ config: Configuration) throws -> PostgresConfiguration {
-        try PostgresConfiguration(url: config.string(CommonKeys.postgresURL.name),
-                                  maximumConnections: config.int(CommonKeys.postgresPoolSize.name),
-                                  connectTimeout: config.duration(CommonKeys.postgresConnectTimeout.name))
+        var c = try PostgresConfiguration(url: config.string(CommonKeys.postgresURL.name),
+                                          maximumConnections: config.int(CommonKeys.postgresPoolSize.name),
+                                          connectTimeout: config.duration(CommonKeys.postgresConnectTimeout.name))
+        c.schema = PostgresConfiguration.schema(forTopicPrefix: config.string(CommonKeys.topicPrefix.name))
+        return c
     }
 
     /// Connects what `needs` asks for: checks each server, creates the topics (with dead-letter twins) and

@@ -112,7 +112,7 @@ public enum CommonKeys {
         doc: "A published message that is not acknowledged within this many milliseconds fails (retriable).")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
-        doc: "Prefix put before every topic name (e.g. `replay-42.`) so that a replay runs beside live traffic.")
+        doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
     public static let redisURL = ConfigKey(
         "redis.url", .url, default: "redis://127.0.0.1:6379",
         doc: "Redis server URL (hot, reconstructible state); may contain a password.", secret: true)

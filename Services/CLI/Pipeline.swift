@@ -1,0 +1,235 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QuorumBus
+import QuorumKafka
+import QuorumModel
+import QuorumPipeline
+import QuorumPostgres
+import QuorumProto
+import QuorumServiceKit
+import QuorumServices
+import QuorumStores
+
+/// Options of subcommands that also need Postgres.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .customLong("postgres.url"), help: "Postgres URL (default: $QUORUM_POSTGRES_URL).")
+    var postgresURL: String = ProcessInfo.processInfo.environment["QUORUM_POSTGRES_URL"] ?? "postgres://quorum@127.0.0.1:5432/quorum"
+
+    /// Connects (pool running in a child task) and runs `body`; the pool stops afterwards.
+    func withStore<T: Sendable>(prefix: String, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
+        var logger = Logger(label: "quorum")
+        logger.logLevel = .warning
+        var configuration: PostgresConfiguration
+        do {
+            configuration = try PostgresConfiguration(url: postgresURL)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        configuration.schema = PostgresConfiguration.schema(forTopicPrefix: prefix)
+        let store = PostgresStore(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await store.run()
+                return nil
+            }
+            do {
+                try await store.migrate()
+                let result = try await body(store)
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}
+
+/// Parses `2019-01-01`, `2019-01-01T12:00:00Z` or nanoseconds since the epoch.
+func parseTime(_ text: String, option: String) throws -> Nanos {
+    if let ns = Int64(text) { return ns }
+    let iso = ISO8601DateFormatter()
+    if let d = iso.date(from: text) ?? iso.date(from: text + "T00:00:00Z") {
+        return Int64(d.timeIntervalSince1970) * 1_000_000_000
+    }
+    throw ValidationError("\(option) '\(text)' is not a time: use 2019-01-01, 2019-01-01T12:00:00Z or nanoseconds since the epoch")
+}
+
+func isoTime(_ ns: Nanos) -> String {
+    ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
+}
+
+struct Ingest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate OHLCV files (.csv or .csv.gz), archive the bars in Postgres and publish them to md.bars in event-time order; bad rows go to md.bars.dlq.")
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var stores: StoreOptions
+    @Argument(help: "Files; the symbol comes from the name (btc_usd_30m.csv → BTC-USD) unless --symbol is given.") var files: [String]
+    @Option(help: "Symbol for every file (only with one file).") var symbol: String?
+    @Option(help: "Only bars opening at or after this time (2019-01-01 or ISO-8601).") var from: String?
+    @Option(help: "Only bars opening before this time.") var to: String?
+    @Option(help: "0 = as fast as possible; N = N× real time.") var speed: Double = 0
+
+    func run() async throws {
+        if symbol != nil, files.count != 1 { throw ValidationError("--symbol applies to one file; name the files instead (btc_usd_30m.csv → BTC-USD)") }
+        let inputs = files.map { IngestFile(path: $0, symbol: symbol.map { Symbol($0) } ?? IngestFile.symbol(fromFileName: $0)) }
+        let fromNs = try from.map { try parseTime($0, option: "--from") }
+        let toNs = try to.map { try parseTime($0, option: "--to") }
+        let input: IngestInput
+        do {
+            input = try IngestReader.read(inputs, from: fromNs, to: toNs)
+        } catch let error as IngestError {
+            throw ValidationError(error.description)
+        }
+        for file in inputs {
+            let s = input.summaries[file.path] ?? .init()
+            print("\(file.path): \(file.symbol) \(s.bars) bars, \(s.rejectedCount) rejected rows, \(s.gaps) gaps")
+        }
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        try await bus.createTopics(namer.specsWithNames())
+        let speed = self.speed
+        let report = try await stores.withStore(prefix: broker.prefix) { store in
+            let producer = try bus.makeProducer(clientID: "quorum-cli-ingest")
+            var ingestor = Ingestor(producer: producer, namer: namer,
+                                    archive: PostgresBarArchiveSink(archive: BarArchive(store: store)), logger: Logger(label: "quorum"))
+            ingestor.speed = speed
+            let total = input.bars.count
+            let report = try await ingestor.run(input) { done, _ in
+                if done % 20_000 < 2_000 || done == total { FileHandle.standardError.write(Data("\r  published \(done)/\(total) bars".utf8)) }
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            await producer.close()
+            return report
+        }
+        print(report)
+    }
+}
+
+struct Train: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish training jobs (one per hyperparameter candidate and symbol) to training.jobs for the trainer workers; --wait waits for their outcome.")
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var stores: StoreOptions
+    @Option(help: "Symbols (comma-separated); default: every symbol in the bar archive.") var symbols: String?
+    @Option(help: "End of the validation window (event time); default: the last archived bar of each symbol.") var until: String?
+    @Option(help: "Training window length in days.") var trainDays: Int = 240
+    @Option(help: "Validation window length in days (the most recent part).") var validationDays: Int = 40
+    @Flag(help: "Wait until every job has a recorded outcome (training_runs), showing progress.") var wait = false
+    @Option(help: "Give up waiting after this many seconds.") var timeout: Int = 900
+
+    func run() async throws {
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        try await bus.createTopics(namer.specsWithNames())
+        let untilNs = try until.map { try parseTime($0, option: "--until") }
+        let requested = symbols.map { $0.split(separator: ",").map { Symbol(String($0).trimmingCharacters(in: .whitespaces)) } }
+        let (trainDays, validationDays, wait, timeout) = (Int64(trainDays), Int64(validationDays), self.wait, self.timeout)
+        try await stores.withStore(prefix: broker.prefix) { store in
+            let archive = BarArchive(store: store)
+            let runs = TrainingRuns(store: store)
+            var chosen = requested ?? []
+            if chosen.isEmpty {
+                let rows = try await store.withConnection { c in
+                    try await c.query("SELECT DISTINCT symbol FROM bars ORDER BY symbol", logger: Logger(label: "quorum"))
+                }
+                for try await (name) in rows.decode(String.self) { chosen.append(Symbol(name)) }
+            }
+            guard !chosen.isEmpty else { throw ValidationError("the bar archive is empty: ingest bars first (quorum ingest FILE…)") }
+            let day: Int64 = 86_400 * 1_000_000_000
+            var jobs: [Quorum_V1_TrainingJob] = []
+            for symbol in chosen {
+                guard let range = try await archive.range(symbol: symbol) else {
+                    throw ValidationError("no archived bars for \(symbol); ingest them first")
+                }
+                let end = min(untilNs ?? (range.last + 1), range.last + 1)
+                let start = max(range.first, end - (trainDays + validationDays) * day)
+                let trainTo = end - validationDays * day
+                guard trainTo > start else { throw ValidationError("\(symbol): archive \(isoTime(range.first))…\(isoTime(range.last)) is too short for the windows") }
+                let interval = Int64(1800)
+                jobs += TrainingJobs.make(symbol: symbol, intervalSeconds: interval, trainFrom: start, trainTo: trainTo, validateTo: end,
+                                          stamp: EnvelopeStamp(producer: "quorum-cli"))
+                print("\(symbol): train \(isoTime(start)) … \(isoTime(trainTo)), validate … \(isoTime(end))")
+            }
+            let producer = try bus.makeProducer(clientID: "quorum-cli-train")
+            _ = try await producer.send(jobs.map { job in
+                try OutgoingMessage(topic: namer.name(Topic.trainingJobs), key: job.jobID, message: job, eventTimeNs: job.envelope.tsEventNs)
+            })
+            await producer.close()
+            print("published \(jobs.count) training jobs")
+            guard wait else { return }
+            let deadline = ContinuousClock.now + .seconds(timeout)
+            var done: [TrainingRunRecord] = []
+            while ContinuousClock.now < deadline {
+                done = []
+                for job in jobs { if let r = try await runs.run(jobID: job.jobID) { done.append(r) } }
+                FileHandle.standardError.write(Data("\r  trained \(done.count)/\(jobs.count) jobs".utf8))
+                if done.count == jobs.count { break }
+                try await Task.sleep(for: .seconds(1))
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            for r in done.sorted(by: { $0.jobID < $1.jobID }) {
+                let gain = r.metrics["log_loss_gain"].map { String(format: "%+.5f", $0) } ?? "-"
+                let acc = r.metrics["accuracy"].map { String(format: "%.3f", $0) } ?? "-"
+                print("  \(r.jobID) \(r.status.rawValue) worker=\(r.worker) accuracy=\(acc) log_loss_gain=\(gain)\(r.error.map { " error=\($0)" } ?? "")")
+            }
+            if done.count < jobs.count {
+                throw ValidationError("\(jobs.count - done.count) jobs have no outcome after \(timeout) s: are the trainers running? (scripts/cluster status)")
+            }
+        }
+    }
+}
+
+struct Models: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The model registry.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered models, newest first.")
+        @OptionGroup var broker: BrokerOptions
+        @OptionGroup var stores: StoreOptions
+        @Option(help: "Only this symbol.") var symbol: String?
+
+        func run() async throws {
+            let symbol = self.symbol.map { Symbol($0) }
+            let models = try await stores.withStore(prefix: broker.prefix) { try await ModelRegistry(store: $0).list(symbol: symbol) }
+            if models.isEmpty { print("no models registered (publish jobs with `quorum train`)"); return }
+            print("model".padding(toLength: 64, withPad: " ", startingAt: 0) + " symbol    status      accuracy  log_loss_gain  validated to")
+            for m in models {
+                let acc = m.metrics["accuracy"].map { String(format: "%.4f", $0) } ?? "-"
+                let gain = m.metrics["log_loss_gain"].map { String(format: "%+.5f", $0) } ?? "-"
+                print("\(m.modelID.padding(toLength: 64, withPad: " ", startingAt: 0)) \(m.symbol.name.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                      + "\(m.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(acc.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                      + "\(gain.padding(toLength: 14, withPad: " ", startingAt: 0)) \(isoTime(m.validateTo))")
+            }
+        }
+    }
+}
+
+struct KillSwitch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kill-switch", abstract: "Turn risk's manual kill switch on (deny every risk-increasing order) or off, through the control topic.")
+    @OptionGroup var broker: BrokerOptions
+    @Argument(help: "on or off") var state: String
+    @Option(help: "Why (recorded in the alert).") var reason: String = ""
+
+    func run() async throws {
+        guard state == "on" || state == "off" else { throw ValidationError("say 'on' or 'off', not '\(state)'") }
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        var command = Quorum_V1_ControlCommand()
+        let now = wallClockNanos()
+        command.envelope = EnvelopeStamp(producer: "quorum-cli").envelope(id: "ctl-\(now)", tsEvent: now, cause: nil)
+        command.kind = state == "on" ? .killSwitchOn : .killSwitchOff
+        command.targetService = "quorum-risk"
+        command.reason = reason
+        command.actor = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        let producer = try bus.makeProducer(clientID: "quorum-cli-control")
+        _ = try await producer.send(try OutgoingMessage(topic: namer.name(Topic.control), key: "quorum-risk", message: command, eventTimeNs: now))
+        await producer.close()
+        print("kill switch \(state) sent to \(namer.name(Topic.control))")
+    }
+}

@@ -1,0 +1,270 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QuorumBus
+import QuorumKafka
+import QuorumModel
+import QuorumPipeline
+import QuorumPostgres
+import QuorumProto
+import QuorumServices
+import QuorumStores
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a time range into a prefixed set of topics (and run a pipeline on it), reset a consumer group to a time, or print digests.",
+        discussion: """
+        quorum replay --topic md.bars --from T1 --to T2 --prefix replay-7 [--run]
+            copies the records of [T1, T2) (event time) into replay-7.<topic>; with --run, starts features, inference,
+            consensus, risk and execution on the prefix (own Redis keys and Postgres schema, the live active models),
+            waits until they are idle, prints digests of decisions, orders and fills, and stops them.
+        quorum replay --group quorum-risk --to-time T
+            sets the group's committed offsets (all its input topics) to the first record at or after T; stop the
+            service first, it re-reads from there when started.
+        quorum replay --digest --prefix replay-7
+            prints the digests of a prefix's decisions, orders and execution reports (equal digests = identical records).
+        """)
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var stores: StoreOptions
+    @Option(help: "Topic to copy, e.g. md.bars (short or full name).") var topic: String?
+    @Option(help: "Start of the range (event time, inclusive).") var from: String?
+    @Option(help: "End of the range (event time, exclusive).") var to: String?
+    @Option(name: .customLong("prefix"), help: "Prefix of the replay's topics, e.g. replay-7.") var replayPrefix: String?
+    @Flag(help: "Run features → execution on the prefix until idle, then print digests.") var run = false
+    @Option(help: "Consumer group to reset (e.g. quorum-risk).") var group: String?
+    @Option(name: .customLong("to-time"), help: "Time the group is reset to.") var toTime: String?
+    @Flag(help: "Only print the digests of --prefix.") var digest = false
+    @Option(help: "Folder of the service binaries (default: next to this executable).") var bin: String?
+    @Option(help: "Folder for the replay's logs.") var logs: String = ".cluster/replays"
+    @Option(help: "Seconds without progress after which --run stops waiting.") var idleSeconds: Int = 8
+
+    func run() async throws {
+        if let group {
+            guard let toTime else { throw ValidationError("--group needs --to-time") }
+            try await resetGroup(group, to: try parseTime(toTime, option: "--to-time"))
+            return
+        }
+        guard let replayPrefix else { throw ValidationError("say --prefix (e.g. replay-7), or --group with --to-time") }
+        let namer = try TopicNamer(prefix: replayPrefix)
+        let bus = try broker.bus()
+        try await bus.checkConnection()
+        if digest {
+            try await printDigests(bus: bus, namer: namer)
+            return
+        }
+        guard let topic, let from, let to else { throw ValidationError("say --topic, --from and --to (or --digest, or --group)") }
+        guard let spec = Topic.all.first(where: { $0.name == topic || $0.name == "quorum.v1." + topic }) else {
+            throw ValidationError("unknown topic '\(topic)'; one of: \(Topic.all.map { String($0.name.dropFirst(10)) }.joined(separator: ", "))")
+        }
+        let (fromNs, toNs) = (try parseTime(from, option: "--from"), try parseTime(to, option: "--to"))
+        guard fromNs < toNs else { throw ValidationError("--from must be before --to") }
+        try await bus.createTopics(namer.specsWithNames())
+        let symbols = try await copy(spec, bus: bus, to: namer, fromNs: fromNs, toNs: toNs)
+        guard run else { return }
+        try await stores.withStore(prefix: replayPrefix) { store in
+            // Pin the live active models into the replay's schema: the replay scores with what is live now.
+            let schema = PostgresConfiguration.schema(forTopicPrefix: replayPrefix)!
+            let copied = try await store.withConnection { c -> Int in
+                let rows = try await c.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(schema).models SELECT * FROM public.models WHERE status = 'active'
+                    ON CONFLICT DO NOTHING RETURNING model_id
+                    """), logger: Logger(label: "quorum"))
+                var n = 0
+                for try await _ in rows { n += 1 }
+                return n
+            }
+            print("pinned \(copied) active models into schema \(schema)")
+        }
+        try await runPipeline(bus: bus, namer: namer, symbols: symbols)
+        try await printDigests(bus: bus, namer: namer)
+    }
+
+    /// Copies [from, to) of `spec` (live) into the prefixed topic; returns the symbols (keys) seen.
+    func copy(_ spec: TopicSpec, bus: KafkaBus, to namer: TopicNamer, fromNs: Nanos, toNs: Nanos) async throws -> [String] {
+        let source = spec.name
+        let target = namer.name(spec)
+        let marks = try await bus.watermarks(topic: source)
+        let start = try await bus.offsetsForTimes(topic: source, timestampMs: fromNs / 1_000_000)
+        let total = marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (start[$1.key] ?? $1.value.low)) }
+        print("copying \(source) [\(isoTime(fromNs)), \(isoTime(toNs))) → \(target) (scanning \(total) records)")
+        let consumer = try bus.makeConsumer(group: "quorum-replay-copy-\(wallClockNanos())", topics: [source], clientID: "quorum-cli-replay",
+                                            startAt: .earliest)
+        let producer = try bus.makeProducer(clientID: "quorum-cli-replay")
+        var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
+        var batch: [OutgoingMessage] = []
+        var copied = 0
+        var keys: Set<String> = []
+        while !remaining.isEmpty, let m = try await consumer.next() {
+            if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
+            guard let ts = m.timestampMs, ts * 1_000_000 >= fromNs, ts * 1_000_000 < toNs else { continue }
+            batch.append(OutgoingMessage(topic: target, key: m.key, value: m.value, headers: m.headers, timestampMs: m.timestampMs))
+            keys.insert(m.keyString)
+            if batch.count >= 5_000 {
+                _ = try await producer.send(batch)
+                copied += batch.count
+                batch = []
+            }
+        }
+        if !batch.isEmpty { _ = try await producer.send(batch); copied += batch.count }
+        await consumer.close()
+        await producer.close()
+        print("copied \(copied) records (keys: \(keys.sorted().joined(separator: ",")))")
+        return keys.sorted()
+    }
+
+    func resetGroup(_ group: String, to time: Nanos) async throws {
+        guard let specs = ServiceGroups.topics(ofGroup: group) else {
+            throw ValidationError("unknown group '\(group)'; one of: \(ServiceGroups.inputs.map(\.0).joined(separator: ", "))")
+        }
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        for spec in specs {
+            let topic = namer.name(spec)
+            let before = try await bus.committedOffsets(group: group, topic: topic)
+            let offsets = try await bus.offsetsForTimes(topic: topic, timestampMs: time / 1_000_000)
+            do {
+                try await bus.setCommittedOffsets(group: group, topic: topic, offsets: offsets)
+            } catch let error as BusError {
+                throw ValidationError("\(error.description) — is \(group) still running? Stop it first (scripts/cluster kill …).")
+            }
+            let moved = offsets.keys.sorted().map { "p\($0): \(before[$0].map(String.init) ?? "-") → \(offsets[$0]!)" }.joined(separator: ", ")
+            print("\(group) on \(topic): \(moved)")
+        }
+        print("restart \(group) to re-read from \(isoTime(time)); a restarted stage rebuilds its state from its inputs first")
+    }
+
+    func printDigests(bus: KafkaBus, namer: TopicNamer) async throws {
+        for spec in [Topic.decisions, Topic.ordersApproved, Topic.ordersDenied, Topic.executionReports] {
+            let values = try await readAll(bus: bus, topic: namer.name(spec)).map(\.value)
+            let result = try RecordDigest.digest(valueType: spec.valueType, values: values)
+            print("digest \(spec.name.dropFirst(10)): \(result)")
+        }
+    }
+
+    func readAll(bus: KafkaBus, topic: String) async throws -> [IncomingMessage] {
+        let marks = try await bus.watermarks(topic: topic)
+        var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
+        guard !remaining.isEmpty else { return [] }
+        let consumer = try bus.makeConsumer(group: "quorum-digest-\(wallClockNanos())", topics: [topic], clientID: "quorum-cli-digest",
+                                            startAt: .earliest)
+        var out: [IncomingMessage] = []
+        while !remaining.isEmpty, let m = try await consumer.next() {
+            out.append(m)
+            if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
+        }
+        await consumer.close()
+        return out
+    }
+
+    /// Starts the replay stages on the prefix, waits until no group has lag and nothing moved for `idleSeconds`.
+    func runPipeline(bus: KafkaBus, namer: TopicNamer, symbols: [String]) async throws {
+        let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let logDir = "\(logs)/\(namer.prefix)"
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        var children: [ChildProcess] = []
+        defer { for c in children { c.terminate() } }
+        for stage in ServiceGroups.replayStages {
+            var args = ["--topic.prefix", namer.prefix, "--http.port", "0", "--service.instance", "\(namer.prefix)-\(stage)",
+                        "--kafka.brokers", broker.brokers, "--postgres.url", stores.postgresURL, "--log.format", "json"]
+            if let redis = ProcessInfo.processInfo.environment["QUORUM_REDIS_URL"] { args += ["--redis.url", redis] }
+            if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ",")] }
+            children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log"))
+        }
+        print("running \(ServiceGroups.replayStages.count) stages on prefix \(namer.prefix) (logs in \(logDir))")
+        var lastProgress = ContinuousClock.now
+        var lastTotal: Int64 = -1
+        while ContinuousClock.now - lastProgress < .seconds(idleSeconds) {
+            try await Task.sleep(for: .seconds(1))
+            for c in children where !c.isRunning {
+                throw ValidationError("\(c.path) exited early; see \(c.log)")
+            }
+            var total: Int64 = 0
+            var lag: Int64 = 0
+            for spec in Topic.all {
+                total += try await bus.watermarks(topic: namer.name(spec)).values.reduce(0) { $0 + $1.high }
+            }
+            for (group, specs) in ServiceGroups.inputs where ServiceGroups.replayStages.contains(group) {
+                for spec in specs {
+                    let marks = try await bus.watermarks(topic: namer.name(spec))
+                    let committed = try await bus.committedOffsets(group: group, topic: namer.name(spec))
+                    lag += marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+                }
+            }
+            if total != lastTotal || lag > 0 { lastProgress = .now }
+            lastTotal = total
+            FileHandle.standardError.write(Data("\r  records on the prefix: \(total), lag: \(lag)      ".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        for c in children { c.terminate() }
+        for c in children { c.wait() }
+        children = []
+    }
+}
+
+/// A child process started with posix_spawn (default signal dispositions, so SIGTERM stops it), output to a log file.
+final class ChildProcess {
+    let pid: pid_t
+    let path: String
+    let log: String
+    private var exited = false
+
+    private init(pid: pid_t, path: String, log: String) {
+        self.pid = pid
+        self.path = path
+        self.log = log
+    }
+
+    static func spawn(_ path: String, _ arguments: [String], log: String) throws -> ChildProcess {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw ValidationError("\(path) is not an executable; build first (swift build -c release) or pass --bin")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGINT)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        // Only the QUORUM_* variables this run sets explicitly reach the child (services refuse unknown ones).
+        let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("QUORUM_") }.map { "\($0.key)=\($0.value)" }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw ValidationError("cannot start \(path): \(String(cString: strerror(rc)))") }
+        return ChildProcess(pid: pid, path: path, log: log)
+    }
+
+    var isRunning: Bool {
+        if exited { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+        return !exited
+    }
+
+    func terminate() { if isRunning { kill(pid, SIGTERM) } }
+
+    func wait() {
+        guard !exited else { return }
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+        exited = true
+    }
+}

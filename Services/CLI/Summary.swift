@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QuorumBus
+import QuorumExecution
+import QuorumKafka
+import QuorumModel
+import QuorumPipeline
+import QuorumPostgres
+import QuorumStores
+
+/// `quorum summary`: what the cluster did, from the records themselves (topics, Postgres) and the monitor's latency.
+struct Summary: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print what the pipeline did (messages per stage, orders, fills, PnL, Sharpe, drawdown, models, latency); --json writes the same as JSON.")
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var stores: StoreOptions
+    @Option(help: "Monitor base URL for latency (e.g. http://127.0.0.1:18188).") var monitor: String?
+    @Option(help: "Also write the summary as JSON to this file.") var json: String?
+    @Option(help: "Elapsed seconds to report (the demo passes its own).") var elapsed: Double?
+    @Option(help: "Starting cash of the paper account.") var startingCash: String = "100000"
+
+    struct Report: Codable {
+        var messages: [String: Int64] = [:]
+        var deadLetters: [String: Int64] = [:]
+        var orders = 0
+        var ordersByStatus: [String: Int] = [:]
+        var fills = 0
+        var denials = 0
+        var denialsByReason: [String: Int] = [:]
+        var positions: [String: String] = [:]
+        var pnl = "0"
+        var fees = "0"
+        var totalReturnPercent = 0.0
+        var sharpe: Double?
+        var maxDrawdown = "0"
+        var maxDrawdownPercent = 0.0
+        var trades = 0
+        var winRate: Double?
+        var models = 0
+        var modelsByStatus: [String: Int] = [:]
+        var trainingRuns = 0
+        var ledgerProblems: [String] = []
+        var stageLatencyMs: [String: [String: Double]] = [:]
+        var barToMessageLatencyMs: [String: [String: Double]] = [:]
+        var elapsedSeconds: Double?
+    }
+
+    func run() async throws {
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        var report = Report()
+        for spec in Topic.all {
+            report.messages[String(spec.name.dropFirst(10))] = try await bus.watermarks(topic: namer.name(spec)).values.reduce(0) { $0 + $1.high - $1.low }
+            let dlq = try await bus.watermarks(topic: namer.deadLetterName(spec)).values.reduce(0) { $0 + $1.high - $1.low }
+            if dlq > 0 { report.deadLetters[String(spec.name.dropFirst(10))] = dlq }
+        }
+        guard let cash = Fixed(startingCash) else { throw ValidationError("--starting-cash '\(startingCash)' is not a decimal") }
+        report = try await stores.withStore(prefix: broker.prefix) { [report] store in
+            var report = report
+            let ledgerStore = ExecutionLedgerStore(store: store)
+            let orders = try await ledgerStore.orders()
+            report.orders = orders.count
+            for o in orders { report.ordersByStatus[o.status.rawValue, default: 0] += 1 }
+            let fills = try await ledgerStore.fills().sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
+            report.fills = fills.count
+            let denials = try await ledgerStore.denials()
+            report.denials = denials.count
+            for d in denials { report.denialsByReason[d.reasonCode, default: 0] += 1 }
+            for p in try await ledgerStore.positions() where !p.quantity.isZero { report.positions[p.symbol.name] = p.quantity.description }
+            report.ledgerProblems = try await ledgerStore.verifyLedger()
+            let models = try await ModelRegistry(store: store).list()
+            report.models = models.count
+            for m in models { report.modelsByStatus[m.status.rawValue, default: 0] += 1 }
+            report.trainingRuns = try await TrainingRuns(store: store).count()
+
+            // Equity curve: from the first fill on, mark to market at every archived bar close.
+            if let first = fills.first {
+                let archive = BarArchive(store: store)
+                var bars: [Bar] = []
+                for symbol in Set(fills.map(\.symbol)) {
+                    if let range = try await archive.range(symbol: symbol) {
+                        bars += try await archive.bars(symbol: symbol, intervalSeconds: 1800, fromOpenNs: first.time, toOpenNs: range.last)
+                    }
+                }
+                bars.sort { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
+                var ledger = Ledger(startingCash: cash)
+                var marks: [Symbol: Fixed] = [:]
+                var curve: [Fixed] = [cash]
+                var next = 0
+                for bar in bars {
+                    while next < fills.count, fills[next].time <= bar.openTime {
+                        ledger.apply(fills[next])
+                        next += 1
+                    }
+                    marks[bar.symbol] = bar.close
+                    curve.append(ledger.equity(marks: marks))
+                }
+                while next < fills.count { ledger.apply(fills[next]); next += 1 }
+                let stats = PerformanceStats(equityCurve: curve, tradePnLs: ledger.closedTradePnLs,
+                                             barsPerYear: PerformanceStats.barsPerYear(intervalSeconds: 1800) * Double(max(1, Set(fills.map(\.symbol)).count)))
+                report.pnl = (ledger.equity(marks: marks) - cash).description
+                report.fees = ledger.fees.description
+                report.totalReturnPercent = stats.totalReturn * 100
+                report.sharpe = stats.sharpe
+                report.maxDrawdown = stats.maxDrawdown.description
+                report.maxDrawdownPercent = stats.maxDrawdownPercent * 100
+                report.trades = stats.tradeCount
+                report.winRate = stats.winRate
+            }
+            return report
+        }
+        if let monitor, let url = URL(string: monitor + "/status.json"),
+           let (data, _) = try? await URLSession.shared.data(from: url),
+           let snapshot = try? JSONDecoder().decode(MonitorSnapshot.self, from: data) {
+            report.stageLatencyMs = snapshot.stageLatency.mapValues { ["count": Double($0.count), "p50": $0.p50Ms, "p99": $0.p99Ms] }
+            report.barToMessageLatencyMs = snapshot.endToEndLatency.mapValues { ["count": Double($0.count), "p50": $0.p50Ms, "p99": $0.p99Ms] }
+        }
+        report.elapsedSeconds = elapsed
+        print(Self.text(report))
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            print("summary written to \(json)")
+        }
+    }
+
+    static func text(_ r: Report) -> String {
+        func n(_ key: String) -> String { String(r.messages[key] ?? 0) }
+        var lines = [
+            "Quorum run summary",
+            "  bars \(n("md.bars")) (rejected rows in md.bars.dlq: \(r.deadLetters["md.bars"] ?? 0)) → feature vectors \(n("features")) → predictions \(n("predictions"))",
+            "  signals \(n("signals")) → decisions \(n("decisions")) → approved \(n("orders.approved")), denied \(n("orders.denied")) → execution reports \(n("execution.reports"))",
+            "  orders \(r.orders) \(r.ordersByStatus.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), fills \(r.fills), denials \(r.denials) \(r.denialsByReason.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))",
+            "  PnL \(r.pnl) (\(String(format: "%+.2f", r.totalReturnPercent)) %), fees \(r.fees), Sharpe \(r.sharpe.map { String(format: "%.2f", $0) } ?? "n/a"), max drawdown \(r.maxDrawdown) (\(String(format: "%.2f", r.maxDrawdownPercent)) %), closing trades \(r.trades), win rate \(r.winRate.map { String(format: "%.1f %%", $0 * 100) } ?? "n/a")",
+            "  open positions: \(r.positions.isEmpty ? "none" : r.positions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))",
+            "  models \(r.models) \(r.modelsByStatus.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), training runs \(r.trainingRuns), training jobs \(n("training.jobs"))",
+            "  ledger check: \(r.ledgerProblems.isEmpty ? "orders, fills and positions agree" : r.ledgerProblems.joined(separator: "; "))",
+        ]
+        if !r.stageLatencyMs.isEmpty {
+            lines.append("  latency per stage (ms, p50/p99): " + r.stageLatencyMs.sorted { $0.key < $1.key }.map {
+                "\($0.key.replacingOccurrences(of: "quorum-", with: "")) \(String(format: "%.1f/%.1f", $0.value["p50"] ?? 0, $0.value["p99"] ?? 0))"
+            }.joined(separator: ", "))
+            lines.append("  bar → message (ms, p50/p99): " + r.barToMessageLatencyMs.sorted { $0.key < $1.key }.map {
+                "\($0.key) \(String(format: "%.1f/%.1f", $0.value["p50"] ?? 0, $0.value["p99"] ?? 0))"
+            }.joined(separator: ", "))
+        }
+        if let e = r.elapsedSeconds { lines.append("  elapsed \(Int(e)) s") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Cluster: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start, stop or show the local cluster (runs scripts/cluster of the repository you are in).")
+    @Argument(help: "up, down, status, restart INSTANCE, kill INSTANCE or start INSTANCE, then options of scripts/cluster.")
+    var arguments: [String]
+
+    func run() throws {
+        var dir = FileManager.default.currentDirectoryPath
+        while !FileManager.default.isExecutableFile(atPath: dir + "/scripts/cluster") {
+            let parent = (dir as NSString).deletingLastPathComponent
+            guard parent != dir else { throw ValidationError("scripts/cluster not found here or above: run quorum cluster from the Quorum repository") }
+            dir = parent
+        }
+        let script = dir + "/scripts/cluster"
+        let argv = ([script] + arguments).map { strdup($0) } + [nil]
+        execv(script, argv)
+        throw ValidationError("cannot run \(script): \(String(cString: strerror(errno)))")
+    }
+}

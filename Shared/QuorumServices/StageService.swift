@@ -1,0 +1,39 @@
+import Logging
+import QuorumBus
+import QuorumPipeline
+import QuorumServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// Runs a `StageHost` as a service: graceful shutdown finishes the batch in hand, publishes, commits, then returns.
+/// Exports `quorum_stage_messages_handled_total` and `quorum_stage_messages_published_total`.
+public struct StageHostService<Logic: StageLogic>: Service {
+    public let host: StageHost<Logic>
+
+    public init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions? = nil) {
+        var opts = options ?? StageHostOptions()
+        opts.clientID = context.config.kafkaClientID
+        let host = StageHost(logic: logic, bus: bus, options: opts, logger: context.logger)
+        let handled = context.metrics.counter("quorum_stage_messages_handled_total", dimensions: [("stage", logic.group)])
+        let published = context.metrics.counter("quorum_stage_messages_published_total", dimensions: [("stage", logic.group)])
+        let last = Mutex((0, 0))
+        host.onBatch = { h, p in
+            let (dh, dp) = last.withLock { prev -> (Int, Int) in
+                defer { prev = (h, p) }
+                return (h - prev.0, p - prev.1)
+            }
+            if dh > 0 { handled.increment(by: Int64(dh)) }
+            if dp > 0 { published.increment(by: Int64(dp)) }
+        }
+        self.host = host
+    }
+
+    public func run() async throws {
+        let host = self.host
+        try await withGracefulShutdownHandler {
+            try await host.run()
+        } onGracefulShutdown: {
+            host.stop()
+        }
+    }
+}

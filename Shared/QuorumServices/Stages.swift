@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import QuorumBus
+import QuorumExecution
+import QuorumML
+import QuorumModel
+import QuorumPipeline
+import QuorumProto
+import QuorumRisk
+import QuorumServiceKit
+import QuorumStores
+import QuorumStrategy
+import ServiceLifecycle
+
+/// What each service executable runs: its backends, then its stage. The @main files only call these.
+public enum QuorumStages {
+    static func fixed(_ config: Configuration, _ key: ConfigKey) throws -> Fixed {
+        let text = config.string(key.name)
+        guard let value = Fixed(text) else {
+            throw ConfigurationProblem("\(key.name) = '\(text)' is not an exact decimal with at most 8 decimals (e.g. 0.01)")
+        }
+        return value
+    }
+
+    /// `quorum-features`: bars → feature vectors; latest vector per symbol in Redis.
+    public static func features(_ context: QuorumContext) async throws -> [any Service] {
+        let backends = try await Backends.connect(context, needs: .all)
+        let logic = FeaturesStage(namer: backends.namer, hotState: backends.redis.map { RedisHotStateSink(client: $0) })
+        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+    }
+
+    /// `quorum-inference`: feature vectors → predictions with the active model of each symbol (registry at start,
+    /// `models` events while running).
+    public static func inference(_ context: QuorumContext) async throws -> [any Service] {
+        let backends = try await Backends.connect(context, needs: .all)
+        let registry = ModelRegistry(store: backends.postgres!, logger: context.logger)
+        var served: [ServedModel] = []
+        for record in try await registry.activeModels() {
+            do {
+                served.append(ServedModel(modelID: record.modelID, model: try LogisticModel(artifact: record.artifact)))
+            } catch {
+                context.logger.error("active model does not load; its symbol gets no predictions until a new model is activated",
+                                     metadata: ["model.id": .string(record.modelID), "error": .string("\(error)")])
+            }
+        }
+        context.logger.info("serving models", metadata: ["models": .string(served.map(\.modelID).joined(separator: ","))])
+        let logic = InferenceStage(namer: backends.namer, initialModels: served,
+                                   hotState: backends.redis.map { RedisHotStateSink(client: $0) })
+        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+    }
+
+    /// `quorum-consensus`: features + predictions → signals and decisions.
+    public static func consensus(_ context: QuorumContext) async throws -> [any Service] {
+        let backends = try await Backends.connect(context, needs: .all)
+        let config = ConsensusConfig(threshold: context.config.double(ServiceKeys.consensusThreshold.name),
+                                     conflictConfidence: context.config.double(ServiceKeys.consensusConflict.name))
+        let logic = ConsensusStage(namer: backends.namer, config: config)
+        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+    }
+
+    /// `quorum-risk`: decisions + execution reports + control → approvals and denials.
+    public static func risk(_ context: QuorumContext) async throws -> [any Service] {
+        let c = context.config
+        let config = RiskConfig(startingEquity: try fixed(c, ServiceKeys.riskStartingEquity), riskPerTrade: try fixed(c, ServiceKeys.riskPerTrade),
+                                maxPortfolioHeat: try fixed(c, ServiceKeys.riskMaxHeat),
+                                maxPositionNotional: try fixed(c, ServiceKeys.riskMaxPosition),
+                                dailyLossLimit: try fixed(c, ServiceKeys.riskDailyLoss))
+        let backends = try await Backends.connect(context, needs: .all)
+        let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
+        let logic = RiskStage(namer: backends.namer, config: config, idleTimeout: c.duration(ServiceKeys.riskIdleTimeout.name),
+                              expectedSymbols: c.list(ServiceKeys.riskSymbols.name).map { Symbol($0) },
+                              hotState: backends.redis.map { RedisHotStateSink(client: $0) },
+                              denialSink: PostgresDenialSink(ledger: ledger))
+        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+    }
+
+    /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
+    public static func execution(_ context: QuorumContext) async throws -> [any Service] {
+        let c = context.config
+        let config = PaperExchangeConfig(startingCash: try fixed(c, ServiceKeys.executionStartingCash),
+                                         slippageBps: try fixed(c, ServiceKeys.executionSlippageBps),
+                                         feeBps: try fixed(c, ServiceKeys.executionFeeBps))
+        let backends = try await Backends.connect(context, needs: .all)
+        let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
+        let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger))
+        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+    }
+
+    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs.
+    public static func monitor(_ context: QuorumContext) async throws -> [any Service] {
+        let c = context.config
+        let backends = try await Backends.connect(context, needs: .all)
+        let stats = MonitorStats()
+        func ns(_ key: ConfigKey) -> Int64 {
+            let d = c.duration(key.name).components
+            return d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000
+        }
+        var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
+                                   validation: ns(ServiceKeys.monitorRetrainValidation))
+        policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
+        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy)
+        context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
+        context.pages.register("/status.json", contentType: "application/json") { stats.json() }
+        let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),
+                            metrics: context.metrics, logger: context.logger)
+        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context), lag]
+    }
+}
+
+/// A configuration value that parses but makes no sense; stops the service with this message.
+public struct ConfigurationProblem: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Measures every service group's consumer lag (records not yet committed) for the monitor.
+struct LagPoller: Service {
+    let bus: any MessageBus
+    let namer: TopicNamer
+    let stats: MonitorStats
+    let interval: Duration
+    let metrics: QuorumMetrics
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                for (group, specs) in ServiceGroups.inputs {
+                    for spec in specs {
+                        let topic = namer.name(spec)
+                        do {
+                            let marks = try await bus.watermarks(topic: topic)
+                            let committed = try await bus.committedOffsets(group: group, topic: topic)
+                            let lag = marks.reduce(Int64(0)) { total, entry in
+                                total + max(0, entry.value.high - (committed[entry.key] ?? entry.value.low))
+                            }
+                            stats.setLag(group: group, topic: String(spec.name.dropFirst("quorum.v1.".count)), lag: lag)
+                            metrics.gauge("quorum_consumer_lag_records", dimensions: [("group", group), ("topic", spec.name)])
+                                .record(Double(lag))
+                        } catch {
+                            logger.debug("lag not measured", metadata: ["group": .string(group), "error": .string("\(error)")])
+                        }
+                    }
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// Each stage's consumer group and its input topics (lag, replay resets).
+public enum ServiceGroups {
+    public static let inputs: [(String, [TopicSpec])] = [
+        ("quorum-features", [Topic.bars]),
+        ("quorum-trainer", [Topic.trainingJobs]),
+        ("quorum-inference", [Topic.features, Topic.models]),
+        ("quorum-consensus", [Topic.features, Topic.predictions]),
+        ("quorum-risk", [Topic.decisions, Topic.executionReports, Topic.control]),
+        ("quorum-execution", [Topic.ordersApproved, Topic.bars]),
+        ("quorum-monitor", Topic.all),
+    ]
+
+    /// The stages a replay runs on a prefix, in pipeline order (the executables' names are their groups).
+    public static let replayStages = ["quorum-features", "quorum-inference", "quorum-consensus", "quorum-risk", "quorum-execution"]
+
+    public static func topics(ofGroup group: String) -> [TopicSpec]? { inputs.first { $0.0 == group }?.1 }
+}
