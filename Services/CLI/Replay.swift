@@ -15,8 +15,9 @@ struct Replay: AsyncParsableCommand {
         abstract: "Replay a time range into a prefixed set of topics (and run a pipeline on it), reset a consumer group to a time, or print digests.",
         discussion: """
         quorum replay --topic md.bars --from T1 --to T2 --prefix replay-7 [--run]
-            copies the records of [T1, T2) (event time) into replay-7.<topic>; with --run, starts features, inference,
-            consensus, risk and execution on the prefix (own Redis keys and Postgres schema, the live active models),
+            copies the records of [T1, T2) (event time) of the live run (or of --topic.prefix) into replay-7.<topic>;
+            with --run, starts features, inference, consensus, risk and execution on the prefix (own Redis keys and
+            Postgres schema replay_7, the source run's active models),
             waits until they are idle, prints digests of decisions, orders and fills, and stops them.
         quorum replay --group quorum-risk --to-time T
             sets the group's committed offsets (all its input topics) to the first record at or after T; stop the
@@ -59,14 +60,16 @@ struct Replay: AsyncParsableCommand {
         let (fromNs, toNs) = (try parseTime(from, option: "--from"), try parseTime(to, option: "--to"))
         guard fromNs < toNs else { throw ValidationError("--from must be before --to") }
         try await bus.createTopics(namer.specsWithNames())
-        let symbols = try await copy(spec, bus: bus, to: namer, fromNs: fromNs, toNs: toNs)
+        let source = try TopicNamer(prefix: broker.prefix)
+        let symbols = try await copy(spec, bus: bus, from: source, to: namer, fromNs: fromNs, toNs: toNs)
         guard run else { return }
         try await stores.withStore(prefix: replayPrefix) { store in
             // Pin the live active models into the replay's schema: the replay scores with what is live now.
             let schema = PostgresConfiguration.schema(forTopicPrefix: replayPrefix)!
+            let sourceSchema = PostgresConfiguration.schema(forTopicPrefix: broker.prefix) ?? "public"
             let copied = try await store.withConnection { c -> Int in
                 let rows = try await c.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO \(schema).models SELECT * FROM public.models WHERE status = 'active'
+                    INSERT INTO \(schema).models SELECT * FROM \(sourceSchema).models WHERE status = 'active'
                     ON CONFLICT DO NOTHING RETURNING model_id
                     """), logger: Logger(label: "quorum"))
                 var n = 0
@@ -79,9 +82,10 @@ struct Replay: AsyncParsableCommand {
         try await printDigests(bus: bus, namer: namer)
     }
 
-    /// Copies [from, to) of `spec` (live) into the prefixed topic; returns the symbols (keys) seen.
-    func copy(_ spec: TopicSpec, bus: KafkaBus, to namer: TopicNamer, fromNs: Nanos, toNs: Nanos) async throws -> [String] {
-        let source = spec.name
+    /// Copies [from, to) of `spec` from the source run (`--topic.prefix`, live by default) into the replay's topic;
+    /// returns the symbols (keys) seen.
+    func copy(_ spec: TopicSpec, bus: KafkaBus, from sourceNamer: TopicNamer, to namer: TopicNamer, fromNs: Nanos, toNs: Nanos) async throws -> [String] {
+        let source = sourceNamer.name(spec)
         let target = namer.name(spec)
         let marks = try await bus.watermarks(topic: source)
         let start = try await bus.offsetsForTimes(topic: source, timestampMs: fromNs / 1_000_000)
@@ -172,99 +176,13 @@ struct Replay: AsyncParsableCommand {
             children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log"))
         }
         print("running \(ServiceGroups.replayStages.count) stages on prefix \(namer.prefix) (logs in \(logDir))")
-        var lastProgress = ContinuousClock.now
-        var lastTotal: Int64 = -1
-        while ContinuousClock.now - lastProgress < .seconds(idleSeconds) {
-            try await Task.sleep(for: .seconds(1))
-            for c in children where !c.isRunning {
-                throw ValidationError("\(c.path) exited early; see \(c.log)")
-            }
-            var total: Int64 = 0
-            var lag: Int64 = 0
-            for spec in Topic.all {
-                total += try await bus.watermarks(topic: namer.name(spec)).values.reduce(0) { $0 + $1.high }
-            }
-            for (group, specs) in ServiceGroups.inputs where ServiceGroups.replayStages.contains(group) {
-                for spec in specs {
-                    let marks = try await bus.watermarks(topic: namer.name(spec))
-                    let committed = try await bus.committedOffsets(group: group, topic: namer.name(spec))
-                    lag += marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
-                }
-            }
-            if total != lastTotal || lag > 0 { lastProgress = .now }
-            lastTotal = total
-            FileHandle.standardError.write(Data("\r  records on the prefix: \(total), lag: \(lag)      ".utf8))
+        let running = children
+        try await waitUntilIdle(bus: bus, namer: namer, groups: ServiceGroups.replayStages, idleSeconds: idleSeconds, timeoutSeconds: 1800) {
+            for c in running where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
         }
-        FileHandle.standardError.write(Data("\n".utf8))
         for c in children { c.terminate() }
         for c in children { c.wait() }
         children = []
     }
 }
 
-/// A child process started with posix_spawn (default signal dispositions, so SIGTERM stops it), output to a log file.
-final class ChildProcess {
-    let pid: pid_t
-    let path: String
-    let log: String
-    private var exited = false
-
-    private init(pid: pid_t, path: String, log: String) {
-        self.pid = pid
-        self.path = path
-        self.log = log
-    }
-
-    static func spawn(_ path: String, _ arguments: [String], log: String) throws -> ChildProcess {
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw ValidationError("\(path) is not an executable; build first (swift build -c release) or pass --bin")
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGINT)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        // Only the QUORUM_* variables this run sets explicitly reach the child (services refuse unknown ones).
-        let env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("QUORUM_") }.map { "\($0.key)=\($0.value)" }
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw ValidationError("cannot start \(path): \(String(cString: strerror(rc)))") }
-        return ChildProcess(pid: pid, path: path, log: log)
-    }
-
-    var isRunning: Bool {
-        if exited { return false }
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
-        return !exited
-    }
-
-    func terminate() { if isRunning { kill(pid, SIGTERM) } }
-
-    func wait() {
-        guard !exited else { return }
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-        exited = true
-    }
-}

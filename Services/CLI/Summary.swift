@@ -171,3 +171,52 @@ struct Cluster: AsyncParsableCommand {
         throw ValidationError("cannot run \(script): \(String(cString: strerror(errno)))")
     }
 }
+
+/// Waits until the pipeline on a prefix is idle: no consumer group of the given stages has lag, and no topic grew,
+/// for `idleSeconds`. Progress goes to stderr.
+func waitUntilIdle(bus: KafkaBus, namer: TopicNamer, groups: [String], idleSeconds: Int, timeoutSeconds: Int,
+                   check: () throws -> Void = {}) async throws {
+    let started = ContinuousClock.now
+    var lastProgress = ContinuousClock.now
+    var lastTotal: Int64 = -1
+    while ContinuousClock.now - lastProgress < .seconds(idleSeconds) {
+        guard ContinuousClock.now - started < .seconds(timeoutSeconds) else {
+            FileHandle.standardError.write(Data("\n".utf8))
+            throw ValidationError("the pipeline did not become idle within \(timeoutSeconds) s; see scripts/cluster status and the logs")
+        }
+        try await Task.sleep(for: .seconds(1))
+        try check()
+        var total: Int64 = 0
+        var lag: Int64 = 0
+        for spec in Topic.all {
+            total += try await bus.watermarks(topic: namer.name(spec)).values.reduce(0) { $0 + $1.high }
+        }
+        for (group, specs) in ServiceGroups.inputs where groups.contains(group) {
+            for spec in specs {
+                let marks = try await bus.watermarks(topic: namer.name(spec))
+                let committed = try await bus.committedOffsets(group: group, topic: namer.name(spec))
+                lag += marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+            }
+        }
+        if total != lastTotal || lag > 0 { lastProgress = .now }
+        lastTotal = total
+        let elapsed = Int((ContinuousClock.now - started).components.seconds)
+        FileHandle.standardError.write(Data("\r  \(elapsed) s: records \(total), consumer lag \(lag)        ".utf8))
+    }
+    FileHandle.standardError.write(Data("\n".utf8))
+}
+
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wait until every stage has consumed everything (no consumer lag, no topic growing for --idle seconds).")
+    @OptionGroup var broker: BrokerOptions
+    @Option(help: "Seconds without any change that count as idle.") var idle: Int = 8
+    @Option(help: "Give up after this many seconds.") var timeout: Int = 900
+
+    func run() async throws {
+        let bus = try broker.bus()
+        try await bus.checkConnection()
+        try await waitUntilIdle(bus: bus, namer: try TopicNamer(prefix: broker.prefix), groups: ServiceGroups.inputs.map(\.0),
+                                idleSeconds: idle, timeoutSeconds: timeout)
+    }
+}
