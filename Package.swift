@@ -90,6 +90,13 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/QuorumPipeline", swiftSettings: strict),
+        // Stores: the pipeline's durable records in Postgres (bar archive, model registry, training runs,
+        // orders/fills/positions ledger, risk denials, alerts); every write idempotent.
+        .target(name: "QuorumStores", dependencies: [
+            "QuorumPostgres", "QuorumModel",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/QuorumStores", swiftSettings: strict),
         // Service kit: configuration, logging, metrics, health endpoints, lifecycle.
         .target(name: "QuorumServiceKit", dependencies: [
             "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",
@@ -141,6 +148,8 @@ let package = Package(
                     path: "Tests/QuorumRedisTests", swiftSettings: strict),
         .testTarget(name: "QuorumPostgresTests", dependencies: ["QuorumPostgres", "QuorumModel"],
                     path: "Tests/QuorumPostgresTests", swiftSettings: strict),
+        .testTarget(name: "QuorumStoresTests", dependencies: ["QuorumStores", "QuorumPostgres", "QuorumModel"],
+                    path: "Tests/QuorumStoresTests", swiftSettings: strict),
         .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit"],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),
     ] + services.map { name in

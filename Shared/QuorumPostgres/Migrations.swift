@@ -25,5 +25,124 @@ extension Migration {
                 PRIMARY KEY (consumer, message_id)
             );
             """),
+        Migration(version: 2, name: "create_pipeline_records", sql: """
+            -- Durable records of the pipeline (DESIGN.md §4). Money, prices and quantities are exact bigint
+            -- counts of 1e-8 units (QuorumModel's Fixed.units); times are event-time nanoseconds (*_ns).
+
+            -- Bar archive: one row per (symbol, interval, open time); re-ingesting a file inserts nothing.
+            CREATE TABLE bars (
+                symbol           text   NOT NULL,
+                interval_seconds int    NOT NULL CHECK (interval_seconds > 0),
+                open_time_ns     bigint NOT NULL,
+                open             bigint NOT NULL,
+                high             bigint NOT NULL,
+                low              bigint NOT NULL,
+                close            bigint NOT NULL,
+                volume           bigint NOT NULL,
+                source_file      text   NOT NULL,
+                source_line      bigint NOT NULL,
+                bar_id           text   NOT NULL,
+                PRIMARY KEY (symbol, interval_seconds, open_time_ns)
+            );
+
+            -- Model registry: versions, lineage (job, run, training window, feature spec), metrics, artifacts.
+            CREATE TABLE models (
+                model_id             text        PRIMARY KEY,
+                symbol               text        NOT NULL,
+                version              text        NOT NULL,
+                model_kind           text        NOT NULL,
+                feature_spec         text        NOT NULL,
+                feature_spec_version int         NOT NULL,
+                train_from_ns        bigint      NOT NULL,
+                train_to_ns          bigint      NOT NULL,
+                validate_to_ns       bigint      NOT NULL,
+                metrics              jsonb       NOT NULL DEFAULT '{}',
+                artifact             bytea       NOT NULL,
+                job_id               text        NOT NULL UNIQUE,
+                run_id               text        NOT NULL,
+                status               text        NOT NULL DEFAULT 'registered'
+                                     CHECK (status IN ('registered', 'active', 'retired', 'rejected')),
+                created_at           timestamptz NOT NULL DEFAULT now(),
+                activated_at         timestamptz NULL
+            );
+            CREATE INDEX models_symbol_status ON models (symbol, status);
+            -- At most one active model per symbol, whatever the code does.
+            CREATE UNIQUE INDEX models_one_active_per_symbol ON models (symbol) WHERE status = 'active';
+
+            -- Training runs: one row per training job, whatever its outcome.
+            CREATE TABLE training_runs (
+                job_id      text        PRIMARY KEY,
+                run_id      text        NOT NULL,
+                symbol      text        NOT NULL,
+                worker      text        NOT NULL,
+                status      text        NOT NULL CHECK (status IN ('succeeded', 'failed', 'rejected')),
+                metrics     jsonb       NOT NULL DEFAULT '{}',
+                error       text        NULL,
+                model_id    text        NULL,
+                finished_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX training_runs_status ON training_runs (status);
+
+            -- Orders: one row per client order id, holding its furthest status.
+            CREATE TABLE orders (
+                client_order_id text        PRIMARY KEY,
+                decision_id     text        NOT NULL,
+                symbol          text        NOT NULL,
+                side            text        NOT NULL CHECK (side IN ('buy', 'sell')),
+                quantity        bigint      NOT NULL CHECK (quantity > 0),
+                status          text        NOT NULL
+                                CHECK (status IN ('new', 'accepted', 'filled', 'rejected', 'cancelled')),
+                reason          text        NULL,
+                ts_event_ns     bigint      NOT NULL,
+                updated_at      timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX orders_symbol ON orders (symbol);
+
+            -- Fills: applied to positions exactly once (the fill id is the key).
+            CREATE TABLE fills (
+                fill_id         text   PRIMARY KEY,
+                client_order_id text   NOT NULL REFERENCES orders (client_order_id),
+                symbol          text   NOT NULL,
+                side            text   NOT NULL CHECK (side IN ('buy', 'sell')),
+                quantity        bigint NOT NULL CHECK (quantity > 0),
+                price           bigint NOT NULL,
+                fee             bigint NOT NULL,
+                ts_event_ns     bigint NOT NULL
+            );
+            CREATE INDEX fills_client_order_id ON fills (client_order_id);
+            CREATE INDEX fills_symbol ON fills (symbol);
+
+            -- Position ledger: per symbol, the sums over its fills. cost = Σ signed quantity × price, each product
+            -- rounded half-to-even at 1e-8 as Fixed * does; a buy adds, a sell subtracts.
+            CREATE TABLE positions (
+                symbol     text   PRIMARY KEY,
+                quantity   bigint NOT NULL,
+                cost       bigint NOT NULL,
+                fees       bigint NOT NULL,
+                fill_count int    NOT NULL
+            );
+
+            -- Risk denials (audit): one row per denied client order id.
+            CREATE TABLE risk_denials (
+                client_order_id text   PRIMARY KEY,
+                decision_id     text   NOT NULL,
+                symbol          text   NOT NULL,
+                reason_code     text   NOT NULL,
+                reason          text   NOT NULL,
+                ts_event_ns     bigint NOT NULL
+            );
+
+            -- Alerts raised by any service.
+            CREATE TABLE alerts (
+                alert_id    text        PRIMARY KEY,
+                severity    text        NOT NULL,
+                source      text        NOT NULL,
+                code        text        NOT NULL,
+                message     text        NOT NULL,
+                ts_event_ns bigint      NOT NULL,
+                created_at  timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX alerts_ts_event ON alerts (ts_event_ns DESC);
+            """),
     ]
 }

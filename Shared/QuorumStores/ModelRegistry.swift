@@ -1,0 +1,225 @@
+import Foundation
+import Logging
+import PostgresNIO
+import QuorumModel
+import QuorumPostgres
+
+/// One trained model as registered (`models`): lineage, metrics and the artifact.
+public struct ModelRecord: Sendable, Hashable {
+    /// Life cycle: registered → active → retired; a model failing validation is registered as rejected.
+    public enum Status: String, Sendable, Hashable, CaseIterable {
+        case registered, active, retired, rejected
+    }
+
+    public var modelID: String
+    public var symbol: Symbol
+    public var version: String
+    /// E.g. "logistic".
+    public var modelKind: String
+    /// The feature spec the model was trained on (its canonical text) and its version.
+    public var featureSpec: String
+    public var featureSpecVersion: Int
+    /// Training window (event time) and the end of the validation window.
+    public var trainFrom: Nanos
+    public var trainTo: Nanos
+    public var validateTo: Nanos
+    /// Validation metrics by name (finite numbers only).
+    public var metrics: [String: Double]
+    /// The serialized model.
+    public var artifact: [UInt8]
+    /// The training job that produced it (unique: one model per job).
+    public var jobID: String
+    public var runID: String
+    public var status: Status
+    /// Set by the database when registered; nil in a record not yet registered.
+    public var createdAt: Date?
+    /// When it last became active; nil if it never was.
+    public var activatedAt: Date?
+
+    public init(
+        modelID: String, symbol: Symbol, version: String, modelKind: String, featureSpec: String, featureSpecVersion: Int,
+        trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, metrics: [String: Double], artifact: [UInt8],
+        jobID: String, runID: String, status: Status = .registered, createdAt: Date? = nil, activatedAt: Date? = nil
+    ) {
+        self.modelID = modelID
+        self.symbol = symbol
+        self.version = version
+        self.modelKind = modelKind
+        self.featureSpec = featureSpec
+        self.featureSpecVersion = featureSpecVersion
+        self.trainFrom = trainFrom
+        self.trainTo = trainTo
+        self.validateTo = validateTo
+        self.metrics = metrics
+        self.artifact = artifact
+        self.jobID = jobID
+        self.runID = runID
+        self.status = status
+        self.createdAt = createdAt
+        self.activatedAt = activatedAt
+    }
+}
+
+/// What ``ModelRegistry/activateIfBetter(modelID:metric:)`` did.
+public enum ActivationResult: Sendable, Hashable {
+    /// The model is now its symbol's active model; `previous` (if any) was retired.
+    case activated(previous: String?)
+    /// Nothing changed: `activeModelID` stays active. It is the candidate itself when that was already active
+    /// (a repeated call).
+    case kept(activeModelID: String)
+}
+
+/// The model registry (`models`). At most one model per symbol is active (a partial unique index enforces it).
+public struct ModelRegistry: Sendable {
+    public let store: PostgresStore
+    let logger: Logger
+
+    public init(store: PostgresStore, logger: Logger = Logger(label: "quorum.stores.models")) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Registers `record` unless a model with its model id or job id exists already.
+    ///
+    /// The record's status must be `.registered` or `.rejected`: a model becomes active only through
+    /// ``activateIfBetter(modelID:metric:)``. `createdAt` and `activatedAt` are ignored (set by the database).
+    /// - Returns: true when inserted, false when it existed (nothing changed).
+    @discardableResult
+    public func register(_ record: ModelRecord) async throws -> Bool {
+        let logger = self.logger
+        return try await self.store.withConnection { connection in
+            try await Self.register(record, on: connection, logger: logger)
+        }
+    }
+
+    /// ``register(_:)`` on a connection the caller holds (e.g. inside `PostgresStore.processOnce`).
+    @discardableResult
+    public static func register(_ record: ModelRecord, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        guard record.status == .registered || record.status == .rejected else {
+            throw StoresError(code: .invalidArgument, message: "model \(record.modelID) cannot be registered as \(record.status.rawValue) (only registered or rejected); activate it with activateIfBetter")
+        }
+        let metrics = try MetricsJSON.encode(record.metrics, what: "model \(record.modelID)")
+        let specVersion = try int32(Int64(record.featureSpecVersion), "featureSpecVersion of model \(record.modelID)")
+        let artifact = ByteBuffer(bytes: record.artifact)
+        let inserted = try await scalar("""
+            WITH inserted AS (
+                INSERT INTO models (model_id, symbol, version, model_kind, feature_spec, feature_spec_version,
+                                    train_from_ns, train_to_ns, validate_to_ns, metrics, artifact, job_id, run_id, status)
+                VALUES (\(record.modelID), \(record.symbol.name), \(record.version), \(record.modelKind), \(record.featureSpec),
+                        \(specVersion), \(record.trainFrom), \(record.trainTo), \(record.validateTo), \(metrics)::jsonb,
+                        \(artifact), \(record.jobID), \(record.runID), \(record.status.rawValue))
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            )
+            SELECT count(*) FROM inserted
+            """, on: connection, logger: logger)
+        return inserted == 1
+    }
+
+    /// Makes `modelID` its symbol's active model if it beats the active one on `metric`.
+    ///
+    /// In ONE transaction that first locks all the symbol's models (`SELECT … FOR UPDATE`), so concurrent
+    /// activations for one symbol run one after the other: the candidate is activated when no model of its symbol
+    /// is active or its `metrics[metric]` is strictly greater than the active one's (a tie keeps the current model;
+    /// an active model without that metric loses). The previous active model becomes `retired`.
+    /// Calling it again changes nothing (it returns `.kept(activeModelID: modelID)` once the model is active).
+    /// - Throws: ``StoresError`` `.notFound` for an unknown model id, `.invalidArgument` when the candidate is
+    ///   rejected or has no metric of that name.
+    public func activateIfBetter(modelID: String, metric: String) async throws -> ActivationResult {
+        let logger = self.logger
+        return try await self.store.withTransaction { connection in
+            try await Self.activateIfBetter(modelID: modelID, metric: metric, on: connection, logger: logger)
+        }
+    }
+
+    /// ``activateIfBetter(modelID:metric:)`` on a connection the caller holds; call it inside a transaction.
+    public static func activateIfBetter(modelID: String, metric: String, on connection: PostgresConnection, logger: Logger) async throws -> ActivationResult {
+        let symbols = try await collect("SELECT symbol FROM models WHERE model_id = \(modelID)", on: connection, logger: logger) {
+            try $0.value("symbol", as: String.self)
+        }
+        guard let symbol = symbols.first else {
+            throw StoresError(code: .notFound, message: "model \(modelID) is not registered")
+        }
+        struct Row { var modelID: String; var status: ModelRecord.Status; var metrics: [String: Double] }
+        let rows = try await collect("""
+            SELECT model_id, status, metrics::text AS metrics FROM models
+            WHERE symbol = \(symbol) ORDER BY model_id FOR UPDATE
+            """, on: connection, logger: logger) { row in
+            let id = try row.value("model_id", as: String.self)
+            return Row(modelID: id, status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
+                       metrics: try MetricsJSON.decode(try row.value("metrics"), what: "model \(id)"))
+        }
+        guard let candidate = rows.first(where: { $0.modelID == modelID }) else {
+            throw StoresError(code: .notFound, message: "model \(modelID) is not registered")
+        }
+        let active = rows.first { $0.status == .active }
+        if let active, active.modelID == modelID { return .kept(activeModelID: modelID) }
+        guard candidate.status != .rejected else {
+            throw StoresError(code: .invalidArgument, message: "model \(modelID) is rejected and cannot be activated")
+        }
+        guard let score = candidate.metrics[metric] else {
+            throw StoresError(code: .invalidArgument, message: "model \(modelID) has no metric '\(metric)' (it has: \(candidate.metrics.keys.sorted().joined(separator: ", ")))")
+        }
+        if let active, let activeScore = active.metrics[metric], !(score > activeScore) {
+            return .kept(activeModelID: active.modelID)
+        }
+        if let active {
+            try await execute("UPDATE models SET status = 'retired' WHERE model_id = \(active.modelID)", on: connection, logger: logger)
+        }
+        try await execute("UPDATE models SET status = 'active', activated_at = now() WHERE model_id = \(modelID)", on: connection, logger: logger)
+        logger.info("model activated", metadata: [
+            "model.id": "\(modelID)", "model.symbol": "\(symbol)", "model.previous": "\(active?.modelID ?? "none")",
+            "model.metric": "\(metric)", "model.score": "\(score)",
+        ])
+        return .activated(previous: active?.modelID)
+    }
+
+    /// The active model of `symbol`, if any.
+    public func active(symbol: Symbol) async throws -> ModelRecord? {
+        try await self.select("WHERE symbol = \(symbol.name) AND status = 'active'").first
+    }
+
+    /// Every active model (one per symbol at most), by symbol.
+    public func activeModels() async throws -> [ModelRecord] {
+        try await self.select("WHERE status = 'active' ORDER BY symbol")
+    }
+
+    /// The models of `symbol` (of every symbol when nil), newest first. Includes the artifacts.
+    public func list(symbol: Symbol? = nil) async throws -> [ModelRecord] {
+        if let symbol {
+            return try await self.select("WHERE symbol = \(symbol.name) ORDER BY created_at DESC, model_id DESC")
+        }
+        return try await self.select("ORDER BY created_at DESC, model_id DESC")
+    }
+
+    /// The model with this id, if registered.
+    public func model(id: String) async throws -> ModelRecord? {
+        try await self.select("WHERE model_id = \(id)").first
+    }
+
+    private func select(_ tail: PostgresQuery) async throws -> [ModelRecord] {
+        let logger = self.logger
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT model_id, symbol, version, model_kind, feature_spec, feature_spec_version, train_from_ns, train_to_ns,
+                   validate_to_ns, metrics::text AS metrics, artifact, job_id, run_id, status, created_at, activated_at
+            FROM models
+            """ + " " + tail.sql, binds: tail.binds)
+        return try await self.store.withConnection { connection in
+            try await collect(query, on: connection, logger: logger) { row in
+                let id = try row.value("model_id", as: String.self)
+                let artifact = try row.value("artifact", as: ByteBuffer.self)
+                return ModelRecord(
+                    modelID: id, symbol: Symbol(try row.value("symbol")), version: try row.value("version"),
+                    modelKind: try row.value("model_kind"), featureSpec: try row.value("feature_spec"),
+                    featureSpecVersion: Int(try row.value("feature_spec_version", as: Int32.self)),
+                    trainFrom: try row.value("train_from_ns"), trainTo: try row.value("train_to_ns"),
+                    validateTo: try row.value("validate_to_ns"),
+                    metrics: try MetricsJSON.decode(try row.value("metrics"), what: "model \(id)"),
+                    artifact: Array(artifact.readableBytesView),
+                    jobID: try row.value("job_id"), runID: try row.value("run_id"),
+                    status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
+                    createdAt: try row.value("created_at", as: Date.self), activatedAt: try row.value("activated_at", as: Date?.self))
+            }
+        }
+    }
+}
