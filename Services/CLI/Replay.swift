@@ -7,6 +7,7 @@ import QuorumModel
 import QuorumPipeline
 import QuorumPostgres
 import QuorumProto
+import QuorumServiceKit
 import QuorumServices
 import QuorumStores
 

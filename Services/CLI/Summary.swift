@@ -7,6 +7,8 @@ import QuorumKafka
 import QuorumModel
 import QuorumPipeline
 import QuorumPostgres
+import QuorumServiceKit
+import QuorumServices
 import QuorumStores
 
 /// `quorum summary`: what the cluster did, from the records themselves (topics, Postgres) and the monitor's latency.
@@ -15,7 +17,8 @@ struct Summary: AsyncParsableCommand {
         abstract: "Print what the pipeline did (messages per stage, orders, fills, PnL, Sharpe, drawdown, models, latency); --json writes the same as JSON.")
     @OptionGroup var broker: BrokerOptions
     @OptionGroup var stores: StoreOptions
-    @Option(help: "Monitor base URL for latency (e.g. http://127.0.0.1:18188).") var monitor: String?
+    @Option(help: "The monitor's /status.json saved to a file (e.g. curl -s http://127.0.0.1:18188/status.json > m.json), for latency.")
+    var monitorJSON: String?
     @Option(help: "Also write the summary as JSON to this file.") var json: String?
     @Option(help: "Elapsed seconds to report (the demo passes its own).") var elapsed: Double?
     @Option(help: "Starting cash of the paper account.") var startingCash: String = "100000"
@@ -111,9 +114,11 @@ struct Summary: AsyncParsableCommand {
             }
             return report
         }
-        if let monitor, let url = URL(string: monitor + "/status.json"),
-           let (data, _) = try? await URLSession.shared.data(from: url),
-           let snapshot = try? JSONDecoder().decode(MonitorSnapshot.self, from: data) {
+        if let monitorJSON {
+            guard let data = FileManager.default.contents(atPath: monitorJSON),
+                  let snapshot = try? JSONDecoder().decode(MonitorSnapshot.self, from: data) else {
+                throw ValidationError("\(monitorJSON) is not the monitor's /status.json")
+            }
             report.stageLatencyMs = snapshot.stageLatency.mapValues { ["count": Double($0.count), "p50": $0.p50Ms, "p99": $0.p99Ms] }
             report.barToMessageLatencyMs = snapshot.endToEndLatency.mapValues { ["count": Double($0.count), "p50": $0.p50Ms, "p99": $0.p99Ms] }
         }
