@@ -187,7 +187,18 @@ public struct MonitorStage: StageLogic {
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
-        let envelope = try message.decode(Quorum_V1_EnvelopeHeader.self).envelope
+        // Read-only: a record the monitor cannot read is counted, never dead-lettered (the topic's owner does that).
+        do {
+            return try observe(message)
+        } catch {
+            stats.state.withLock { $0.messages["unreadable"] = ($0.messages["unreadable"] ?? 0) + 1 }
+            return .done(message)
+        }
+    }
+
+    private mutating func observe(_ message: IncomingMessage) throws -> StageStep {
+        // Every quorum.v1 message starts with its envelope (field 1): read only that, whatever the type.
+        let envelope = try Quorum_V1_EnvelopeHeader(serializedBytes: message.value).envelope
         let topic = shortNames[message.topic] ?? message.topic
         let now = envelope.tsInitNs
         let causeInit = tsInit[envelope.causationID]

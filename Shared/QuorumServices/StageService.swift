@@ -37,3 +37,23 @@ public struct StageHostService<Logic: StageLogic>: Service {
         }
     }
 }
+
+/// A stage whose logic needs the running backends to be built (e.g. models loaded from Postgres, whose pool only
+/// runs once the service group has started): builds the logic at the start of `run`, then runs it like
+/// `StageHostService`.
+public struct DeferredStageService<Logic: StageLogic>: Service {
+    let make: @Sendable () async throws -> Logic
+    let bus: any MessageBus
+    let context: QuorumContext
+
+    public init(bus: any MessageBus, context: QuorumContext, make: @escaping @Sendable () async throws -> Logic) {
+        self.make = make
+        self.bus = bus
+        self.context = context
+    }
+
+    public func run() async throws {
+        let logic = try await make()
+        try await StageHostService(logic: logic, bus: bus, context: context).run()
+    }
+}

@@ -34,19 +34,23 @@ public enum QuorumStages {
     public static func inference(_ context: QuorumContext) async throws -> [any Service] {
         let backends = try await Backends.connect(context, needs: .all)
         let registry = ModelRegistry(store: backends.postgres!, logger: context.logger)
-        var served: [ServedModel] = []
-        for record in try await registry.activeModels() {
-            do {
-                served.append(ServedModel(modelID: record.modelID, model: try LogisticModel(artifact: record.artifact)))
-            } catch {
-                context.logger.error("active model does not load; its symbol gets no predictions until a new model is activated",
-                                     metadata: ["model.id": .string(record.modelID), "error": .string("\(error)")])
+        let namer = backends.namer
+        let hotState = backends.redis.map { RedisHotStateSink(client: $0) }
+        let logger = context.logger
+        let stage = DeferredStageService(bus: backends.bus!, context: context) {
+            var served: [ServedModel] = []
+            for record in try await registry.activeModels() {
+                do {
+                    served.append(ServedModel(modelID: record.modelID, model: try LogisticModel(artifact: record.artifact)))
+                } catch {
+                    logger.error("active model does not load; its symbol gets no predictions until a new model is activated",
+                                 metadata: ["model.id": .string(record.modelID), "error": .string("\(error)")])
+                }
             }
+            logger.info("serving models", metadata: ["models": .string(served.map(\.modelID).joined(separator: ","))])
+            return InferenceStage(namer: namer, initialModels: served, hotState: hotState)
         }
-        context.logger.info("serving models", metadata: ["models": .string(served.map(\.modelID).joined(separator: ","))])
-        let logic = InferenceStage(namer: backends.namer, initialModels: served,
-                                   hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [stage]
     }
 
     /// `quorum-consensus`: features + predictions → signals and decisions.
