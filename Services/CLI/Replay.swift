@@ -79,7 +79,10 @@ struct Replay: AsyncParsableCommand {
             }
             print("pinned \(copied) active models into schema \(schema)")
         }
-        try await runPipeline(bus: bus, namer: namer, symbols: symbols)
+        let modelled = try await stores.withStore(prefix: replayPrefix) { store in
+            try await ModelRegistry(store: store).activeModels().map(\.symbol.name)
+        }
+        try await runPipeline(bus: bus, namer: namer, symbols: symbols.filter { modelled.contains($0) })
         try await printDigests(bus: bus, namer: namer)
     }
 
@@ -173,7 +176,8 @@ struct Replay: AsyncParsableCommand {
             var args = ["--topic.prefix", namer.prefix, "--http.port", "0", "--service.instance", "\(namer.prefix)-\(stage)",
                         "--kafka.brokers", broker.brokers, "--postgres.url", stores.postgresURL, "--log.format", "json"]
             if let redis = ProcessInfo.processInfo.environment["QUORUM_REDIS_URL"] { args += ["--redis.url", redis] }
-            if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ",")] }
+            // Strict event-time order: wait for every symbol that has a model, and do not give up on a slow one.
+            if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "120s"] }
             children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log"))
         }
         print("running \(ServiceGroups.replayStages.count) stages on prefix \(namer.prefix) (logs in \(logDir))")

@@ -15,6 +15,9 @@ public struct ConsensusStage: StageLogic {
     let stamp = EnvelopeStamp(producer: "quorum-consensus")
     private var core: ConsensusCore
     private var intervals: [Symbol: Int64] = [:]
+    /// Envelopes of predictions not yet decided, by symbol and bar time: a decision's cause is always its prediction
+    /// (not whichever input happened to arrive second), so replays give identical envelopes.
+    private var predictionEnvelopes: [Symbol: [Nanos: Quorum_V1_Envelope]] = [:]
 
     public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(), group: String = "quorum-consensus") {
         self.group = group
@@ -27,22 +30,32 @@ public struct ConsensusStage: StageLogic {
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
         let actions: [ConsensusAction]
-        let cause: Quorum_V1_Envelope
         if message.topic == featuresTopic {
             let vector = try message.decode(Quorum_V1_FeatureVector.self)
             // Cold vectors have undefined indicators: rules would read garbage; the model does not score them either.
             guard vector.warm else { return .done(message) }
             intervals[Symbol(vector.symbol)] = Int64(vector.intervalSeconds)
-            cause = vector.envelope
             actions = core.handle(.features(try vector.snapshot()))
         } else {
             let prediction = try message.decode(Quorum_V1_Prediction.self)
-            cause = prediction.envelope
-            actions = core.handle(.prediction(prediction.mlPrediction()))
+            let p = prediction.mlPrediction()
+            predictionEnvelopes[p.symbol, default: [:]][p.time] = prediction.envelope
+            actions = core.handle(.prediction(p))
         }
+        var decided: [(Symbol, Nanos)] = []
+        defer {
+            for (symbol, time) in decided { predictionEnvelopes[symbol]?[time] = nil }
+        }
+        for action in actions { if case .decision(let d) = action { decided.append((d.symbol, d.time)) } }
         guard !replaying else { return .done(message) }
         var outputs: [OutgoingMessage] = []
         for action in actions {
+            let (symbol, time): (Symbol, Nanos)
+            switch action {
+            case .signal(let s): (symbol, time) = (s.symbol, s.time)
+            case .decision(let d): (symbol, time) = (d.symbol, d.time)
+            }
+            guard let cause = predictionEnvelopes[symbol]?[time] else { continue }
             switch action {
             case .signal(let s):
                 let w = s.wire(intervalSeconds: intervals[s.symbol] ?? 0, stamp: stamp, cause: cause)

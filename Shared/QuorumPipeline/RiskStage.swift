@@ -86,6 +86,9 @@ public struct RiskStage: StageLogic {
         }
     }
 
+    /// Decisions released because another symbol was silent for `idleTimeout` (wall time), not in strict event-time order.
+    public private(set) var idleReleases = 0
+
     /// Decisions held back, waiting for their turn.
     public var heldDecisions: Int { queues.values.reduce(0) { $0 + $1.count } }
 
@@ -174,16 +177,19 @@ public struct RiskStage: StageLogic {
         return best
     }
 
-    private func isReleasable(symbol: Symbol, time: Nanos) -> Bool {
+    private mutating func isReleasable(symbol: Symbol, time: Nanos) -> Bool {
         let now = ContinuousClock.now
+        var waitedOut = false
         for (other, seen) in latest where other != symbol && seen < time {
             // While rebuilding, never release on a timeout: the original run decides what happened.
             guard !replayingNow, queues[other]?.isEmpty ?? true,
                   let arrived = lastArrival[other], now - arrived >= idleTimeout else { return false }
+            waitedOut = true
         }
         for (id, order) in awaiting where order.symbol == symbol && order.time < time && reports[id] == nil {
             return false
         }
+        if waitedOut { idleReleases += 1 }
         return true
     }
 
