@@ -142,6 +142,10 @@ let package = Package(
             "QuorumPipeline", "QuorumBus", "QuorumModel", "QuorumProto", "QuorumFeatures", "QuorumML", "QuorumStrategy",
             "QuorumRisk", "QuorumExecution",
         ], path: "Tests/QuorumPipelineTests", swiftSettings: strict),
+        .testTarget(name: "QuorumClusterTests", dependencies: [
+            "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumKafka", "QuorumBus", "QuorumModel",
+            "QuorumProto", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/QuorumClusterTests", swiftSettings: strict),
         .testTarget(name: "QuorumProtoTests", dependencies: ["QuorumProto", "QuorumBus"],
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),
         .testTarget(name: "QuorumRedisTests", dependencies: ["QuorumRedis"],

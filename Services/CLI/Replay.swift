@@ -129,10 +129,10 @@ struct Replay: AsyncParsableCommand {
         try await bus.checkConnection()
         for spec in specs {
             let topic = namer.name(spec)
-            let before = try await bus.committedOffsets(group: group, topic: topic)
+            let before = try await bus.committedOffsets(group: namer.group(group), topic: topic)
             let offsets = try await bus.offsetsForTimes(topic: topic, timestampMs: time / 1_000_000)
             do {
-                try await bus.setCommittedOffsets(group: group, topic: topic, offsets: offsets)
+                try await bus.setCommittedOffsets(group: namer.group(group), topic: topic, offsets: offsets)
             } catch let error as BusError {
                 throw ValidationError("\(error.description) — is \(group) still running? Stop it first (scripts/cluster kill …).")
             }

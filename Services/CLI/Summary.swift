@@ -199,7 +199,7 @@ func waitUntilIdle(bus: KafkaBus, namer: TopicNamer, groups: [String], idleSecon
         for (group, specs) in ServiceGroups.inputs where groups.contains(group) {
             for spec in specs {
                 let marks = try await bus.watermarks(topic: namer.name(spec))
-                let committed = try await bus.committedOffsets(group: group, topic: namer.name(spec))
+                let committed = try await bus.committedOffsets(group: namer.group(group), topic: namer.name(spec))
                 lag += marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
             }
         }
@@ -217,11 +217,17 @@ struct Wait: AsyncParsableCommand {
     @OptionGroup var broker: BrokerOptions
     @Option(help: "Seconds without any change that count as idle.") var idle: Int = 8
     @Option(help: "Give up after this many seconds.") var timeout: Int = 900
+    @Option(help: "Consumer groups to wait for, comma-separated (default: every stage, monitor included).") var groups: String?
 
     func run() async throws {
+        let known = ServiceGroups.inputs.map(\.0)
+        let chosen = groups.map { $0.split(separator: ",").map(String.init) } ?? known
+        if let unknown = chosen.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown group '\(unknown)'; one of: \(known.joined(separator: ", "))")
+        }
         let bus = try broker.bus()
         try await bus.checkConnection()
-        try await waitUntilIdle(bus: bus, namer: try TopicNamer(prefix: broker.prefix), groups: ServiceGroups.inputs.map(\.0),
+        try await waitUntilIdle(bus: bus, namer: try TopicNamer(prefix: broker.prefix), groups: chosen,
                                 idleSeconds: idle, timeoutSeconds: timeout)
     }
 }

@@ -120,6 +120,9 @@ public struct TopicNamer: Sendable, Hashable {
     public static let live = try! TopicNamer(prefix: "")
 
     public func name(_ spec: TopicSpec) -> String { prefix.isEmpty ? spec.name : "\(prefix).\(spec.name)" }
+    /// The consumer group of a stage in this run: a prefixed run has its own groups ("replay-7.quorum-risk"), so it
+    /// never shares members or offsets with live traffic.
+    public func group(_ base: String) -> String { prefix.isEmpty ? base : "\(prefix).\(base)" }
     public func deadLetterName(_ spec: TopicSpec) -> String { name(spec) + Topic.deadLetterSuffix }
     /// The dead-letter topic of a full topic name.
     public func deadLetterName(ofFullName name: String) -> String { name + Topic.deadLetterSuffix }

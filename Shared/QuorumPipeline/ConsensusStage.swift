@@ -20,7 +20,7 @@ public struct ConsensusStage: StageLogic {
     private var predictionEnvelopes: [Symbol: [Nanos: Quorum_V1_Envelope]] = [:]
 
     public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(), group: String = "quorum-consensus") {
-        self.group = group
+        self.group = namer.group(group)
         featuresTopic = namer.name(Topic.features)
         inputs = [featuresTopic, namer.name(Topic.predictions)]
         signalsTopic = namer.name(Topic.signals)

@@ -22,12 +22,15 @@ public struct ExecutionStage: StageLogic {
     /// Envelope of each open order's approval (its causal chain continues in the reports).
     private var causes: [String: Quorum_V1_Envelope] = [:]
     private var decisionIDs: [String: String] = [:]
+    /// Next `symbol_sequence` to apply per symbol, and approvals that arrived ahead of their turn.
+    private var nextSequence: [Symbol: UInt64] = [:]
+    private var early: [Symbol: [UInt64: (Quorum_V1_OrderApproved, MessagePosition)]] = [:]
     private var pendingOrders: [OrderRow] = []
     private var pendingFills: [Fill] = []
 
     public init(namer: TopicNamer, config: PaperExchangeConfig = PaperExchangeConfig(), records: (any ExecutionRecordSink)?,
                 group: String = "quorum-execution") {
-        self.group = group
+        self.group = namer.group(group)
         approvedTopic = namer.name(Topic.ordersApproved)
         inputs = [approvedTopic, namer.name(Topic.bars)]
         reportsTopic = namer.name(Topic.executionReports)
@@ -36,19 +39,40 @@ public struct ExecutionStage: StageLogic {
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
-        let actions: [ExecutionAction]
         if message.topic == approvedTopic {
             let approved = try message.decode(Quorum_V1_OrderApproved.self)
             let order = try approved.paperOrder()
-            if exchange.status(of: order.clientOrderID) == nil {
-                causes[order.clientOrderID] = approved.envelope
-                decisionIDs[order.clientOrderID] = approved.intent.decisionID
+            let sequence = approved.symbolSequence
+            let next = nextSequence[order.symbol] ?? 1
+            // Risk numbers each symbol's approvals; apply them in that order whatever order they arrive in.
+            if sequence > next {
+                early[order.symbol, default: [:]][sequence] = (approved, MessagePosition(message))
+                return StageStep()
             }
-            actions = exchange.handle(.submit(order))
-        } else {
-            let bar = try Bar(wire: try message.decode(Quorum_V1_Bar.self))
-            actions = exchange.handle(.bar(bar))
+            if sequence != 0 && sequence < next { return .done(message) }  // applied before (redelivery)
+            var step = StageStep.done(message, try submit(approved, order, replaying: replaying))
+            if sequence != 0 { nextSequence[order.symbol] = sequence + 1 }
+            // Approvals that were waiting for this one.
+            while let following = nextSequence[order.symbol], let (waiting, position) = early[order.symbol]?.removeValue(forKey: following) {
+                step.outputs += try submit(waiting, try waiting.paperOrder(), replaying: replaying)
+                step.completed.append(position)
+                nextSequence[order.symbol] = following + 1
+            }
+            return step
         }
+        let bar = try Bar(wire: try message.decode(Quorum_V1_Bar.self))
+        return .done(message, try publish(exchange.handle(.bar(bar)), replaying: replaying))
+    }
+
+    private mutating func submit(_ approved: Quorum_V1_OrderApproved, _ order: PaperOrder, replaying: Bool) throws -> [OutgoingMessage] {
+        if exchange.status(of: order.clientOrderID) == nil {
+            causes[order.clientOrderID] = approved.envelope
+            decisionIDs[order.clientOrderID] = approved.intent.decisionID
+        }
+        return try publish(exchange.handle(.submit(order)), replaying: replaying)
+    }
+
+    private mutating func publish(_ actions: [ExecutionAction], replaying: Bool) throws -> [OutgoingMessage] {
         // Position right after each fill: the ledger's position now, minus the fills that came later in this call.
         // Reports that are not fills carry no position (it would depend on what else had arrived).
         var positionAfterFill: [String: Fixed] = [:]
@@ -70,13 +94,13 @@ public struct ExecutionStage: StageLogic {
                 decisionIDs[id] = nil
             }
             guard !replaying else { continue }
-            pendingOrders.append(OrderRow(clientOrderID: id, decisionID: decisionID, symbol: report.symbol, side: report.side, quantity: report.quantity,
-                                          status: report.status, reason: report.reason, time: report.time))
+            pendingOrders.append(OrderRow(clientOrderID: id, decisionID: decisionID, symbol: report.symbol, side: report.side,
+                                          quantity: report.quantity, status: report.status, reason: report.reason, time: report.time))
             if let fill = report.fill { pendingFills.append(fill) }
             let wire = report.wire(stamp: stamp, cause: cause, positionAfter: report.fill.flatMap { positionAfterFill[$0.fillID] })
             outputs.append(try OutgoingMessage(topic: reportsTopic, key: id, message: wire, eventTimeNs: report.time))
         }
-        return .done(message, outputs)
+        return outputs
     }
 
     public mutating func persist() async throws {

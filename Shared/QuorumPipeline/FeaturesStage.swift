@@ -16,7 +16,7 @@ public struct FeaturesStage: StageLogic {
     private var latest: [String: Quorum_V1_FeatureVector] = [:]
 
     public init(namer: TopicNamer, spec: FeatureSpec = .coreV1, hotState: (any HotStateSink)?, group: String = "quorum-features") {
-        self.group = group
+        self.group = namer.group(group)
         inputs = [namer.name(Topic.bars)]
         output = namer.name(Topic.features)
         stamp = EnvelopeStamp(producer: "quorum-features")

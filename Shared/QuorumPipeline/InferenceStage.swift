@@ -33,7 +33,7 @@ public struct InferenceStage: StageLogic {
     public private(set) var swaps = 0
 
     public init(namer: TopicNamer, initialModels: [ServedModel], hotState: (any HotStateSink)?, group: String = "quorum-inference") {
-        self.group = group
+        self.group = namer.group(group)
         featuresTopic = namer.name(Topic.features)
         inputs = [featuresTopic, namer.name(Topic.models)]
         output = namer.name(Topic.predictions)

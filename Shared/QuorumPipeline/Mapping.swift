@@ -233,7 +233,7 @@ extension Quorum_V1_Decision {
 // MARK: - Orders
 
 extension QuorumRisk.OrderIntent {
-    public func wire(stamp: EnvelopeStamp, cause: Quorum_V1_Envelope) -> Quorum_V1_OrderApproved {
+    public func wire(stamp: EnvelopeStamp, cause: Quorum_V1_Envelope, sequence: UInt64) -> Quorum_V1_OrderApproved {
         var intent = Quorum_V1_OrderIntent()
         intent.envelope = stamp.envelope(id: clientOrderID, tsEvent: time, cause: cause)
         intent.clientOrderID = clientOrderID
@@ -247,6 +247,7 @@ extension QuorumRisk.OrderIntent {
         approved.envelope = stamp.envelope(id: "ap-\(clientOrderID)", tsEvent: time, cause: cause)
         approved.intent = intent
         approved.approvedQuantity = quantity.wire
+        approved.symbolSequence = sequence
         approved.checks = checks.map { c in
             var w = Quorum_V1_RiskCheck()
             w.name = c.code.rawValue

@@ -174,7 +174,7 @@ public struct MonitorStage: StageLogic {
     private var symbols: [Symbol: SymbolState] = [:]
 
     public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), group: String = "quorum-monitor") {
-        self.group = group
+        self.group = namer.group(group)
         self.stats = stats
         self.policy = policy
         inputs = Topic.all.map { namer.name($0) }

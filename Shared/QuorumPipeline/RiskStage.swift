@@ -53,6 +53,8 @@ public struct RiskStage: StageLogic {
     private var awaiting: [String: (symbol: Symbol, time: Nanos)] = [:]
     /// Final reports that arrived and wait for their place in the order.
     private var reports: [String: HeldReport] = [:]
+    /// Number of approvals per symbol so far: the next one gets the next `symbol_sequence`.
+    private var sequences: [Symbol: UInt64] = [:]
     /// Orders whose final report has been applied (a redelivered report is then ignored).
     private var applied: Set<String> = []
     private var pendingDenials: [OrderDenial] = []
@@ -67,7 +69,7 @@ public struct RiskStage: StageLogic {
     public init(namer: TopicNamer, config: RiskConfig = RiskConfig(), idleTimeout: Duration = .seconds(2),
                 expectedSymbols: [Symbol] = [],
                 hotState: (any HotStateSink)?, denialSink: (any DenialRecordSink)?, group: String = "quorum-risk") {
-        self.group = group
+        self.group = namer.group(group)
         decisionsTopic = namer.name(Topic.decisions)
         reportsTopic = namer.name(Topic.executionReports)
         controlTopic = namer.name(Topic.control)
@@ -200,8 +202,10 @@ public struct RiskStage: StageLogic {
             switch action {
             case .approve(let order):
                 awaiting[order.clientOrderID] = (order.symbol, order.time)
+                let sequence = (sequences[order.symbol] ?? 0) + 1
+                sequences[order.symbol] = sequence
                 guard !replayingNow else { continue }
-                let w = order.wire(stamp: stamp, cause: cause)
+                let w = order.wire(stamp: stamp, cause: cause, sequence: sequence)
                 if let m = try? OutgoingMessage(topic: approvedTopic, key: order.clientOrderID, message: w, eventTimeNs: order.time) {
                     out.append(m)
                 }

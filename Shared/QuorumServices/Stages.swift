@@ -134,7 +134,7 @@ struct LagPoller: Service {
                         let topic = namer.name(spec)
                         do {
                             let marks = try await bus.watermarks(topic: topic)
-                            let committed = try await bus.committedOffsets(group: group, topic: topic)
+                            let committed = try await bus.committedOffsets(group: namer.group(group), topic: topic)
                             let lag = marks.reduce(Int64(0)) { total, entry in
                                 total + max(0, entry.value.high - (committed[entry.key] ?? entry.value.low))
                             }

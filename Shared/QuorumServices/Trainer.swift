@@ -31,10 +31,10 @@ public enum TrainerWorker {
         let bus = backends.bus!
         let namer = backends.namer
         let postgres = backends.postgres!
-        let consumer = try bus.makeConsumer(group: group, topics: [namer.name(Topic.trainingJobs)],
+        let consumer = try bus.makeConsumer(group: namer.group(group), topics: [namer.name(Topic.trainingJobs)],
                                             clientID: context.config.kafkaClientID, startAt: .earliest)
         let producer = try bus.makeProducer(clientID: context.config.kafkaClientID)
-        let loop = ConsumerLoop(consumer: consumer, deadLetters: producer, group: group, logger: context.logger)
+        let loop = ConsumerLoop(consumer: consumer, deadLetters: producer, group: namer.group(group), logger: context.logger)
         let gate = ValidationGate(minimumCount: context.config.int(ServiceKeys.trainerMinValidation.name),
                                   minimumImprovement: context.config.double(ServiceKeys.trainerMinImprovement.name))
         let worker = Job(archive: BarArchive(store: postgres, logger: context.logger),

@@ -84,8 +84,8 @@ struct InProcessPipelineTests {
             let out = try Self.drive(&risk, order, topic: namer.name(Topic.ordersApproved))
             #expect(try RecordDigest.digest(valueType: Topic.ordersApproved.valueType, values: out) == expectedOrders)
         }
-        // Execution: orders before bars, bars before orders.
-        for order in [approvals + bars, bars + approvals] {
+        // Execution: orders before bars, bars before orders, and a symbol's orders in reverse (as after a restart).
+        for order in [approvals + bars, bars + approvals, approvals.reversed() + bars, bars + approvals.reversed()] {
             var execution = ExecutionStage(namer: namer, records: nil)
             let out = try Self.drive(&execution, order, topic: namer.name(Topic.executionReports))
             #expect(try RecordDigest.digest(valueType: Topic.executionReports.valueType, values: out) == expectedReports)

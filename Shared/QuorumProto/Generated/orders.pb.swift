@@ -260,6 +260,10 @@ public nonisolated struct Quorum_V1_OrderApproved: Sendable {
   /// Every check that ran, in order.
   public var checks: [Quorum_V1_RiskCheck] = []
 
+  /// Position of this order among risk's approvals for its symbol: 1, 2, 3, … without gaps. The topic is keyed by
+  /// client order id, so one symbol's orders may arrive in any order; execution applies them in this order.
+  public var symbolSequence: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -608,7 +612,7 @@ nonisolated extension Quorum_V1_RiskCheck: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Quorum_V1_OrderApproved: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OrderApproved"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}intent\0\u{3}approved_quantity\0\u{1}checks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}intent\0\u{3}approved_quantity\0\u{1}checks\0\u{3}symbol_sequence\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -620,6 +624,7 @@ nonisolated extension Quorum_V1_OrderApproved: SwiftProtobuf.Message, SwiftProto
       case 2: try { try decoder.decodeSingularMessageField(value: &self._intent) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._approvedQuantity) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.checks) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.symbolSequence) }()
       default: break
       }
     }
@@ -642,6 +647,9 @@ nonisolated extension Quorum_V1_OrderApproved: SwiftProtobuf.Message, SwiftProto
     if !self.checks.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.checks, fieldNumber: 4)
     }
+    if self.symbolSequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.symbolSequence, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -650,6 +658,7 @@ nonisolated extension Quorum_V1_OrderApproved: SwiftProtobuf.Message, SwiftProto
     if lhs._intent != rhs._intent {return false}
     if lhs._approvedQuantity != rhs._approvedQuantity {return false}
     if lhs.checks != rhs.checks {return false}
+    if lhs.symbolSequence != rhs.symbolSequence {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -7,6 +7,8 @@ public final class ChildProcess: @unchecked Sendable {
     public let path: String
     public let log: String
     private var exited = false
+    /// Exit code once it has exited (a negative number: killed by that signal).
+    public private(set) var exitStatus: Int32?
 
     private init(pid: pid_t, path: String, log: String) {
         self.pid = pid
@@ -57,7 +59,7 @@ public final class ChildProcess: @unchecked Sendable {
     public var isRunning: Bool {
         if exited { return false }
         var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid { exited = true }
+        if waitpid(pid, &status, WNOHANG) == pid { record(status) }
         return !exited
     }
 
@@ -71,8 +73,13 @@ public final class ChildProcess: @unchecked Sendable {
     public func wait() {
         guard !exited else { return }
         var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
+        if waitpid(pid, &status, 0) == pid { record(status) } else { exited = true }
+    }
+
+    private func record(_ status: Int32) {
         exited = true
+        let signal = status & 0x7f
+        exitStatus = signal == 0 ? (status >> 8) & 0xff : -signal
     }
 }
 

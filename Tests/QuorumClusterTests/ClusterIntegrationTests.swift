@@ -1,0 +1,306 @@
+import Foundation
+import QuorumBus
+import QuorumKafka
+import QuorumModel
+import QuorumPipeline
+import QuorumPostgres
+import QuorumProto
+import QuorumServiceKit
+import QuorumStores
+import Logging
+import Testing
+
+/// The real services as separate processes on the servers `make test` starts, each run on its own topic prefix
+/// (own topics, Redis keys and Postgres schema), fed a small fixture through the `quorum` CLI.
+@Suite("Cluster (services as processes)", .serialized)
+struct ClusterIntegrationTests {
+    static let symbols = ["AAA-USD", "BBB-USD"]
+    static let interval: Int64 = 1800
+    static let start: Int64 = 1_599_998_400  // aligned to 30 minutes
+    static let barsPerSymbol = 900
+    static let historyBars = 600
+    static let badRows = 3
+    static let pipelineGroups = "quorum-features,quorum-trainer,quorum-inference,quorum-consensus,quorum-risk,quorum-execution"
+
+    struct Env {
+        let brokers: String
+        let redis: String
+        let postgres: String
+        let bin: String
+        let work: String
+    }
+
+    static func environment() throws -> Env {
+        let e = ProcessInfo.processInfo.environment
+        guard let brokers = e["QUORUM_KAFKA_BROKERS"], let redis = e["QUORUM_REDIS_URL"], let postgres = e["QUORUM_POSTGRES_URL"] else {
+            throw ClusterTestError("QUORUM_KAFKA_BROKERS, QUORUM_REDIS_URL and QUORUM_POSTGRES_URL are not set: run through `make test`")
+        }
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let work = NSTemporaryDirectory() + "quorum-cluster-test-\(getpid())"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        return Env(brokers: brokers, redis: redis, postgres: postgres, bin: bin, work: work)
+    }
+
+    /// Fixture files: history (before the split) and live (after, with `badRows` invalid rows in the first file).
+    static func writeFixture(_ env: Env) throws -> (history: [String], live: [String], split: String) {
+        var history: [String] = []
+        var live: [String] = []
+        for (index, symbol) in symbols.enumerated() {
+            let bars = FixtureBars.make(count: barsPerSymbol, seed: UInt64(index + 1), startPrice: index == 0 ? 20_000 : 1_500)
+            let iso = ISO8601DateFormatter()
+            func row(_ i: Int, _ b: (Double, Double, Double, Double)) -> String {
+                let t = iso.string(from: Date(timeIntervalSince1970: Double(start + Int64(i) * interval)))
+                return "\(t),\(b.0),\(b.1),\(b.2),\(b.3),\(10 + i % 7)"
+            }
+            let stem = symbol.lowercased().replacingOccurrences(of: "-", with: "_")
+            let header = "timestamp,open,high,low,close,volume"
+            let h = [header] + (0..<historyBars).map { row($0, bars[$0]) }
+            var l = [header] + (historyBars..<barsPerSymbol).map { row($0, bars[$0]) }
+            if index == 0 {
+                // Injected bad rows (each must land in md.bars.dlq with its file and line): a negative price,
+                // a non-number, and high below low.
+                let t = { (i: Int) in iso.string(from: Date(timeIntervalSince1970: Double(start + Int64(i) * interval))) }
+                l.append("\(t(barsPerSymbol)),-5,10,1,5,1")
+                l.append("\(t(barsPerSymbol + 1)),abc,10,1,5,1")
+                l.append("\(t(barsPerSymbol + 2)),5,1,10,5,1")
+            }
+            let hp = "\(env.work)/\(stem)_history.csv"
+            let lp = "\(env.work)/\(stem)_live.csv"
+            try (h.joined(separator: "\n") + "\n").write(toFile: hp, atomically: true, encoding: .utf8)
+            try (l.joined(separator: "\n") + "\n").write(toFile: lp, atomically: true, encoding: .utf8)
+            history.append(hp)
+            live.append(lp)
+        }
+        let split = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(start + Int64(historyBars) * interval)))
+        return (history, live, split)
+    }
+
+    /// One pipeline run on a prefix.
+    final class Run {
+        let env: Env
+        let prefix: String
+        var children: [String: ChildProcess] = [:]
+        var arguments: [String: [String]] = [:]
+
+        init(env: Env, prefix: String) {
+            self.env = env
+            self.prefix = prefix
+        }
+
+        var common: [String] {
+            ["--topic.prefix", prefix, "--http.port", "0", "--kafka.brokers", env.brokers, "--redis.url", env.redis,
+             "--postgres.url", env.postgres, "--log.format", "json", "--shutdown.timeout", "20s"]
+        }
+
+        func start(_ service: String, instance: String? = nil, extra: [String] = []) throws {
+            let name = instance ?? service
+            let args = common + ["--service.instance", "\(prefix)-\(name)"] + extra
+            arguments[name] = [service] + args
+            children[name] = try ChildProcess.spawn("\(env.bin)/\(service)", args, log: "\(env.work)/\(prefix)-\(name).log")
+        }
+
+        func restart(_ name: String) throws {
+            let args = arguments[name]!
+            children[name] = try ChildProcess.spawn("\(env.bin)/\(args[0])", Array(args.dropFirst()), log: "\(env.work)/\(prefix)-\(name).log")
+        }
+
+        func startPipeline() throws {
+            try start("quorum-features")
+            try start("quorum-trainer", instance: "trainer-1", extra: ["--trainer.gate.min.improvement", "-1", "--trainer.gate.min.count", "10"])
+            try start("quorum-trainer", instance: "trainer-2", extra: ["--trainer.gate.min.improvement", "-1", "--trainer.gate.min.count", "10"])
+            try start("quorum-inference")
+            try start("quorum-consensus", extra: ["--consensus.threshold", "0.2"])
+            try start("quorum-risk", extra: ["--risk.symbols", ClusterIntegrationTests.symbols.joined(separator: ","),
+                                            "--risk.merge.idle.timeout", "120s"])
+            try start("quorum-execution")
+        }
+
+        /// Runs the `quorum` CLI on this prefix; fails with its output when it exits non-zero.
+        @discardableResult
+        func cli(_ args: [String]) async throws -> String {
+            let log = "\(env.work)/\(prefix)-cli.log"
+            let marker = (try? String(contentsOfFile: log, encoding: .utf8))?.count ?? 0
+            let child = try ChildProcess.spawn("\(env.bin)/quorum", args + ["--topic.prefix", prefix, "--kafka.brokers", env.brokers],
+                                               log: log, environment: ["QUORUM_POSTGRES_URL": env.postgres])
+            while child.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            let output = String((try? String(contentsOfFile: log, encoding: .utf8))?.dropFirst(marker) ?? "")
+            guard child.exitStatus == 0 else { throw ClusterTestError("quorum \(args.joined(separator: " ")) failed:\n\(output)") }
+            return output
+        }
+
+        func stopAll() {
+            for c in children.values { c.terminate() }
+            for c in children.values { c.wait() }
+        }
+    }
+
+    /// What a run left: the ledger in Postgres and the digests of its topics.
+    struct Outcome: Equatable {
+        var orders: [String]
+        var fills: [String]
+        var positions: [String]
+        var approvals: RecordDigest.Result
+        var reports: RecordDigest.Result
+        var denials: RecordDigest.Result
+    }
+
+    static func bus(_ env: Env) throws -> KafkaBus {
+        var logger = Logger(label: "cluster-test")
+        logger.logLevel = .warning
+        return try KafkaBus(configuration: KafkaConfiguration(brokers: env.brokers, clientID: "cluster-test"), logger: logger)
+    }
+
+    static func records(_ bus: KafkaBus, _ topic: String) async throws -> [IncomingMessage] {
+        let marks = try await bus.watermarks(topic: topic)
+        var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
+        guard !remaining.isEmpty else { return [] }
+        let consumer = try bus.makeConsumer(group: "cluster-test-read-\(wallClockNanos())", topics: [topic], clientID: "cluster-test",
+                                            startAt: .earliest)
+        var out: [IncomingMessage] = []
+        while !remaining.isEmpty, let m = try await consumer.next() {
+            out.append(m)
+            if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
+        }
+        await consumer.close()
+        return out
+    }
+
+    static func withStore<T: Sendable>(_ env: Env, prefix: String, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
+        var config = try PostgresConfiguration(url: env.postgres)
+        config.schema = PostgresConfiguration.schema(forTopicPrefix: prefix)
+        let store = PostgresStore(configuration: config, logger: Logger(label: "cluster-test"))
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await store.run(); return nil }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    static func outcome(_ env: Env, prefix: String) async throws -> Outcome {
+        let bus = try bus(env)
+        let namer = try TopicNamer(prefix: prefix)
+        let (orders, fills, positions) = try await withStore(env, prefix: prefix) { store in
+            let ledger = ExecutionLedgerStore(store: store)
+            return (try await ledger.orders(), try await ledger.fills(), try await ledger.positions())
+        }
+        func digest(_ spec: TopicSpec) async throws -> RecordDigest.Result {
+            try RecordDigest.digest(valueType: spec.valueType, values: try await records(bus, namer.name(spec)).map(\.value))
+        }
+        return Outcome(
+            orders: orders.map { "\($0.clientOrderID) \($0.decisionID) \($0.symbol) \($0.side) \($0.quantity) \($0.status.rawValue)" }.sorted(),
+            fills: fills.map { "\($0.fillID) \($0.symbol) \($0.side) \($0.quantity) \($0.price) \($0.fee) \($0.time)" }.sorted(),
+            positions: positions.map { "\($0.symbol) \($0.quantity) \($0.cost) \($0.fees) \($0.fillCount)" }.sorted(),
+            approvals: try await digest(Topic.ordersApproved), reports: try await digest(Topic.executionReports),
+            denials: try await digest(Topic.ordersDenied))
+    }
+
+    /// history → train → live; `duringLive` runs while the live bars flow (e.g. kill -9 a service).
+    static func runPipeline(_ env: Env, prefix: String, fixture: (history: [String], live: [String], split: String),
+                            duringLive: ((Run, KafkaBus) async throws -> Void)? = nil) async throws -> Run {
+        let run = Run(env: env, prefix: prefix)
+        do {
+            try run.startPipeline()
+            try await run.cli(["ingest"] + fixture.history)
+            try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", pipelineGroups])
+            try await run.cli(["train", "--until", fixture.split, "--train-days", "8", "--validation-days", "3", "--wait", "--timeout", "300"])
+            try await run.cli(["ingest"] + fixture.live)
+            if let duringLive { try await duringLive(run, try bus(env)) }
+            try await run.cli(["wait", "--idle", "4", "--timeout", "600", "--groups", pipelineGroups])
+        } catch {
+            run.stopAll()
+            throw error
+        }
+        run.stopAll()
+        return run
+    }
+
+    static func count(_ bus: KafkaBus, _ topic: String) async throws -> Int64 {
+        try await bus.watermarks(topic: topic).values.reduce(0) { $0 + $1.high - $1.low }
+    }
+
+    @Test("cluster on a fixture: ledger complete and consistent, DLQ holds exactly the bad rows; kill -9 of execution or risk changes nothing")
+    func ledgerAndCrashes() async throws {
+        let env = try Self.environment()
+        let fixture = try Self.writeFixture(env)
+        let tag = String(wallClockNanos() % 1_000_000_000)
+
+        // 1. An uninterrupted run: the reference.
+        let reference = "ct\(tag)-a"
+        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture)
+        let bus = try Self.bus(env)
+        let namer = try TopicNamer(prefix: reference)
+        let expected = try await Self.outcome(env, prefix: reference)
+
+        // Ledger: every approved order has exactly one order row, and its fill; positions = Σ fills.
+        let approvals = try await Self.records(bus, namer.name(Topic.ordersApproved)).map { try Quorum_V1_OrderApproved(serializedBytes: $0.value) }
+        let approvedIDs = Set(approvals.map(\.intent.clientOrderID))
+        #expect(approvedIDs.count >= 3, "the fixture should trade")
+        #expect(Set(expected.orders.map { String($0.split(separator: " ")[0]) }) == approvedIDs)
+        #expect(expected.orders.count == approvedIDs.count)
+        let problems = try await Self.withStore(env, prefix: reference) { try await ExecutionLedgerStore(store: $0).verifyLedger() }
+        #expect(problems.isEmpty, "\(problems)")
+        let filledOrders = expected.orders.filter { $0.hasSuffix(" filled") }.count
+        #expect(expected.fills.count == filledOrders)
+        // Every denial has a reason (topic and audit table).
+        let denials = try await Self.records(bus, namer.name(Topic.ordersDenied)).map { try Quorum_V1_OrderDenied(serializedBytes: $0.value) }
+        #expect(denials.allSatisfy { !$0.reason.isEmpty && $0.reasonCode != .unspecified })
+        let audited = try await Self.withStore(env, prefix: reference) { try await ExecutionLedgerStore(store: $0).denials() }
+        #expect(audited.count == Set(denials.map(\.intent.clientOrderID)).count)
+        #expect(audited.allSatisfy { !$0.reason.isEmpty })
+        // The DLQ holds exactly the injected rows, with file and line.
+        let dead = try await Self.records(bus, namer.deadLetterName(Topic.bars))
+        #expect(dead.count == Self.badRows)
+        #expect(dead.allSatisfy { $0.header(DeadLetterHeader.sourceFile)?.text.hasSuffix("aaa_usd_live.csv") == true && $0.header(DeadLetterHeader.sourceLine) != nil })
+
+        // 2. kill -9 execution while the live bars flow, restart it: the same ledger.
+        let crashedExecution = "ct\(tag)-e"
+        _ = try await Self.runPipeline(env, prefix: crashedExecution, fixture: fixture) { run, bus in
+            let topic = try TopicNamer(prefix: crashedExecution).name(Topic.executionReports)
+            while try await Self.count(bus, topic) < 2 { try await Task.sleep(for: .milliseconds(50)) }
+            run.children["quorum-execution"]!.kill9()
+            run.children["quorum-execution"]!.wait()
+            try run.restart("quorum-execution")
+        }
+        #expect(try await Self.outcome(env, prefix: crashedExecution) == expected)
+
+        // 3. kill -9 risk the same way.
+        let crashedRisk = "ct\(tag)-r"
+        _ = try await Self.runPipeline(env, prefix: crashedRisk, fixture: fixture) { run, bus in
+            let topic = try TopicNamer(prefix: crashedRisk).name(Topic.ordersApproved)
+            while try await Self.count(bus, topic) < 2 { try await Task.sleep(for: .milliseconds(50)) }
+            run.children["quorum-risk"]!.kill9()
+            run.children["quorum-risk"]!.wait()
+            try run.restart("quorum-risk")
+        }
+        #expect(try await Self.outcome(env, prefix: crashedRisk) == expected)
+    }
+}
+
+struct ClusterTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Deterministic OHLC rows (a random walk with waves), rounded to cents.
+enum FixtureBars {
+    static func make(count: Int, seed: UInt64, startPrice: Double) -> [(Double, Double, Double, Double)] {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        func uniform() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        func cents(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+        var price = startPrice
+        var out: [(Double, Double, Double, Double)] = []
+        for i in 0..<count {
+            let r = (uniform() - 0.5) * 0.02 + 0.004 * sin(Double(i) / 40.0)
+            let open = cents(price)
+            let close = cents(max(1, price * (1 + r)))
+            let high = cents(max(open, close) * (1 + uniform() * 0.003))
+            let low = cents(min(open, close) * (1 - uniform() * 0.003))
+            out.append((open, max(high, open, close), min(low, open, close), close))
+            price = close
+        }
+        return out
+    }
+}
