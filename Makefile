@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus check-generated proto config-doc clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline check-generated proto config-doc clean
 
 all: build
 
@@ -26,7 +26,8 @@ test: bootstrap
 test-unit:
 	swift test --skip IntegrationTests
 
-## make demo: the services issue brings the full demo; until then it runs the bus benchmark cluster check.
+## make demo: release build, local cluster (servers + eight services), real BTC/ETH/LTC bars through the pipeline,
+## summary printed and written to .cluster/demo-summary.json; the cluster keeps running (make down stops it).
 demo: bootstrap
 	@scripts/demo
 
@@ -37,6 +38,11 @@ down:
 ## 1,000,000 messages of 200 bytes through the Kafka bus vs a bare librdkafka loop (local broker).
 bench-bus: bootstrap
 	@scripts/bench-bus
+
+## Every bar of data/market through the five trading stages of the running demo cluster: bars/s and latency,
+## with the bus ceiling measured in the same run.
+bench-pipeline: bootstrap
+	@scripts/bench-pipeline
 
 check-generated:
 	@scripts/check-generated

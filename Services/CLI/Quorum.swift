@@ -12,7 +12,7 @@ struct Quorum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quorum",
         abstract: "Operate a Quorum cluster.",
-        subcommands: [Cluster.self, Topics.self, Ingest.self, Train.self, Models.self, KillSwitch.self, Replay.self, Wait.self, Summary.self,
+        subcommands: [Cluster.self, Topics.self, Ingest.self, Train.self, Models.self, KillSwitch.self, Replay.self, Wait.self, Summary.self, BenchPipeline.self,
                       ConfigDoc.self, Version.self])
 }
 

@@ -64,24 +64,8 @@ struct Replay: AsyncParsableCommand {
         let source = try TopicNamer(prefix: broker.prefix)
         let symbols = try await copy(spec, bus: bus, from: source, to: namer, fromNs: fromNs, toNs: toNs)
         guard run else { return }
-        try await stores.withStore(prefix: replayPrefix) { store in
-            // Pin the live active models into the replay's schema: the replay scores with what is live now.
-            let schema = PostgresConfiguration.schema(forTopicPrefix: replayPrefix)!
-            let sourceSchema = PostgresConfiguration.schema(forTopicPrefix: broker.prefix) ?? "public"
-            let copied = try await store.withConnection { c -> Int in
-                let rows = try await c.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO \(schema).models SELECT * FROM \(sourceSchema).models WHERE status = 'active'
-                    ON CONFLICT DO NOTHING RETURNING model_id
-                    """), logger: Logger(label: "quorum"))
-                var n = 0
-                for try await _ in rows { n += 1 }
-                return n
-            }
-            print("pinned \(copied) active models into schema \(schema)")
-        }
-        let modelled = try await stores.withStore(prefix: replayPrefix) { store in
-            try await ModelRegistry(store: store).activeModels().map(\.symbol.name)
-        }
+        // The replay scores with the source run's active models.
+        let modelled = try await PrefixPipeline.pinModels(stores, from: broker.prefix, to: replayPrefix)
         try await runPipeline(bus: bus, namer: namer, symbols: symbols.filter { modelled.contains($0) })
         try await printDigests(bus: bus, namer: namer)
     }
@@ -144,50 +128,100 @@ struct Replay: AsyncParsableCommand {
 
     func printDigests(bus: KafkaBus, namer: TopicNamer) async throws {
         for spec in [Topic.decisions, Topic.ordersApproved, Topic.ordersDenied, Topic.executionReports] {
-            let values = try await readAll(bus: bus, topic: namer.name(spec)).map(\.value)
+            let values = try await readTopic(bus: bus, topic: namer.name(spec)).map(\.value)
             let result = try RecordDigest.digest(valueType: spec.valueType, values: values)
             print("digest \(spec.name.dropFirst(10)): \(result)")
         }
     }
 
-    func readAll(bus: KafkaBus, topic: String) async throws -> [IncomingMessage] {
-        let marks = try await bus.watermarks(topic: topic)
-        var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
-        guard !remaining.isEmpty else { return [] }
-        let consumer = try bus.makeConsumer(group: "quorum-digest-\(wallClockNanos())", topics: [topic], clientID: "quorum-cli-digest",
-                                            startAt: .earliest)
-        var out: [IncomingMessage] = []
-        while !remaining.isEmpty, let m = try await consumer.next() {
-            out.append(m)
-            if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
-        }
-        await consumer.close()
-        return out
-    }
-
     /// Starts the replay stages on the prefix, waits until no group has lag and nothing moved for `idleSeconds`.
     func runPipeline(bus: KafkaBus, namer: TopicNamer, symbols: [String]) async throws {
         let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let logDir = "\(logs)/\(namer.prefix)"
-        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
-        var children: [ChildProcess] = []
+        let children = try PrefixPipeline.spawn(binDir: binDir, logs: logs, prefix: namer.prefix, brokers: broker.brokers,
+                                                postgresURL: stores.postgresURL, symbols: symbols)
         defer { for c in children { c.terminate() } }
-        for stage in ServiceGroups.replayStages {
-            var args = ["--topic.prefix", namer.prefix, "--http.port", "0", "--service.instance", "\(namer.prefix)-\(stage)",
-                        "--kafka.brokers", broker.brokers, "--postgres.url", stores.postgresURL, "--log.format", "json"]
-            if let redis = ProcessInfo.processInfo.environment["QUORUM_REDIS_URL"] { args += ["--redis.url", redis] }
-            // Strict event-time order: wait for every symbol that has a model, and do not give up on a slow one.
-            if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "120s"] }
-            children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log"))
-        }
-        print("running \(ServiceGroups.replayStages.count) stages on prefix \(namer.prefix) (logs in \(logDir))")
-        let running = children
         try await waitUntilIdle(bus: bus, namer: namer, groups: ServiceGroups.replayStages, idleSeconds: idleSeconds, timeoutSeconds: 1800) {
-            for c in running where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
+            for c in children where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
         }
-        for c in children { c.terminate() }
-        for c in children { c.wait() }
-        children = []
+        PrefixPipeline.stop(children)
     }
 }
 
+/// The stages features → execution as child processes on a topic prefix (replays and the pipeline benchmark).
+enum PrefixPipeline {
+    static func spawn(binDir: String, logs: String, prefix: String, brokers: String, postgresURL: String,
+                      symbols: [String]) throws -> [ChildProcess] {
+        let logDir = "\(logs)/\(prefix)"
+        try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        var children: [ChildProcess] = []
+        do {
+            for stage in ServiceGroups.replayStages {
+                var args = ["--topic.prefix", prefix, "--http.port", "0", "--service.instance", "\(prefix)-\(stage)",
+                            "--kafka.brokers", brokers, "--postgres.url", postgresURL, "--log.format", "json"]
+                if let redis = ProcessInfo.processInfo.environment["QUORUM_REDIS_URL"] { args += ["--redis.url", redis] }
+                // Strict event-time order: wait for every symbol that has a model, and do not give up on a slow one.
+                if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "120s"] }
+                children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log"))
+            }
+        } catch {
+            stop(children)
+            throw error
+        }
+        print("running \(ServiceGroups.replayStages.count) stages on prefix \(prefix) (logs in \(logDir))")
+        return children
+    }
+
+    static func stop(_ children: [ChildProcess]) {
+        for c in children { c.terminate() }
+        for c in children { c.wait() }
+    }
+
+    /// Copies the source run's active models into the prefix's schema; returns their symbols.
+    static func pinModels(_ stores: StoreOptions, from sourcePrefix: String, to prefix: String) async throws -> [String] {
+        try await stores.withStore(prefix: prefix) { store in
+            let schema = PostgresConfiguration.schema(forTopicPrefix: prefix)!
+            let sourceSchema = PostgresConfiguration.schema(forTopicPrefix: sourcePrefix) ?? "public"
+            let copied = try await store.withConnection { c -> Int in
+                let rows = try await c.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(schema).models SELECT * FROM \(sourceSchema).models WHERE status = 'active'
+                    ON CONFLICT DO NOTHING RETURNING model_id
+                    """), logger: Logger(label: "quorum"))
+                var n = 0
+                for try await _ in rows { n += 1 }
+                return n
+            }
+            print("pinned \(copied) active models of schema \(sourceSchema) into schema \(schema)")
+            return try await ModelRegistry(store: store).activeModels().map(\.symbol.name)
+        }
+    }
+
+    /// Waits until every stage logged its first partition assignment (its consumer group is formed).
+    static func waitUntilJoined(_ children: [ChildProcess], timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let joined = children.filter { c in
+                ((try? String(contentsOfFile: c.log, encoding: .utf8)) ?? "").contains("partitions assigned")
+            }
+            if joined.count == children.count { return }
+            for c in children where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ValidationError("the stages did not join their consumer groups within \(timeout); see their logs")
+    }
+}
+
+/// Every record of a topic (all partitions, up to the high watermarks at the start).
+func readTopic(bus: KafkaBus, topic: String) async throws -> [IncomingMessage] {
+    let marks = try await bus.watermarks(topic: topic)
+    var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
+    guard !remaining.isEmpty else { return [] }
+    let consumer = try bus.makeConsumer(group: "quorum-read-\(wallClockNanos())", topics: [topic], clientID: "quorum-cli-read",
+                                        startAt: .earliest)
+    var out: [IncomingMessage] = []
+    while !remaining.isEmpty, let m = try await consumer.next() {
+        out.append(m)
+        if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
+    }
+    await consumer.close()
+    return out
+}

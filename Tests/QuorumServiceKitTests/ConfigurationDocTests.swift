@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QuorumServiceKit
+import QuorumServices
 
 @Suite("docs/configuration.md")
 struct ConfigurationDocTests {
@@ -9,9 +10,9 @@ struct ConfigurationDocTests {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("docs/configuration.md")
 
-    @Test("docs/configuration.md matches ConfigurationDoc.markdown()")
+    @Test("docs/configuration.md matches ConfigurationDoc.markdown() of every service's keys")
     func docIsInSync() throws {
-        let rendered = ConfigurationDoc.markdown()
+        let rendered = ConfigurationDoc.markdown(registry: ServiceKeys.documentationRegistry)
         // scripts/gen-config-doc sets WRITE_CONFIG_DOC=1 to regenerate the page instead of checking it.
         if ProcessInfo.processInfo.environment["WRITE_CONFIG_DOC"] == "1" {
             try Data(rendered.utf8).write(to: Self.docURL)
@@ -32,5 +33,14 @@ struct ConfigurationDocTests {
             #expect(rows.first?.contains("`\(key.environmentVariable)`") == true, "key \(key.name)")
         }
         #expect(table.contains("`postgres://quorum@127.0.0.1:5432/quorum`"))
+    }
+
+    @Test("every service key is documented once, and no two services define the same key differently")
+    func serviceKeysDocumented() {
+        let table = ConfigurationDoc.table(ServiceKeys.documentationRegistry)
+        for key in ServiceKeys.all {
+            #expect(table.split(separator: "\n").filter { $0.hasPrefix("| `\(key.name)` |") }.count == 1, "key \(key.name)")
+            #expect(!key.doc.isEmpty)
+        }
     }
 }
