@@ -32,7 +32,7 @@ struct BrokerOptions: ParsableArguments {
 
 struct Topics: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List every topic of the registry with its message count per partition; --create creates missing ones.")
+        abstract: "List every topic of the registry with its message count and the lag of each stage consuming it; --create creates missing ones.")
     @OptionGroup var broker: BrokerOptions
     @Flag(help: "Create the topics (and dead-letter twins) that do not exist yet.") var create = false
 
@@ -43,13 +43,21 @@ struct Topics: AsyncParsableCommand {
             try await bus.checkConnection()
             if create { try await bus.createTopics(namer.specsWithNames()) }
             let existing = try await bus.topicPartitionCounts()
-            print("topic".padding(toLength: 44, withPad: " ", startingAt: 0) + " partitions   messages")
+            print("topic".padding(toLength: 44, withPad: " ", startingAt: 0) + " partitions   messages   lag (consumer group)")
             for spec in namer.specsWithNames() {
                 let name = spec.name.padding(toLength: 44, withPad: " ", startingAt: 0)
                 guard existing[spec.name] != nil else { print("\(name) (missing)"); continue }
                 let marks = try await bus.watermarks(topic: spec.name)
                 let count = marks.values.reduce(0) { $0 + ($1.high - $1.low) }
-                print("\(name) \(String(marks.count).padding(toLength: 10, withPad: " ", startingAt: 0)) \(count)")
+                // Lag of every stage that consumes this topic (records it has not committed yet).
+                var lags: [String] = []
+                for (group, specs) in ServiceGroups.inputs where group != "quorum-monitor" && specs.contains(where: { namer.name($0) == spec.name }) {
+                    let committed = try await bus.committedOffsets(group: namer.group(group), topic: spec.name)
+                    let lag = marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+                    lags.append("\(lag) (\(group))")
+                }
+                print("\(name) \(String(marks.count).padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                      + "\(String(count).padding(toLength: 10, withPad: " ", startingAt: 0)) \(lags.joined(separator: ", "))")
             }
         } catch let error as BusError {
             throw ValidationError(error.description)

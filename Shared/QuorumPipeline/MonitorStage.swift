@@ -144,7 +144,8 @@ public struct RetrainPolicy: Sendable {
 }
 
 /// `quorum-monitor`: reads every data topic (read-only), keeps counters and latencies in `MonitorStats`, and
-/// publishes retraining jobs on an event-time schedule or when a model's live accuracy decays.
+/// publishes retraining jobs for symbols that are being served (predictions seen) on an event-time schedule or
+/// when the model's live accuracy decays. Initial models come from an explicit `quorum train`.
 public struct MonitorStage: StageLogic {
     public let group: String
     public let inputs: [String]
@@ -170,6 +171,8 @@ public struct MonitorStage: StageLogic {
         var outcomes: [Bool] = []
         var outcomeNext = 0
         var interval: Int64 = 0
+        /// A prediction was seen: the symbol has an active model, so it is retrained (initial training is explicit).
+        var served = false
     }
     private var symbols: [Symbol: SymbolState] = [:]
 
@@ -219,7 +222,14 @@ public struct MonitorStage: StageLogic {
             outputs = try onBar(try message.decode(Quorum_V1_Bar.self))
         } else if message.topic == predictionsTopic {
             let p = try message.decode(Quorum_V1_Prediction.self)
-            symbols[Symbol(p.symbol), default: SymbolState()].pending = (p.envelope.tsEventNs, p.probUp > 0.5)
+            var st = symbols[Symbol(p.symbol)] ?? SymbolState()
+            st.pending = (p.envelope.tsEventNs, p.probUp > 0.5)
+            if !st.served {
+                // The schedule starts when the symbol is first served: its model was just trained.
+                st.served = true
+                st.lastJob = st.lastJob ?? p.envelope.tsEventNs
+            }
+            symbols[Symbol(p.symbol)] = st
         }
         return .done(message, outputs)
     }
@@ -258,7 +268,7 @@ public struct MonitorStage: StageLogic {
 
         var reason: String?
         let t = bar.closeTime
-        let enoughHistory = t - (st.firstClose ?? t) >= policy.window + policy.validation
+        let enoughHistory = st.served && t - (st.firstClose ?? t) >= policy.window + policy.validation
         if enoughHistory, policy.every > 0, t - (st.lastJob ?? Int64.min / 2) >= policy.every {
             reason = "schedule"
         } else if enoughHistory, let accuracy, st.outcomes.count >= policy.accuracyWindow, accuracy < policy.minimumAccuracy,

@@ -121,7 +121,7 @@ struct ClusterIntegrationTests {
             let log = "\(env.work)/\(prefix)-cli.log"
             let marker = (try? String(contentsOfFile: log, encoding: .utf8))?.count ?? 0
             let child = try ChildProcess.spawn("\(env.bin)/quorum", args + ["--topic.prefix", prefix, "--kafka.brokers", env.brokers],
-                                               log: log, environment: ["QUORUM_POSTGRES_URL": env.postgres])
+                                               log: log, environment: ["QUORUM_POSTGRES_URL": env.postgres, "QUORUM_REDIS_URL": env.redis])
             while child.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = String((try? String(contentsOfFile: log, encoding: .utf8))?.dropFirst(marker) ?? "")
             guard child.exitStatus == 0 else { throw ClusterTestError("quorum \(args.joined(separator: " ")) failed:\n\(output)") }
@@ -196,7 +196,8 @@ struct ClusterIntegrationTests {
 
     /// history → train → live; `duringLive` runs while the live bars flow (e.g. kill -9 a service).
     static func runPipeline(_ env: Env, prefix: String, fixture: (history: [String], live: [String], split: String),
-                            duringLive: ((Run, KafkaBus) async throws -> Void)? = nil) async throws -> Run {
+                            duringLive: ((Run, KafkaBus) async throws -> Void)? = nil,
+                            whenIdle: ((Run, KafkaBus) async throws -> Void)? = nil) async throws -> Run {
         let run = Run(env: env, prefix: prefix)
         do {
             try run.startPipeline()
@@ -206,6 +207,7 @@ struct ClusterIntegrationTests {
             try await run.cli(["ingest"] + fixture.live)
             if let duringLive { try await duringLive(run, try bus(env)) }
             try await run.cli(["wait", "--idle", "4", "--timeout", "600", "--groups", pipelineGroups])
+            if let whenIdle { try await whenIdle(run, try bus(env)) }
         } catch {
             run.stopAll()
             throw error
@@ -226,7 +228,15 @@ struct ClusterIntegrationTests {
 
         // 1. An uninterrupted run: the reference.
         let reference = "ct\(tag)-a"
-        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture)
+        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture) { run, bus in
+            // The manual kill switch through the control topic: risk turns it on and raises an alert.
+            try await run.cli(["kill-switch", "on", "--reason", "integration test"])
+            let alerts = try TopicNamer(prefix: reference).name(Topic.alerts)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try await Self.count(bus, alerts) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            let alert = try #require(try await Self.records(bus, alerts).first).decode(Quorum_V1_Alert.self)
+            #expect(alert.code == "KILL_SWITCH_ON" && alert.message.contains("integration test"))
+        }
         let bus = try Self.bus(env)
         let namer = try TopicNamer(prefix: reference)
         let expected = try await Self.outcome(env, prefix: reference)
@@ -251,6 +261,20 @@ struct ClusterIntegrationTests {
         let dead = try await Self.records(bus, namer.deadLetterName(Topic.bars))
         #expect(dead.count == Self.badRows)
         #expect(dead.allSatisfy { $0.header(DeadLetterHeader.sourceFile)?.text.hasSuffix("aaa_usd_live.csv") == true && $0.header(DeadLetterHeader.sourceLine) != nil })
+
+        // Replaying the live range twice (each on its own prefix, with the reference run's models) gives identical
+        // decisions, orders and fills.
+        var digests: [String] = []
+        for replay in ["\(reference)-r1", "\(reference)-r2"] {
+            let output = try await Run(env: env, prefix: reference).cli([
+                "replay", "--topic", "md.bars", "--from", fixture.split, "--to", "2030-01-01", "--prefix", replay, "--run",
+                "--bin", env.bin, "--logs", env.work, "--idle-seconds", "4"])
+            let lines = output.split(separator: "\n").filter { $0.hasPrefix("digest ") }.map(String.init)
+            #expect(lines.count == 4, "\(output)")
+            digests.append(lines.joined(separator: "\n"))
+        }
+        #expect(digests[0] == digests[1])
+        #expect(!digests[0].contains("orders.approved: 0 records"), "the replay should trade: \(digests[0])")
 
         // 2. kill -9 execution while the live bars flow, restart it: the same ledger.
         let crashedExecution = "ct\(tag)-e"

@@ -161,6 +161,7 @@ enum Samples {
         m.contributions = [c]
         m.barOpenTimeNs = 1_717_200_000_000_000_000
         m.referencePrice = dec("64250.25")
+        m.atr = 312.5
         return m
     }
 
@@ -194,6 +195,13 @@ enum Samples {
         m.intent = orderIntent
         m.approvedQuantity = dec("0.2")
         m.checks = [riskCheck]
+        m.symbolSequence = 7
+        return m
+    }
+
+    static var envelopeHeader: Quorum_V1_EnvelopeHeader {
+        var m = Quorum_V1_EnvelopeHeader()
+        m.envelope = envelope("header-1")
         return m
     }
 
@@ -258,6 +266,7 @@ enum Samples {
     /// Every message type with its sample, by Swift type name.
     static let all: [(name: String, message: any Message)] = [
         ("Quorum_V1_Envelope", envelope("env-1")),
+        ("Quorum_V1_EnvelopeHeader", envelopeHeader),
         ("Quorum_V1_Decimal", decimal),
         ("Quorum_V1_Bar", bar),
         ("Quorum_V1_Bar.SourceLocation", bar.source),
