@@ -145,11 +145,13 @@ struct Train: AsyncParsableCommand {
                 guard let range = try await archive.range(symbol: symbol) else {
                     throw ValidationError("no archived bars for \(symbol); ingest them first")
                 }
-                let end = min(untilNs ?? (range.last + 1), range.last + 1)
+                let interval = Int64(1800)
+                // The validation window ends at the last archived bar's close (or earlier with --until).
+                let lastClose = range.last + interval * 1_000_000_000
+                let end = min(untilNs ?? lastClose, lastClose)
                 let start = max(range.first, end - (trainDays + validationDays) * day)
                 let trainTo = end - validationDays * day
                 guard trainTo > start else { throw ValidationError("\(symbol): archive \(isoTime(range.first))…\(isoTime(range.last)) is too short for the windows") }
-                let interval = Int64(1800)
                 jobs += TrainingJobs.make(symbol: symbol, intervalSeconds: interval, trainFrom: start, trainTo: trainTo, validateTo: end,
                                           stamp: EnvelopeStamp(producer: "quorum-cli"))
                 print("\(symbol): train \(isoTime(start)) … \(isoTime(trainTo)), validate … \(isoTime(end))")
@@ -196,11 +198,12 @@ struct Models: AsyncParsableCommand {
             let symbol = self.symbol.map { Symbol($0) }
             let models = try await stores.withStore(prefix: broker.prefix) { try await ModelRegistry(store: $0).list(symbol: symbol) }
             if models.isEmpty { print("no models registered (publish jobs with `quorum train`)"); return }
-            print("model".padding(toLength: 64, withPad: " ", startingAt: 0) + " symbol    status      accuracy  log_loss_gain  validated to")
+            let width = max(5, models.map(\.modelID.count).max() ?? 5)
+            print("model".padding(toLength: width, withPad: " ", startingAt: 0) + " symbol    status      accuracy  log_loss_gain  validated to")
             for m in models {
                 let acc = m.metrics["accuracy"].map { String(format: "%.4f", $0) } ?? "-"
                 let gain = m.metrics["log_loss_gain"].map { String(format: "%+.5f", $0) } ?? "-"
-                print("\(m.modelID.padding(toLength: 64, withPad: " ", startingAt: 0)) \(m.symbol.name.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                print("\(m.modelID.padding(toLength: width, withPad: " ", startingAt: 0)) \(m.symbol.name.padding(toLength: 9, withPad: " ", startingAt: 0)) "
                       + "\(m.status.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(acc.padding(toLength: 9, withPad: " ", startingAt: 0)) "
                       + "\(gain.padding(toLength: 14, withPad: " ", startingAt: 0)) \(isoTime(m.validateTo))")
             }

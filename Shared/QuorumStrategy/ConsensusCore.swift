@@ -59,7 +59,7 @@ public struct ConsensusCore: Sendable {
     public let rules: [any RuleStrategy]
 
     /// Per symbol: remembered bars, oldest first.
-    private var bars: [Symbol: [BarSlot]] = [:]
+    private var bars: [Symbol: Window] = [:]
     /// Bars older than the newest prediction kept without a prediction of their own (see `handle`).
     private let predictionSlack = 64
     /// Per symbol: messages for bars older than this are late and ignored (set when slots are evicted).
@@ -72,6 +72,40 @@ public struct ConsensusCore: Sendable {
         var decided = false
     }
 
+    /// The remembered bars of one symbol, sorted by time: `slots[head...]` (dropping the oldest is O(1)).
+    private struct Window: Sendable {
+        var slots: [BarSlot] = []
+        var head = 0
+
+        var count: Int { slots.count - head }
+
+        /// Index of the first slot with `time >= t` (binary search).
+        func lowerBound(_ t: Nanos) -> Int {
+            var lo = head
+            var hi = slots.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if slots[mid].time < t { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+
+        /// Drops the slots before `index`, except those kept by `keep`.
+        mutating func dropPrefix(upTo index: Int, keeping keep: (BarSlot) -> Bool) {
+            guard index > head else { return }
+            let kept = slots[head..<index].filter(keep)
+            if kept.isEmpty {
+                head = index
+            } else {
+                slots.replaceSubrange(head..<index, with: kept)
+            }
+            if head > 4096, head * 2 > slots.count {
+                slots.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
     public init(config: ConsensusConfig = ConsensusConfig(), rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()]) {
         self.config = config
         self.rules = rules
@@ -81,7 +115,7 @@ public struct ConsensusCore: Sendable {
     public func rememberedBars(for symbol: Symbol) -> Int { bars[symbol]?.count ?? 0 }
 
     /// Feeds one event; returns the signals and decision to publish (empty while a join is incomplete,
-    /// for redeliveries and for late messages).
+    /// for redeliveries and for late messages). O(log n) in the number of remembered bars.
     public mutating func handle(_ event: ConsensusEvent) -> [ConsensusAction] {
         let symbol: Symbol
         let time: Nanos
@@ -91,18 +125,16 @@ public struct ConsensusCore: Sendable {
         }
         if let mark = watermark[symbol], time < mark { return [] }
 
-        var slots = bars[symbol] ?? []
-        let index: Int
-        if let existing = slots.firstIndex(where: { $0.time == time }) {
-            index = existing
-        } else {
-            // Keep slots sorted by time; insert at the right place (out-of-order arrivals are possible).
-            let position = slots.firstIndex(where: { $0.time > time }) ?? slots.count
-            slots.insert(BarSlot(time: time), at: position)
-            index = position
+        // Taken out of the dictionary while it is changed, so the array is not copied.
+        var window = bars.removeValue(forKey: symbol) ?? Window()
+        defer { bars[symbol] = window }
+        var index = window.lowerBound(time)
+        if index == window.slots.count || window.slots[index].time != time {
+            // Keep slots sorted by time (appending is the usual case; out-of-order arrivals insert).
+            window.slots.insert(BarSlot(time: time), at: index)
         }
 
-        var slot = slots[index]
+        var slot = window.slots[index]
         var actions: [ConsensusAction] = []
         if !slot.decided {
             switch event {
@@ -119,25 +151,22 @@ public struct ConsensusCore: Sendable {
                 slot.prediction = nil
             }
         }
-        slots[index] = slot
+        window.slots[index] = slot
 
         // Predictions of a symbol normally arrive in bar order (one partition), each after its own features, so bars
         // well behind the newest prediction that have none will never get one (no model was active for them).
         // Keep the `predictionSlack` newest of those (for out-of-order arrivals); drop the rest, but never a slot
         // whose prediction waits for its features. This bounds memory when features run far ahead of predictions.
-        if case .prediction = event, let firstKept = slots.firstIndex(where: { $0.time >= time }), firstKept > predictionSlack {
-            let cut = firstKept - predictionSlack
-            let older = slots[..<cut].filter { $0.prediction != nil && !$0.decided }
-            slots.replaceSubrange(..<cut, with: older)
+        if case .prediction = event, index - window.head > predictionSlack {
+            window.dropPrefix(upTo: index - predictionSlack) { $0.prediction != nil && !$0.decided }
+            index = window.lowerBound(time)
         }
 
         // Bound memory: drop the oldest slots and remember where the window starts.
-        if slots.count > config.maxPendingBars {
-            let dropped = slots.count - config.maxPendingBars
-            slots.removeFirst(dropped)
-            watermark[symbol] = slots[0].time
+        if window.count > config.maxPendingBars {
+            window.dropPrefix(upTo: window.head + window.count - config.maxPendingBars) { _ in false }
+            watermark[symbol] = window.slots[window.head].time
         }
-        bars[symbol] = slots
         return actions
     }
 
