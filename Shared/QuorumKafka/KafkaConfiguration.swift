@@ -12,6 +12,8 @@ import QuorumBus
 /// - `kafka.commit.interval.ms` → `commitIntervalMs` (1000): how often marked offsets are committed.
 /// - `kafka.request.timeout.ms` → `requestTimeoutMs` (10000): admin/metadata calls and the start-up check.
 /// - `kafka.message.timeout.ms` → `messageTimeoutMs` (30000): a send fails after this long undelivered.
+/// - `kafka.fetch.wait.max.ms` → `fetchWaitMaxMs` (10): longest a consumer's fetch waits at the broker for data;
+///   the local broker waits the whole time when a partition is idle, so this bounds each hop's latency.
 /// - `properties`: extra librdkafka properties (e.g. `security.protocol`, `sasl.*`); values of keys
 ///   containing "password" or "secret" are never printed.
 public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
@@ -22,11 +24,13 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var commitIntervalMs: Int
     public var requestTimeoutMs: Int
     public var messageTimeoutMs: Int
+    public var fetchWaitMaxMs: Int
     public var properties: [String: String]
 
     public init(brokers: String = "127.0.0.1:9092", clientID: String = "quorum", sessionTimeoutMs: Int = 6000,
                 lingerMs: Int = 5, commitIntervalMs: Int = 1000, requestTimeoutMs: Int = 10_000,
-                messageTimeoutMs: Int = 30_000, properties: [String: String] = [:]) {
+                messageTimeoutMs: Int = 30_000, fetchWaitMaxMs: Int = 10, properties: [String: String] = [:]) {
+        self.fetchWaitMaxMs = fetchWaitMaxMs
         self.brokers = brokers
         self.clientID = clientID
         self.sessionTimeoutMs = sessionTimeoutMs
@@ -48,7 +52,8 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
                            "kafka.brokers '\(brokers)' is not a comma-separated list of host:port (for example 127.0.0.1:9092)")
         }
         for (name, value) in [("kafka.session.timeout.ms", sessionTimeoutMs), ("kafka.request.timeout.ms", requestTimeoutMs),
-                              ("kafka.message.timeout.ms", messageTimeoutMs), ("kafka.commit.interval.ms", commitIntervalMs)]
+                              ("kafka.message.timeout.ms", messageTimeoutMs), ("kafka.commit.interval.ms", commitIntervalMs),
+                              ("kafka.fetch.wait.max.ms", fetchWaitMaxMs)]
         where value <= 0 {
             throw BusError(.invalidConfiguration, "\(name) must be a positive number of milliseconds, got \(value)")
         }

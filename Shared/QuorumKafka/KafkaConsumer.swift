@@ -113,7 +113,7 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             ("heartbeat.interval.ms", String(max(100, configuration.sessionTimeoutMs / 6))),
             ("partition.assignment.strategy", "range,roundrobin"),
             ("enable.partition.eof", "false"),
-            ("fetch.wait.max.ms", "100"),
+            ("fetch.wait.max.ms", String(configuration.fetchWaitMaxMs)),
             ("queued.min.messages", "100000"),
         ]
         let conf = try makeConf(properties)

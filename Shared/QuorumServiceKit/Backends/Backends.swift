@@ -37,7 +37,8 @@ public struct Backends: Sendable {
             lingerMs: config.int(CommonKeys.kafkaLingerMs.name),
             commitIntervalMs: config.int(CommonKeys.kafkaCommitIntervalMs.name),
             requestTimeoutMs: config.int(CommonKeys.kafkaRequestTimeoutMs.name),
-            messageTimeoutMs: config.int(CommonKeys.kafkaMessageTimeoutMs.name))
+            messageTimeoutMs: config.int(CommonKeys.kafkaMessageTimeoutMs.name),
+            fetchWaitMaxMs: config.int(CommonKeys.kafkaFetchWaitMaxMs.name))
     }
 
     public static func redisConfiguration(_ config: Configuration, namer: TopicNamer) throws -> RedisConfiguration {

@@ -110,6 +110,9 @@ public enum CommonKeys {
     public static let kafkaMessageTimeoutMs = ConfigKey(
         "kafka.message.timeout.ms", .int, default: "30000",
         doc: "A published message that is not acknowledged within this many milliseconds fails (retriable).")
+    public static let kafkaFetchWaitMaxMs = ConfigKey(
+        "kafka.fetch.wait.max.ms", .int, default: "10",
+        doc: "Longest a consumer fetch waits at the broker for new data, in milliseconds; bounds each hop's latency on an idle partition (the local broker waits the whole time).")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
         doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
@@ -139,7 +142,7 @@ public enum CommonKeys {
     public static let all: [ConfigKey] = [
         serviceName, serviceInstance, httpHost, httpPort, logLevel, logFormat,
         kafkaBrokers, kafkaClientID, kafkaSessionTimeoutMs, kafkaLingerMs, kafkaCommitIntervalMs,
-        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, topicPrefix,
+        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, kafkaFetchWaitMaxMs, topicPrefix,
         redisURL, redisCommandTimeout, postgresURL, postgresPoolSize, postgresConnectTimeout,
         shutdownTimeout, readinessCheckInterval,
     ]
