@@ -166,10 +166,11 @@ public struct PaperExchange: Sendable {
     private mutating func onBar(_ bar: Bar) -> [ExecutionAction] {
         // A bar not newer than the last one of its symbol is a redelivery (or out of order): nothing to do.
         if let last = recentBars[bar.symbol]?.last, bar.openTime <= last.openTime { return [] }
-        var memory = recentBars[bar.symbol] ?? []
-        memory.append(bar)
-        if memory.count > config.barMemory { memory.removeFirst(memory.count - config.barMemory) }
-        recentBars[bar.symbol] = memory
+        // Appended in place (no copy of the array); trimmed in chunks so trimming stays O(1) per bar on average.
+        recentBars[bar.symbol, default: []].append(bar)
+        if let count = recentBars[bar.symbol]?.count, count > config.barMemory + 1024 {
+            recentBars[bar.symbol]!.removeFirst(count - config.barMemory)
+        }
 
         var actions: [ExecutionAction] = []
         var stillWorking: [String] = []
