@@ -204,6 +204,8 @@ struct ClusterIntegrationTests {
             try await run.cli(["ingest"] + fixture.history)
             try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", pipelineGroups])
             try await run.cli(["train", "--until", fixture.split, "--train-days", "8", "--validation-days", "3", "--wait", "--timeout", "300"])
+            // Inference must have taken the new models (committed the `models` topic) before the live bars come.
+            try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", pipelineGroups])
             try await run.cli(["ingest"] + fixture.live)
             if let duringLive { try await duringLive(run, try bus(env)) }
             try await run.cli(["wait", "--idle", "4", "--timeout", "600", "--groups", pipelineGroups])
