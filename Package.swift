@@ -144,7 +144,7 @@ let package = Package(
         ], path: "Tests/QuorumPipelineTests", swiftSettings: strict),
         .testTarget(name: "QuorumClusterTests", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumKafka", "QuorumBus", "QuorumModel",
-            "QuorumProto", .product(name: "Logging", package: "swift-log"),
+            "QuorumProto", "QuorumRedis", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/QuorumClusterTests", swiftSettings: strict),
         .testTarget(name: "QuorumProtoTests", dependencies: ["QuorumProto", "QuorumBus"],
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),

@@ -5,6 +5,7 @@ import QuorumModel
 import QuorumPipeline
 import QuorumPostgres
 import QuorumProto
+import QuorumRedis
 import QuorumServiceKit
 import QuorumStores
 import Logging
@@ -204,8 +205,10 @@ struct ClusterIntegrationTests {
             try await run.cli(["ingest"] + fixture.history)
             try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", pipelineGroups])
             try await run.cli(["train", "--until", fixture.split, "--train-days", "8", "--validation-days", "3", "--wait", "--timeout", "300"])
-            // Inference must have taken the new models (committed the `models` topic) before the live bars come.
+            // Inference must have swapped the new models in before the live bars come: it records the active model
+            // of each symbol in Redis when it does.
             try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", pipelineGroups])
+            try await waitForServedModels(env, prefix: prefix)
             try await run.cli(["ingest"] + fixture.live)
             if let duringLive { try await duringLive(run, try bus(env)) }
             try await run.cli(["wait", "--idle", "4", "--timeout", "600", "--groups", pipelineGroups])
@@ -216,6 +219,21 @@ struct ClusterIntegrationTests {
         }
         run.stopAll()
         return run
+    }
+
+    /// Waits until inference has an active model for every fixture symbol (its Redis pointer), or fails saying so.
+    static func waitForServedModels(_ env: Env, prefix: String) async throws {
+        let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: "\(prefix):\(RedisConfiguration.defaultKeyPrefix)"),
+                                 logger: Logger(label: "cluster-test"))
+        let state = RedisHotState(client: client)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            var served = 0
+            for symbol in symbols where try await state.activeModel(symbol: symbol) != nil { served += 1 }
+            if served == symbols.count { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ClusterTestError("inference of \(prefix) did not swap in a model for every symbol within 120 s (Redis model:active keys)")
     }
 
     static func count(_ bus: KafkaBus, _ topic: String) async throws -> Int64 {
