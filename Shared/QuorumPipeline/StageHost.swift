@@ -283,9 +283,10 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public func rebuild() async throws {
         var targets: [TopicPartition: Int64] = [:]
         for topic in logic.inputs {
+            // Only the committed offsets: a fresh group has none and starts at once. (Records below a target that
+            // retention deleted end the wait too: the first record seen is then already at or past the target.)
             let committed = try await bus.committedOffsets(group: logic.group, topic: topic)
-            let marks = try await bus.watermarks(topic: topic)
-            for (partition, offset) in committed where offset > (marks[partition]?.low ?? 0) {
+            for (partition, offset) in committed where offset > 0 {
                 targets[TopicPartition(topic: topic, partition: partition)] = offset
             }
         }
