@@ -69,7 +69,7 @@ struct BenchPipeline: AsyncParsableCommand {
         }
 
         // Measure from the records: when each bar was published, when its decision and orders were made.
-        func all(_ spec: TopicSpec) async throws -> [IncomingMessage] { try await readTopic(bus: bus, topic: namer.name(spec)) }
+        func all(_ spec: TopicSpec) async throws -> [IncomingMessage] { try await bus.readAll(topic: namer.name(spec), clientID: "quorum-cli-bench") }
         var barInit: [String: Int64] = [:]
         var first = Int64.max
         for m in try await all(Topic.bars) {

@@ -52,8 +52,7 @@ struct Topics: AsyncParsableCommand {
                 // Lag of every stage that consumes this topic (records it has not committed yet).
                 var lags: [String] = []
                 for (group, specs) in ServiceGroups.inputs where group != "quorum-monitor" && specs.contains(where: { namer.name($0) == spec.name }) {
-                    let committed = try await bus.committedOffsets(group: namer.group(group), topic: spec.name)
-                    let lag = marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+                    let lag = try await bus.lag(group: namer.group(group), topic: spec.name, marks: marks)
                     lags.append("\(lag) (\(group))")
                 }
                 print("\(name) \(String(marks.count).padding(toLength: 10, withPad: " ", startingAt: 0)) "

@@ -128,7 +128,7 @@ struct Replay: AsyncParsableCommand {
 
     func printDigests(bus: KafkaBus, namer: TopicNamer) async throws {
         for spec in [Topic.decisions, Topic.ordersApproved, Topic.ordersDenied, Topic.executionReports] {
-            let values = try await readTopic(bus: bus, topic: namer.name(spec)).map(\.value)
+            let values = try await bus.readAll(topic: namer.name(spec), clientID: "quorum-cli-digest").map(\.value)
             let result = try RecordDigest.digest(valueType: spec.valueType, values: values)
             print("digest \(spec.name.dropFirst(10)): \(result)")
         }
@@ -208,20 +208,4 @@ enum PrefixPipeline {
         }
         throw ValidationError("the stages did not join their consumer groups within \(timeout); see their logs")
     }
-}
-
-/// Every record of a topic (all partitions, up to the high watermarks at the start).
-func readTopic(bus: KafkaBus, topic: String) async throws -> [IncomingMessage] {
-    let marks = try await bus.watermarks(topic: topic)
-    var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
-    guard !remaining.isEmpty else { return [] }
-    let consumer = try bus.makeConsumer(group: "quorum-read-\(wallClockNanos())", topics: [topic], clientID: "quorum-cli-read",
-                                        startAt: .earliest)
-    var out: [IncomingMessage] = []
-    while !remaining.isEmpty, let m = try await consumer.next() {
-        out.append(m)
-        if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
-    }
-    await consumer.close()
-    return out
 }

@@ -198,9 +198,7 @@ func waitUntilIdle(bus: KafkaBus, namer: TopicNamer, groups: [String], idleSecon
         }
         for (group, specs) in ServiceGroups.inputs where groups.contains(group) {
             for spec in specs {
-                let marks = try await bus.watermarks(topic: namer.name(spec))
-                let committed = try await bus.committedOffsets(group: namer.group(group), topic: namer.name(spec))
-                lag += marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+                lag += try await bus.lag(group: namer.group(group), topic: namer.name(spec))
             }
         }
         if total != lastTotal || lag > 0 { lastProgress = .now }

@@ -126,3 +126,30 @@ public struct BusError: Error, Sendable, CustomStringConvertible, Equatable {
 
     public var description: String { "bus error (\(code.rawValue)): \(message)" }
 }
+
+extension MessageBus {
+    /// Records of `topic` that `group` has not committed yet (a partition without a commit counts from its start).
+    public func lag(group: String, topic: String, marks: [Int32: Watermark]? = nil) async throws -> Int64 {
+        let known = marks
+        let marks = if let known { known } else { try await watermarks(topic: topic) }
+        let committed = try await committedOffsets(group: group, topic: topic)
+        return marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+    }
+
+    /// Every record of `topic` (all partitions) up to the high watermarks at the call, read with a throw-away
+    /// consumer group that never commits. For inspection: digests, summaries, tests.
+    public func readAll(topic: String, clientID: String = "quorum-read") async throws -> [IncomingMessage] {
+        let marks = try await watermarks(topic: topic)
+        var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
+        guard !remaining.isEmpty else { return [] }
+        let consumer = try makeConsumer(group: "\(clientID)-\(topic)-\(UInt64.random(in: 0...UInt64.max))", topics: [topic],
+                                        clientID: clientID, startAt: .earliest)
+        var out: [IncomingMessage] = []
+        while !remaining.isEmpty, let m = try await consumer.next() {
+            out.append(m)
+            if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
+        }
+        await consumer.close()
+        return out
+    }
+}

@@ -90,14 +90,8 @@ public struct InProcessPipeline: Sendable {
         return Outcome(bus: bus, namer: namer, risk: riskHost.state, execution: executionHost.state)
     }
 
-    /// Every record value of a topic (all partitions), for digests and checks.
+    /// Every record of a topic (all partitions), for digests and checks.
     public static func records(_ bus: InMemoryBus, topic: String) async throws -> [IncomingMessage] {
-        let consumer = try bus.makeConsumer(group: "inspect-\(topic)-\(wallClockNanos())", topics: [topic], clientID: "inspect",
-                                            startAt: .earliest)
-        let total = try await bus.watermarks(topic: topic).values.reduce(0) { $0 + Int($1.high) }
-        var out: [IncomingMessage] = []
-        while out.count < total, let m = try await consumer.next() { out.append(m) }
-        await consumer.close()
-        return out
+        try await bus.readAll(topic: topic, clientID: "inspect")
     }
 }

@@ -133,11 +133,7 @@ struct LagPoller: Service {
                     for spec in specs {
                         let topic = namer.name(spec)
                         do {
-                            let marks = try await bus.watermarks(topic: topic)
-                            let committed = try await bus.committedOffsets(group: namer.group(group), topic: topic)
-                            let lag = marks.reduce(Int64(0)) { total, entry in
-                                total + max(0, entry.value.high - (committed[entry.key] ?? entry.value.low))
-                            }
+                            let lag = try await bus.lag(group: namer.group(group), topic: topic)
                             stats.setLag(group: group, topic: String(spec.name.dropFirst("quorum.v1.".count)), lag: lag)
                             metrics.gauge("quorum_consumer_lag_records", dimensions: [("group", group), ("topic", spec.name)])
                                 .record(Double(lag))

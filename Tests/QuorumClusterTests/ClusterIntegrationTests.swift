@@ -152,18 +152,7 @@ struct ClusterIntegrationTests {
     }
 
     static func records(_ bus: KafkaBus, _ topic: String) async throws -> [IncomingMessage] {
-        let marks = try await bus.watermarks(topic: topic)
-        var remaining = Set(marks.filter { $0.value.high > $0.value.low }.keys)
-        guard !remaining.isEmpty else { return [] }
-        let consumer = try bus.makeConsumer(group: "cluster-test-read-\(wallClockNanos())", topics: [topic], clientID: "cluster-test",
-                                            startAt: .earliest)
-        var out: [IncomingMessage] = []
-        while !remaining.isEmpty, let m = try await consumer.next() {
-            out.append(m)
-            if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
-        }
-        await consumer.close()
-        return out
+        try await bus.readAll(topic: topic, clientID: "cluster-test")
     }
 
     static func withStore<T: Sendable>(_ env: Env, prefix: String, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {
