@@ -237,15 +237,21 @@ struct ClusterIntegrationTests {
 
         // 1. An uninterrupted run: the reference.
         let reference = "ct\(tag)-a"
-        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture) { run, bus in
-            // The manual kill switch through the control topic: risk turns it on and raises an alert.
+        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture, whenIdle: { run, bus in
+            // The manual kill switch through the control topic: risk turns it on, raises an alert and records it in
+            // Redis. Only once the run is idle: a command is an operator's act in wall time, so sent while decisions
+            // flow it would deny a timing-dependent share of them and the reference would not be reproducible.
             try await run.cli(["kill-switch", "on", "--reason", "integration test"])
             let alerts = try TopicNamer(prefix: reference).name(Topic.alerts)
             let deadline = ContinuousClock.now + .seconds(60)
             while try await Self.count(bus, alerts) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
             let alert = try #require(try await Self.records(bus, alerts).first).decode(Quorum_V1_Alert.self)
             #expect(alert.code == "KILL_SWITCH_ON" && alert.message.contains("integration test"))
-        }
+            let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: "\(reference):\(RedisConfiguration.defaultKeyPrefix)"),
+                                     logger: Logger(label: "cluster-test"))
+            let killSwitch = try await RedisHotState(client: client).killSwitch()
+            #expect(killSwitch.on && killSwitch.reason?.contains("integration test") == true, "\(killSwitch)")
+        })
         let bus = try Self.bus(env)
         let namer = try TopicNamer(prefix: reference)
         let expected = try await Self.outcome(env, prefix: reference)
