@@ -114,6 +114,7 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             ("partition.assignment.strategy", "range,roundrobin"),
             ("enable.partition.eof", "false"),
             ("fetch.wait.max.ms", String(configuration.fetchWaitMaxMs)),
+            ("fetch.queue.backoff.ms", String(configuration.fetchWaitMaxMs)),  // see KafkaConfiguration
             ("queued.min.messages", "100000"),
         ]
         let conf = try makeConf(properties)

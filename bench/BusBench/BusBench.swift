@@ -22,50 +22,83 @@ struct BusBench: AsyncParsableCommand {
     @Option(help: "Partitions of the benchmark topics.") var partitions: Int32 = 6
     @Option(help: "Messages per send() call on the bus.") var batch = 10_000
     @Option(help: "send() calls in flight at once on the bus.") var window = 8
+    @Option(help: "fetch.wait.max.ms of both consumers (bus and raw), so they fetch alike.") var fetchWaitMs = KafkaConfiguration().fetchWaitMaxMs
+    @Option(help: "How often the bus consumer commits its marked offsets (kafka.commit.interval.ms).") var commitIntervalMs = KafkaConfiguration().commitIntervalMs
+    @Option(name: .customLong("set"), help: "An extra librdkafka property key=value for the bus clients (repeatable).") var extra: [String] = []
+    @Option(help: "Rounds of all four runs; the medians are compared.") var rounds = 3
     @Option(help: "Write the results as JSON to this file.") var json: String?
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
+        if let bad = extra.first(where: { !$0.contains("=") || $0.hasPrefix("=") }) {
+            throw ValidationError("--set '\(bad)' is not key=value (for example --set fetch.min.bytes=1)")
+        }
+    }
 
     func run() async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = ProcessInfo.processInfo.environment["BENCH_LOG"] == "info" ? .info : .warning
-        let config = KafkaConfiguration(brokers: brokers, clientID: "bench", sessionTimeoutMs: 6000)
+        let config = KafkaConfiguration(brokers: brokers, clientID: "bench", sessionTimeoutMs: 6000,
+                                        commitIntervalMs: commitIntervalMs, fetchWaitMaxMs: fetchWaitMs,
+                                        properties: Dictionary(extra.map { pair in
+                                            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                                            return (kv[0], kv.count > 1 ? kv[1] : "")
+                                        }, uniquingKeysWith: { $1 }))
         let bus = try KafkaBus(configuration: config, logger: logger)
         try await bus.checkConnection()
-        let run = UUID().uuidString.prefix(8).lowercased()
-        let rawTopic = "bench.raw.\(run)", busTopic = "bench.bus.\(run)"
-        let specs = [rawTopic, busTopic].map {
-            TopicSpec(name: $0, key: .symbol, valueType: "bytes", partitions: partitions, retentionMs: 3_600_000, summary: "bench")
-        }
-        try await bus.createTopics(specs)
         let payload = [UInt8](repeating: 0x42, count: size)
-        print("bench-bus: \(messages) messages of \(size) bytes, \(partitions) partitions, broker \(brokers), librdkafka \(RdKafkaVersion.string)")
+        print("bench-bus: \(messages) messages of \(size) bytes, \(partitions) partitions, broker \(brokers), librdkafka \(RdKafkaVersion.string), "
+              + "fetch.wait.max.ms \(fetchWaitMs), bus commit interval \(commitIntervalMs) ms, \(rounds) rounds (medians compared)")
 
-        let rawProduce = try RawLoop.produce(brokers: brokers, topic: rawTopic, count: messages, payload: payload)
-        report("raw librdkafka produce", rawProduce)
-        let busProduce = try await busProduceRun(bus: bus, topic: busTopic, payload: payload)
-        report("bus produce (KafkaProducer.send)", busProduce)
-        let rawConsume = try RawLoop.consume(brokers: brokers, topic: rawTopic, partitions: partitions, count: messages)
-        report("raw librdkafka consume", rawConsume)
-        let busConsume = try await busConsumeRun(bus: bus, topic: busTopic)
-        report("bus consume (next + commit)", busConsume)
-
-        let produceRatio = busProduce.rate / rawProduce.rate
-        let consumeRatio = busConsume.rate / rawConsume.rate
+        // Each round: fresh topics, raw then bus produce, raw then bus consume. The medians over the rounds are
+        // compared, because one round on a shared 2-core machine (broker included) varies by ±20 %.
+        var results: [String: [Double]] = [:]
+        for round in 1...rounds {
+            let run = UUID().uuidString.prefix(8).lowercased()
+            let rawTopic = "bench.raw.\(run)", busTopic = "bench.bus.\(run)"
+            let specs = [rawTopic, busTopic].map {
+                TopicSpec(name: $0, key: .symbol, valueType: "bytes", partitions: partitions, retentionMs: 3_600_000, summary: "bench")
+            }
+            try await bus.createTopics(specs)
+            print("round \(round)/\(rounds)")
+            let measured: [(String, Measurement)] = [
+                ("raw librdkafka produce", try RawLoop.produce(brokers: brokers, topic: rawTopic, count: messages, payload: payload)),
+                ("bus produce (KafkaProducer.send)", try await busProduceRun(bus: bus, topic: busTopic, payload: payload)),
+                ("raw librdkafka consume", try RawLoop.consume(brokers: brokers, topic: rawTopic, partitions: partitions,
+                                                               count: messages, fetchWaitMs: fetchWaitMs)),
+                ("bus consume (next + commit)", try await busConsumeRun(bus: bus, topic: busTopic)),
+            ]
+            for (name, m) in measured {
+                report(name, m)
+                results[name, default: []].append(m.rate)
+            }
+            try? await bus.deleteTopics([rawTopic, busTopic])
+        }
+        func median(_ name: String) -> Double {
+            let v = results[name]!.sorted()
+            return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        }
+        let rawProduce = median("raw librdkafka produce"), busProduce = median("bus produce (KafkaProducer.send)")
+        let rawConsume = median("raw librdkafka consume"), busConsume = median("bus consume (next + commit)")
+        let produceRatio = busProduce / rawProduce
+        let consumeRatio = busConsume / rawConsume
         print("")
         print(String(format: "produce: bus %.0f msg/s vs raw %.0f msg/s = %.0f%% of the raw ceiling (goal >= 70%%)",
-                     busProduce.rate, rawProduce.rate, produceRatio * 100))
+                     busProduce, rawProduce, produceRatio * 100))
         print(String(format: "consume: bus %.0f msg/s vs raw %.0f msg/s = %.0f%% of the raw ceiling (goal >= 70%%)",
-                     busConsume.rate, rawConsume.rate, consumeRatio * 100))
+                     busConsume, rawConsume, consumeRatio * 100))
         if let json {
             let result: [String: Any] = [
-                "messages": messages, "size": size, "partitions": partitions, "librdkafka": RdKafkaVersion.string,
-                "raw_produce_msgs_per_s": rawProduce.rate, "bus_produce_msgs_per_s": busProduce.rate,
-                "raw_consume_msgs_per_s": rawConsume.rate, "bus_consume_msgs_per_s": busConsume.rate,
+                "messages": messages, "size": size, "fetch_wait_max_ms": fetchWaitMs, "commit_interval_ms": commitIntervalMs,
+                "partitions": partitions, "librdkafka": RdKafkaVersion.string, "rounds": rounds,
+                "raw_produce_msgs_per_s": rawProduce, "bus_produce_msgs_per_s": busProduce,
+                "raw_consume_msgs_per_s": rawConsume, "bus_consume_msgs_per_s": busConsume,
                 "produce_ratio": produceRatio, "consume_ratio": consumeRatio,
+                "per_round_msgs_per_s": results,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: json))
         }
-        try? await bus.deleteTopics([rawTopic, busTopic])
     }
 
     func report(_ name: String, _ r: Measurement) {
@@ -102,11 +135,19 @@ struct BusBench: AsyncParsableCommand {
         let consumer = try bus.makeConsumer(group: "bench-\(topic)", topics: [topic], clientID: "bench-bus-consumer", startAt: .earliest)
         var count = 0
         var start: ContinuousClock.Instant?
+        var last = ContinuousClock.now
+        var pauses: [String] = []
         while count < messages, let m = try await consumer.next() {
-            if start == nil { start = .now }  // from the first message: excludes the group join
+            if start == nil { start = .now; last = start! }  // from the first message: excludes the group join
             try consumer.commit(m)
             count += 1
+            if count & 1023 == 0 {
+                let now = ContinuousClock.now
+                if now - last > .milliseconds(50) { pauses.append("\(count): \(now - last)") }
+                last = now
+            }
         }
+        if !pauses.isEmpty { print("  bus consume pauses > 50 ms (per 1024 msgs): \(pauses.joined(separator: ", "))") }
         let elapsed = ContinuousClock.now - start!
         await consumer.close()
         return Measurement(count: count, elapsed: elapsed)

@@ -44,9 +44,9 @@ enum RawLoop {
         return Measurement(count: count, elapsed: ContinuousClock.now - start)
     }
 
-    static func consume(brokers: String, topic: String, partitions: Int32, count: Int) throws -> Measurement {
+    static func consume(brokers: String, topic: String, partitions: Int32, count: Int, fetchWaitMs: Int) throws -> Measurement {
         let c = try conf([("bootstrap.servers", brokers), ("group.id", "raw-\(topic)"), ("enable.auto.commit", "false"),
-                          ("fetch.wait.max.ms", "100"), ("queued.min.messages", "100000"), ("enable.partition.eof", "false")])
+                          ("fetch.wait.max.ms", String(fetchWaitMs)), ("queued.min.messages", "100000"), ("enable.partition.eof", "false")])
         var err = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, &err, err.count) else { throw Failure(description: "rd_kafka_new failed") }
         defer { rd_kafka_destroy(rk) }
