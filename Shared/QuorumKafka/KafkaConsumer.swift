@@ -10,11 +10,13 @@ import Synchronization
 /// callback); one owner task calls `next()`, `commit(_:)`, `commitNow()` and `close()` (never two tasks at
 /// once). They meet in `state` (a Mutex): the fetched messages, the owner's waiting continuation, the
 /// published marks. The owner takes all fetched messages at once and works through them in `owner`
-/// without locking; per message it only reads two atomics (revoke generation, stop flag).
+/// without locking; per message it only reads two atomics (revoke generation, stop flag). Copied messages go
+/// back to the poll thread to be destroyed, so librdkafka's memory is freed off the owner's path.
 ///
 /// Delivery guarantees:
 /// - `commit(_:)` marks an offset in the owner's state; marks are published to `state` when the owner's
-///   batch is done, on a revoke, on `commitNow`/`close`, and at least every `publishInterval`. The poll
+///   batch is done, on a revoke, on `commitNow`/`close`, and at least every `publishInterval` (looked at every
+///   64 commits). The poll
 ///   thread stores published marks in librdkafka (`enable.auto.offset.store=false`), which commits stored
 ///   offsets every `commitIntervalMs` (`enable.auto.commit=true`). Nothing is committed that was not
 ///   marked, so an offset reaches the broker only after the handler's effects are done.
@@ -31,6 +33,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     struct State {
         /// Fetched messages not yet taken by the owner.
         var buffer: [Fetched] = []
+        /// Messages the owner has copied, handed back to the poll thread to be destroyed (see `OwnerState.done`).
+        var consumed: [Fetched] = []
         var waiter: CheckedContinuation<Void, Never>?
         var assigned: Set<TopicPartition> = []
         /// Offsets published by the owner (next offset to read) not yet stored in librdkafka.
@@ -52,12 +56,39 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
 
     /// A fetched librdkafka message not yet copied into Swift. Copying (and freeing) happens on the owner's
     /// thread, so Swift arrays are allocated and freed on the same thread (cross-thread frees are slow in
-    /// glibc's allocator at a million messages a second).
+    /// glibc's allocator at a million messages a second). It holds no Swift reference (the topic is the
+    /// librdkafka topic handle): a shared topic String retained and released by both threads for every
+    /// message would bounce its reference count between the cores.
     /// @unchecked: librdkafka messages may be read and destroyed from any thread before `rd_kafka_destroy`.
     struct Fetched: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<rd_kafka_message_t>
-        let topicPartition: TopicPartition
+        let topic: OpaquePointer  // rd_kafka_topic_t, alive while the message is
+        let partition: Int32
         func destroy() { rd_kafka_message_destroy(pointer) }
+        func topicPartition(_ names: inout TopicNames) -> TopicPartition {
+            TopicPartition(topic: names.name(topic), partition: partition)
+        }
+    }
+
+    /// Topic names by librdkafka topic handle; one per thread (poll thread, owner), never shared.
+    struct TopicNames {
+        private var last: OpaquePointer?
+        private var lastName = ""
+        private var names: [OpaquePointer: String] = [:]
+
+        mutating func name(_ rkt: OpaquePointer) -> String {
+            if rkt == last { return lastName }
+            let name: String
+            if let known = names[rkt] {
+                name = known
+            } else {
+                name = String(cString: rd_kafka_topic_name(rkt))
+                names[rkt] = name
+            }
+            last = rkt
+            lastName = name
+            return name
+        }
     }
 
     /// State only the owner task touches (one task at a time, so no lock): the batch it is working through
@@ -66,11 +97,18 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     struct OwnerState {
         var batch: [Fetched] = []
         var index = 0
+        /// Copied messages of the batch, destroyed by the poll thread: freeing a librdkafka message frees memory
+        /// its broker thread allocated, which in glibc takes that thread's arena lock; on the owner's path that
+        /// contention cost more than the copy itself (`make bench-bus`).
+        var done: [Fetched] = []
         var generation = 0
         var marks: [TopicPartition: Int64] = [:]
         var lastMarked: TopicPartition?
         var lastMarkedOffset: Int64 = 0
         var lastPublish = ContinuousClock.now
+        /// Commits since the clock was last read (reading it on every commit costs more than the rest of it).
+        var commitsSinceClock = 0
+        var names = TopicNames()
     }
 
     let rk: OpaquePointer
@@ -81,6 +119,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     let state = Mutex(State())
     /// Owner-only; see `OwnerState`.
     nonisolated(unsafe) var owner = OwnerState()
+    /// Poll-thread-only (the poll loop and the rebalance callback, which librdkafka runs inside the poll call).
+    nonisolated(unsafe) var pollNames = TopicNames()
     /// Bumped by each revoke; the owner compares it with its own copy on every message (one atomic load).
     let revokeGeneration = Atomic<Int>(0)
     /// Set by `interrupt()`/`close()`, read by the owner on every message.
@@ -160,8 +200,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             if owner.index < owner.batch.count {
                 let fetched = owner.batch[owner.index]
                 owner.index += 1
-                defer { fetched.destroy() }
-                return Self.copy(fetched.pointer, topic: fetched.topicPartition.topic)
+                owner.done.append(fetched)
+                return Self.copy(fetched.pointer, topic: owner.names.name(fetched.topic))
             }
             // Batch done: publish marks and take everything fetched since, in one lock.
             flushLastMark()
@@ -169,8 +209,11 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             owner.marks.removeAll(keepingCapacity: true)
             owner.lastPublish = .now
             enum Refill { case batch([Fetched]), wait, end, fail(BusError) }
+            var done = owner.done
+            owner.done = []
             let refill: Refill = state.withLock { s in
                 Self.merge(marks, into: &s)
+                if s.consumed.isEmpty { swap(&s.consumed, &done) } else { s.consumed.append(contentsOf: done) }
                 if let fatal = s.fatal { return .fail(fatal) }
                 if s.closed || s.interrupted { return .end }
                 if s.buffer.isEmpty { return .wait }
@@ -179,6 +222,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
                 s.buffer.reserveCapacity(taken.count)
                 return .batch(taken)
             }
+            owner.done = done  // the poll thread's emptied array, capacity kept
+            owner.done.removeAll(keepingCapacity: true)
             switch refill {
             case .batch(let taken):
                 owner.batch = taken
@@ -221,7 +266,7 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         }
         var kept: [Fetched] = []
         for f in owner.batch[owner.index...] {
-            if assigned.contains(f.topicPartition) { kept.append(f) } else { f.destroy() }
+            if assigned.contains(f.topicPartition(&owner.names)) { kept.append(f) } else { f.destroy() }
         }
         owner.batch = kept
         owner.index = 0
@@ -276,8 +321,12 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         }
         if revokeGeneration.load(ordering: .acquiring) != owner.generation {
             catchUpWithRevoke()
-        } else if ContinuousClock.now - owner.lastPublish >= publishInterval {
-            publishMarks()
+        } else {
+            owner.commitsSinceClock += 1
+            if owner.commitsSinceClock >= 64 {
+                owner.commitsSinceClock = 0
+                if ContinuousClock.now - owner.lastPublish >= publishInterval { publishMarks() }
+            }
         }
     }
 
@@ -317,6 +366,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
     /// Call from the owner task (it publishes the owner's last marks before leaving the group).
     public func close() async {
         publishMarks()
+        for f in owner.done { f.destroy() }
+        owner.done = []
         for f in owner.batch[owner.index...] { f.destroy() }
         owner.batch = []
         owner.index = 0
@@ -348,10 +399,19 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         defer { batch.deallocate() }
         var fetched: [Fetched] = []
         fetched.reserveCapacity(capacity)
-        // One String per topic handle, shared by its messages (cheap copies, fast equality in `commit`).
-        var topicNames: [OpaquePointer: String] = [:]
+        var consumed: [Fetched] = []
         while !poller.shouldStop {
             storePendingMarks()
+            let failed = state.withLock { s -> Bool in
+                swap(&s.consumed, &consumed)
+                return s.fatal != nil
+            }
+            for f in consumed { f.destroy() }
+            consumed.removeAll(keepingCapacity: true)
+            if failed {
+                usleep(10_000)
+                continue
+            }
             if state.withLock({ $0.buffered }) >= highWater {
                 usleep(1000)
                 continue
@@ -366,21 +426,18 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
                     rd_kafka_message_destroy(m)
                     continue
                 }
-                let rkt = m.pointee.rkt!
-                let topic: String
-                if let known = topicNames[rkt] {
-                    topic = known
-                } else {
-                    topic = String(cString: rd_kafka_topic_name(rkt))
-                    topicNames[rkt] = topic
-                }
-                fetched.append(Fetched(pointer: m, topicPartition: TopicPartition(topic: topic, partition: m.pointee.partition)))
+                fetched.append(Fetched(pointer: m, topic: m.pointee.rkt!, partition: m.pointee.partition))
             }
             guard !fetched.isEmpty else { continue }
             let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
                 // Keep only messages of partitions still assigned (a revoke may have run inside the batch call).
+                // Messages come in runs of one partition: look each run up once.
+                var run: (topic: OpaquePointer, partition: Int32, assigned: Bool)?
                 for m in fetched {
-                    if s.assigned.contains(m.topicPartition) { s.buffer.append(m) } else { m.destroy() }
+                    if run == nil || run!.topic != m.topic || run!.partition != m.partition {
+                        run = (m.topic, m.partition, s.assigned.contains(m.topicPartition(&pollNames)))
+                    }
+                    if run!.assigned { s.buffer.append(m) } else { m.destroy() }
                 }
                 defer { s.waiter = nil }
                 return s.waiter
@@ -398,8 +455,9 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             let fatal = BusError(.brokerUnreachable, "fatal consumer error in group '\(group)': \(text(of: errbuf))")
             context.logger.critical("fatal kafka consumer error", metadata: ["kafka.error": .string(fatal.message)])
             state.withLock { $0.fatal = fatal }
+            // The poll loop stops fetching but keeps running until `close()`: the owner may still hold messages,
+            // and every message must be destroyed before the handle is.
             wakeOwner()
-            poller.requestStop()
             return
         }
         context.logger.warning("kafka consume error", metadata: ["kafka.error": .string(reason)])
@@ -438,7 +496,7 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             state.withLock { s in
                 s.assigned.subtract(revoked)
                 s.buffer.removeAll { f in
-                    guard revoked.contains(f.topicPartition) else { return false }
+                    guard revoked.contains(f.topicPartition(&pollNames)) else { return false }
                     f.destroy()
                     return true
                 }
@@ -487,6 +545,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         state.withLock { s in
             for f in s.buffer { f.destroy() }
             s.buffer = []
+            for f in s.consumed { f.destroy() }
+            s.consumed = []
         }
         let err = rd_kafka_consumer_close(rk)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {

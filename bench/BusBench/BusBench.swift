@@ -137,7 +137,8 @@ struct BusBench: AsyncParsableCommand {
         var start: ContinuousClock.Instant?
         var last = ContinuousClock.now
         var pauses: [String] = []
-        while count < messages, let m = try await consumer.next() {
+        let total = messages  // a local: the @Option getter costs more per call than next() itself
+        while count < total, let m = try await consumer.next() {
             if start == nil { start = .now; last = start! }  // from the first message: excludes the group join
             try consumer.commit(m)
             count += 1
