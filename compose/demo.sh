@@ -24,6 +24,9 @@ files=("$data"/*_usd_30m.csv.gz)
 
 say "history: bars before $split → archive + md.bars"
 quorum ingest "${files[@]}" --to "$split"
+# Features and inference finish the history before any model exists: a model announced while inference is still
+# reading historical vectors would trade on history too (seen on the local cluster: twice the predictions).
+quorum wait --idle 3 --timeout 300
 
 say "initial models: training jobs for every symbol, shared by the trainer workers"
 quorum train --until "$split" --wait --timeout "${DEMO_TRAIN_TIMEOUT:-900}"
