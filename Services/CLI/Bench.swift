@@ -51,9 +51,8 @@ struct BenchPipeline: AsyncParsableCommand {
         guard !modelled.isEmpty else {
             throw ValidationError("no active models to serve: run `make demo` (or quorum train) first")
         }
-        let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let symbols = Set(input.bars.map(\.bar.symbol.name)).filter { modelled.contains($0) }.sorted()
-        let children = try PrefixPipeline.spawn(binDir: binDir, logs: logs, prefix: prefix, brokers: broker.brokers,
+        let children = try PrefixPipeline.spawn(bin: bin, logs: logs, prefix: prefix, brokers: broker.brokers,
                                                 postgresURL: stores.postgresURL, symbols: symbols)
         defer { PrefixPipeline.stop(children) }
         try await PrefixPipeline.waitUntilJoined(children)
@@ -65,31 +64,27 @@ struct BenchPipeline: AsyncParsableCommand {
             await producer.close()
         }
         try await waitUntilIdle(bus: bus, namer: namer, groups: ServiceGroups.replayStages, idleSeconds: 5, timeoutSeconds: 3600) {
-            for c in children where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
+            try PrefixPipeline.checkRunning(children)
         }
 
         // Measure from the records: when each bar was published, when its decision and orders were made.
-        func all(_ spec: TopicSpec) async throws -> [IncomingMessage] { try await bus.readAll(topic: namer.name(spec), clientID: "quorum-cli-bench") }
-        var barInit: [String: Int64] = [:]
-        var first = Int64.max
-        for m in try await all(Topic.bars) {
-            let e = try Quorum_V1_EnvelopeHeader(serializedBytes: m.value).envelope
-            barInit[e.id] = e.tsInitNs
-            first = min(first, e.tsInitNs)
+        func envelopes(_ spec: TopicSpec) async throws -> [Quorum_V1_Envelope] {
+            try await bus.readAll(topic: namer.name(spec), clientID: "quorum-cli-bench")
+                .map { try Quorum_V1_EnvelopeHeader(serializedBytes: $0.value).envelope }
         }
-        var last = first
-        func latencies(_ spec: TopicSpec) async throws -> [Double] {
-            var out: [Double] = []
-            for m in try await all(spec) {
-                let e = try Quorum_V1_EnvelopeHeader(serializedBytes: m.value).envelope
-                last = max(last, e.tsInitNs)
-                if let b = barInit[e.correlationID] { out.append(Double(e.tsInitNs - b) / 1e6) }
-            }
-            return out.sorted()
+        let bars = try await envelopes(Topic.bars)
+        let barInit = Dictionary(bars.map { ($0.id, $0.tsInitNs) }, uniquingKeysWith: { first, _ in first })
+        let first = bars.map(\.tsInitNs).min() ?? 0
+        let decisionEnvelopes = try await envelopes(Topic.decisions)
+        let orderEnvelopes = try await envelopes(Topic.ordersApproved)
+        let reportEnvelopes = try await envelopes(Topic.executionReports)
+        // The run ends with the last record any stage made.
+        let last = (decisionEnvelopes + orderEnvelopes + reportEnvelopes).map(\.tsInitNs).max() ?? first
+        func latencies(_ records: [Quorum_V1_Envelope]) -> [Double] {
+            records.compactMap { e in barInit[e.correlationID].map { Double(e.tsInitNs - $0) / 1e6 } }.sorted()
         }
-        let decisions = try await latencies(Topic.decisions)
-        let orders = try await latencies(Topic.ordersApproved)
-        _ = try await latencies(Topic.executionReports)
+        let decisions = latencies(decisionEnvelopes)
+        let orders = latencies(orderEnvelopes)
         func pct(_ xs: [Double]) -> [String: Double] {
             guard !xs.isEmpty else { return [:] }
             func at(_ p: Double) -> Double { xs[min(xs.count - 1, Int((p * Double(xs.count - 1)).rounded()))] }

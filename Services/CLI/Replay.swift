@@ -136,21 +136,21 @@ struct Replay: AsyncParsableCommand {
 
     /// Starts the replay stages on the prefix, waits until no group has lag and nothing moved for `idleSeconds`.
     func runPipeline(bus: KafkaBus, namer: TopicNamer, symbols: [String]) async throws {
-        let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let children = try PrefixPipeline.spawn(binDir: binDir, logs: logs, prefix: namer.prefix, brokers: broker.brokers,
+        let children = try PrefixPipeline.spawn(bin: bin, logs: logs, prefix: namer.prefix, brokers: broker.brokers,
                                                 postgresURL: stores.postgresURL, symbols: symbols)
-        defer { for c in children { c.terminate() } }
+        defer { PrefixPipeline.stop(children) }
         try await waitUntilIdle(bus: bus, namer: namer, groups: ServiceGroups.replayStages, idleSeconds: idleSeconds, timeoutSeconds: 1800) {
-            for c in children where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
+            try PrefixPipeline.checkRunning(children)
         }
-        PrefixPipeline.stop(children)
     }
 }
 
 /// The stages features → execution as child processes on a topic prefix (replays and the pipeline benchmark).
 enum PrefixPipeline {
-    static func spawn(binDir: String, logs: String, prefix: String, brokers: String, postgresURL: String,
+    /// `bin`: folder of the service binaries; nil = the folder of this executable.
+    static func spawn(bin: String?, logs: String, prefix: String, brokers: String, postgresURL: String,
                       symbols: [String]) throws -> [ChildProcess] {
+        let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let logDir = "\(logs)/\(prefix)"
         try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
         var children: [ChildProcess] = []
@@ -169,6 +169,11 @@ enum PrefixPipeline {
         }
         print("running \(ServiceGroups.replayStages.count) stages on prefix \(prefix) (logs in \(logDir))")
         return children
+    }
+
+    /// Throws naming the first stage that is no longer running.
+    static func checkRunning(_ children: [ChildProcess]) throws {
+        for c in children where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
     }
 
     static func stop(_ children: [ChildProcess]) {
@@ -203,7 +208,7 @@ enum PrefixPipeline {
                 ((try? String(contentsOfFile: c.log, encoding: .utf8)) ?? "").contains("partitions assigned")
             }
             if joined.count == children.count { return }
-            for c in children where !c.isRunning { throw ValidationError("\(c.path) exited early; see \(c.log)") }
+            try checkRunning(children)
             try await Task.sleep(for: .milliseconds(200))
         }
         throw ValidationError("the stages did not join their consumer groups within \(timeout); see their logs")

@@ -130,10 +130,10 @@ public struct BusError: Error, Sendable, CustomStringConvertible, Equatable {
 extension MessageBus {
     /// Records of `topic` that `group` has not committed yet (a partition without a commit counts from its start).
     public func lag(group: String, topic: String, marks: [Int32: Watermark]? = nil) async throws -> Int64 {
-        let known = marks
-        let marks = if let known { known } else { try await watermarks(topic: topic) }
+        let current: [Int32: Watermark]
+        if let marks { current = marks } else { current = try await watermarks(topic: topic) }
         let committed = try await committedOffsets(group: group, topic: topic)
-        return marks.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
+        return current.reduce(Int64(0)) { $0 + max(0, $1.value.high - (committed[$1.key] ?? $1.value.low)) }
     }
 
     /// Every record of `topic` (all partitions) up to the high watermarks at the call, read with a throw-away

@@ -54,9 +54,9 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         var buffered: Int { buffer.count }
     }
 
-    /// A fetched librdkafka message not yet copied into Swift. Copying (and freeing) happens on the owner's
-    /// thread, so Swift arrays are allocated and freed on the same thread (cross-thread frees are slow in
-    /// glibc's allocator at a million messages a second). It holds no Swift reference (the topic is the
+    /// A fetched librdkafka message not yet copied into Swift. Copying happens on the owner's thread, so Swift
+    /// arrays are allocated and freed on the same thread; the librdkafka message itself is destroyed by the poll
+    /// thread (cross-thread frees are slow in glibc's allocator at a million messages a second). It holds no Swift reference (the topic is the
     /// librdkafka topic handle): a shared topic String retained and released by both threads for every
     /// message would bounce its reference count between the cores.
     /// @unchecked: librdkafka messages may be read and destroyed from any thread before `rd_kafka_destroy`.
@@ -209,11 +209,11 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             owner.marks.removeAll(keepingCapacity: true)
             owner.lastPublish = .now
             enum Refill { case batch([Fetched]), wait, end, fail(BusError) }
-            var done = owner.done
-            owner.done = []
+            let done = owner.done
+            owner.done.removeAll(keepingCapacity: true)
             let refill: Refill = state.withLock { s in
                 Self.merge(marks, into: &s)
-                if s.consumed.isEmpty { swap(&s.consumed, &done) } else { s.consumed.append(contentsOf: done) }
+                s.consumed.append(contentsOf: done)
                 if let fatal = s.fatal { return .fail(fatal) }
                 if s.closed || s.interrupted { return .end }
                 if s.buffer.isEmpty { return .wait }
@@ -222,8 +222,6 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
                 s.buffer.reserveCapacity(taken.count)
                 return .batch(taken)
             }
-            owner.done = done  // the poll thread's emptied array, capacity kept
-            owner.done.removeAll(keepingCapacity: true)
             switch refill {
             case .batch(let taken):
                 owner.batch = taken

@@ -212,9 +212,7 @@ struct ClusterIntegrationTests {
 
     /// Waits until inference has an active model for every fixture symbol (its Redis pointer), or fails saying so.
     static func waitForServedModels(_ env: Env, prefix: String) async throws {
-        let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: "\(prefix):\(RedisConfiguration.defaultKeyPrefix)"),
-                                 logger: Logger(label: "cluster-test"))
-        let state = RedisHotState(client: client)
+        let state = try hotState(env, prefix: prefix)
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             var served = 0
@@ -223,6 +221,13 @@ struct ClusterIntegrationTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         throw ClusterTestError("inference of \(prefix) did not swap in a model for every symbol within 120 s (Redis model:active keys)")
+    }
+
+    /// The hot state (Redis) of one prefix's run.
+    static func hotState(_ env: Env, prefix: String) throws -> RedisHotState {
+        let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: "\(prefix):\(RedisConfiguration.defaultKeyPrefix)"),
+                                 logger: Logger(label: "cluster-test"))
+        return RedisHotState(client: client)
     }
 
     static func count(_ bus: KafkaBus, _ topic: String) async throws -> Int64 {
@@ -247,9 +252,7 @@ struct ClusterIntegrationTests {
             while try await Self.count(bus, alerts) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
             let alert = try #require(try await Self.records(bus, alerts).first).decode(Quorum_V1_Alert.self)
             #expect(alert.code == "KILL_SWITCH_ON" && alert.message.contains("integration test"))
-            let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: "\(reference):\(RedisConfiguration.defaultKeyPrefix)"),
-                                     logger: Logger(label: "cluster-test"))
-            let killSwitch = try await RedisHotState(client: client).killSwitch()
+            let killSwitch = try await Self.hotState(env, prefix: reference).killSwitch()
             #expect(killSwitch.on && killSwitch.reason?.contains("integration test") == true, "\(killSwitch)")
         })
         let bus = try Self.bus(env)
