@@ -55,5 +55,8 @@ check-deploy:
 proto:
 	@scripts/gen-proto
 
+## Stop the local cluster and remove it (its Postgres folder included) and the build folders.
 clean:
-	rm -rf .build .build-* .cluster
+	@scripts/cluster down .cluster
+	@scripts/servers purge .cluster
+	rm -rf .build .build-*

@@ -110,7 +110,7 @@ let package = Package(
         // The services' wiring: stage logic + stores + service kit; each @main calls one function of it.
         .target(name: "QuorumServices", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",
-            "QuorumModel", "QuorumProto", "QuorumML", "QuorumFeatures", "QuorumStrategy", "QuorumRisk", "QuorumExecution",
+            "QuorumModel", "QuorumMarketData", "QuorumProto", "QuorumML", "QuorumFeatures", "QuorumStrategy", "QuorumRisk", "QuorumExecution",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,7 +118,7 @@ let package = Package(
 
         .executableTarget(name: "quorum", dependencies: [
             "QuorumServices", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumModel", "QuorumProto", "QuorumExecution",
-            "QuorumServiceKit", "QuorumBus", "QuorumKafka",
+            "QuorumServiceKit", "QuorumBus", "QuorumKafka", "QuorumMarketData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI", swiftSettings: strict),
         .executableTarget(name: "quorum-bench", dependencies: [
@@ -154,7 +154,7 @@ let package = Package(
                     path: "Tests/QuorumPostgresTests", swiftSettings: strict),
         .testTarget(name: "QuorumStoresTests", dependencies: ["QuorumStores", "QuorumPostgres", "QuorumModel"],
                     path: "Tests/QuorumStoresTests", swiftSettings: strict),
-        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices"],
+        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus"],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),
     ] + services.map { name in
         .executableTarget(name: name, dependencies: ["QuorumServiceKit", "QuorumServices"], path: serviceFolder(name), swiftSettings: strict)

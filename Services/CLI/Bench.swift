@@ -43,8 +43,8 @@ struct BenchPipeline: AsyncParsableCommand {
         try await bus.createTopics(namer.specsWithNames())
         let input: IngestInput
         do {
-            input = try IngestReader.read(files.map { IngestFile(path: $0, symbol: IngestFile.symbol(fromFileName: $0)) })
-        } catch let error as IngestError {
+            input = try IngestReader.read(files)
+        } catch {
             throw ValidationError(error.description)
         }
         let modelled = try await PrefixPipeline.pinModels(stores, from: broker.prefix, to: prefix)

@@ -60,54 +60,6 @@ func isoTime(_ ns: Nanos) -> String {
     ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
 }
 
-struct Ingest: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Validate OHLCV files (.csv or .csv.gz), archive the bars in Postgres and publish them to md.bars in event-time order; bad rows go to md.bars.dlq.")
-    @OptionGroup var broker: BrokerOptions
-    @OptionGroup var stores: StoreOptions
-    @Argument(help: "Files; the symbol comes from the name (btc_usd_30m.csv → BTC-USD) unless --symbol is given.") var files: [String]
-    @Option(help: "Symbol for every file (only with one file).") var symbol: String?
-    @Option(help: "Only bars opening at or after this time (2019-01-01 or ISO-8601).") var from: String?
-    @Option(help: "Only bars opening before this time.") var to: String?
-    @Option(help: "0 = as fast as possible; N = N× real time.") var speed: Double = 0
-
-    func run() async throws {
-        if symbol != nil, files.count != 1 { throw ValidationError("--symbol applies to one file; name the files instead (btc_usd_30m.csv → BTC-USD)") }
-        let inputs = files.map { IngestFile(path: $0, symbol: symbol.map { Symbol($0) } ?? IngestFile.symbol(fromFileName: $0)) }
-        let fromNs = try from.map { try parseTime($0, option: "--from") }
-        let toNs = try to.map { try parseTime($0, option: "--to") }
-        let input: IngestInput
-        do {
-            input = try IngestReader.read(inputs, from: fromNs, to: toNs)
-        } catch let error as IngestError {
-            throw ValidationError(error.description)
-        }
-        for file in inputs {
-            let s = input.summaries[file.path] ?? .init()
-            print("\(file.path): \(file.symbol) \(s.bars) bars, \(s.rejectedCount) rejected rows, \(s.gaps) gaps")
-        }
-        let bus = try broker.bus()
-        let namer = try TopicNamer(prefix: broker.prefix)
-        try await bus.checkConnection()
-        try await bus.createTopics(namer.specsWithNames())
-        let speed = self.speed
-        let report = try await stores.withStore(prefix: broker.prefix) { store in
-            let producer = try bus.makeProducer(clientID: "quorum-cli-ingest")
-            var ingestor = Ingestor(producer: producer, namer: namer,
-                                    archive: PostgresBarArchiveSink(archive: BarArchive(store: store)), logger: Logger(label: "quorum"))
-            ingestor.speed = speed
-            let total = input.bars.count
-            let report = try await ingestor.run(input) { done, _ in
-                if done % 20_000 < 2_000 || done == total { FileHandle.standardError.write(Data("\r  published \(done)/\(total) bars".utf8)) }
-            }
-            FileHandle.standardError.write(Data("\n".utf8))
-            await producer.close()
-            return report
-        }
-        print(report)
-    }
-}
-
 struct Train: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publish training jobs (one per hyperparameter candidate and symbol) to training.jobs for the trainer workers; --wait waits for their outcome.")

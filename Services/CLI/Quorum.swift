@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import Foundation
 import Logging
 import QuorumBus
@@ -14,6 +17,22 @@ struct Quorum: AsyncParsableCommand {
         abstract: "Operate a Quorum cluster.",
         subcommands: [Cluster.self, Topics.self, Ingest.self, Train.self, Models.self, KillSwitch.self, Replay.self, Wait.self, Summary.self, BenchPipeline.self,
                       ConfigDoc.self, Version.self])
+
+    /// Line-buffered standard output, so that what the commands print keeps its order beside standard error (progress)
+    /// when both go to one pipe or file.
+    static func main() async {
+        setvbuf(Glibc.stdout, nil, _IOLBF, 0)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options shared by subcommands that talk to the broker.

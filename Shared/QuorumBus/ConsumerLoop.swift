@@ -31,6 +31,10 @@ public enum DeadLetterHeader {
     /// File and 1-based line of a rejected input row (quorum-ingest).
     public static let sourceFile = "quorum.dlq.source.file"
     public static let sourceLine = "quorum.dlq.source.line"
+    /// Length in bytes of a rejected input row whose record carries only its beginning, and the FNV-1a 64 digest
+    /// of the whole row (quorum-ingest; rows longer than 1 KiB).
+    public static let rawLength = "quorum.dlq.raw.length"
+    public static let rawDigest = "quorum.dlq.raw.digest"
 }
 
 extension IncomingMessage {

@@ -157,21 +157,3 @@ public struct LogisticModel: Sendable, Codable, Equatable {
     /// Model version: `lr-<contentDigest>`, e.g. `lr-3f2a9c0d1e4b5a67`.
     public var version: String { "lr-" + contentDigest }
 }
-
-/// The FNV-1a 64-bit hash (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
-public enum FNV1a64 {
-    public static func hash(_ bytes: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        return h
-    }
-
-    /// `hash(bytes)` as 16 lower-case hex digits (zero-padded).
-    public static func hex(of bytes: [UInt8]) -> String {
-        let digits = String(hash(bytes), radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
-}

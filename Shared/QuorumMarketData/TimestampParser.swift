@@ -10,13 +10,50 @@ import QuorumModel
 ///   `1506816000.5`), below 10¹⁴ milliseconds (Binance klines), below 10¹⁷ microseconds (Binance spot data
 ///   since 2025), otherwise nanoseconds. 10¹¹ s is the year 5138 and 10¹¹ ms is 1973, so the ranges do not
 ///   overlap for market data.
+/// - The exports of two data vendors whose times are neither (`TimeFormat.builtIn`): CryptoDataDownload's hourly
+///   `2019-10-17 09-AM` and Dukascopy's `01.01.2017 22:00:00.000` (optionally followed by ` GMT+0100`).
 public enum TimestampParser {
+    /// A parsed time: nanoseconds since the Unix epoch, and whether the text named no zone (a wall-clock time,
+    /// taken as UTC unless the reader is given a time zone).
+    public struct Parsed: Sendable, Hashable {
+        public var nanos: Nanos
+        /// true when the text had neither `Z` nor an offset (epoch numbers are never naive).
+        public var naive: Bool
+    }
+
     /// The timestamp in nanoseconds since the Unix epoch, or nil when `text` is not one of the accepted forms.
-    public static func parse(_ text: some StringProtocol) -> Nanos? {
+    /// Naive times are taken as UTC.
+    public static func parse(_ text: some StringProtocol) -> Nanos? { parseDetailed(text)?.nanos }
+
+    /// Like `parse`, and says whether the time was naive.
+    public static func parseDetailed(_ text: some StringProtocol) -> Parsed? {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }
-        if bytes.count >= 10, bytes[4] == UInt8(ascii: "-") { return parseISO(bytes) }
-        return parseEpoch(bytes)
+        if bytes.count >= 10, bytes[4] == UInt8(ascii: "-"), let parsed = parseISO(bytes) { return parsed }
+        if let nanos = parseEpoch(bytes) { return Parsed(nanos: nanos, naive: false) }
+        for format in TimeFormat.builtIn { if let parsed = format.parse(bytes) { return parsed } }
+        return nil
+    }
+
+    /// `nanos` as ISO-8601 UTC: `2024-01-01T00:30:00Z`, with a fraction only when it is not zero.
+    public static func iso(_ nanos: Nanos) -> String {
+        let second: Int64 = 1_000_000_000
+        var seconds = nanos / second
+        var fraction = nanos % second
+        if fraction < 0 { fraction += second; seconds -= 1 }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        let (year, month, day) = civilDate(daysSinceEpoch: Int(days))
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        var text = "\(year)-\(two(Int64(month)))-\(two(Int64(day)))T\(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60)):\(two(secondOfDay % 60))"
+        if fraction != 0 {
+            var digits = String(fraction)
+            digits = String(repeating: "0", count: 9 - digits.count) + digits
+            while digits.last == "0" { digits.removeLast() }
+            text += "." + digits
+        }
+        return text + "Z"
     }
 
     // MARK: Unix epoch numbers
@@ -57,7 +94,7 @@ public enum TimestampParser {
 
     // MARK: ISO-8601
 
-    private static func parseISO(_ b: [UInt8]) -> Nanos? {
+    private static func parseISO(_ b: [UInt8]) -> Parsed? {
         var i = 0
         func number(_ width: Int) -> Int? {
             guard i + width <= b.count else { return nil }
@@ -79,6 +116,7 @@ public enum TimestampParser {
         var secondsOfDay = 0
         var nanos: Int64 = 0
         var offsetSeconds = 0
+        var naive = true
         if i < b.count {
             guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") || b[i] == UInt8(ascii: "t") else { return nil }
             i += 1
@@ -103,7 +141,9 @@ public enum TimestampParser {
             if i < b.count {
                 if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
                     i += 1
+                    naive = false
                 } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                    naive = false
                     let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
                     i += 1
                     guard let offsetHours = number(2), offsetHours <= 23 else { return nil }
@@ -120,16 +160,16 @@ public enum TimestampParser {
         guard i == b.count else { return nil }
         let seconds = Int64(daysSinceEpoch(year: year, month: month, day: day)) * 86_400
             + Int64(secondsOfDay) - Int64(offsetSeconds)
-        return seconds * 1_000_000_000 + nanos
+        return Parsed(nanos: seconds * 1_000_000_000 + nanos, naive: naive)
     }
 
-    private static func digitValue(_ byte: UInt8) -> Int? {
+    static func digitValue(_ byte: UInt8) -> Int? {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
     }
 
-    private static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
+    static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
 
-    private static func daysInMonth(_ month: Int, year: Int) -> Int {
+    static func daysInMonth(_ month: Int, year: Int) -> Int {
         switch month {
         case 2: isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: 30
@@ -148,5 +188,20 @@ public enum TimestampParser {
         var days = 365 * (year - 1970) + leapDaysBefore(year) - leapDaysBefore(1970)
         days += daysBeforeMonth[month - 1] + (month > 2 && isLeap(year) ? 1 : 0)
         return days + day - 1
+    }
+
+    /// The civil date of a day number (days since 1970-01-01; the inverse of `daysSinceEpoch`).
+    static func civilDate(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        // Estimate the year, then correct it; then walk the months (at most 12 steps).
+        var year = 1970 + Int((Double(days) / 365.2425).rounded(.down))
+        while daysSinceEpoch(year: year, month: 1, day: 1) > days { year -= 1 }
+        while daysSinceEpoch(year: year + 1, month: 1, day: 1) <= days { year += 1 }
+        var remaining = days - daysSinceEpoch(year: year, month: 1, day: 1)
+        var month = 1
+        while remaining >= daysInMonth(month, year: year) {
+            remaining -= daysInMonth(month, year: year)
+            month += 1
+        }
+        return (year, month, remaining + 1)
     }
 }

@@ -30,100 +30,118 @@ public protocol BarArchiveSink: Sendable {
     func archive(_ bars: [ArchivedBarRecord]) async throws
 }
 
-/// One input file and the symbol its rows belong to.
-public struct IngestFile: Sendable, Hashable {
-    public var path: String
-    public var symbol: Symbol
-
-    public init(path: String, symbol: Symbol) {
-        self.path = path
-        self.symbol = symbol
-    }
-
-    /// `btc_usd_30m.csv(.gz)` → `BTC-USD`; otherwise the name up to the first '.' or '_' in capitals.
-    public static func symbol(fromFileName path: String) -> Symbol {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        let stem = name.split(separator: ".").first.map(String.init) ?? name
-        let parts = stem.split(separator: "_").map { $0.uppercased() }
-        if parts.count >= 2, parts[0].allSatisfy(\.isLetter), parts[1].allSatisfy(\.isLetter) {
-            return Symbol("\(parts[0])-\(parts[1])")
-        }
-        return Symbol(parts.first ?? stem.uppercased())
-    }
-}
-
-/// What reading the files gave.
+/// What reading the files gave: the bars of every file that could be read, merged into event-time order.
 public struct IngestInput: Sendable {
     /// Valid bars of every file, merged into event-time order (close time, then symbol).
     public var bars: [ArchivedBarRecord]
+    /// Rejected rows of every file (file order, then line order).
     public var rejections: [RowRejection]
-    public var summaries: [String: BarReadSummary]
+    /// What each file held, in the order the files were given.
+    public var files: [BarFileContents]
 
-    public init(bars: [ArchivedBarRecord], rejections: [RowRejection], summaries: [String: BarReadSummary]) {
+    public init(bars: [ArchivedBarRecord], rejections: [RowRejection], files: [BarFileContents] = []) {
         self.bars = bars
         self.rejections = rejections
-        self.summaries = summaries
+        self.files = files
     }
 }
 
-/// Errors a user can act on: which file, what is wrong, what to do.
+/// A file that cannot be ingested at all: which file, what is wrong, what to do.
 public struct IngestError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// Cannot be opened or read (missing, permissions, damaged or truncated gzip stream).
+        case unreadable
+        /// No data rows: an empty file, a 0-byte .gz, a header alone.
+        case empty
+        /// Its layout, times or interval cannot be made out (`BarFileError`).
+        case layout
+    }
+
+    public var code: Code
     public var description: String
-    public init(_ description: String) { self.description = description }
+
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }
 
 public enum IngestReader {
-    /// Reads every file (plain or gzip-compressed), validates every row, merges the bars of all files into
-    /// event-time order. Rows outside `[from, to)` (by bar open time) are skipped, not rejected.
-    public static func read(_ files: [IngestFile], from: Nanos? = nil, to: Nanos? = nil,
-                            options: BarReaderOptions = BarReaderOptions()) throws -> IngestInput {
-        var bars: [ArchivedBarRecord] = []
-        var rejections: [RowRejection] = []
-        var summaries: [String: BarReadSummary] = [:]
-        for file in files {
-            var reader = BarReader(symbol: file.symbol, fileName: file.path, options: options)
-            var summary = BarReadSummary()
-            var outcomes: [BarReadOutcome] = []
-            do {
-                try forEachChunk(of: file.path) { chunk in outcomes += try reader.feed(bytes: chunk) }
-                outcomes += try reader.finish()
-            } catch let error as BarFileError {
-                throw IngestError("\(file.path): \(error)")
-            }
-            for outcome in outcomes {
-                summary.record(outcome)
-                switch outcome {
-                case .bar(let bar, let line):
-                    if let from, bar.openTime < from { continue }
-                    if let to, bar.openTime >= to { continue }
-                    bars.append(ArchivedBarRecord(bar: bar, id: bar.wireID, file: file.path, line: line))
-                case .rejected(let r):
-                    rejections.append(r)
-                case .gap:
-                    break
-                }
-            }
-            summaries[file.path] = summary
+    /// Reads and validates one file (plain or gzip-compressed; see `BarFileReader`). Throws when the file as a whole
+    /// cannot be used: unreadable, a gzip stream that ends early or fails its CRC/length check, no data rows, or a
+    /// layout that cannot be made out.
+    public static func readFile(_ path: String, options: BarReaderOptions = BarReaderOptions()) throws(IngestError) -> BarFileContents {
+        var reader = BarFileReader(fileName: path, options: options)
+        let contents: BarFileContents
+        do {
+            try forEachChunk(of: path) { chunk throws(BarFileError) in try reader.feed(bytes: chunk) }
+            contents = try reader.finish()
+        } catch let error as BarFileError {
+            throw IngestError(.layout, error.description)
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.unreadable, "\(path): \(error)")
         }
-        bars.sort { ($0.bar.closeTime, $0.bar.symbol) < ($1.bar.closeTime, $1.bar.symbol) }
-        return IngestInput(bars: bars, rejections: rejections, summaries: summaries)
+        guard contents.dataRows > 0 else {
+            let what = contents.layout?.hasHeader == true ? "a header but no data rows" : "no data rows (the file is empty)"
+            throw IngestError(.empty, "\(path): \(what); nothing to ingest")
+        }
+        return contents
     }
 
-    /// Calls `body` with successive chunks of the file's bytes, gunzipping `.gz` files.
-    static func forEachChunk(of path: String, _ body: ([UInt8]) throws -> Void) throws {
+    /// Merges the bars of the files into event-time order; bars opening outside `[from, to)` are left out.
+    public static func merge(_ files: [BarFileContents], from: Nanos? = nil, to: Nanos? = nil) -> IngestInput {
+        var bars: [ArchivedBarRecord] = []
+        for file in files {
+            for series in file.series {
+                for row in series.rows {
+                    if let from, row.bar.openTime < from { continue }
+                    if let to, row.bar.openTime >= to { continue }
+                    bars.append(ArchivedBarRecord(bar: row.bar, id: row.bar.wireID, file: file.file, line: row.line))
+                }
+            }
+        }
+        bars.sort { ($0.bar.closeTime, $0.bar.symbol) < ($1.bar.closeTime, $1.bar.symbol) }
+        return IngestInput(bars: bars, rejections: files.flatMap(\.rejections), files: files)
+    }
+
+    /// Reads every file and merges them; the first file that cannot be used stops it (the CLI and the inbox read
+    /// file by file with `readFile` to treat each on its own).
+    public static func read(_ paths: [String], from: Nanos? = nil, to: Nanos? = nil,
+                            options: BarReaderOptions = BarReaderOptions()) throws(IngestError) -> IngestInput {
+        var files: [BarFileContents] = []
+        for path in paths { files.append(try readFile(path, options: options)) }
+        return merge(files, from: from, to: to)
+    }
+
+    /// Calls `body` with successive chunks of the file's bytes, gunzipping `.gz` files. A gzip stream must be
+    /// complete: a stream that ends before its trailer, or whose CRC or length do not match, is an error.
+    static func forEachChunk(of path: String, _ body: ([UInt8]) throws(BarFileError) -> Void) throws {
         guard let gz = gzopen(path, "rb") else {
-            throw IngestError("cannot open \(path): \(String(cString: strerror(errno))); check the path and permissions")
+            throw IngestError(.unreadable, "cannot open \(path): \(String(cString: strerror(errno))); check the path and permissions")
         }
         defer { gzclose(gz) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
         while true {
             let n = buffer.withUnsafeMutableBytes { gzread(gz, $0.baseAddress, UInt32($0.count)) }
+            var code: Int32 = 0
             if n < 0 {
-                var code: Int32 = 0
                 let message = gzerror(gz, &code).map { String(cString: $0) } ?? "unknown error"
-                throw IngestError("cannot read \(path): \(message) (a damaged .gz file?)")
+                throw IngestError(.unreadable, "cannot read \(path): \(message) after \(total) bytes (a damaged .gz file?); "
+                                  + "download it again")
             }
-            if n == 0 { break }
+            if n == 0 {
+                // zlib reports a stream cut before its trailer as Z_BUF_ERROR once the input is used up.
+                _ = gzerror(gz, &code)
+                if code == Z_BUF_ERROR {
+                    throw IngestError(.unreadable, "\(path): the gzip stream ends early (truncated after \(total) bytes of "
+                                      + "data; an interrupted download or copy?); nothing of it was ingested")
+                }
+                break
+            }
+            total += Int(n)
             try body(Array(buffer[0..<Int(n)]))
         }
     }
@@ -136,11 +154,14 @@ public struct IngestReport: Sendable, CustomStringConvertible {
     public var rejectedByCode: [String: Int] = [:]
     public var gaps = 0
     public var elapsedSeconds = 0.0
+    /// Paced runs: how far the slowest bar was published behind its deadline (0 when the rate held).
+    public var maxLagSeconds = 0.0
 
     public var description: String {
         let codes = rejectedByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         return "\(bars) bars published and archived, \(rejected) rows rejected to the DLQ\(codes.isEmpty ? "" : " (\(codes))"), "
             + "\(gaps) gaps, \(String(format: "%.1f", elapsedSeconds)) s"
+            + (maxLagSeconds >= 1 ? "; could not hold the requested speed (up to \(String(format: "%.1f", maxLagSeconds)) s behind)" : "")
     }
 }
 
@@ -163,40 +184,49 @@ public struct Ingestor: Sendable {
     }
 
     public func run(_ input: IngestInput, progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> IngestReport {
-        let started = ContinuousClock.now
+        try await run(input, clock: ContinuousClock(), progress: progress)
+    }
+
+    /// `run` on a given clock: paced runs sleep on it (tests pass a manual clock).
+    public func run<C: Clock>(_ input: IngestInput, clock: C,
+                              progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> IngestReport where C.Duration == Duration {
+        let started = clock.now
         var report = IngestReport()
         let stamp = EnvelopeStamp(producer: "quorum-ingest")
         let barsTopic = namer.name(Topic.bars)
-        let dlqTopic = namer.deadLetterName(Topic.bars)
 
         // Bad rows first: they are facts about the files, in file order.
-        var deadLetters: [OutgoingMessage] = []
-        for r in input.rejections {
-            deadLetters.append(OutgoingMessage(topic: dlqTopic, key: r.file, value: Array(r.rawLine.utf8), headers: [
-                MessageHeader(DeadLetterHeader.reason, DeadLetterReason.invalid.rawValue),
-                MessageHeader(DeadLetterHeader.detail, "\(r.code.rawValue): \(r.detail)"),
-                MessageHeader(DeadLetterHeader.sourceFile, r.file),
-                MessageHeader(DeadLetterHeader.sourceLine, String(r.line)),
-            ]))
-            report.rejectedByCode[r.code.rawValue, default: 0] += 1
-        }
+        let deadLetters = input.rejections.map { deadLetter(for: $0) }
+        for r in input.rejections { report.rejectedByCode[r.code.rawValue, default: 0] += 1 }
         if !deadLetters.isEmpty { _ = try await producer.send(deadLetters) }
         report.rejected = input.rejections.count
-        report.gaps = input.summaries.values.reduce(0) { $0 + $1.gaps }
+        report.gaps = input.files.reduce(0) { $0 + $1.series.reduce(0) { $0 + $1.gaps.count } }
 
         var index = 0
-        var lastLog = ContinuousClock.now
-        var previousClose: Nanos?
+        var lastLog = clock.now
+        var lastLagWarning: C.Instant?
+        let firstClose = input.bars.first?.bar.closeTime ?? 0
         while index < input.bars.count {
-            let end: Int
+            var end: Int
             if speed > 0 {
-                // Paced: one bar at a time, each after its event-time distance from the previous one / speed.
+                // Paced against the clock: the bars closing at one event time are due at start + (their close − the
+                // first close) / speed, however long archiving and publishing the earlier ones took.
+                let close = input.bars[index].bar.closeTime
                 end = index + 1
-                if let previousClose {
-                    let gapNs = Double(input.bars[index].bar.closeTime - previousClose) / speed
-                    if gapNs > 0 { try await Task.sleep(for: .nanoseconds(Int64(gapNs))) }
+                while end < input.bars.count, input.bars[end].bar.closeTime == close { end += 1 }
+                let due = started.advanced(by: .nanoseconds(Int64((Double(close - firstClose) / speed).rounded())))
+                let now = clock.now
+                if now < due {
+                    try await clock.sleep(until: due, tolerance: nil)
+                } else {
+                    let lag = due.duration(to: now)
+                    report.maxLagSeconds = max(report.maxLagSeconds, lag.seconds)
+                    if lag >= .seconds(1), lastLagWarning.map({ $0.duration(to: now) >= .seconds(10) }) ?? true {
+                        lastLagWarning = now
+                        logger.warning("cannot hold the requested speed: publishing behind schedule", metadata: [
+                            "ingest.speed": .stringConvertible(speed), "ingest.behind_s": .string(String(format: "%.1f", lag.seconds))])
+                    }
                 }
-                previousClose = input.bars[index].bar.closeTime
             } else {
                 end = min(index + batchSize, input.bars.count)
             }
@@ -210,14 +240,34 @@ public struct Ingestor: Sendable {
             index = end
             report.bars = index
             progress?(index, input.bars.count)
-            if ContinuousClock.now - lastLog >= .seconds(5) {
-                lastLog = .now
+            if lastLog.duration(to: clock.now) >= .seconds(5) {
+                lastLog = clock.now
                 logger.info("ingesting", metadata: ["bars": .stringConvertible(index), "of": .stringConvertible(input.bars.count)])
             }
         }
         try await producer.flush(timeout: .seconds(30))
-        let elapsed = ContinuousClock.now - started
-        report.elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        report.elapsedSeconds = started.duration(to: clock.now).seconds
         return report
     }
+
+    /// The dead-letter record of a rejected row: at most `RowRejection.rawLimit` bytes of the row, with its full
+    /// length and digest in headers when it was cut, and file, line and reason.
+    func deadLetter(for r: RowRejection) -> OutgoingMessage {
+        var headers = [
+            MessageHeader(DeadLetterHeader.reason, DeadLetterReason.invalid.rawValue),
+            MessageHeader(DeadLetterHeader.detail, "\(r.code.rawValue): \(r.detail)"),
+            MessageHeader(DeadLetterHeader.sourceFile, r.file),
+            MessageHeader(DeadLetterHeader.sourceLine, String(r.line)),
+        ]
+        if let digest = r.rawDigest {
+            headers.append(MessageHeader(DeadLetterHeader.rawLength, String(r.rawByteCount)))
+            headers.append(MessageHeader(DeadLetterHeader.rawDigest, digest))
+        }
+        return OutgoingMessage(topic: namer.deadLetterName(Topic.bars), key: r.file, value: Array(r.rawLine.utf8), headers: headers)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -6,13 +6,16 @@ public enum ServiceKeys {
     // quorum-ingest
     public static let ingestInbox = ConfigKey(
         "ingest.inbox", .string, default: "inbox",
-        doc: "quorum-ingest: folder watched for OHLCV files (.csv or .csv.gz); each file is ingested once, then moved to `<inbox>/done/` (or `<inbox>/failed/` with a `.error` note).")
+        doc: "quorum-ingest: folder watched for OHLCV files (.csv, .tsv, .txt, optionally .gz); each file is ingested once, then moved to `<inbox>/done/` (or `<inbox>/failed/` with a `<name>.error` note). Names starting with `.` or ending in `.part`, `.tmp`, `.partial`, `.crdownload` or `.download` are left alone: write to such a name, then rename.")
     public static let ingestSpeed = ConfigKey(
         "ingest.speed", .double, default: "0",
         doc: "quorum-ingest and `quorum ingest`: 0 publishes as fast as possible; N publishes at N× real time (bars spaced by event time / N).")
     public static let ingestPollInterval = ConfigKey(
         "ingest.poll.interval", .duration, default: "1s",
         doc: "quorum-ingest: how often the inbox is scanned for new files.")
+    public static let ingestInboxQuiet = ConfigKey(
+        "ingest.inbox.quiet", .duration, default: "5s",
+        doc: "quorum-ingest: a file is taken only once its size and modification time have stayed the same for this long (a plain copy still being written is left until it is complete); a writer that pauses longer must write to a temporary name and rename.")
 
     // quorum-consensus
     public static let consensusThreshold = ConfigKey(
@@ -81,7 +84,7 @@ public enum ServiceKeys {
         "monitor.lag.interval", .duration, default: "5s",
         doc: "quorum-monitor: how often consumer lag of every service group is measured.")
 
-    public static let ingest = [ingestInbox, ingestSpeed, ingestPollInterval]
+    public static let ingest = [ingestInbox, ingestSpeed, ingestPollInterval, ingestInboxQuiet]
     public static let consensus = [consensusThreshold, consensusConflict]
     public static let risk = [riskSymbols, riskIdleTimeout, riskStartingEquity, riskPerTrade, riskMaxHeat, riskMaxPosition, riskDailyLoss]
     public static let execution = [executionStartingCash, executionFeeBps, executionSlippageBps]

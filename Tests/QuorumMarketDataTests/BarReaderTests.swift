@@ -3,25 +3,22 @@ import QuorumMarketData
 import QuorumModel
 import Testing
 
-/// Parses `text` and returns (bars by line, rejections by line, gaps).
-private func read(_ text: String, options: BarReaderOptions = BarReaderOptions()) throws -> (bars: [Int: Bar], rejected: [Int: RowRejectionCode], gaps: [GapInfo]) {
+/// Reads `text` as market TEST-USD and returns (bars by line, rejections by line, gaps, the contents).
+private func read(_ text: String, options: BarReaderOptions = BarReaderOptions(), fileName: String = "fixture.csv")
+    throws -> (bars: [Int: Bar], rejected: [Int: RowRejectionCode], gaps: [GapInfo], contents: BarFileContents) {
+    var options = options
+    if options.symbol == nil { options.symbol = "TEST-USD" }
+    let contents = try BarFileReader.read(text: text, fileName: fileName, options: options)
     var bars: [Int: Bar] = [:]
-    var rejected: [Int: RowRejectionCode] = [:]
-    var gaps: [GapInfo] = []
-    for outcome in try BarReader.readAll(text: text, symbol: "TEST-USD", fileName: "fixture.csv", options: options) {
-        switch outcome {
-        case .bar(let bar, let line): bars[line] = bar
-        case .rejected(let r): rejected[r.line] = r.code
-        case .gap(let g): gaps.append(g)
-        }
-    }
-    return (bars, rejected, gaps)
+    for series in contents.series { for row in series.rows { bars[row.line] = row.bar } }
+    let rejected = Dictionary(contents.rejections.map { ($0.line, $0.code) }, uniquingKeysWith: { a, _ in a })
+    return (bars, rejected, contents.series.flatMap(\.gaps), contents)
 }
 
 private let t0: Nanos = 1_704_067_200 * 1_000_000_000   // 2024-01-01T00:00:00Z
 private let halfHour: Nanos = 1_800 * 1_000_000_000
 
-@Suite("BarReader")
+@Suite("BarFileReader")
 struct BarReaderTests {
     /// One row of every defect; line numbers are physical (header = 1, the blank line 17 is not a row).
     static let fixture = """
@@ -46,16 +43,18 @@ struct BarReaderTests {
         2024-01-01 03:00:00,115,116,114,115.5,1
         """
 
-    @Test("every defect is rejected with its own code; the other rows become bars")
+    static let expectedRowRejections: [Int: RowRejectionCode] = [
+        4: .missingField, 5: .unparsableNumber, 6: .unparsableTimestamp, 7: .nonFinite, 8: .nonPositivePrice,
+        9: .negativeVolume, 10: .highBelowLow, 11: .openOrCloseOutsideRange, 12: .duplicateTimestamp,
+        14: .misalignedTimestamp, 15: .outlier,
+    ]
+
+    @Test("every defect is rejected with its own code; the other rows become bars (rows sorted by time)")
     func defectFixture() throws {
         let result = try read(Self.fixture)
-        let expected: [Int: RowRejectionCode] = [
-            4: .missingField, 5: .unparsableNumber, 6: .unparsableTimestamp, 7: .nonFinite, 8: .nonPositivePrice,
-            9: .negativeVolume, 10: .highBelowLow, 11: .openOrCloseOutsideRange, 12: .duplicateTimestamp,
-            13: .outOfOrderTimestamp, 14: .misalignedTimestamp, 15: .outlier,
-        ]
+        var expected = Self.expectedRowRejections
+        expected[13] = .duplicateTimestamp   // sorted into place, it repeats line 2's time
         #expect(result.rejected == expected)
-        #expect(Set(expected.values).count == expected.count)
         #expect(result.bars.keys.sorted() == [2, 3, 16, 18, 19])
         #expect(result.bars[2] == Bar(symbol: "TEST-USD", openTime: t0, intervalSeconds: 1800, open: 100, high: 110,
                                       low: 90, close: 105, volume: 10))
@@ -66,106 +65,216 @@ struct BarReaderTests {
         #expect(result.bars[19]?.openTime == t0 + 6 * halfHour)
         #expect(result.gaps == [GapInfo(symbol: "TEST-USD", after: t0 + 2 * halfHour, before: t0 + 5 * halfHour,
                                         missingBars: 2, line: 18)])
+        let series = try #require(result.contents.series.first)
+        #expect(series.rows.map(\.line) == [2, 3, 16, 18, 19])   // event-time order
+        #expect(result.contents.dataRows == 17)
+        #expect(series.rows.count + result.contents.rejections.count == 17)
+        #expect(series.rejectedCount == 12)
     }
 
-    @Test("outcomes are in file order, a gap right before the bar that ends it; every data row accounted for")
-    func outcomeOrder() throws {
-        let outcomes = try BarReader.readAll(text: Self.fixture, symbol: "TEST-USD", fileName: "fixture.csv")
-        var lines: [Int] = []
-        var summary = BarReadSummary()
-        for (i, outcome) in outcomes.enumerated() {
-            summary.record(outcome)
-            switch outcome {
-            case .bar(_, let line): lines.append(line)
-            case .rejected(let r): lines.append(r.line)
-            case .gap(let g):
-                guard case .bar(_, let next) = outcomes[i + 1] else { Issue.record("gap not followed by a bar"); return }
-                #expect(next == g.line)
-            }
+    @Test("strict order: a row older than the last accepted one is rejected as out of order")
+    func strictOrder() throws {
+        let result = try read(Self.fixture, options: BarReaderOptions(strictOrder: true))
+        var expected = Self.expectedRowRejections
+        expected[13] = .outOfOrderTimestamp
+        #expect(result.rejected == expected)
+        #expect(result.bars.keys.sorted() == [2, 3, 16, 18, 19])
+    }
+
+    @Test("newest-first and shuffled rows are sorted into place and counted; strict mode rejects them")
+    func newestFirst() throws {
+        let rows = (0..<6).map { i in "\(1_704_067_200 + i * 3600),\(100 + i),\(110 + i),\(90 + i),\(105 + i),1" }
+        let newestFirst = try read("time,open,high,low,close,volume\n" + rows.reversed().joined(separator: "\n"))
+        #expect(newestFirst.rejected.isEmpty)
+        let series = try #require(newestFirst.contents.series.first)
+        #expect(series.rows.map(\.bar.openTime) == (0..<6).map { t0 + Nanos($0) * 2 * halfHour })
+        #expect(series.intervalSeconds == 3600)
+        #expect(series.reordered == 5)
+        let shuffled = [rows[3], rows[0], rows[5], rows[1], rows[4], rows[2]]
+        let result = try read("time,open,high,low,close,volume\n" + shuffled.joined(separator: "\n"))
+        #expect(result.contents.series.first?.rows.map(\.bar) == series.rows.map(\.bar))
+        #expect(result.contents.series.first?.reordered == 4)   // 0 after 3; 1, 4 and 2 after 5
+        let strict = try read("time,open,high,low,close,volume\n" + rows.reversed().joined(separator: "\n"),
+                              options: BarReaderOptions(intervalSeconds: 3600, strictOrder: true))
+        #expect(strict.bars.count == 1)
+        #expect(Set(strict.rejected.values) == [.outOfOrderTimestamp])
+    }
+
+    @Test("one absurd time (2117 among 2019 rows) is a time outlier; the rows after it are still bars, in both orders")
+    func timeOutlier() throws {
+        var lines = ["timestamp,open,high,low,close,volume"]
+        for i in 0..<10 { lines.append("2019-03-01T\(i < 10 ? "0" : "")\(i):00:00Z,45,46,44,45.5,1") }
+        lines.insert("2117-03-01T05:00:00Z,45,46,44,45.5,1", at: 6)
+        for strict in [false, true] {
+            let result = try read(lines.joined(separator: "\n"), options: BarReaderOptions(strictOrder: strict))
+            #expect(result.rejected == [7: .timeOutlier], "strict \(strict)")
+            #expect(result.bars.count == 10)
+            let detail = try #require(result.contents.rejections.first?.detail)
+            #expect(detail.contains("2117-03-01T05:00:00Z") && detail.contains("2019-03-01T00:00:00Z"), "\(detail)")
         }
-        #expect(lines == Array(2...16) + [18, 19])
-        #expect(summary.dataRows == 17)
-        #expect(summary.bars == 5 && summary.gaps == 1 && summary.missingBars == 2)
     }
 
-    @Test("a rejection names file, line, code and keeps the raw line")
+    @Test("a rejection names file, line, code, market and keeps the raw line")
     func rejectionContents() throws {
-        let outcomes = try BarReader.readAll(text: Self.fixture, symbol: "TEST-USD", fileName: "fixture.csv")
-        let rejection = try #require(outcomes.lazy.compactMap { o -> RowRejection? in
-            if case .rejected(let r) = o, r.line == 10 { r } else { nil }
-        }.first)
+        let contents = try BarFileReader.read(text: Self.fixture, fileName: "fixture.csv", options: BarReaderOptions(symbol: "TEST-USD"))
+        let rejection = try #require(contents.rejections.first { $0.line == 10 })
         #expect(rejection.file == "fixture.csv")
+        #expect(rejection.symbol == "TEST-USD")
         #expect(rejection.rawLine == "2024-01-01T01:00:00Z,110,100,105,102,3")
+        #expect(rejection.rawDigest == nil)
         #expect(rejection.detail.contains("100") && rejection.detail.contains("105"))
         #expect(rejection.description.hasPrefix("fixture.csv:10: highBelowLow"))
+        let duplicate = try #require(contents.rejections.first { $0.line == 12 })
+        #expect(duplicate.detail.contains("2024-01-01T00:30:00Z"), "times in details are ISO-8601: \(duplicate.detail)")
     }
 
-    @Test("byte chunks of any size give the same outcomes as whole lines")
+    @Test("byte chunks of any size give the same contents as one text")
     func chunkedBytes() throws {
-        let whole = try BarReader.readAll(text: Self.fixture, symbol: "TEST-USD", fileName: "fixture.csv")
+        let options = BarReaderOptions(symbol: "TEST-USD")
+        let whole = try BarFileReader.read(text: Self.fixture, fileName: "fixture.csv", options: options)
         for chunkSize in [1, 7, 64, 4096] {
-            var reader = BarReader(symbol: "TEST-USD", fileName: "fixture.csv")
-            var outcomes: [BarReadOutcome] = []
+            var reader = BarFileReader(fileName: "fixture.csv", options: options)
             let bytes = Array(Self.fixture.replacingOccurrences(of: "\n", with: "\r\n").utf8)
             var start = 0
             while start < bytes.count {
-                outcomes += try reader.feed(bytes: bytes[start..<min(bytes.count, start + chunkSize)])
+                try reader.feed(bytes: bytes[start..<min(bytes.count, start + chunkSize)])
                 start += chunkSize
             }
-            outcomes += try reader.finish()
-            #expect(outcomes == whole, "chunk size \(chunkSize)")
+            let contents = try reader.finish()
+            #expect(contents.series == whole.series, "chunk size \(chunkSize)")
+            #expect(contents.rejections.map(\.line) == whole.rejections.map(\.line))
         }
     }
 
-    @Test("with a given interval, rows are answered as they arrive (no buffering)")
-    func streamingWithGivenInterval() throws {
-        var reader = BarReader(symbol: "X", fileName: "f.csv", options: BarReaderOptions(intervalSeconds: 1800))
-        #expect(try reader.feed(line: "timestamp,open,high,low,close,volume").isEmpty)
-        let first = try reader.feed(line: "2024-01-01T00:00:00Z,1,1,1,1,0")
-        #expect(first.count == 1)
-        if case .bar(let bar, 2)? = first.first { #expect(bar.volume == .zero) } else { Issue.record("expected a bar, got \(first)") }
-    }
-
-    @Test("interval inference: most common positive difference, held rows released when known")
+    @Test("interval inference: the most common positive step between sorted times")
     func inference() throws {
-        var reader = BarReader(symbol: "X", fileName: "f.csv", options: BarReaderOptions(inferenceRows: 4))
-        _ = try reader.feed(line: "time,open,high,low,close,volume")
-        var outcomes: [BarReadOutcome] = []
-        for (i, minute) in [0, 5, 10, 20, 25, 30].enumerated() {
-            outcomes += try reader.feed(line: "\(1_704_067_200 + minute * 60),\(10 + i),20,5,10,1")
-            #expect(outcomes.isEmpty == (i < 3), "row \(i)")
-        }
-        #expect(reader.intervalSeconds == 300)
-        #expect(reader.format == .header(BarColumns(time: 0, open: 1, high: 2, low: 3, close: 4, volume: 5)))
+        var lines = ["time,open,high,low,close,volume"]
+        for (i, minute) in [0, 5, 10, 20, 25, 30].enumerated() { lines.append("\(1_704_067_200 + minute * 60),\(10 + i),20,5,10,1") }
+        let result = try read(lines.joined(separator: "\n"), options: BarReaderOptions(outlierFactor: nil))
+        #expect(result.contents.series.first?.intervalSeconds == 300)
+        #expect(result.contents.layout?.columns == BarColumns(time: 0, open: 1, high: 2, low: 3, close: 4, volume: 5))
         // 10 → 20 minutes misses one 5-minute bar.
-        #expect(outcomes.filter { if case .gap(let g) = $0 { g.missingBars == 1 } else { false } }.count == 1)
+        #expect(result.gaps.map(\.missingBars) == [1])
     }
 
-    @Test("a single row cannot reveal the interval: clear error")
+    @Test("a single row cannot reveal the interval: an error that says what to pass")
     func cannotInfer() throws {
-        #expect(throws: BarFileError.self) {
-            _ = try BarReader.readAll(text: "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,1,1,1,1\n",
-                                      symbol: "X", fileName: "one.csv")
+        let text = "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,1,1,1,1\n"
+        do {
+            _ = try BarFileReader.read(text: text, fileName: "one.csv")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .cannotInferInterval)
+            #expect(error.description.contains("--interval"))
+            #expect(!error.description.contains("BarReaderOptions"))
         }
-        let outcomes = try BarReader.readAll(text: "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,1,1,1,1\n",
-                                             symbol: "X", fileName: "one.csv", options: BarReaderOptions(intervalSeconds: 60))
-        #expect(outcomes.count == 1)
+        let given = try read(text, options: BarReaderOptions(intervalSeconds: 60))
+        #expect(given.bars.count == 1)
+        // The file name can say it too.
+        let named = try BarFileReader.read(text: text, fileName: "ONE-1h-2024-01.csv")
+        #expect(named.series.first?.intervalSeconds == 3600 && named.series.first?.symbol == "ONE")
     }
 
-    @Test("unknown header: error names the file and lists the accepted columns")
+    @Test("unknown header: the error names the file, the header and the accepted columns")
     func unknownHeader() {
-        do throws(BarFileError) {
-            _ = try BarReader.readAll(text: "when,o,h,l,c,v\n2024-01-01,1,1,1,1,1\n", symbol: "X", fileName: "weird.csv")
+        do {
+            _ = try BarFileReader.read(text: "when,o,h,l,c,v\n2024-01-01,1,1,1,1,1\n", fileName: "weird.csv")
             Issue.record("expected an error")
         } catch {
             #expect(error.code == .unknownHeader)
             #expect(error.line == 1)
             let text = error.description
-            #expect(text.contains("weird.csv"))
-            for name in ["timestamp", "open_time", "date", "open", "high", "low", "close", "volume"] {
+            #expect(text.contains("weird.csv") && text.contains("'when'") && text.contains("--time-column"))
+            for name in ["timestamp", "open_time", "date", "day", "open", "high", "low", "close", "volume"] {
                 #expect(text.contains(name), "missing \(name) in: \(text)")
             }
         }
+    }
+
+    @Test("errors echo only a short excerpt of the input: a huge header, binary bytes")
+    func boundedErrors() {
+        let hugeName = String(repeating: "x", count: 2_000_000)
+        for text in ["time,open,\(hugeName)\n1,2,3\n", "\u{01}\u{02}\u{7F},ELF\u{00}\u{FFFD},\(hugeName)\n"] {
+            do {
+                _ = try BarFileReader.read(text: text, fileName: "big.csv")
+                Issue.record("expected an error")
+            } catch {
+                #expect(error.description.utf8.count < 2_000, "\(error.description.utf8.count) bytes")
+                #expect(!error.description.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+            }
+        }
+        // A line longer than the reader keeps, before any header: not a CSV file, said in a few words.
+        do {
+            _ = try BarFileReader.read(text: String(repeating: "z", count: 100_000) + "\n", fileName: "blob.csv")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.utf8.count < 500)
+        }
+    }
+
+    @Test("a 1 MB row among good rows is rejected with a bounded excerpt, its length and digest; the rest are bars")
+    func longRow() throws {
+        let long = "2024-01-01T01:00:00Z,1,1,1,1," + String(repeating: "9", count: 1_000_000)
+        var lines = ["timestamp,open,high,low,close,volume"]
+        for i in 0..<5 { lines.append("\(1_704_067_200 + i * 1800),1,1,1,1,1") }
+        lines.insert(long, at: 3)
+        let result = try read(lines.joined(separator: "\n"))
+        #expect(result.rejected == [4: .lineTooLong])
+        #expect(result.bars.count == 5)
+        let r = try #require(result.contents.rejections.first)
+        #expect(r.rawByteCount == long.utf8.count)
+        #expect(r.rawLine.utf8.count <= RowRejection.rawLimit)
+        #expect(r.rawDigest == FNV1a64.hex(of: Array(long.utf8)))
+        #expect(r.detail.utf8.count < 300)
+    }
+
+    @Test("no row's time readable: one error naming the column, an example value and --time-format")
+    func unreadableTimes() {
+        do {
+            _ = try BarFileReader.read(text: "when_utc,open,high,low,close,volume\n17/10/2019 09:00,1,1,1,1,1\n17/10/2019 10:00,1,1,1,1,1\n",
+                                       fileName: "x.csv", options: BarReaderOptions(timeColumn: "when_utc"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.code == .unreadableTimes)
+            #expect(error.line == 2)
+            #expect(error.description.contains("'when_utc' (1)") && error.description.contains("17/10/2019 09:00"))
+            #expect(error.description.contains("--time-format"))
+        }
+    }
+
+    @Test("--time-format, --timezone and --time-column read what nothing else can")
+    func timeOptions() throws {
+        let text = "id,when,open,high,low,close,volume\n7,17/10/2019 11:00,1,1,1,1,1\n8,17/10/2019 11:30,1,1,1,1,1\n"
+        let options = BarReaderOptions(timeColumn: "2", timeFormat: try TimeFormat("%d/%m/%Y %H:%M"),
+                                       timeZone: try #require(FileTimeZone(parsing: "Europe/Berlin")))
+        let result = try read(text, options: options)
+        // 11:00 in Berlin on 17 October 2019 (summer time, +02:00) is 09:00 UTC.
+        #expect(result.bars[2]?.openTime == TimestampParser.parse("2019-10-17T09:00:00Z"))
+        #expect(result.bars[3]?.intervalSeconds == 1800)
+        let fixed = try read(text, options: BarReaderOptions(timeColumn: "when", timeFormat: try TimeFormat("%d/%m/%Y %H:%M"),
+                                                              timeZone: try #require(FileTimeZone(parsing: "-05:00"))))
+        #expect(fixed.bars[2]?.openTime == TimestampParser.parse("2019-10-17T16:00:00Z"))
+        // An explicit zone in the text wins over --timezone.
+        let zoned = try read("time,open,high,low,close,volume\n2019-10-17T11:00:00Z,1,1,1,1,1\n",
+                             options: BarReaderOptions(intervalSeconds: 3600, timeZone: .offset(seconds: 7200)))
+        #expect(zoned.bars[2]?.openTime == TimestampParser.parse("2019-10-17T11:00:00Z"))
+    }
+
+    @Test("prefixed, price-suffixed and quoted columns")
+    func columnNames() throws {
+        let headers = ["date,btc_open,btc_high,btc_low,btc_close,btc_volume", "timestamp,X:open,X:high,X:low,X:close,X:volume",
+                       "startTime,openPrice,highPrice,lowPrice,closePrice,volume,turnover",
+                       "Date,Open,High,Low,Close,Adj Close,Volume"]
+        for header in headers {
+            let row = header.contains("Adj") ? "2024-01-01,1000.5,2000,900,1000,9,5" : "2024-01-01,1000.5,2000,900,1000,5,77"
+            let result = try read(header + "\n" + row + "\n", options: BarReaderOptions(intervalSeconds: 86_400))
+            #expect(result.bars[2] == Bar(symbol: "TEST-USD", openTime: t0, intervalSeconds: 86_400, open: Fixed("1000.5")!,
+                                          high: 2000, low: 900, close: 1000, volume: 5), "\(header)")
+        }
+        // A quoted field may hold the delimiter and escaped quotes.
+        let quoted = try read("symbol,timestamp,open,high,low,close,volume,note\n\"BTC/USD\",2024-01-01T00:00:00Z,1,2,1,2,\"3\",\"a, \"\"b\"\"\"\n",
+                              options: BarReaderOptions(intervalSeconds: 60))
+        #expect(quoted.bars[2]?.volume == 3)
     }
 
     @Test("header columns in any order and case, with extra columns and a BOM")
@@ -221,7 +330,7 @@ struct BarReaderTests {
         #expect(rounded.bars[3]?.open == Fixed(units: 100_000_002))        // tie → even (2 stays)
         #expect(rounded.bars[3]?.close == Fixed(units: 100_000_003))       // above the tie → up
         #expect(rounded.bars[3]?.volume == 2000)
-        let rejected = try read(text, options: BarReaderOptions(excessDecimals: .reject))
+        let rejected = try read(text, options: BarReaderOptions(intervalSeconds: 1800, excessDecimals: .reject))
         #expect(rejected.rejected == [2: .tooManyDecimals, 3: .tooManyDecimals])
         // Trailing zeros are not excess decimals.
         let zeros = try read("timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1.5000000000,2,1,1,1\n",
@@ -247,6 +356,14 @@ struct BarReaderTests {
         #expect(epoch.rejected == [2: .misalignedTimestamp, 3: .misalignedTimestamp])
         let relative = try read(text, options: BarReaderOptions(intervalSeconds: 60, alignToEpoch: false))
         #expect(relative.rejected == [4: .misalignedTimestamp])
+    }
+
+    @Test("an empty file and a header alone have no data rows; blank lines are not rows")
+    func empty() throws {
+        #expect(try BarFileReader.read(text: "", fileName: "e.csv").layout == nil)
+        #expect(try BarFileReader.read(text: "\n  \n", fileName: "e.csv").dataRows == 0)
+        let headerOnly = try BarFileReader.read(text: "timestamp,open,high,low,close,volume\n", fileName: "h.csv")
+        #expect(headerOnly.layout?.hasHeader == true && headerOnly.dataRows == 0 && headerOnly.series.isEmpty)
     }
 }
 
@@ -281,45 +398,82 @@ struct TimestampParserTests {
             #expect(TimestampParser.parse(text) == nil, "\(text)")
         }
     }
-}
 
-@Suite("Real market data files")
-struct RealDataTests {
-    /// `../shared/data` beside the repository (where the project's shared folder lives), or `MARKET_DATA_DIR`.
-    static let directory = ProcessInfo.processInfo.environment["MARKET_DATA_DIR"]
-        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data").path
+    @Test("vendor formats: CryptoDataDownload hours and Dukascopy times")
+    func vendorFormats() {
+        let nine: Nanos = TimestampParser.parse("2019-10-17T09:00:00Z")!
+        #expect(TimestampParser.parse("2019-10-17 09-AM") == nine)
+        #expect(TimestampParser.parse("2019-10-17 09-PM") == nine + 12 * 3_600_000_000_000)
+        #expect(TimestampParser.parse("2019-10-17 12-AM") == nine - 9 * 3_600_000_000_000)
+        #expect(TimestampParser.parse("2019-10-17 12-PM") == nine + 3 * 3_600_000_000_000)
+        #expect(TimestampParser.parse("17.10.2019 09:00:00.000") == nine)
+        #expect(TimestampParser.parse("17.10.2019 11:00:00.000 GMT+0200") == nine)
+        #expect(TimestampParser.parseDetailed("17.10.2019 11:00:00.000 GMT+0200")?.naive == false)
+        #expect(TimestampParser.parseDetailed("17.10.2019 09:00:00.000")?.naive == true)
+        #expect(TimestampParser.parseDetailed("1571302800")?.naive == false)
+        for text in ["2019-10-17 13-PM", "32.10.2019 09:00:00.000", "2019-10-17 09-XM"] {
+            #expect(TimestampParser.parse(text) == nil, "\(text)")
+        }
+    }
 
-    @Test("every row of the real files is a bar or a rejection",
-          arguments: [("btc_usd_30m.csv", "BTC-USD"), ("eth_usd_30m.csv", "ETH-USD"), ("ltc_usd_30m.csv", "LTC-USD")])
-    func realFile(name: String, symbol: String) throws {
-        let data = try #require(FileManager.default.contents(atPath: Self.directory + "/" + name),
-                                "\(name) not found in \(Self.directory): the shared data folder must sit beside the repository (or set MARKET_DATA_DIR)")
-        let bytes = [UInt8](data)
-        let dataRows = String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst()
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
-        var reader = BarReader(symbol: Symbol(symbol), fileName: name)
-        var summary = BarReadSummary()
-        var rejections: [RowRejection] = []
-        var lastOpen: Nanos = .min
-        var start = 0
-        while start < bytes.count {
-            for outcome in try reader.feed(bytes: bytes[start..<min(bytes.count, start + 65_536)]) {
-                summary.record(outcome)
-                if case .rejected(let r) = outcome { rejections.append(r) }
-                if case .bar(let bar, _) = outcome { #expect(bar.openTime > lastOpen); lastOpen = bar.openTime }
-            }
-            start += 65_536
+    @Test("iso() is the inverse of parse for whole and fractional times, before and after 1970")
+    func isoRoundTrip() {
+        for text in ["2019-10-17T09:00:00Z", "1969-12-31T23:59:59Z", "2000-02-29T12:34:56.789Z", "2117-03-01T05:00:00Z",
+                     "1970-01-01T00:00:00.000000001Z"] {
+            #expect(TimestampParser.iso(TimestampParser.parse(text)!) == text)
         }
-        for outcome in try reader.finish() {
-            summary.record(outcome)
-            if case .rejected(let r) = outcome { rejections.append(r) }
+        var day: Nanos = -40 * 365 * 86_400 * 1_000_000_000
+        while day < 200 * 365 * 86_400 * 1_000_000_000 {
+            #expect(TimestampParser.parse(TimestampParser.iso(day)) == day)
+            day += 86_400 * 1_000_000_000 * 37 + 1_234_000_000
         }
-        print("\(name): rows \(dataRows), bars \(summary.bars), rejected \(summary.rejected), gaps \(summary.gaps), "
-              + "missing bars \(summary.missingBars)")
-        for r in rejections.prefix(10) { print("  \(r) | \(r.rawLine)") }
-        #expect(reader.intervalSeconds == 1800)
-        #expect(summary.dataRows == dataRows)
-        #expect(summary.bars > 0)
+    }
+
+    @Test("time formats: directives, and errors that name the problem")
+    func formats() throws {
+        #expect(try TimeFormat("%b %d %Y %I:%M %p").parse("Oct 17 2019 09:30 PM")?.nanos == TimestampParser.parse("2019-10-17T21:30:00Z"))
+        #expect(try TimeFormat("%y%m%d%H%M").parse("1910170930")?.nanos == TimestampParser.parse("2019-10-17T09:30:00Z"))
+        #expect(try TimeFormat("%s").parse("1571302800")?.nanos == TimestampParser.parse("2019-10-17T09:00:00Z"))
+        #expect(try TimeFormat("%Y-%m-%dT%T%z").parse("2019-10-17T11:00:00+02:00")?.nanos == TimestampParser.parse("2019-10-17T09:00:00Z"))
+        #expect(try TimeFormat("%d/%m/%Y").parse("31/02/2019") == nil)
+        #expect(throws: TimeFormatError.self) { try TimeFormat("%d/%m %H:%M") }
+        #expect(throws: TimeFormatError.self) { try TimeFormat("%Y %Q") }
+        #expect(throws: TimeFormatError.self) { try TimeFormat("%Y %I:%M") }
+        #expect(FileTimeZone(parsing: "+05:30") == .offset(seconds: 19_800))
+        #expect(FileTimeZone(parsing: "UTC") == .utc)
+        #expect(FileTimeZone(parsing: "Mars/Olympus") == nil)
     }
 }
+
+@Suite("FileNameInfo")
+struct FileNameInfoTests {
+    @Test("symbol and interval from the names exchanges and vendors give their files", arguments: [
+        ("BTCUSDT-30m-2019-01.csv", "BTCUSDT", Int64?(1800)),
+        ("data/ETHUSDT-1h-2024-01-02.csv.gz", "ETHUSDT", 3600),
+        ("BTCUSDT-60-2024-01.csv", "BTCUSDT", 3600),
+        ("BTCUSDT-D-2024.csv", "BTCUSDT", 86_400),
+        ("Binance_BTCUSDT_1h.csv", "BTCUSDT", 3600),
+        ("Bitstamp_BTCUSD_d.csv", "BTCUSD", 86_400),
+        ("Coinbase_BTCUSD_minute.csv", "BTCUSD", 60),
+        ("btc_usd_30m.csv.gz", "BTC-USD", 1800),
+        ("eth_usd_30m_live.csv", "ETH-USD", 1800),
+        ("aaa_usd_history.csv", "AAA-USD", nil),
+        ("BTCUSD_Candlestick_1_Hour_BID_01.01.2017-31.12.2017.csv", "BTCUSD", 3600),
+        ("BTCUSDT-1M-2019.csv", "BTCUSDT", nil),
+        ("prices.csv", "PRICES", nil),
+    ])
+    func names(path: String, symbol: String, interval: Int64?) {
+        let info = FileNameInfo(path: path)
+        #expect(info.symbol == Symbol(symbol))
+        #expect(info.intervalSeconds == interval)
+    }
+
+    @Test("base currency of a market")
+    func base() {
+        #expect(FileNameInfo.baseCurrency(of: "BTC-USD") == "BTC")
+        #expect(FileNameInfo.baseCurrency(of: "BTCUSDT") == "BTC")
+        #expect(FileNameInfo.baseCurrency(of: "BINANCE:ETH-BTC") == "ETH")
+        #expect(FileNameInfo.baseCurrency(of: "PRICES") == nil)
+    }
+}
+

@@ -41,7 +41,7 @@ enum Fixtures {
             bars.enumerated().map { ArchivedBarRecord(bar: $0.element, id: $0.element.wireID, file: "fixture.csv", line: $0.offset + 2) }
         }
         records.sort { ($0.bar.closeTime, $0.bar.symbol) < ($1.bar.closeTime, $1.bar.symbol) }
-        return IngestInput(bars: records, rejections: [], summaries: [:])
+        return IngestInput(bars: records, rejections: [])
     }
 
     /// A model trained on the first `trainBars` bars (the gate's verdict does not matter for serving tests).

@@ -1,0 +1,52 @@
+import Foundation
+import QuorumServiceKit
+import Testing
+
+/// `scripts/cluster up` where a user clones: a folder only its owner may enter (root's home on Debian is mode 700),
+/// so the `postgres` user that runs the database cannot reach it.
+@Suite("scripts/cluster from a private folder", .serialized, .timeLimit(.minutes(5)))
+struct ClusterScriptTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// Runs a repository script and returns its exit status and output (stdout and stderr).
+    static func script(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
+        let log = NSTemporaryDirectory() + "quorum-cluster-script-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let child = try ChildProcess.spawn("\(repository)/\(arguments[0])", Array(arguments.dropFirst()), log: log,
+                                           environment: environment)
+        while child.isRunning { try await Task.sleep(for: .milliseconds(200)) }
+        return (child.exitStatus ?? -1, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    @Test("up, status (every service ready) and down in a mode-700 folder; its permissions are left as they were")
+    func privateFolder() async throws {
+        let home = NSTemporaryDirectory() + "quorum-home-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: "\(home)/clone", withIntermediateDirectories: true)
+        #expect(chmod(home, 0o700) == 0)
+        let dir = "\(home)/clone/.cluster"
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        // A block of HTTP ports away from the demo's (18180) and from other runs.
+        let base = 30_000 + Int(getpid() % 2_000) * 10
+        let environment = ["CLUSTER_BIN": bin, "CLUSTER_HTTP_BASE": String(base), "CLUSTER_READY_TIMEOUT": "150"]
+        // Every step runs (down and purge also after a failed up); the checks follow.
+        let up = try await Self.script(["scripts/cluster", "up", dir], environment: environment)
+        let status = try await Self.script(["scripts/cluster", "status", dir], environment: environment)
+        let down = try await Self.script(["scripts/cluster", "down", dir], environment: environment)
+        var info = stat()
+        let modeKept = stat(home, &info) == 0 && info.st_mode & 0o777 == 0o700
+        let purge = try await Self.script(["scripts/servers", "purge", dir], environment: [:])
+
+        #expect(up.status == 0, "scripts/cluster up failed:\n\(up.output.suffix(4_000))")
+        #expect(status.output.contains("postgres: running"), "\(status.output)")
+        let services = status.output.split(separator: "\n").filter { $0.split(separator: " ", omittingEmptySubsequences: true).count == 5 }
+            .dropFirst()   // the header row
+        #expect(services.count == 9, "\(status.output)")
+        for line in services { #expect(line.hasSuffix(" 200"), "not ready: \(line)") }
+        #expect(down.status == 0, "\(down.output.suffix(2_000))")
+        #expect(modeKept, "the private folder's mode changed")
+        #expect(purge.status == 0, "\(purge.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir))
+        try? FileManager.default.removeItem(atPath: home)
+    }
+}
