@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -43,6 +43,12 @@ bench-bus: bootstrap
 ## with the bus ceiling measured in the same run.
 bench-pipeline: bootstrap
 	@scripts/bench-pipeline
+
+## Latency at light load: 1,200 bars paced at 10 bars/s through the five trading stages (starts the local cluster with
+## trained models when none runs, and stops what it started); p50/p99 per hop, bar→decision, bar→order; ends with
+## RESULT bar_to_decision_p99_ms=N bar_to_order_p99_ms=N.
+bench-latency: bootstrap
+	@scripts/bench-latency
 
 check-generated:
 	@scripts/check-generated

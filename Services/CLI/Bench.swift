@@ -10,9 +10,11 @@ import QuorumServiceKit
 import QuorumServices
 import QuorumStores
 
-/// `quorum bench-pipeline`: every bar of the given files through features → inference → consensus → risk →
-/// execution as separate processes on a fresh topic prefix of the running cluster's servers; reports end-to-end
-/// bars/s and bar → decision / bar → order latency from the records' `ts_init` stamps.
+/// `quorum bench-pipeline`: every bar of the given files (or `--count` of them from `--from`, optionally paced with
+/// `--speed`) through features → inference → consensus → risk → execution as separate processes on a fresh topic
+/// prefix of the running cluster's servers; reports end-to-end bars/s, bar → decision / bar → order latency and each
+/// hop's latency from the records' `ts_init` stamps (the monitor's definitions: a record's `ts_init` minus its
+/// cause's, and minus its chain's bar's).
 struct BenchPipeline: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-pipeline",
@@ -23,6 +25,10 @@ struct BenchPipeline: AsyncParsableCommand {
     @Option(help: "Folder of the service binaries (default: next to this executable).") var bin: String?
     @Option(help: "Folder for the stages' logs.") var logs: String = ".cluster/bench"
     @Option(help: "Write the results as JSON to this file.") var json: String?
+    @Option(help: "Only bars opening at or after this time (2019-06-01 or ISO-8601).") var from: String?
+    @Option(help: "Only the first N bars (across symbols, in event-time order) from --from.") var count: Int?
+    @Option(help: "0 = publish as fast as possible; N = N× real time (3 symbols of 30-minute bars at 6000× = 10 bars/s).")
+    var speed: Double = 0
 
     struct Result: Codable {
         var bars = 0
@@ -32,6 +38,8 @@ struct BenchPipeline: AsyncParsableCommand {
         var barsPerSecond = 0.0
         var barToDecisionMs: [String: Double] = [:]
         var barToOrderMs: [String: Double] = [:]
+        /// Per topic: the record's `ts_init` minus its cause's (p50, p99, max in ms).
+        var hopMs: [String: [String: Double]] = [:]
         var prefix = ""
     }
 
@@ -41,12 +49,13 @@ struct BenchPipeline: AsyncParsableCommand {
         let prefix = "bench-\(wallClockNanos() / 1_000_000)"
         let namer = try TopicNamer(prefix: prefix)
         try await bus.createTopics(namer.specsWithNames())
-        let input: IngestInput
+        var input: IngestInput
         do {
-            input = try IngestReader.read(files)
-        } catch {
+            input = try IngestReader.read(files, from: from.map { try parseTime($0, option: "--from") })
+        } catch let error as IngestError {
             throw ValidationError(error.description)
         }
+        if let count { input.bars = Array(input.bars.prefix(count)) }
         let modelled = try await PrefixPipeline.pinModels(stores, from: broker.prefix, to: prefix)
         guard !modelled.isEmpty else {
             throw ValidationError("no active models to serve: run `make demo` (or quorum train) first")
@@ -57,10 +66,14 @@ struct BenchPipeline: AsyncParsableCommand {
         defer { PrefixPipeline.stop(children) }
         try await PrefixPipeline.waitUntilJoined(children)
         print("publishing \(input.bars.count) bars to \(namer.name(Topic.bars))")
-        try await stores.withStore(prefix: prefix) { store in
+        let speed = self.speed
+        try await stores.withStore(prefix: prefix) { [input] store in
             let producer = try bus.makeProducer(clientID: "quorum-cli-bench")
-            _ = try await Ingestor(producer: producer, namer: namer, archive: PostgresBarArchiveSink(archive: BarArchive(store: store)),
-                                   logger: Logger(label: "quorum")).run(input)
+            var ingestor = Ingestor(producer: producer, namer: namer, archive: PostgresBarArchiveSink(archive: BarArchive(store: store)),
+                                    logger: Logger(label: "quorum"))
+            ingestor.speed = speed
+            let report = try await ingestor.run(input)
+            if report.maxLagSeconds > 0.01 { print(String(format: "publishing fell up to %.2f s behind the requested speed", report.maxLagSeconds)) }
             await producer.close()
         }
         try await waitUntilIdle(bus: bus, namer: namer, groups: ServiceGroups.replayStages, idleSeconds: 5, timeoutSeconds: 3600) {
@@ -80,15 +93,27 @@ struct BenchPipeline: AsyncParsableCommand {
         let reportEnvelopes = try await envelopes(Topic.executionReports)
         // The run ends with the last record any stage made.
         let last = (decisionEnvelopes + orderEnvelopes + reportEnvelopes).map(\.tsInitNs).max() ?? first
-        func latencies(_ records: [Quorum_V1_Envelope]) -> [Double] {
-            records.compactMap { e in barInit[e.correlationID].map { Double(e.tsInitNs - $0) / 1e6 } }.sorted()
+        func latencies(_ records: [Quorum_V1_Envelope], from start: [String: Int64]) -> [Double] {
+            records.compactMap { e in start[e.correlationID].map { Double(e.tsInitNs - $0) / 1e6 } }.sorted()
         }
-        let decisions = latencies(decisionEnvelopes)
-        let orders = latencies(orderEnvelopes)
+        let decisions = latencies(decisionEnvelopes, from: barInit)
+        let orders = latencies(orderEnvelopes, from: barInit)
         func pct(_ xs: [Double]) -> [String: Double] {
             guard !xs.isEmpty else { return [:] }
             func at(_ p: Double) -> Double { xs[min(xs.count - 1, Int((p * Double(xs.count - 1)).rounded()))] }
             return ["p50": at(0.5), "p99": at(0.99), "max": xs.last!]
+        }
+        // Each hop: a record's ts_init minus its cause's (the stage's own time plus the bus hop into it).
+        let featureEnvelopes = try await envelopes(Topic.features)
+        let predictionEnvelopes = try await envelopes(Topic.predictions)
+        let hops: [(String, [Quorum_V1_Envelope])] = [("features", featureEnvelopes), ("predictions", predictionEnvelopes),
+                                                     ("decisions", decisionEnvelopes), ("orders.approved", orderEnvelopes),
+                                                     ("execution.reports", reportEnvelopes)]
+        var initOf = barInit
+        for (_, records) in hops { for e in records { initOf[e.id] = e.tsInitNs } }
+        var hopMs: [String: [String: Double]] = [:]
+        for (name, records) in hops {
+            hopMs[name] = pct(records.compactMap { e in initOf[e.causationID].map { Double(e.tsInitNs - $0) / 1e6 } }.sorted())
         }
         var result = Result()
         result.prefix = prefix
@@ -99,12 +124,18 @@ struct BenchPipeline: AsyncParsableCommand {
         result.barsPerSecond = result.seconds > 0 ? Double(result.bars) / result.seconds : 0
         result.barToDecisionMs = pct(decisions)
         result.barToOrderMs = pct(orders)
+        result.hopMs = hopMs
         print(String(format: "pipeline: %d bars in %.1f s = %.0f bars/s end to end (first bar published → last report)",
                      result.bars, result.seconds, result.barsPerSecond))
         print(String(format: "bar → decision: p50 %.1f ms, p99 %.1f ms (%d decisions)", result.barToDecisionMs["p50"] ?? 0,
                      result.barToDecisionMs["p99"] ?? 0, result.decisions))
         print(String(format: "bar → order:    p50 %.1f ms, p99 %.1f ms (%d orders)", result.barToOrderMs["p50"] ?? 0,
                      result.barToOrderMs["p99"] ?? 0, result.orders))
+        for (name, _) in hops {
+            let h = hopMs[name] ?? [:]
+            print(String(format: "  hop → %@: p50 %.1f ms, p99 %.1f ms, max %.1f ms", name.padding(toLength: 18, withPad: " ", startingAt: 0),
+                         h["p50"] ?? 0, h["p99"] ?? 0, h["max"] ?? 0))
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -13,7 +13,9 @@ import QuorumBus
 /// - `kafka.request.timeout.ms` → `requestTimeoutMs` (10000): admin/metadata calls and the start-up check.
 /// - `kafka.message.timeout.ms` → `messageTimeoutMs` (30000): a send fails after this long undelivered.
 /// - `kafka.fetch.wait.max.ms` → `fetchWaitMaxMs` (10): longest a consumer's fetch waits at the broker for data;
-///   the local broker waits the whole time when a partition is idle, so this bounds each hop's latency. Also used
+///   the local broker answers a waiting fetch only when the wait ends, so a message published to an idle partition
+///   can wait this long at the broker (the consumer then hands it over at once; a hop's latency also has the
+///   producer's linger, the handler and the commit). Also used
 ///   as `fetch.queue.backoff.ms`: how long a partition is not fetched after the local queue was over its threshold
 ///   (librdkafka's default, 1000 ms, stalled a consumer that was a little slower than the fetcher for ~0.85 s at a
 ///   time: `make bench-bus` consume went from 0.47–0.50M to 0.97–0.98M msg/s).

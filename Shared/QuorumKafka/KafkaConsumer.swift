@@ -6,8 +6,8 @@ import Synchronization
 
 /// A consumer-group member over librdkafka.
 ///
-/// Threads: one dedicated poll thread calls `rd_kafka_consume_batch_queue` (which also runs the rebalance
-/// callback); one owner task calls `next()`, `commit(_:)`, `commitNow()` and `close()` (never two tasks at
+/// Threads: one dedicated poll thread calls `rd_kafka_consume_queue` and `rd_kafka_consume_batch_queue` (which
+/// also run the rebalance callback); one owner task calls `next()`, `commit(_:)`, `commitNow()` and `close()` (never two tasks at
 /// once). They meet in `state` (a Mutex): the fetched messages, the owner's waiting continuation, the
 /// published marks. The owner takes all fetched messages at once and works through them in `owner`
 /// without locking; per message it only reads two atomics (revoke generation, stop flag). Copied messages go
@@ -414,8 +414,13 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
                 usleep(1000)
                 continue
             }
-            let n = rd_kafka_consume_batch_queue(queue, 100, batch, capacity)
-            if n <= 0 { continue }
+            // Wait (up to 100 ms) for one message and return it at once; then take what else is already queued
+            // without waiting. A lone message is handed over as soon as it arrives, a backlog still in batches.
+            // (`rd_kafka_consume_batch_queue` with a timeout waits for a full batch or the whole timeout: 100 ms a hop.)
+            guard let first = rd_kafka_consume_queue(queue, 100) else { continue }
+            batch[0] = first
+            let more = rd_kafka_consume_batch_queue(queue, 0, batch + 1, capacity - 1)
+            let n = 1 + max(0, more)
             fetched.removeAll(keepingCapacity: true)
             for i in 0..<n {
                 guard let m = batch[i] else { continue }

@@ -112,7 +112,7 @@ public enum CommonKeys {
         doc: "A published message that is not acknowledged within this many milliseconds fails (retriable).")
     public static let kafkaFetchWaitMaxMs = ConfigKey(
         "kafka.fetch.wait.max.ms", .int, default: "10",
-        doc: "Longest a consumer fetch waits at the broker for new data, in milliseconds; bounds each hop's latency on an idle partition (the local broker waits the whole time). Also the delay before a partition is fetched again after the consumer's local queue was full (librdkafka `fetch.queue.backoff.ms`, whose 1000 ms default stalled a busy consumer for ~0.85 s at a time).")
+        doc: "Longest a consumer fetch waits at the broker for new data, in milliseconds; the local broker answers a waiting fetch only when the wait ends, so a message published to an idle partition can wait this long at the broker (the consumer hands it over as soon as it arrives; a hop also costs the producer's `kafka.linger.ms` and the handler). Also the delay before a partition is fetched again after the consumer's local queue was full (librdkafka `fetch.queue.backoff.ms`, whose 1000 ms default stalled a busy consumer for ~0.85 s at a time).")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
         doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
