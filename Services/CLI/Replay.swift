@@ -205,6 +205,7 @@ enum PrefixPipeline {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let joined = children.filter { c in
+                // Harmless: a log not written yet means "not joined yet"; a stage that died is caught by checkRunning.
                 ((try? String(contentsOfFile: c.log, encoding: .utf8)) ?? "").contains("partitions assigned")
             }
             if joined.count == children.count { return }

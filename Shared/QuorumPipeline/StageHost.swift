@@ -64,9 +64,12 @@ public protocol StageLogic: Sendable {
     /// Handles one message. `replaying` is true while state is rebuilt: outputs are then discarded and
     /// effects must not be repeated (they were made durable before the message was committed).
     /// Throw `RejectedMessage` for a message that can never be processed: it goes to the dead-letter topic.
+    /// Any other error fails the host's run: nothing of the batch in hand is committed, so the restarted stage
+    /// rebuilds its state and handles the message again (never swallow an error to keep going).
     mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep
-    /// Called when `wantsTicks` is true and no message came for a while, and after a rebuild.
-    mutating func tick() -> StageStep
+    /// Called when `wantsTicks` is true and no message came for a while, and after a rebuild. An error fails the
+    /// run like one from `handle`.
+    mutating func tick() throws -> StageStep
     /// Makes the effects of everything handled since the last call durable (Postgres, Redis).
     mutating func persist() async throws
 }
@@ -105,7 +108,8 @@ public struct StageHostOptions: Sendable {
 /// - Commits are contiguous per partition: an offset is committed only when it and every earlier offset of
 ///   its partition are complete, so a message a stage holds back is never skipped by a restart.
 /// - Errors: `RejectedMessage` → dead-letter topic; any other error from persist/publish is retried with
-///   backoff (a server is down), never skipped.
+///   backoff (a server is down), never skipped; any other error from `handle`/`tick` ends `run` with that error
+///   before the batch is committed (the service exits non-zero and its restart handles the batch again).
 public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     // @unchecked: the host is used from one task at a time (`run`), and `stop` only touches the consumer,
     // which is Sendable and made for being interrupted from another task.
@@ -148,8 +152,8 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         let consumer = try bus.makeConsumer(group: logic.group, topics: logic.inputs, clientID: options.clientID,
                                             startAt: options.startAt)
         consumerBox.set(consumer)
-        var step = logic.tick()
         do {
+            var step = try logic.tick()
             try await consume(consumer, pending: &step)
             try await flush(&step, consumer: consumer)
             try await consumer.commitNow()
@@ -159,7 +163,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             throw error
         }
         await consumer.close()
-        try? await producer.flush(timeout: .seconds(10))
+        try? await producer.flush(timeout: .seconds(10))  // harmless: `send` awaited every output's ack before its commit
         await producer.close()
     }
 
@@ -173,7 +177,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 switch try await Self.next(consumer, timeout: options.tickInterval) {
                 case .message(let m): message = m
                 case .timeout:
-                    step.append(logic.tick())
+                    step.append(try logic.tick())
                     if !step.outputs.isEmpty || !step.completed.isEmpty { try await flush(&step, consumer: consumer) }
                     batchStart = nil
                     continue
@@ -257,7 +261,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 do { return .message(try await consumer.next()) } catch is CancellationError { return nil }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await Task.sleep(for: timeout)  // harmless: cancelled only when a message came first
                 return .timeout
             }
             var result: Next?
@@ -291,7 +295,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             }
         }
         if targets.isEmpty {
-            _ = logic.tick()
+            _ = try logic.tick()
             return
         }
         let started = ContinuousClock.now
@@ -321,7 +325,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             }
         }
         await consumer.close()
-        _ = logic.tick()
+        _ = try logic.tick()
         logger.info("state rebuilt", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
             "elapsed": .string("\(ContinuousClock.now - started)"),
