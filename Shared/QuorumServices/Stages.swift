@@ -62,13 +62,20 @@ public enum QuorumStages {
         return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 
+    /// Slippage and fee of a fill (`execution.slippage.bps`, `execution.fee.bps`): execution charges them, risk's
+    /// buying power counts them.
+    static func costs(_ config: Configuration) throws -> TradingCosts {
+        TradingCosts(slippageBps: try fixed(config, ServiceKeys.executionSlippageBps), feeBps: try fixed(config, ServiceKeys.executionFeeBps))
+    }
+
     /// `quorum-risk`: decisions + execution reports + control → approvals and denials.
     public static func risk(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
         let config = RiskConfig(startingEquity: try fixed(c, ServiceKeys.riskStartingEquity), riskPerTrade: try fixed(c, ServiceKeys.riskPerTrade),
                                 maxPortfolioHeat: try fixed(c, ServiceKeys.riskMaxHeat),
                                 maxPositionNotional: try fixed(c, ServiceKeys.riskMaxPosition),
-                                dailyLossLimit: try fixed(c, ServiceKeys.riskDailyLoss))
+                                dailyLossLimit: try fixed(c, ServiceKeys.riskDailyLoss),
+                                costs: try costs(c), priceAllowanceBps: try fixed(c, ServiceKeys.riskPriceAllowance))
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
         let logic = RiskStage(namer: backends.namer, config: config, idleTimeout: c.duration(ServiceKeys.riskIdleTimeout.name),
@@ -81,9 +88,9 @@ public enum QuorumStages {
     /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
     public static func execution(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
+        let costs = try costs(c)
         let config = PaperExchangeConfig(startingCash: try fixed(c, ServiceKeys.executionStartingCash),
-                                         slippageBps: try fixed(c, ServiceKeys.executionSlippageBps),
-                                         feeBps: try fixed(c, ServiceKeys.executionFeeBps))
+                                         slippageBps: costs.slippageBps, feeBps: costs.feeBps)
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
         let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger))
