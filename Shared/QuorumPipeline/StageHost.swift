@@ -80,6 +80,44 @@ extension StageLogic {
     public mutating func persist() async throws {}
 }
 
+/// Where a `StageHost` is in its life, readable from any task: the service's readiness check turns true only once
+/// the stage's state is restored and it handles live input.
+public final class StageProgress: Sendable {
+    public enum Phase: Sendable, Equatable {
+        /// `run` has not started the rebuild or the live consumer yet.
+        case starting
+        /// Restoring state from the inputs: `done` of `of` records.
+        case rebuilding(done: Int, of: Int64)
+        /// Handling live input.
+        case running
+        /// `run` returned.
+        case stopped
+    }
+
+    private let state = Mutex(Phase.starting)
+
+    public init() {}
+
+    public var phase: Phase { state.withLock { $0 } }
+
+    func set(_ phase: Phase) { state.withLock { $0 = phase } }
+
+    /// Returns while the stage handles live input; otherwise throws saying what it does instead.
+    public func checkRunning() throws {
+        switch phase {
+        case .running: return
+        case .starting: throw StageNotReady(description: "starting")
+        case .rebuilding(let done, let total): throw StageNotReady(description: "rebuilding state from its inputs: \(done) of \(total) records")
+        case .stopped: throw StageNotReady(description: "stopped")
+        }
+    }
+}
+
+/// Why a stage is not ready (shown in `/health/ready`).
+public struct StageNotReady: Error, CustomStringConvertible {
+    public var description: String
+}
+
 /// Settings of a `StageHost`.
 public struct StageHostOptions: Sendable {
     /// Largest number of outputs published in one batch.
@@ -129,12 +167,16 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public private(set) var deadLetterCount = 0
     /// Called after each published batch with (handled, published) totals.
     public var onBatch: (@Sendable (Int, Int) -> Void)?
+    /// Starting, rebuilding, running or stopped (readiness).
+    public let progress: StageProgress
 
-    public init(logic: Logic, bus: any MessageBus, options: StageHostOptions = StageHostOptions(), logger: Logger) {
+    public init(logic: Logic, bus: any MessageBus, options: StageHostOptions = StageHostOptions(), logger: Logger,
+                progress: StageProgress = StageProgress()) {
         self.logic = logic
         self.bus = bus
         self.options = options
         self.logger = logger
+        self.progress = progress
     }
 
     /// The logic's current state (for tests and in-process runs, after `run` returned).
@@ -144,6 +186,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public func stop() { consumerBox.interrupt() }
 
     public func run() async throws {
+        defer { progress.set(.stopped) }
         if logic.rebuildsState { try await rebuild() }
         if consumerBox.isStopped { return }
         let producer = try bus.makeProducer(clientID: options.clientID)
@@ -152,6 +195,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         let consumer = try bus.makeConsumer(group: logic.group, topics: logic.inputs, clientID: options.clientID,
                                             startAt: options.startAt)
         consumerBox.set(consumer)
+        progress.set(.running)
         do {
             var step = try logic.tick()
             try await consume(consumer, pending: &step)
@@ -303,6 +347,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         logger.info("rebuilding state from inputs", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(total),
         ])
+        progress.set(.rebuilding(done: 0, of: total))
         let rebuildGroup = "\(logic.group).rebuild.\(wallClockNanos())"
         let consumer = try bus.makeConsumer(group: rebuildGroup, topics: logic.inputs, clientID: options.clientID + "-rebuild",
                                             startAt: .earliest)
@@ -310,6 +355,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         var remaining = Set(targets.keys)
         var lastLog = ContinuousClock.now
         while !remaining.isEmpty, let m = try await consumer.next() {
+            if rebuiltCount % 1024 == 0 { progress.set(.rebuilding(done: rebuiltCount, of: total)) }
             guard let target = targets[m.topicPartition], m.offset < target else { continue }
             do {
                 _ = try logic.handle(m, replaying: true)
@@ -325,11 +371,27 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             }
         }
         await consumer.close()
+        await deleteRebuildGroup(rebuildGroup)
         _ = try logic.tick()
         logger.info("state rebuilt", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
             "elapsed": .string("\(ContinuousClock.now - started)"),
         ])
+    }
+}
+
+extension StageHost {
+    /// The rebuild's throw-away group never commits, but the broker keeps it after its consumer left: delete it, so
+    /// restarts do not pile up groups. A failure only leaves an empty group behind (nothing of the stage's input
+    /// or state depends on it), so it is logged, not thrown.
+    private func deleteRebuildGroup(_ group: String) async {
+        do {
+            try await bus.deleteConsumerGroup(group)
+        } catch {
+            logger.warning("the rebuild's consumer group was not deleted; it is empty and can be deleted by hand", metadata: [
+                "group": .string(group), "error": .string(String(describing: error)),
+            ])
+        }
     }
 }
 
