@@ -248,14 +248,19 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         let client = admin.client
         let timeoutMs = Int32(configuration.requestTimeoutMs)
         return try await Blocking.run("kafka-list-groups") {
-            var list: UnsafePointer<rd_kafka_group_list>?
-            let err = rd_kafka_list_groups(client.pointer, nil, &list, timeoutMs)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__PARTIAL, let list else {
-                throw BusError(.adminFailed, "listing consumer groups failed: \(rdErrorText(err))", isRetriable: true)
+            try adminRequest(client, timeoutMs: timeoutMs, what: "listing consumer groups", start: { queue in
+                rd_kafka_ListConsumerGroups(client.pointer, nil, queue)
+            }) { event in
+                let result = rd_kafka_event_ListConsumerGroups_result(event)
+                var errorCount = 0
+                if let errors = rd_kafka_ListConsumerGroups_result_errors(result, &errorCount), errorCount > 0, let first = errors[0] {
+                    throw BusError(.adminFailed, "listing consumer groups failed: \(String(cString: rd_kafka_error_string(first)))",
+                                   isRetriable: true)
+                }
+                var count = 0
+                guard let listings = rd_kafka_ListConsumerGroups_result_valid(result, &count) else { return [] }
+                return (0..<count).map { String(cString: rd_kafka_ConsumerGroupListing_group_id(listings[$0])) }.sorted()
             }
-            defer { rd_kafka_group_list_destroy(list) }
-            let groups = UnsafeBufferPointer(start: list.pointee.groups, count: Int(list.pointee.group_cnt))
-            return groups.map { String(cString: $0.group) }.sorted()
         }
     }
 

@@ -387,6 +387,7 @@ extension StageHost {
     private func deleteRebuildGroup(_ group: String) async {
         do {
             try await bus.deleteConsumerGroup(group)
+            logger.info("rebuild consumer group deleted", metadata: ["group": .string(group)])
         } catch {
             logger.warning("the rebuild's consumer group was not deleted; it is empty and can be deleted by hand", metadata: [
                 "group": .string(group), "error": .string(String(describing: error)),
