@@ -12,9 +12,18 @@ import QuorumServices
 import QuorumStores
 
 /// Options of subcommands that also need Postgres.
+///
+/// The URL holds a password, so it has no default value that `--help` would print: it is read from
+/// `$QUORUM_POSTGRES_URL` when the option is not given (prefer that: an option is visible in the process list).
 struct StoreOptions: ParsableArguments {
-    @Option(name: .customLong("postgres.url"), help: "Postgres URL (default: $QUORUM_POSTGRES_URL).")
-    var postgresURL: String = ProcessInfo.processInfo.environment["QUORUM_POSTGRES_URL"] ?? "postgres://quorum@127.0.0.1:5432/quorum"
+    static let localURL = "postgres://quorum@127.0.0.1:5432/quorum"
+
+    @Option(name: .customLong("postgres.url"),
+            help: "Postgres URL (default: $QUORUM_POSTGRES_URL, else \(localURL)); prefer the variable, argv is visible to every user.")
+    var postgresURLOption: String?
+
+    /// The Postgres URL to use: `--postgres.url`, else `$QUORUM_POSTGRES_URL`, else the local default.
+    var postgresURL: String { postgresURLOption ?? ProcessInfo.processInfo.environment["QUORUM_POSTGRES_URL"] ?? Self.localURL }
 
     /// Connects (pool running in a child task) and runs `body`; the pool stops afterwards.
     func withStore<T: Sendable>(prefix: String, _ body: @Sendable (PostgresStore) async throws -> T) async throws -> T {

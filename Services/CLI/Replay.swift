@@ -148,20 +148,25 @@ struct Replay: AsyncParsableCommand {
 /// The stages features → execution as child processes on a topic prefix (replays and the pipeline benchmark).
 enum PrefixPipeline {
     /// `bin`: folder of the service binaries; nil = the folder of this executable.
+    /// URLs that may hold a password (Postgres, Redis) reach the children through their environment, never argv
+    /// (which every user can read in `ps` or /proc/PID/cmdline).
     static func spawn(bin: String?, logs: String, prefix: String, brokers: String, postgresURL: String,
                       symbols: [String]) throws -> [ChildProcess] {
         let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let logDir = "\(logs)/\(prefix)"
         try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
+        var secrets = [CommonKeys.postgresURL.environmentVariable: postgresURL]
+        if let redis = ProcessInfo.processInfo.environment[CommonKeys.redisURL.environmentVariable] {
+            secrets[CommonKeys.redisURL.environmentVariable] = redis
+        }
         var children: [ChildProcess] = []
         do {
             for stage in ServiceGroups.replayStages {
                 var args = ["--topic.prefix", prefix, "--http.port", "0", "--service.instance", "\(prefix)-\(stage)",
-                            "--kafka.brokers", brokers, "--postgres.url", postgresURL, "--log.format", "json"]
-                if let redis = ProcessInfo.processInfo.environment["QUORUM_REDIS_URL"] { args += ["--redis.url", redis] }
+                            "--kafka.brokers", brokers, "--log.format", "json"]
                 // Strict event-time order: wait for every symbol that has a model, and do not give up on a slow one.
                 if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "120s"] }
-                children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log"))
+                children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log", environment: secrets))
             }
         } catch {
             stop(children)
@@ -205,6 +210,7 @@ enum PrefixPipeline {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let joined = children.filter { c in
+                // Harmless: a log not written yet means "not joined yet"; a stage that died is caught by checkRunning.
                 ((try? String(contentsOfFile: c.log, encoding: .utf8)) ?? "").contains("partitions assigned")
             }
             if joined.count == children.count { return }

@@ -115,9 +115,16 @@ struct Summary: AsyncParsableCommand {
             return report
         }
         if let monitorJSON {
-            guard let data = FileManager.default.contents(atPath: monitorJSON),
-                  let snapshot = try? JSONDecoder().decode(MonitorSnapshot.self, from: data) else {
-                throw ValidationError("\(monitorJSON) is not the monitor's /status.json")
+            guard let data = FileManager.default.contents(atPath: monitorJSON) else {
+                throw ValidationError("\(monitorJSON) cannot be read")
+            }
+            let snapshot: MonitorSnapshot
+            do {
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                snapshot = try decoder.decode(MonitorSnapshot.self, from: data)
+            } catch {
+                throw ValidationError("\(monitorJSON) is not the monitor's /status.json: \(error)")
             }
             report.stageLatencyMs = snapshot.stageLatency.mapValues { ["count": Double($0.count), "p50": $0.p50Ms, "p99": $0.p99Ms] }
             report.barToMessageLatencyMs = snapshot.endToEndLatency.mapValues { ["count": Double($0.count), "p50": $0.p50Ms, "p99": $0.p99Ms] }

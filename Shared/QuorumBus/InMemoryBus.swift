@@ -98,6 +98,19 @@ public final class InMemoryBus: MessageBus {
         }
     }
 
+    public func deleteConsumerGroup(_ group: String) async throws {
+        try state.withLock { s in
+            if let g = s.groups[group], g.members.values.contains(where: { !$0.closed }) {
+                throw BusError(.adminFailed, "group '\(group)' has active members; stop them before deleting it")
+            }
+            s.groups[group] = nil
+        }
+    }
+
+    public func consumerGroups() async throws -> [String] {
+        state.withLock { $0.groups.keys.sorted() }
+    }
+
     // MARK: internals (called with the lock held)
 
     fileprivate func append(_ messages: [OutgoingMessage]) -> [DeliveryReport] {

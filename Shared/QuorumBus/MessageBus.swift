@@ -30,6 +30,13 @@ public protocol MessageBus: Sendable {
 
     /// Sets the committed offsets of a group (the group must have no active members). Used by replay.
     func setCommittedOffsets(group: String, topic: String, offsets: [Int32: Int64]) async throws
+
+    /// Deletes a consumer group and its committed offsets (the group must have no active members). A group that does
+    /// not exist counts as deleted. Used for the throw-away groups of state rebuilds.
+    func deleteConsumerGroup(_ group: String) async throws
+
+    /// The names of the consumer groups the broker knows, sorted.
+    func consumerGroups() async throws -> [String]
 }
 
 public enum StartPosition: Sendable, Hashable {

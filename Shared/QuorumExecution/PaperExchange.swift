@@ -23,6 +23,9 @@ public struct PaperExchangeConfig: Sendable, Hashable {
         self.feeBps = feeBps
         self.allowShort = allowShort
     }
+
+    /// Slippage and fee as the shared cost function (risk prices its buying-power check with the same one).
+    public var costs: TradingCosts { TradingCosts(slippageBps: slippageBps, feeBps: feeBps) }
 }
 
 /// What the paper exchange receives.
@@ -152,16 +155,11 @@ public struct PaperExchange: Sendable {
         return [report(record, time: time, reason: "cancelled on request")]
     }
 
-    /// Fill price for a side at a bar open, slippage against the trader.
-    public func fillPrice(open: Fixed, side: Side) -> Fixed {
-        let slip = open * config.slippageBps / 10_000
-        return side == .buy ? open + slip : open - slip
-    }
+    /// Fill price for a side at a bar open, slippage against the trader (`TradingCosts.fillPrice`).
+    public func fillPrice(open: Fixed, side: Side) -> Fixed { config.costs.fillPrice(open: open, side: side) }
 
-    /// Fee for a fill: `quantity × price × feeBps / 10⁴`.
-    public func fee(quantity: Fixed, price: Fixed) -> Fixed {
-        quantity * price * config.feeBps / 10_000
-    }
+    /// Fee for a fill: `quantity × price × feeBps / 10⁴` (`TradingCosts.fee`).
+    public func fee(quantity: Fixed, price: Fixed) -> Fixed { config.costs.fee(quantity: quantity, price: price) }
 
     private mutating func onBar(_ bar: Bar) -> [ExecutionAction] {
         // A bar not newer than the last one of its symbol is a redelivery (or out of order): nothing to do.
@@ -197,7 +195,7 @@ public struct PaperExchange: Sendable {
         var rejection: String?
         if !config.allowShort {
             if order.side == .buy {
-                let cost = order.quantity * price + fee
+                let cost = config.costs.buyCost(quantity: order.quantity, open: bar.open)
                 if cost > ledger.cash {
                     rejection = "buy \(order.quantity) \(order.symbol) costs \(cost) with fees but cash is \(ledger.cash)"
                 }

@@ -220,6 +220,50 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         }
     }
 
+    public func deleteConsumerGroup(_ group: String) async throws {
+        let client = admin.client
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        try await Blocking.run("kafka-delete-group") {
+            var handles: [OpaquePointer?] = [rd_kafka_DeleteGroup_new(group)]
+            defer { for h in handles { rd_kafka_DeleteGroup_destroy(h) } }
+            try adminRequest(client, timeoutMs: timeoutMs, what: "deleting consumer group '\(group)'", start: { queue in
+                handles.withUnsafeMutableBufferPointer { buf in
+                    rd_kafka_DeleteGroups(client.pointer, buf.baseAddress, buf.count, nil, queue)
+                }
+            }) { event in
+                var count = 0
+                guard let results = rd_kafka_DeleteGroups_result_groups(rd_kafka_event_DeleteGroups_result(event), &count) else { return }
+                for i in 0..<count {
+                    guard let error = rd_kafka_group_result_error(results[i]) else { continue }
+                    let code = rd_kafka_error_code(error)
+                    if code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND { continue }  // already gone
+                    throw BusError(.adminFailed, "deleting consumer group '\(group)' failed: \(String(cString: rd_kafka_error_string(error)))",
+                                   isRetriable: code == RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP)
+                }
+            }
+        }
+    }
+
+    public func consumerGroups() async throws -> [String] {
+        let client = admin.client
+        let timeoutMs = Int32(configuration.requestTimeoutMs)
+        return try await Blocking.run("kafka-list-groups") {
+            try adminRequest(client, timeoutMs: timeoutMs, what: "listing consumer groups", start: { queue in
+                rd_kafka_ListConsumerGroups(client.pointer, nil, queue)
+            }) { event in
+                let result = rd_kafka_event_ListConsumerGroups_result(event)
+                var errorCount = 0
+                if let errors = rd_kafka_ListConsumerGroups_result_errors(result, &errorCount), errorCount > 0, let first = errors[0] {
+                    throw BusError(.adminFailed, "listing consumer groups failed: \(String(cString: rd_kafka_error_string(first)))",
+                                   isRetriable: true)
+                }
+                var count = 0
+                guard let listings = rd_kafka_ListConsumerGroups_result_valid(result, &count) else { return [] }
+                return (0..<count).map { String(cString: rd_kafka_ConsumerGroupListing_group_id(listings[$0])) }.sorted()
+            }
+        }
+    }
+
     /// A consumer handle in `group` that never subscribes (for reading/writing committed offsets).
     static func groupHandle(_ conf: KafkaConfiguration, group: String) throws -> OpaquePointer {
         var properties = conf.commonProperties(clientID: "quorum-admin")

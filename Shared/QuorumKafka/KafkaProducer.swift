@@ -247,6 +247,7 @@ public final class KafkaProducer: MessageProducer, @unchecked Sendable {
         guard first else { return }
         poller.requestStop()
         let flushMs = Int32(configuration.messageTimeoutMs)
+        // Harmless: only Blocking.run's own cancellation can throw here; every send awaits its delivery report.
         _ = try? await Blocking.run("kafka-producer-close") { [self] in
             poller.waitUntilStopped()
             destroyHandles(flushMs: flushMs)

@@ -12,6 +12,7 @@ import QuorumStrategy
 public struct InProcessPipeline: Sendable {
     public var models: [ServedModel]
     public var consensus = ConsensusConfig()
+    /// Risk's settings; its `costs` are taken from `exchange` (one cost function for both).
     public var risk = RiskConfig()
     public var exchange = PaperExchangeConfig()
     public var riskIdleTimeout: Duration = .seconds(5)
@@ -40,6 +41,8 @@ public struct InProcessPipeline: Sendable {
                                   options: options, logger: logger)
         let consensusHost = StageHost(logic: ConsensusStage(namer: namer, config: consensus), bus: bus, options: options, logger: logger)
         let expected = symbols.isEmpty ? Array(Set(input.bars.map(\.bar.symbol))).sorted() : symbols
+        var risk = self.risk
+        risk.costs = exchange.costs
         let riskHost = StageHost(logic: RiskStage(namer: namer, config: risk, idleTimeout: riskIdleTimeout, expectedSymbols: expected,
                                                   hotState: nil, denialSink: nil),
                                  bus: bus, options: options, logger: logger)

@@ -287,6 +287,7 @@ extension RiskCode {
         case .dailyLossLimit: .maxDailyLoss
         case .maxPosition: .maxPosition
         case .portfolioHeat, .riskPerTrade: .maxExposure
+        case .buyingPower: .buyingPower
         case .belowLotSize, .shortingDisabled, .invalidInput, .exitAllowed: .invalidOrder
         }
     }

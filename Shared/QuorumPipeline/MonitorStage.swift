@@ -89,6 +89,8 @@ public final class MonitorStats: Sendable {
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        // Harmless: a read-only status page (no order, fill or state); with non-finite numbers as text it cannot fail.
         return (try? encoder.encode(snapshot())).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 

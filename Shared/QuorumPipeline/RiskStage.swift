@@ -123,10 +123,16 @@ public struct RiskStage: StageLogic {
             latest[symbol] = decision.time
             lastArrival[symbol] = .now
             queues[symbol, default: Queue()].append(Held(decision: decision, envelope: wire.envelope, position: position))
-            return release()
+            return try release()
         }
         if message.topic == reportsTopic {
             let report = try message.decode(Quorum_V1_ExecutionReport.self)
+            if case .UNRECOGNIZED = report.status {
+                throw RejectedMessage(.invalid, "execution report \(report.envelope.id) has unknown status \(report.status.rawValue)")
+            }
+            if report.status == .unspecified {
+                throw RejectedMessage(.invalid, "execution report \(report.envelope.id) has no status")
+            }
             let id = report.clientOrderID
             guard report.isFinal, !applied.contains(id), reports[id] == nil else { return .done(message) }
             var events: [RiskEvent] = []
@@ -135,7 +141,7 @@ public struct RiskStage: StageLogic {
             // Held until the next decision of its symbol is released (also when its approval has not been released
             // yet, which happens while rebuilding); its offset stays uncommitted meanwhile, so a restart loses nothing.
             reports[id] = HeldReport(events: events, position: position)
-            return release()
+            return try release()
         }
         // control
         let command = try message.decode(Quorum_V1_ControlCommand.self)
@@ -146,17 +152,20 @@ public struct RiskStage: StageLogic {
             let reason = command.reason.isEmpty ? "by \(command.actor.isEmpty ? "operator" : command.actor)" : command.reason
             // A command is an operator's act in wall time; the stage applies it at its own event time, so the
             // event-time day of the daily-loss check does not jump.
-            step.outputs += publish(core.handle(.killSwitch(on: on, reason: reason, time: eventNow)), cause: command.envelope)
-        default:
-            break
+            step.outputs += try publish(core.handle(.killSwitch(on: on, reason: reason, time: eventNow)), cause: command.envelope)
+        case .pause, .resume, .retrain:
+            break  // Known kinds that risk does not act on (docs/topics.md): not an error.
+        case .unspecified, .UNRECOGNIZED:
+            // An unknown kind may be a command risk should obey (a newer schema): never ignore it silently.
+            throw RejectedMessage(.invalid, "control command \(command.envelope.id) has unknown kind \(command.kind.rawValue)")
         }
         return step
     }
 
-    public mutating func tick() -> StageStep { release() }
+    public mutating func tick() throws -> StageStep { try release() }
 
     /// Releases every decision whose turn has come.
-    private mutating func release() -> StageStep {
+    private mutating func release() throws -> StageStep {
         var step = StageStep()
         while let (symbol, head) = nextCandidate(), isReleasable(symbol: symbol, time: head.decision.time) {
             queues[symbol]!.removeFirst()
@@ -168,13 +177,13 @@ public struct RiskStage: StageLogic {
                 guard let report = reports.removeValue(forKey: id) else { continue }
                 awaiting[id] = nil
                 applied.insert(id)
-                for event in report.events { step.outputs += publish(core.handle(event), cause: head.envelope) }
+                for event in report.events { step.outputs += try publish(core.handle(event), cause: head.envelope) }
                 if let p = report.position { step.completed.append(p) }
             }
             // 2. The mark and the decision.
-            step.outputs += publish(core.handle(.mark(symbol: symbol, price: head.decision.referencePrice, time: head.decision.time)),
-                                    cause: head.envelope)
-            step.outputs += publish(core.handle(.decision(head.decision)), cause: head.envelope)
+            step.outputs += try publish(core.handle(.mark(symbol: symbol, price: head.decision.referencePrice, time: head.decision.time)),
+                                        cause: head.envelope)
+            step.outputs += try publish(core.handle(.decision(head.decision)), cause: head.envelope)
             touchedSymbols.insert(symbol)
             if let p = head.position { step.completed.append(p) }
         }
@@ -213,7 +222,11 @@ public struct RiskStage: StageLogic {
     }
 
     /// Turns the core's actions into records (nothing while rebuilding, except remembering approvals).
-    private mutating func publish(_ actions: [RiskAction], cause: Quorum_V1_Envelope) -> [OutgoingMessage] {
+    ///
+    /// Throws when a record cannot be encoded: the core has already counted the order as approved, so the batch
+    /// must fail (nothing of it is committed; the restarted stage rebuilds and handles it again) rather than
+    /// lose the order.
+    private mutating func publish(_ actions: [RiskAction], cause: Quorum_V1_Envelope) throws -> [OutgoingMessage] {
         var out: [OutgoingMessage] = []
         for action in actions {
             switch action {
@@ -223,16 +236,12 @@ public struct RiskStage: StageLogic {
                 sequences[order.symbol] = sequence
                 guard !replayingNow else { continue }
                 let w = order.wire(stamp: stamp, cause: cause, sequence: sequence)
-                if let m = try? OutgoingMessage(topic: approvedTopic, key: order.clientOrderID, message: w, eventTimeNs: order.time) {
-                    out.append(m)
-                }
+                out.append(try OutgoingMessage(topic: approvedTopic, key: order.clientOrderID, message: w, eventTimeNs: order.time))
             case .deny(let denial):
                 guard !replayingNow else { continue }
                 pendingDenials.append(denial)
                 let w = denial.wire(stamp: stamp, cause: cause)
-                if let m = try? OutgoingMessage(topic: deniedTopic, key: denial.clientOrderID, message: w, eventTimeNs: denial.time) {
-                    out.append(m)
-                }
+                out.append(try OutgoingMessage(topic: deniedTopic, key: denial.clientOrderID, message: w, eventTimeNs: denial.time))
             case .killSwitchChanged(let status):
                 guard !replayingNow else { continue }
                 pendingKill = (status.active, status.reason)
@@ -242,9 +251,7 @@ public struct RiskStage: StageLogic {
                 alert.source = "quorum-risk"
                 alert.code = status.active ? "KILL_SWITCH_ON" : "KILL_SWITCH_OFF"
                 alert.message = status.reason
-                if let m = try? OutgoingMessage(topic: alertsTopic, key: alert.source, message: alert, eventTimeNs: status.time) {
-                    out.append(m)
-                }
+                out.append(try OutgoingMessage(topic: alertsTopic, key: alert.source, message: alert, eventTimeNs: status.time))
             }
         }
         return out

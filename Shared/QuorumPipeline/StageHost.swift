@@ -64,9 +64,12 @@ public protocol StageLogic: Sendable {
     /// Handles one message. `replaying` is true while state is rebuilt: outputs are then discarded and
     /// effects must not be repeated (they were made durable before the message was committed).
     /// Throw `RejectedMessage` for a message that can never be processed: it goes to the dead-letter topic.
+    /// Any other error fails the host's run: nothing of the batch in hand is committed, so the restarted stage
+    /// rebuilds its state and handles the message again (never swallow an error to keep going).
     mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep
-    /// Called when `wantsTicks` is true and no message came for a while, and after a rebuild.
-    mutating func tick() -> StageStep
+    /// Called when `wantsTicks` is true and no message came for a while, and after a rebuild. An error fails the
+    /// run like one from `handle`.
+    mutating func tick() throws -> StageStep
     /// Makes the effects of everything handled since the last call durable (Postgres, Redis).
     mutating func persist() async throws
 }
@@ -75,6 +78,44 @@ extension StageLogic {
     public var wantsTicks: Bool { false }
     public mutating func tick() -> StageStep { StageStep() }
     public mutating func persist() async throws {}
+}
+
+/// Where a `StageHost` is in its life, readable from any task: the service's readiness check turns true only once
+/// the stage's state is restored and it handles live input.
+public final class StageProgress: Sendable {
+    public enum Phase: Sendable, Equatable {
+        /// `run` has not started the rebuild or the live consumer yet.
+        case starting
+        /// Restoring state from the inputs: `done` of `of` records.
+        case rebuilding(done: Int, of: Int64)
+        /// Handling live input.
+        case running
+        /// `run` returned.
+        case stopped
+    }
+
+    private let state = Mutex(Phase.starting)
+
+    public init() {}
+
+    public var phase: Phase { state.withLock { $0 } }
+
+    func set(_ phase: Phase) { state.withLock { $0 = phase } }
+
+    /// Returns while the stage handles live input; otherwise throws saying what it does instead.
+    public func checkRunning() throws {
+        switch phase {
+        case .running: return
+        case .starting: throw StageNotReady(description: "starting")
+        case .rebuilding(let done, let total): throw StageNotReady(description: "rebuilding state from its inputs: \(done) of \(total) records")
+        case .stopped: throw StageNotReady(description: "stopped")
+        }
+    }
+}
+
+/// Why a stage is not ready (shown in `/health/ready`).
+public struct StageNotReady: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// Settings of a `StageHost`.
@@ -105,7 +146,8 @@ public struct StageHostOptions: Sendable {
 /// - Commits are contiguous per partition: an offset is committed only when it and every earlier offset of
 ///   its partition are complete, so a message a stage holds back is never skipped by a restart.
 /// - Errors: `RejectedMessage` → dead-letter topic; any other error from persist/publish is retried with
-///   backoff (a server is down), never skipped.
+///   backoff (a server is down), never skipped; any other error from `handle`/`tick` ends `run` with that error
+///   before the batch is committed (the service exits non-zero and its restart handles the batch again).
 public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     // @unchecked: the host is used from one task at a time (`run`), and `stop` only touches the consumer,
     // which is Sendable and made for being interrupted from another task.
@@ -125,12 +167,16 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public private(set) var deadLetterCount = 0
     /// Called after each published batch with (handled, published) totals.
     public var onBatch: (@Sendable (Int, Int) -> Void)?
+    /// Starting, rebuilding, running or stopped (readiness).
+    public let progress: StageProgress
 
-    public init(logic: Logic, bus: any MessageBus, options: StageHostOptions = StageHostOptions(), logger: Logger) {
+    public init(logic: Logic, bus: any MessageBus, options: StageHostOptions = StageHostOptions(), logger: Logger,
+                progress: StageProgress = StageProgress()) {
         self.logic = logic
         self.bus = bus
         self.options = options
         self.logger = logger
+        self.progress = progress
     }
 
     /// The logic's current state (for tests and in-process runs, after `run` returned).
@@ -140,6 +186,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public func stop() { consumerBox.interrupt() }
 
     public func run() async throws {
+        defer { progress.set(.stopped) }
         if logic.rebuildsState { try await rebuild() }
         if consumerBox.isStopped { return }
         let producer = try bus.makeProducer(clientID: options.clientID)
@@ -148,8 +195,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         let consumer = try bus.makeConsumer(group: logic.group, topics: logic.inputs, clientID: options.clientID,
                                             startAt: options.startAt)
         consumerBox.set(consumer)
-        var step = logic.tick()
+        progress.set(.running)
         do {
+            var step = try logic.tick()
             try await consume(consumer, pending: &step)
             try await flush(&step, consumer: consumer)
             try await consumer.commitNow()
@@ -159,7 +207,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             throw error
         }
         await consumer.close()
-        try? await producer.flush(timeout: .seconds(10))
+        try? await producer.flush(timeout: .seconds(10))  // harmless: `send` awaited every output's ack before its commit
         await producer.close()
     }
 
@@ -173,7 +221,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 switch try await Self.next(consumer, timeout: options.tickInterval) {
                 case .message(let m): message = m
                 case .timeout:
-                    step.append(logic.tick())
+                    step.append(try logic.tick())
                     if !step.outputs.isEmpty || !step.completed.isEmpty { try await flush(&step, consumer: consumer) }
                     batchStart = nil
                     continue
@@ -257,7 +305,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 do { return .message(try await consumer.next()) } catch is CancellationError { return nil }
             }
             group.addTask {
-                try? await Task.sleep(for: timeout)
+                try? await Task.sleep(for: timeout)  // harmless: cancelled only when a message came first
                 return .timeout
             }
             var result: Next?
@@ -291,7 +339,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             }
         }
         if targets.isEmpty {
-            _ = logic.tick()
+            _ = try logic.tick()
             return
         }
         let started = ContinuousClock.now
@@ -299,6 +347,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         logger.info("rebuilding state from inputs", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(total),
         ])
+        progress.set(.rebuilding(done: 0, of: total))
         let rebuildGroup = "\(logic.group).rebuild.\(wallClockNanos())"
         let consumer = try bus.makeConsumer(group: rebuildGroup, topics: logic.inputs, clientID: options.clientID + "-rebuild",
                                             startAt: .earliest)
@@ -306,6 +355,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         var remaining = Set(targets.keys)
         var lastLog = ContinuousClock.now
         while !remaining.isEmpty, let m = try await consumer.next() {
+            if rebuiltCount % 1024 == 0 { progress.set(.rebuilding(done: rebuiltCount, of: total)) }
             guard let target = targets[m.topicPartition], m.offset < target else { continue }
             do {
                 _ = try logic.handle(m, replaying: true)
@@ -321,11 +371,28 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             }
         }
         await consumer.close()
-        _ = logic.tick()
+        await deleteRebuildGroup(rebuildGroup)
+        _ = try logic.tick()
         logger.info("state rebuilt", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
             "elapsed": .string("\(ContinuousClock.now - started)"),
         ])
+    }
+}
+
+extension StageHost {
+    /// The rebuild's throw-away group never commits, but the broker keeps it after its consumer left: delete it, so
+    /// restarts do not pile up groups. A failure only leaves an empty group behind (nothing of the stage's input
+    /// or state depends on it), so it is logged, not thrown.
+    private func deleteRebuildGroup(_ group: String) async {
+        do {
+            try await bus.deleteConsumerGroup(group)
+            logger.info("rebuild consumer group deleted", metadata: ["group": .string(group)])
+        } catch {
+            logger.warning("the rebuild's consumer group was not deleted; it is empty and can be deleted by hand", metadata: [
+                "group": .string(group), "error": .string(String(describing: error)),
+            ])
+        }
     }
 }
 

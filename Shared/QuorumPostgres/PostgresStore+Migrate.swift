@@ -25,10 +25,10 @@ extension PostgresStore {
         let connection = try await self.connectDirectly()
         do {
             let applied = try await self.migrate(migrations, on: connection)
-            try? await connection.close()  // also releases the advisory lock
+            try? await connection.close()  // harmless: migrations are committed; closing also releases the advisory lock
             return applied
         } catch {
-            try? await connection.close()
+            try? await connection.close()  // harmless: the migration's own error is thrown below
             throw self.translate(error)
         }
     }

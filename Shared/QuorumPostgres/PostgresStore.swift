@@ -114,7 +114,7 @@ public final class PostgresStore: Sendable {
     /// Postgres cannot be used, within the connect timeout.
     public func checkConnection() async throws {
         let connection = try await self.connectDirectly()
-        try? await connection.close()
+        try? await connection.close()  // harmless: the check succeeded once connected; nothing was written
     }
 
     // MARK: - Connections and transactions
@@ -211,7 +211,7 @@ public final class PostgresStore: Sendable {
             } catch {
                 // The connection is broken; close it so the pool does not hand it out mid-transaction.
                 logger.debug("ROLLBACK failed; closing the connection", metadata: ["error.sqlstate": "\((error as? PSQLError)?.serverInfo?[.sqlState] ?? "none")"])
-                try? await connection.close()
+                try? await connection.close()  // harmless: the original error is thrown below
             }
             throw error
         }
@@ -250,7 +250,7 @@ public final class PostgresStore: Sendable {
         }
         do {
             let connection = try await self.connectDirectly()
-            try? await connection.close()
+            try? await connection.close()  // harmless: a probe connection, nothing was written
             return translated  // the server is fine now; report the original problem
         } catch {
             return error

@@ -30,12 +30,17 @@ public struct RiskConfig: Sendable, Hashable {
     public var allowShort: Bool
     /// How many recent decision and fill ids are remembered to drop redeliveries. Default 100,000.
     public var dedupeCapacity: Int
+    /// Slippage and fee of a fill: keep equal to the exchange's (`PaperExchangeConfig.costs`). Default 5 and 10 bps.
+    public var costs: TradingCosts
+    /// Buying power prices a buy as if its fill bar opened this many basis points above the decision's reference
+    /// price (the fill bar may open higher than the decided bar closed), plus `costs`. Default 100 (1 %).
+    public var priceAllowanceBps: Fixed
 
     public init(startingEquity: Fixed = 100_000, riskPerTrade: Fixed = Fixed("0.01")!, maxPortfolioHeat: Fixed = Fixed("0.06")!,
                 maxPositionNotional: Fixed = 25_000, maxPositionNotionalBySymbol: [Symbol: Fixed] = [:],
                 stopATRMultiple: Double = 2, fallbackStopFraction: Fixed = Fixed("0.02")!, volatilityTarget: Double? = nil,
                 dailyLossLimit: Fixed = Fixed("0.03")!, lotSize: Fixed = Fixed("0.0001")!, allowShort: Bool = false,
-                dedupeCapacity: Int = 100_000) {
+                dedupeCapacity: Int = 100_000, costs: TradingCosts = TradingCosts(), priceAllowanceBps: Fixed = 100) {
         precondition(lotSize > .zero, "RiskConfig.lotSize must be positive, got \(lotSize)")
         self.startingEquity = startingEquity
         self.riskPerTrade = riskPerTrade
@@ -49,10 +54,15 @@ public struct RiskConfig: Sendable, Hashable {
         self.lotSize = lotSize
         self.allowShort = allowShort
         self.dedupeCapacity = dedupeCapacity
+        self.costs = costs
+        self.priceAllowanceBps = priceAllowanceBps
     }
 
     /// `riskPerTrade` clamped to `0...hardMaxRiskPerTrade`.
     public var effectiveRiskPerTrade: Fixed { max(.zero, min(riskPerTrade, Self.hardMaxRiskPerTrade)) }
 
     public func maxPosition(for symbol: Symbol) -> Fixed { maxPositionNotionalBySymbol[symbol] ?? maxPositionNotional }
+
+    /// The highest open the buying-power check assumes for a buy decided at `referencePrice`.
+    public func worstOpen(referencePrice: Fixed) -> Fixed { referencePrice + referencePrice * priceAllowanceBps / 10_000 }
 }

@@ -38,6 +38,10 @@ public enum RiskAction: Sendable, Hashable {
 /// so that the symbol's notional stays ≤ its maximum and the portfolio heat stays ≤ `maxPortfolioHeat`.
 /// Heat = Σ over symbols of |position + pending approved quantity| × that symbol's stop distance, over equity.
 /// Equity = cash + Σ position × last mark (the last fill price while a symbol has no mark yet).
+/// On a spot account a buy is then capped by buying power: cash minus what pending buys may still cost, priced with
+/// the exchange's own cost function (`TradingCosts.buyCost`) at an open `priceAllowanceBps` above the reference
+/// price. Sells' proceeds count only once filled. So every approved buy is payable when it fills, as long as its fill
+/// bar opens within the allowance (a property test keeps this true).
 ///
 /// Decisions: hold → nothing. Target equal to the current exposure's direction → nothing (no pyramiding).
 /// Otherwise an exit leg (close the opposite exposure; always approved, even with the kill switch on) and,
@@ -60,6 +64,8 @@ public struct RiskCore: Sendable {
         var symbol: Symbol
         /// Signed quantity not yet filled.
         var remaining: Fixed
+        /// Highest open the buying-power check assumed for it (`RiskConfig.worstOpen`).
+        var worstOpen: Fixed
     }
     private var pending: [String: Pending] = [:]
     private var seenDecisions: RecentIDs
@@ -93,6 +99,16 @@ public struct RiskCore: Sendable {
 
     /// Position plus pending quantity: what the symbol's position will be once every approved order fills.
     public func exposure(_ symbol: Symbol) -> Fixed { (positions[symbol] ?? .zero) + pendingQuantity(symbol) }
+
+    /// Cash that pending (approved, unfilled) buys may still take, each priced at its assumed worst open.
+    public var reservedCash: Fixed {
+        pending.values.reduce(Fixed.zero) { total, p in
+            p.remaining > .zero ? total + config.costs.buyCost(quantity: p.remaining, open: p.worstOpen) : total
+        }
+    }
+
+    /// Cash minus `reservedCash`: what a new buy may spend.
+    public var buyingPower: Fixed { cash - reservedCash }
 
     /// Σ |exposure| × stop distance over all symbols (quote currency).
     public var openRisk: Fixed {
@@ -209,7 +225,8 @@ public struct RiskCore: Sendable {
                 stopPrice: d.referencePrice, riskAmount: .zero, isExit: true, time: d.time,
                 checks: [RiskCheckResult(code: .exitAllowed, passed: true, limit: .zero, observed: current.magnitude,
                                          detail: "reduces \(d.symbol) exposure \(current) to 0; exits are always allowed")])
-            pending[intent.clientOrderID] = Pending(symbol: d.symbol, remaining: current > .zero ? -current.magnitude : current.magnitude)
+            pending[intent.clientOrderID] = Pending(symbol: d.symbol, remaining: current > .zero ? -current.magnitude : current.magnitude,
+                                                    worstOpen: config.worstOpen(referencePrice: d.referencePrice))
             actions.append(.approve(intent))
         }
         if wanted != 0 {
@@ -298,7 +315,31 @@ public struct RiskCore: Sendable {
         checks.append(RiskCheckResult(code: .portfolioHeat, passed: true, limit: heatLimit, observed: used + qty * stop,
                                       detail: heatCapped ? "size capped by portfolio heat" : "within portfolio heat"))
 
+        // 4. Buying power (spot buys): the exchange rejects a buy whose fill costs more than its cash.
+        let worstOpen = config.worstOpen(referencePrice: price)
+        let power = buyingPower
+        var buyingCapped = false
+        if side == .buy && !config.allowShort {
+            let costs = config.costs
+            if costs.buyCost(quantity: qty, open: worstOpen) > power {
+                // The largest payable multiple of the lot (the quotient is below qty, so it cannot overflow).
+                let unitCost = costs.buyCost(quantity: .one, open: worstOpen)
+                var payable = power > .zero ? min(qty, (power / unitCost).truncated(toMultipleOf: lot)) : .zero
+                while payable > .zero && costs.buyCost(quantity: payable, open: worstOpen) > power { payable -= lot }
+                qty = payable
+                buyingCapped = true
+            }
+            checks.append(RiskCheckResult(code: .buyingPower, passed: true, limit: power,
+                                          observed: costs.buyCost(quantity: qty, open: worstOpen),
+                                          detail: (buyingCapped ? "size capped by buying power" : "within buying power")
+                                              + ": cash \(cash) − pending buys \(cash - power); priced at open ≤ \(worstOpen) with fees and slippage"))
+        }
+
         guard qty > .zero else {
+            if buyingCapped {
+                return deny(.buyingPower, "buying power \(power) (cash \(cash) − pending buys \(cash - power)) pays for less than one lot (\(lot)) of \(d.symbol) at open ≤ \(worstOpen) with fees and slippage",
+                            limit: power, observed: config.costs.buyCost(quantity: lot, open: worstOpen))
+            }
             if heatCapped {
                 return deny(.portfolioHeat, "remaining heat \(heatRoom) buys less than one lot (\(lot)) at stop \(stop); wait for exits",
                             limit: heatLimit, observed: used)
@@ -313,7 +354,7 @@ public struct RiskCore: Sendable {
 
         stopDistances[d.symbol] = stop
         let signed = side == .buy ? qty : -qty
-        pending[id] = Pending(symbol: d.symbol, remaining: signed)
+        pending[id] = Pending(symbol: d.symbol, remaining: signed, worstOpen: worstOpen)
         return .approve(OrderIntent(
             clientOrderID: id, decisionID: d.id, symbol: d.symbol, side: side, quantity: qty, referencePrice: price,
             stopPrice: side == .buy ? price - stop : price + stop, riskAmount: qty * stop, isExit: false, time: d.time,

@@ -48,6 +48,8 @@ public enum RiskCode: String, Sendable, Hashable, Codable {
     case maxPosition = "MAX_POSITION"
     /// Sum of risk at stop over open and pending positions ≤ max heat × equity.
     case portfolioHeat = "PORTFOLIO_HEAT"
+    /// Cash not spoken for by pending buys must pay for the buy at its worst assumed fill, fees included (spot).
+    case buyingPower = "BUYING_POWER"
     /// The size left after every cap is less than one lot.
     case belowLotSize = "BELOW_LOT_SIZE"
     /// A short entry while `allowShort` is off (spot).

@@ -47,6 +47,9 @@ public enum ServiceKeys {
     public static let riskDailyLoss = ConfigKey(
         "risk.daily.loss.limit", .string, default: "0.03",
         doc: "quorum-risk: fraction of start-of-day equity lost (event time, UTC day) that turns the kill switch on.")
+    public static let riskPriceAllowance = ConfigKey(
+        "risk.price.allowance.bps", .string, default: "100",
+        doc: "quorum-risk: buying power prices a buy as if its fill bar opened this many basis points above the decision's reference price (execution.fee.bps and execution.slippage.bps on top); a bigger gap can still make execution reject a buy for cash.")
 
     // quorum-execution
     public static let executionStartingCash = ConfigKey(
@@ -54,10 +57,10 @@ public enum ServiceKeys {
         doc: "quorum-execution: paper account starting cash (quote currency, exact decimal).")
     public static let executionFeeBps = ConfigKey(
         "execution.fee.bps", .string, default: "10",
-        doc: "quorum-execution: fee in basis points of each fill's notional.")
+        doc: "quorum-execution (fills) and quorum-risk (buying power): fee in basis points of each fill's notional.")
     public static let executionSlippageBps = ConfigKey(
         "execution.slippage.bps", .string, default: "5",
-        doc: "quorum-execution: slippage in basis points against the trader at the fill bar's open.")
+        doc: "quorum-execution (fills) and quorum-risk (buying power): slippage in basis points against the trader at the fill bar's open.")
 
     // quorum-trainer
     public static let trainerMinImprovement = ConfigKey(
@@ -86,13 +89,18 @@ public enum ServiceKeys {
 
     public static let ingest = [ingestInbox, ingestSpeed, ingestPollInterval, ingestInboxQuiet]
     public static let consensus = [consensusThreshold, consensusConflict]
-    public static let risk = [riskSymbols, riskIdleTimeout, riskStartingEquity, riskPerTrade, riskMaxHeat, riskMaxPosition, riskDailyLoss]
-    public static let execution = [executionStartingCash, executionFeeBps, executionSlippageBps]
+    /// Fees and slippage of a fill: execution charges them, risk's buying power counts them (both read the same keys).
+    public static let costs = [executionFeeBps, executionSlippageBps]
+    public static let risk = [riskSymbols, riskIdleTimeout, riskStartingEquity, riskPerTrade, riskMaxHeat, riskMaxPosition, riskDailyLoss,
+                              riskPriceAllowance] + costs
+    public static let execution = [executionStartingCash] + costs
     public static let trainer = [trainerMinImprovement, trainerMinValidation]
     public static let monitor = [monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval]
 
-    /// Every service key, for docs/configuration.md.
-    public static let all = ingest + consensus + risk + execution + trainer + monitor
+    /// Every service key once, for docs/configuration.md.
+    public static let all = (ingest + consensus + risk + execution + trainer + monitor).reduce(into: [ConfigKey]()) { keys, key in
+        if !keys.contains(key) { keys.append(key) }
+    }
 
     /// The registry with the common keys and every service's keys (for the documentation page).
     public static var documentationRegistry: ConfigRegistry {

@@ -7,13 +7,23 @@ import Synchronization
 
 /// Runs a `StageHost` as a service: graceful shutdown finishes the batch in hand, publishes, commits, then returns.
 /// Exports `quorum_stage_messages_handled_total` and `quorum_stage_messages_published_total`.
+/// Its readiness check `stage` passes only while the host handles live input: not while it starts or rebuilds its
+/// state (a restarted execution answers ready only once its orders and positions are restored).
 public struct StageHostService<Logic: StageLogic>: Service {
     public let host: StageHost<Logic>
 
-    public init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions? = nil) {
+    /// Builds the host and registers its readiness check.
+    public init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions? = nil) async {
+        let progress = StageProgress()
+        await context.health.register(StageReadinessCheck(progress: progress))
+        self.init(logic: logic, bus: bus, context: context, options: options, progress: progress)
+    }
+
+    /// Builds the host around `progress`, whose readiness check the caller registered.
+    init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions?, progress: StageProgress) {
         var opts = options ?? StageHostOptions()
         opts.clientID = context.config.kafkaClientID
-        let host = StageHost(logic: logic, bus: bus, options: opts, logger: context.logger)
+        let host = StageHost(logic: logic, bus: bus, options: opts, logger: context.logger, progress: progress)
         let handled = context.metrics.counter("quorum_stage_messages_handled_total", dimensions: [("stage", logic.group)])
         let published = context.metrics.counter("quorum_stage_messages_published_total", dimensions: [("stage", logic.group)])
         let last = Mutex((0, 0))
@@ -45,15 +55,25 @@ public struct DeferredStageService<Logic: StageLogic>: Service {
     let make: @Sendable () async throws -> Logic
     let bus: any MessageBus
     let context: QuorumContext
+    let progress = StageProgress()
 
-    public init(bus: any MessageBus, context: QuorumContext, make: @escaping @Sendable () async throws -> Logic) {
+    /// Registers the stage's readiness check (not ready until the logic is built and its state restored).
+    public init(bus: any MessageBus, context: QuorumContext, make: @escaping @Sendable () async throws -> Logic) async {
         self.make = make
         self.bus = bus
         self.context = context
+        await context.health.register(StageReadinessCheck(progress: progress))
     }
 
     public func run() async throws {
         let logic = try await make()
-        try await StageHostService(logic: logic, bus: bus, context: context).run()
+        try await StageHostService(logic: logic, bus: bus, context: context, options: nil, progress: progress).run()
     }
+}
+
+/// Readiness of a stage: passes while its host handles live input (`StageProgress.checkRunning`).
+struct StageReadinessCheck: DependencyCheck {
+    let progress: StageProgress
+    var name: String { "stage" }
+    func check() async throws { try progress.checkRunning() }
 }

@@ -26,7 +26,7 @@ public enum QuorumStages {
     public static func features(_ context: QuorumContext) async throws -> [any Service] {
         let backends = try await Backends.connect(context, needs: .all)
         let logic = FeaturesStage(namer: backends.namer, hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 
     /// `quorum-inference`: feature vectors → predictions with the active model of each symbol (registry at start,
@@ -37,7 +37,7 @@ public enum QuorumStages {
         let namer = backends.namer
         let hotState = backends.redis.map { RedisHotStateSink(client: $0) }
         let logger = context.logger
-        let stage = DeferredStageService(bus: backends.bus!, context: context) {
+        let stage = await DeferredStageService(bus: backends.bus!, context: context) {
             var served: [ServedModel] = []
             for record in try await registry.activeModels() {
                 do {
@@ -59,7 +59,13 @@ public enum QuorumStages {
         let config = ConsensusConfig(threshold: context.config.double(ServiceKeys.consensusThreshold.name),
                                      conflictConfidence: context.config.double(ServiceKeys.consensusConflict.name))
         let logic = ConsensusStage(namer: backends.namer, config: config)
-        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+    }
+
+    /// Slippage and fee of a fill (`execution.slippage.bps`, `execution.fee.bps`): execution charges them, risk's
+    /// buying power counts them.
+    static func costs(_ config: Configuration) throws -> TradingCosts {
+        TradingCosts(slippageBps: try fixed(config, ServiceKeys.executionSlippageBps), feeBps: try fixed(config, ServiceKeys.executionFeeBps))
     }
 
     /// `quorum-risk`: decisions + execution reports + control → approvals and denials.
@@ -68,26 +74,27 @@ public enum QuorumStages {
         let config = RiskConfig(startingEquity: try fixed(c, ServiceKeys.riskStartingEquity), riskPerTrade: try fixed(c, ServiceKeys.riskPerTrade),
                                 maxPortfolioHeat: try fixed(c, ServiceKeys.riskMaxHeat),
                                 maxPositionNotional: try fixed(c, ServiceKeys.riskMaxPosition),
-                                dailyLossLimit: try fixed(c, ServiceKeys.riskDailyLoss))
+                                dailyLossLimit: try fixed(c, ServiceKeys.riskDailyLoss),
+                                costs: try costs(c), priceAllowanceBps: try fixed(c, ServiceKeys.riskPriceAllowance))
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
         let logic = RiskStage(namer: backends.namer, config: config, idleTimeout: c.duration(ServiceKeys.riskIdleTimeout.name),
                               expectedSymbols: c.list(ServiceKeys.riskSymbols.name).map { Symbol($0) },
                               hotState: backends.redis.map { RedisHotStateSink(client: $0) },
                               denialSink: PostgresDenialSink(ledger: ledger))
-        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 
     /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
     public static func execution(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
+        let costs = try costs(c)
         let config = PaperExchangeConfig(startingCash: try fixed(c, ServiceKeys.executionStartingCash),
-                                         slippageBps: try fixed(c, ServiceKeys.executionSlippageBps),
-                                         feeBps: try fixed(c, ServiceKeys.executionFeeBps))
+                                         slippageBps: costs.slippageBps, feeBps: costs.feeBps)
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
         let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger))
-        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 
     /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs.
@@ -107,7 +114,7 @@ public enum QuorumStages {
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }
         let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),
                             metrics: context.metrics, logger: context.logger)
-        return backends.services + [StageHostService(logic: logic, bus: backends.bus!, context: context), lag]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context), lag]
     }
 }
 

@@ -89,20 +89,24 @@ struct ClusterIntegrationTests {
         }
 
         var common: [String] {
-            ["--topic.prefix", prefix, "--http.port", "0", "--kafka.brokers", env.brokers, "--redis.url", env.redis,
-             "--postgres.url", env.postgres, "--log.format", "json", "--shutdown.timeout", "20s"]
+            ["--topic.prefix", prefix, "--http.port", "0", "--kafka.brokers", env.brokers, "--log.format", "json", "--shutdown.timeout", "20s"]
         }
+
+        /// URLs with passwords go to the services by environment, never argv (visible in /proc/PID/cmdline).
+        var secrets: [String: String] { ["QUORUM_POSTGRES_URL": env.postgres, "QUORUM_REDIS_URL": env.redis] }
 
         func start(_ service: String, instance: String? = nil, extra: [String] = []) throws {
             let name = instance ?? service
             let args = common + ["--service.instance", "\(prefix)-\(name)"] + extra
             arguments[name] = [service] + args
-            children[name] = try ChildProcess.spawn("\(env.bin)/\(service)", args, log: "\(env.work)/\(prefix)-\(name).log")
+            children[name] = try ChildProcess.spawn("\(env.bin)/\(service)", args, log: "\(env.work)/\(prefix)-\(name).log",
+                                                    environment: secrets)
         }
 
         func restart(_ name: String) throws {
             let args = arguments[name]!
-            children[name] = try ChildProcess.spawn("\(env.bin)/\(args[0])", Array(args.dropFirst()), log: "\(env.work)/\(prefix)-\(name).log")
+            children[name] = try ChildProcess.spawn("\(env.bin)/\(args[0])", Array(args.dropFirst()), log: "\(env.work)/\(prefix)-\(name).log",
+                                                    environment: secrets)
         }
 
         func startPipeline() throws {
@@ -122,7 +126,7 @@ struct ClusterIntegrationTests {
             let log = "\(env.work)/\(prefix)-cli.log"
             let marker = (try? String(contentsOfFile: log, encoding: .utf8))?.count ?? 0
             let child = try ChildProcess.spawn("\(env.bin)/quorum", args + ["--topic.prefix", prefix, "--kafka.brokers", env.brokers],
-                                               log: log, environment: ["QUORUM_POSTGRES_URL": env.postgres, "QUORUM_REDIS_URL": env.redis])
+                                               log: log, environment: secrets)
             while child.isRunning { try await Task.sleep(for: .milliseconds(100)) }
             let output = String((try? String(contentsOfFile: log, encoding: .utf8))?.dropFirst(marker) ?? "")
             guard child.exitStatus == 0 else { throw ClusterTestError("quorum \(args.joined(separator: " ")) failed:\n\(output)") }
@@ -230,6 +234,24 @@ struct ClusterIntegrationTests {
         return RedisHotState(client: client)
     }
 
+    /// Polls /proc until cancelled; returns the argv of every process seen whose argv `matches`, by pid.
+    static func watchCommandLines(matching matches: @escaping @Sendable ([String]) -> Bool) -> Task<[Int32: [String]], Never> {
+        Task {
+            var seen: [Int32: [String]] = [:]
+            while !Task.isCancelled {
+                let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []  // harmless: retried next poll
+                for pid in pids.compactMap({ Int32($0) }) where seen[pid] == nil {
+                    // A process that exited between the listing and the read has no cmdline: nothing to see.
+                    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { continue }
+                    let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                    if matches(argv) { seen[pid] = argv }
+                }
+                do { try await Task.sleep(for: .milliseconds(50)) } catch { break }
+            }
+            return seen
+        }
+    }
+
     static func count(_ bus: KafkaBus, _ topic: String) async throws -> Int64 {
         try await bus.watermarks(topic: topic).values.reduce(0) { $0 + $1.high - $1.low }
     }
@@ -281,12 +303,22 @@ struct ClusterIntegrationTests {
         #expect(dead.allSatisfy { $0.header(DeadLetterHeader.sourceFile)?.text.hasSuffix("aaa_usd_live.csv") == true && $0.header(DeadLetterHeader.sourceLine) != nil })
 
         // Replaying the live range twice (each on its own prefix, with the reference run's models) gives identical
-        // decisions, orders and fills.
+        // decisions, orders and fills. The replay's stages get no secret in argv (/proc/PID/cmdline is world-readable).
         var digests: [String] = []
         for replay in ["\(reference)-r1", "\(reference)-r2"] {
+            let watcher = Self.watchCommandLines { argv in zip(argv, argv.dropFirst()).contains { $0 == "--topic.prefix" && $1 == replay } }
             let output = try await Run(env: env, prefix: reference).cli([
                 "replay", "--topic", "md.bars", "--from", fixture.split, "--to", "2030-01-01", "--prefix", replay, "--run",
                 "--bin", env.bin, "--logs", env.work, "--idle-seconds", "4"])
+            watcher.cancel()
+            let stages = await watcher.value
+            #expect(stages.count == 5, "the replay's five stages should have been seen running: \(stages)")
+            let password = try #require(URLComponents(string: env.postgres)?.password, "the test Postgres URL has a password")
+            for (pid, argv) in stages {
+                let line = argv.joined(separator: " ")
+                #expect(!line.contains(password) && !line.contains("postgres://") && !line.contains(env.redis),
+                        "pid \(pid) has a secret in argv: \(line)")
+            }
             let lines = output.split(separator: "\n").filter { $0.hasPrefix("digest ") }.map(String.init)
             #expect(lines.count == 4, "\(output)")
             digests.append(lines.joined(separator: "\n"))

@@ -172,6 +172,27 @@ struct ConsumerGroupIntegrationTests {
         #expect(try await bus.committedOffsets(group: group, topic: topic) == [0: 2])
     }
 
+    @Test("deleteConsumerGroup removes a group without members and its offsets; a missing group counts as deleted")
+    func deleteGroup() async throws {
+        let bus = try makeTestBus()
+        let topic = uniqueTopic("delete")
+        try await bus.createTopics([spec(topic, partitions: 1)])
+        let group = "g-\(topic)"
+        _ = try await bus.makeProducer(clientID: "delete").send((0..<3).map { OutgoingMessage(topic: topic, key: "k", value: [UInt8($0)]) })
+        let consumer = try bus.makeConsumer(group: group, topics: [topic], clientID: "delete", startAt: .earliest)
+        #expect(try await collect(consumer, count: 3, timeout: .seconds(60)).count == 3)
+        try await consumer.commitNow()
+        await consumer.close()
+        #expect(try await bus.consumerGroups().contains(group))
+        #expect(try await bus.committedOffsets(group: group, topic: topic) == [0: 3])
+
+        try await bus.deleteConsumerGroup(group)
+        #expect(try await !bus.consumerGroups().contains(group))
+        #expect(try await bus.committedOffsets(group: group, topic: topic).isEmpty)
+        try await bus.deleteConsumerGroup(group)  // already gone: no error
+        try await bus.deleteTopics([topic])
+    }
+
     @Test("creating and closing clients repeatedly frees every handle (no thread or descriptor leak)")
     func noLeaks() async throws {
         let bus = try makeTestBus()

@@ -57,7 +57,7 @@ struct InProcessPipelineTests {
         for m in messages {
             out += try logic.handle(m, replaying: false).outputs.filter { $0.topic == topic }.map(\.value)
         }
-        out += logic.tick().outputs.filter { $0.topic == topic }.map(\.value)
+        out += try logic.tick().outputs.filter { $0.topic == topic }.map(\.value)
         return out
     }
 

@@ -24,6 +24,14 @@ struct SelfTerminatingStubbornService: Service {
     }
 }
 
+/// Sends SIGTERM to its own process, then polls under `cancelWhenGracefulShutdown` (ends with `CancellationError`).
+struct SelfTerminatingPollingService: Service {
+    func run() async throws {
+        kill(getpid(), SIGTERM)
+        try await PollingService().run()
+    }
+}
+
 /// These run `ServiceRunner.run` in a child process (Swift Testing exit tests) to check real signals and exit codes.
 @Suite("Process exit codes")
 struct ProcessExitTests {
@@ -38,6 +46,19 @@ struct ProcessExitTests {
         #expect(log.contains(#""msg":"health server listening""#))
         #expect(log.contains(#""http.port":""#))
         #expect(log.contains(#""msg":"stopped""#))
+    }
+
+    @Test("SIGTERM of a service stopped by cancellation (monitor, ingest) exits 0 and logs no critical line")
+    func sigtermOfCancelledServiceExitsZero() async throws {
+        let result = try #require(
+            await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+                try await ServiceRunner.run(name: "quorum-test", arguments: ["quorum-test", "--log.format=json"],
+                                        environment: [:]) { _ in [SelfTerminatingPollingService()] }
+            })
+        let log = String(decoding: result.standardErrorContent, as: UTF8.self)
+        #expect(log.contains(#""msg":"stopped""#))
+        #expect(!log.contains(#""level":"critical""#), "\(log)")
+        #expect(!log.contains("CancellationError"), "\(log)")
     }
 
     @Test("a shutdown longer than shutdown.timeout exits 1 with a critical log line")

@@ -39,6 +39,16 @@ struct StubbornService: Service {
     }
 }
 
+/// A polling service written like the monitor's lag poller and the ingest inbox: its loop runs under
+/// `cancelWhenGracefulShutdown`, so graceful shutdown cancels its sleep and it ends with `CancellationError`.
+struct PollingService: Service {
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while true { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}
+
 struct StageFailed: Error, CustomStringConvertible {
     var description: String { "stage failed" }
 }
@@ -145,6 +155,24 @@ struct ServiceRunnerTests {
         await app.shutdown()
         _ = try? await running.value
         #expect(fired.withLock { $0 })
+    }
+
+    @Test("a service cancelled by graceful shutdown (cancelWhenGracefulShutdown) is a clean stop: run() returns")
+    func cancelledByGracefulShutdown() async throws {
+        let app = try await ServiceRunner.build(config: try testConfig()) { _ in [PollingService()] }
+        let running = Task { try await app.run() }
+        _ = try await app.healthServer.boundPort()
+        await app.shutdown()
+        try await running.value
+    }
+
+    @Test("a CancellationError without a graceful shutdown is still a failure")
+    func cancellationWithoutShutdownFails() async throws {
+        struct CancelledService: Service {
+            func run() async throws { throw CancellationError() }
+        }
+        let app = try await ServiceRunner.build(config: try testConfig()) { _ in [CancelledService()] }
+        await #expect(throws: CancellationError.self) { try await app.run() }
     }
 
     @Test("a failing service makes run() throw its error")

@@ -24,8 +24,11 @@ private func switches(_ actions: [RiskAction]) -> [KillSwitchStatus] {
     actions.compactMap { if case .killSwitchChanged(let s) = $0 { s } else { nil } }
 }
 
-/// Large position limit so that only the risk budget sizes.
-private let roomy = RiskConfig(maxPositionNotional: 10_000_000)
+/// Large position limit on a margin account (no buying-power cap: BuyingPowerTests covers it), so that only the
+/// risk budget sizes.
+private let roomy = RiskConfig(maxPositionNotional: 10_000_000, allowShort: true)
+/// The same on a spot account: no short entries, buys capped by buying power.
+private let roomySpot = RiskConfig(maxPositionNotional: 10_000_000)
 
 @Suite("RiskCore sizing")
 struct RiskSizingTests {
@@ -125,11 +128,9 @@ struct RiskLimitTests {
 
     @Test("short entries are denied in spot mode and sized in margin mode")
     func shorts() throws {
-        var spot = RiskCore(config: roomy)
+        var spot = RiskCore(config: roomySpot)
         #expect(denied(spot.handle(decision("d1", target: .short))).map(\.reason) == [.shortingDisabled])
-        var config = roomy
-        config.allowShort = true
-        var margin = RiskCore(config: config)
+        var margin = RiskCore(config: roomy)
         let o = try #require(approved(margin.handle(decision("d1", target: .short))).first)
         #expect(o.side == .sell && o.quantity == 10 && o.stopPrice == 20_100)
     }
@@ -176,7 +177,7 @@ struct RiskLimitTests {
 
     @Test("a short target while long in spot mode: the exit is approved, the short entry denied")
     func reverseInSpot() throws {
-        var core = RiskCore(config: roomy)
+        var core = RiskCore(config: roomySpot)
         let entry = try #require(approved(core.handle(decision("d1", target: .long))).first)
         _ = core.handle(fill("f1", order: entry.clientOrderID, .buy, 10, at: 20_000))
         let out = core.handle(decision("d2", target: .short))

@@ -356,6 +356,9 @@ public nonisolated struct Quorum_V1_OrderDenied: Sendable {
 
     /// The intent is malformed (zero quantity, missing price, unknown symbol, ...).
     case invalidOrder // = 9
+
+    /// Cash not taken by pending buys cannot pay for the order at its worst assumed fill, fees included (spot).
+    case buyingPower // = 10
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -374,6 +377,7 @@ public nonisolated struct Quorum_V1_OrderDenied: Sendable {
       case 7: self = .orderRate
       case 8: self = .staleDecision
       case 9: self = .invalidOrder
+      case 10: self = .buyingPower
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -390,6 +394,7 @@ public nonisolated struct Quorum_V1_OrderDenied: Sendable {
       case .orderRate: return 7
       case .staleDecision: return 8
       case .invalidOrder: return 9
+      case .buyingPower: return 10
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -406,6 +411,7 @@ public nonisolated struct Quorum_V1_OrderDenied: Sendable {
       .orderRate,
       .staleDecision,
       .invalidOrder,
+      .buyingPower,
     ]
 
   }
@@ -729,5 +735,5 @@ nonisolated extension Quorum_V1_OrderDenied: SwiftProtobuf.Message, SwiftProtobu
 }
 
 nonisolated extension Quorum_V1_OrderDenied.ReasonCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_CODE_UNSPECIFIED\0\u{1}REASON_CODE_KILL_SWITCH\0\u{1}REASON_CODE_PAUSED\0\u{1}REASON_CODE_MAX_POSITION\0\u{1}REASON_CODE_MAX_ORDER_NOTIONAL\0\u{1}REASON_CODE_MAX_EXPOSURE\0\u{1}REASON_CODE_MAX_DAILY_LOSS\0\u{1}REASON_CODE_ORDER_RATE\0\u{1}REASON_CODE_STALE_DECISION\0\u{1}REASON_CODE_INVALID_ORDER\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REASON_CODE_UNSPECIFIED\0\u{1}REASON_CODE_KILL_SWITCH\0\u{1}REASON_CODE_PAUSED\0\u{1}REASON_CODE_MAX_POSITION\0\u{1}REASON_CODE_MAX_ORDER_NOTIONAL\0\u{1}REASON_CODE_MAX_EXPOSURE\0\u{1}REASON_CODE_MAX_DAILY_LOSS\0\u{1}REASON_CODE_ORDER_RATE\0\u{1}REASON_CODE_STALE_DECISION\0\u{1}REASON_CODE_INVALID_ORDER\0\u{1}REASON_CODE_BUYING_POWER\0")
 }

@@ -127,6 +127,6 @@ public struct ConsumerLoopService: Service {
             loop.stop()
         }
         await loop.consumer.close()
-        try? await producer?.flush(timeout: .seconds(10))
+        try? await producer?.flush(timeout: .seconds(10))  // harmless: the loop awaited every send's ack before committing
     }
 }

@@ -354,7 +354,7 @@ private enum JSONValue: Decodable {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
-        } else if let value = try? container.decode(Bool.self) {
+        } else if let value = try? container.decode(Bool.self) {  // harmless: probes each JSON type in turn; the last throws
             self = .scalar(value ? "true" : "false")
         } else if let value = try? container.decode(Int.self) {
             self = .scalar(String(value))

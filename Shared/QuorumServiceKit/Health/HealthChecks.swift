@@ -148,7 +148,7 @@ public actor HealthChecks {
             }
         }
         let timer = Task {
-            try? await Task.sleep(for: timeout)
+            try? await Task.sleep(for: timeout)  // harmless: cancelled only once the check has answered first
             outcome.resolve("no answer within \(timeout)")
         }
         let result = await outcome.value

@@ -31,9 +31,16 @@ public struct QuorumApp: Sendable {
 
     /// Runs every service until they finish; returns after a graceful shutdown, throws when a service fails or
     /// returns on its own.
+    ///
+    /// A `CancellationError` once graceful shutdown has started is how a service stopped by
+    /// `cancelWhenGracefulShutdown` ends (its `Task.sleep` or wait is cancelled): a clean stop, not a failure.
     public func run() async throws {
         defer { watchdog.disarm() }
-        try await serviceGroup.run()
+        do {
+            try await serviceGroup.run()
+        } catch is CancellationError where watchdog.shutdownStarted {
+            context.logger.debug("a service ended its graceful shutdown by cancellation")
+        }
     }
 
     /// Starts a graceful shutdown: readiness turns 503, then services stop in reverse start order.
@@ -185,6 +192,10 @@ final class ShutdownWatchdog: Service, Sendable {
     private let onTimeout: @Sendable () -> Void
     private let timer = Mutex<Task<Void, Never>?>(nil)
     private let disarmed = Mutex(false)
+    private let started = Mutex(false)
+
+    /// Whether graceful shutdown has started (set before any other service is asked to stop).
+    var shutdownStarted: Bool { started.withLock { $0 } }
 
     init(timeout: Duration, health: HealthChecks, logger: Logger, onTimeout: @escaping @Sendable () -> Void) {
         self.timeout = timeout
@@ -199,11 +210,12 @@ final class ShutdownWatchdog: Service, Sendable {
         } catch {
             return  // cancelled: the group is being torn down without a graceful shutdown
         }
+        started.withLock { $0 = true }
         logger.info("graceful shutdown started", metadata: ["shutdown.timeout": .string("\(timeout)")])
         await health.markShuttingDown()
         // An unstructured task: it must outlive this service, which returns now so the next one can stop.
         let task = Task { [self] in
-            try? await Task.sleep(for: timeout)
+            try? await Task.sleep(for: timeout)  // harmless: cancellation is checked on the next line
             if !Task.isCancelled && !disarmed.withLock({ $0 }) { onTimeout() }
         }
         timer.withLock { $0 = task }
