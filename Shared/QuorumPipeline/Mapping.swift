@@ -54,10 +54,15 @@ public struct EnvelopeStamp: Sendable {
     public let producer: String
     public init(producer: String) { self.producer = producer }
 
+    /// true while a backtest runs (`EventTimeDriver`): `ts_init` is then the event time, so the run never reads the
+    /// clock and its records are the same bytes on every run. Services leave it false (`ts_init` = wall clock).
+    @TaskLocal public static var stampsEventTime = false
+
     /// An envelope caused by `cause` (same correlation id, causation = cause's id).
     public func envelope(id: String, tsEvent: Nanos, cause: Quorum_V1_Envelope?) -> Quorum_V1_Envelope {
         Quorum_V1_Envelope(id: id, correlationID: cause.map { $0.correlationID.isEmpty ? $0.id : $0.correlationID },
-                           causationID: cause?.id ?? "", tsEventNs: tsEvent, tsInitNs: wallClockNanos(), producer: producer)
+                           causationID: cause?.id ?? "", tsEventNs: tsEvent,
+                           tsInitNs: Self.stampsEventTime ? tsEvent : wallClockNanos(), producer: producer)
     }
 }
 

@@ -10,9 +10,10 @@ import QuorumRisk
 /// the stage puts its inputs in one deterministic order before the core sees them:
 ///
 /// - Decisions are released in event-time order `(time, symbol)`: a decision waits until every other symbol's
-///   stream has reached its time (or that symbol has been silent for `idleTimeout` of wall time — a stream that
-///   stopped must not hold the others; this is the only place wall time can matter, and only when a stream
-///   stalls for longer than the timeout).
+///   stream has reached its time (or, in the cluster, that symbol has been silent for `idleTimeout` of wall time —
+///   a stream that stopped must not hold the others; this is the only place wall time can matter, and only when a
+///   stream stalls for longer than the timeout). A backtest passes no timeout and calls `endOfInput()` when its
+///   bars are done, so it never reads the clock.
 /// - A decision of a symbol with approved orders decided earlier waits for their final execution reports
 ///   (filled, rejected, cancelled) and applies them first. Execution fills an order at the next bar of its
 ///   symbol, and the next decision of that symbol is made at that bar's close, so the fills a decision sees
@@ -24,7 +25,7 @@ public struct RiskStage: StageLogic {
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { true }
-    public var wantsTicks: Bool { queues.values.contains { !$0.isEmpty } }
+    public var wantsTicks: Bool { idleTimeout != nil && queues.values.contains { !$0.isEmpty } }
     let decisionsTopic: String
     let reportsTopic: String
     let controlTopic: String
@@ -32,7 +33,8 @@ public struct RiskStage: StageLogic {
     let deniedTopic: String
     let alertsTopic: String
     let stamp = EnvelopeStamp(producer: "quorum-risk")
-    let idleTimeout: Duration
+    /// nil: never release on wall time (backtests; see `endOfInput`).
+    let idleTimeout: Duration?
     let hotState: (any HotStateSink)?
     let denialSink: (any DenialRecordSink)?
     public private(set) var core: RiskCore
@@ -83,7 +85,7 @@ public struct RiskStage: StageLogic {
 
     /// - Parameter expectedSymbols: symbols whose decisions the merge waits for from the start (a symbol it has not
     ///   seen yet cannot hold others back otherwise, so the first decisions could be released too early).
-    public init(namer: TopicNamer, config: RiskConfig = RiskConfig(), idleTimeout: Duration = .seconds(2),
+    public init(namer: TopicNamer, config: RiskConfig = RiskConfig(), idleTimeout: Duration? = .seconds(2),
                 expectedSymbols: [Symbol] = [],
                 hotState: (any HotStateSink)?, denialSink: (any DenialRecordSink)?, group: String = "quorum-risk") {
         self.group = namer.group(group)
@@ -98,12 +100,20 @@ public struct RiskStage: StageLogic {
         self.hotState = hotState
         self.denialSink = denialSink
         core = RiskCore(config: config)
-        let now = ContinuousClock.now
+        let now = idleTimeout == nil ? nil : ContinuousClock.now
         for symbol in expectedSymbols {
             latest[symbol] = .min
-            lastArrival[symbol] = now
+            if let now { lastArrival[symbol] = now }
         }
     }
+
+    /// The input has ended (a backtest's last bar is through): every held decision whose earlier orders are
+    /// settled is released in event-time order, without waiting for the other symbols.
+    public mutating func endOfInput() throws -> StageStep {
+        inputEnded = true
+        return try release()
+    }
+    private var inputEnded = false
 
     /// Decisions released because another symbol was silent for `idleTimeout` (wall time), not in strict event-time order.
     public private(set) var idleReleases = 0
@@ -121,7 +131,7 @@ public struct RiskStage: StageLogic {
             // A decision not later than the last one of its symbol is a redelivery: already queued or released.
             if let last = latest[symbol], decision.time <= last { return .done(message) }
             latest[symbol] = decision.time
-            lastArrival[symbol] = .now
+            if idleTimeout != nil { lastArrival[symbol] = .now }
             queues[symbol, default: Queue()].append(Held(decision: decision, envelope: wire.envelope, position: position))
             return try release()
         }
@@ -206,12 +216,11 @@ public struct RiskStage: StageLogic {
     }
 
     private mutating func isReleasable(symbol: Symbol, time: Nanos) -> Bool {
-        let now = ContinuousClock.now
         var waitedOut = false
-        for (other, seen) in latest where other != symbol && seen < time {
+        for (other, seen) in latest where other != symbol && seen < time && !inputEnded {
             // While rebuilding, never release on a timeout: the original run decides what happened.
-            guard !replayingNow, queues[other]?.isEmpty ?? true,
-                  let arrived = lastArrival[other], now - arrived >= idleTimeout else { return false }
+            guard !replayingNow, queues[other]?.isEmpty ?? true, let idleTimeout,
+                  let arrived = lastArrival[other], ContinuousClock.now - arrived >= idleTimeout else { return false }
             waitedOut = true
         }
         for (id, order) in awaiting where order.symbol == symbol && order.time < time && reports[id] == nil {

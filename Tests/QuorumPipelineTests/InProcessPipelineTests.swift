@@ -19,13 +19,13 @@ struct InProcessPipelineTests {
     static func digests(_ outcome: InProcessPipeline.Outcome) async throws -> [String: RecordDigest.Result] {
         var out: [String: RecordDigest.Result] = [:]
         for spec in [Topic.decisions, Topic.ordersApproved, Topic.ordersDenied, Topic.executionReports] {
-            let records = try await InProcessPipeline.records(outcome.bus, topic: outcome.namer.name(spec))
+            let records = outcome.records(outcome.namer.name(spec))
             out[spec.name] = try RecordDigest.digest(valueType: spec.valueType, values: records.map(\.value))
         }
         return out
     }
 
-    @Test("the same bars twice give identical decisions, orders and fills, and the ledger adds up")
+    @Test("the same bars twice give byte-identical records (decisions, orders, fills, ts_init), and the ledger adds up")
     func replayIsDeterministic() async throws {
         let (input, models) = try Self.scenario()
         var pipeline = InProcessPipeline(models: models)
@@ -35,6 +35,11 @@ struct InProcessPipelineTests {
         let a = try await Self.digests(first)
         let b = try await Self.digests(second)
         #expect(a == b)
+        // No clock is read: every record of every topic is the same bytes, ts_init included (= event time).
+        for spec in first.namer.specsWithNames() {
+            #expect(first.records(spec.name).map(\.value) == second.records(spec.name).map(\.value), "\(spec.name)")
+        }
+        #expect(first.risk.idleReleases == 0)
         #expect((a[Topic.decisions.name]?.count ?? 0) > 500)
         #expect((a[Topic.ordersApproved.name]?.count ?? 0) > 10)
         #expect((a[Topic.executionReports.name]?.count ?? 0) > 30)
@@ -44,7 +49,7 @@ struct InProcessPipelineTests {
         var sums: [Symbol: Fixed] = [:]
         for fill in ledger.fills { sums[fill.symbol, default: .zero] += fill.signedQuantity }
         for (symbol, position) in ledger.positions { #expect(position.quantity == sums[symbol] ?? .zero) }
-        let reports = try await InProcessPipeline.records(first.bus, topic: first.namer.name(Topic.executionReports))
+        let reports = first.records(first.namer.name(Topic.executionReports))
         let filled = try reports.map { try $0.decode(Quorum_V1_ExecutionReport.self) }.filter { $0.status == .filled }
         #expect(Set(filled.map(\.fillID)) == Set(ledger.fills.map(\.fillID)))
         // Risk saw exactly the fills execution made.
@@ -68,10 +73,10 @@ struct InProcessPipelineTests {
         pipeline.consensus = ConsensusConfig(threshold: 0.2)
         let run = try await pipeline.run(input)
         let namer = run.namer
-        let decisions = try await InProcessPipeline.records(run.bus, topic: namer.name(Topic.decisions))
-        let reports = try await InProcessPipeline.records(run.bus, topic: namer.name(Topic.executionReports))
-        let approvals = try await InProcessPipeline.records(run.bus, topic: namer.name(Topic.ordersApproved))
-        let bars = try await InProcessPipeline.records(run.bus, topic: namer.name(Topic.bars))
+        let decisions = run.records(namer.name(Topic.decisions))
+        let reports = run.records(namer.name(Topic.executionReports))
+        let approvals = run.records(namer.name(Topic.ordersApproved))
+        let bars = run.records(namer.name(Topic.bars))
         let expectedOrders = try RecordDigest.digest(valueType: Topic.ordersApproved.valueType, values: approvals.map(\.value))
         let expectedReports = try RecordDigest.digest(valueType: Topic.executionReports.valueType, values: reports.map(\.value))
         #expect(expectedOrders.count > 5)
