@@ -5,9 +5,10 @@ Swift tests need nothing but the JSON files. Non-finite numbers are written as t
 Outputs (in --out):
   returns.json   per-period return metrics (empyrical-reloaded, quantstats, backtesting.py) on seven series
   trades.json    per-trade metrics (backtesting.py, quantstats, numpy) on three trade lists
-  normal.json    the standard normal CDF and quantile function (scipy.stats.norm)
+  normal.json    the standard normal CDF and quantile function (scipy.stats.norm), and the DSR paper's numerical example
   pbo.json       probability of backtest overfitting by CSCV, brute force (independent numpy implementation)
-  prng.json      xoshiro256** / SplitMix64 outputs, bounded integers, a shuffle and a block bootstrap (Python port)
+  prng.json      xoshiro256** / SplitMix64 outputs, bounded integers, a shuffle, a block bootstrap, and a small trade
+                 shuffle and block-bootstrap Monte Carlo whose per-path metrics come from empyrical (Python port)
 """
 
 import argparse
@@ -316,9 +317,23 @@ def normal_fixture():
     xs = [-38.0, -12.0, -8.5, -5.0, -2.3263478740408408, -1.0, -1e-3, 0.0, 0.5, 1.2838, 3.0, 7.5, 9.0]
     ps = [1e-300, 1e-20, 1e-10, 1e-6, 0.001, 0.01, 0.025, 0.05, 0.2, 0.5, 0.75, 0.9, 0.99, 1 - 1 / (100 * math.e),
           1 - 1e-6, 1 - 1e-12]
+    # The numerical example of Bailey & Lopez de Prado (2014), "The Deflated Sharpe Ratio": 100 trials whose
+    # annualised Sharpe ratios have variance 1/2, a selected strategy with annualised Sharpe 2.5 over five years of
+    # daily returns (T = 1250, 250 a year), skewness -3, kurtosis 10. The paper reports SR0 ~ 0.1132 and DSR ~ 0.9004.
+    gamma = 0.5772156649015329
+    trials, variance, periods, years = 100, 0.5 / 250, 250, 5
+    sr0 = math.sqrt(variance) * ((1 - gamma) * norm.ppf(1 - 1 / trials) + gamma * norm.ppf(1 - 1 / (trials * math.e)))
+    sharpe = 2.5 / math.sqrt(periods)
+    observations = periods * years
+    z = (sharpe - sr0) * math.sqrt(observations - 1) / math.sqrt(1 - (-3) * sharpe + (10 - 1) / 4 * sharpe ** 2)
+    example = {"trials": trials, "trial_sharpe_variance": variance, "sharpe": sharpe, "observations": observations,
+               "skewness": -3.0, "kurtosis": 10.0, "expected_maximum_sharpe": sr0, "deflated_sharpe_ratio": norm.cdf(z),
+               "paper_reports": {"expected_maximum_sharpe": 0.1132, "deflated_sharpe_ratio": 0.9004},
+               "reference": "the paper's formulas evaluated with scipy.stats.norm.ppf / cdf"}
     return {"cdf": [[num(x), num(norm.cdf(x))] for x in xs],
             "quantile": [[num(p), num(norm.ppf(p))] for p in ps],
-            "reference": "scipy.stats.norm.cdf / scipy.stats.norm.ppf"}
+            "reference": "scipy.stats.norm.cdf / scipy.stats.norm.ppf",
+            "deflated_sharpe_paper_example": example}
 
 
 # ---- probability of backtest overfitting (CSCV) -------------------------------------------------------------------------
@@ -426,6 +441,88 @@ class Xoshiro256StarStar:
         return (self.next() >> 11) * 2.0 ** -53
 
 
+def fan_steps(count, points):
+    if count + 1 <= points:
+        return list(range(count + 1))
+    return [math.floor(j * count / (points - 1) + 0.5) for j in range(points)]
+
+
+def summarize(finals, drawdowns, sharpes, samples, steps):
+    levels = [5, 25, 50, 75, 95]
+
+    def band(values):
+        values = np.array([v for v in values if not math.isnan(v)])
+        return [num(x) for x in np.percentile(values, levels)] if len(values) else ["nan"] * 5
+
+    return {"final_returns": [num(x) for x in finals], "max_drawdowns": [num(x) for x in drawdowns],
+            "sharpes": [num(x) for x in sharpes], "final_return_band": band(finals),
+            "max_drawdown_band": band(drawdowns), "sharpe_band": band(sharpes),
+            "probability_of_loss": float(np.mean(np.array(finals) < 0)),
+            "fan": [{"step": step, "band": band([path[j] for path in samples])} for j, step in enumerate(steps)]}
+
+
+def monte_carlo_bootstrap(returns, block, paths, seed, ppy, points):
+    n = len(returns)
+    steps = fan_steps(n, points)
+    finals, drawdowns, sharpes, samples = [], [], [], []
+    for path in range(paths):
+        g = Xoshiro256StarStar(seed, path)
+        picks = []
+        while len(picks) < n:
+            start = g.bounded(n)
+            for k in range(block):
+                if len(picks) < n:
+                    picks.append((start + k) % n)
+        drawn = np.array([returns[i] for i in picks])
+        wealth, curve = 1.0, [1.0]
+        for r in drawn:
+            wealth *= 1 + r
+            curve.append(wealth)
+        samples.append([curve[s] for s in steps])
+        finals.append(empyrical.cum_returns_final(drawn))
+        drawdowns.append(empyrical.max_drawdown(drawn))
+        sharpes.append(empyrical.sharpe_ratio(drawn, annualization=ppy))
+    return summarize(finals, drawdowns, sharpes, samples, steps)
+
+
+def monte_carlo_shuffle(pnl, starting, paths, seed, ppy, points):
+    steps = fan_steps(len(pnl), points)
+    finals, drawdowns, sharpes, samples = [], [], [], []
+    for path in range(paths):
+        g = Xoshiro256StarStar(seed, path)
+        order = list(pnl)
+        for i in range(len(order) - 1, 0, -1):
+            j = g.bounded(i + 1)
+            order[i], order[j] = order[j], order[i]
+        equity, peak, worst, returns, curve = starting, starting, 0.0, [], [starting]
+        for x in order:
+            previous = equity
+            equity += x
+            returns.append(x / previous)
+            peak = max(peak, equity)
+            worst = min(worst, (equity - peak) / peak)
+            curve.append(equity)
+        samples.append([curve[s] for s in steps])
+        finals.append((equity - starting) / starting)
+        drawdowns.append(worst)
+        sharpes.append(empyrical.sharpe_ratio(np.array(returns), annualization=ppy))
+    return summarize(finals, drawdowns, sharpes, samples, steps)
+
+
+def monte_carlo_fixture():
+    rng = np.random.default_rng(5)
+    returns = rng.normal(0.001, 0.02, 40)
+    pnl = rng.normal(5, 40, 30)
+    return {
+        "bootstrap": {"returns": [num(x) for x in returns], "block_length": 5, "paths": 25, "seed": 77,
+                      "periods_per_year": 365, "fan_points": 6,
+                      "expected": monte_carlo_bootstrap(returns, 5, 25, 77, 365, 6)},
+        "shuffle": {"pnl": [num(x) for x in pnl], "starting_equity": 1000.0, "paths": 25, "seed": 78,
+                    "periods_per_year": 1, "fan_points": 7,
+                    "expected": monte_carlo_shuffle(pnl, 1000.0, 25, 78, 1, 7)},
+    }
+
+
 def prng_fixture():
     assert SplitMix64(0).next() == 0xE220A8397B1DCDAF  # the published first output of SplitMix64 for seed 0
     g = Xoshiro256StarStar(42, 0)
@@ -459,6 +556,7 @@ def prng_fixture():
         "unit_seed7_stream4": units,
         "shuffle10_seed2024_stream5": perm,
         "block_bootstrap_n10_len3_seed2024_stream6": picks,
+        "monte_carlo": monte_carlo_fixture(),
     }
 
 

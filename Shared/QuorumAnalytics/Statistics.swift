@@ -29,7 +29,8 @@ public enum Statistics {
 
     /// The `p`-th percentile (0 ≤ p ≤ 100) with linear interpolation between closest ranks: numpy's default
     /// `percentile(method="linear")`, virtual index `q·(n − 1)` with q = p/100. NaN when `values` is empty or any
-    /// value is NaN (as numpy).
+    /// value is NaN (as numpy). Between two equal neighbours the result is that value, also when it is infinite
+    /// (numpy's interpolation gives NaN there).
     public static func percentile(_ values: [Double], _ p: Double) -> Double {
         percentiles(values, [p])[0]
     }
@@ -53,6 +54,8 @@ public enum Statistics {
             let t = index - lower
             let a = sorted[Int(lower)]
             let b = sorted[min(Int(lower) + 1, sorted.count - 1)]
+            // Equal neighbours need no interpolation (numpy would turn two infinities into NaN here).
+            if a == b { return a }
             let diff = b - a
             // numpy's _lerp: from the nearer end, so that t = 1 gives b exactly.
             return t >= 0.5 ? b - diff * (1 - t) : a + diff * t
