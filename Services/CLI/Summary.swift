@@ -78,31 +78,19 @@ struct Summary: AsyncParsableCommand {
             for m in models { report.modelsByStatus[m.status.rawValue, default: 0] += 1 }
             report.trainingRuns = try await TrainingRuns(store: store).count()
 
-            // Equity curve: from the first fill on, mark to market at every archived bar close.
+            // Equity curve: from the first fill on, marked to market once per bar close time (EquityCurve).
             if let first = fills.first {
                 let archive = BarArchive(store: store)
                 var bars: [Bar] = []
                 for symbol in Set(fills.map(\.symbol)) {
-                    if let range = try await archive.range(symbol: symbol) {
-                        bars += try await archive.bars(symbol: symbol, intervalSeconds: 1800, fromOpenNs: first.time, toOpenNs: range.last)
-                    }
+                    guard let interval = try await archive.intervals(symbol: symbol).first,
+                          let range = try await archive.range(symbol: symbol, intervalSeconds: interval) else { continue }
+                    bars += try await archive.bars(symbol: symbol, intervalSeconds: interval, fromOpenNs: first.time, toOpenNs: range.last)
                 }
-                bars.sort { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
-                var ledger = Ledger(startingCash: cash)
-                var marks: [Symbol: Fixed] = [:]
-                var curve: [Fixed] = [cash]
-                var next = 0
-                for bar in bars {
-                    while next < fills.count, fills[next].time <= bar.openTime {
-                        ledger.apply(fills[next])
-                        next += 1
-                    }
-                    marks[bar.symbol] = bar.close
-                    curve.append(ledger.equity(marks: marks))
-                }
-                while next < fills.count { ledger.apply(fills[next]); next += 1 }
-                let stats = PerformanceStats(equityCurve: curve, tradePnLs: ledger.closedTradePnLs,
-                                             barsPerYear: PerformanceStats.barsPerYear(intervalSeconds: 1800) * Double(max(1, Set(fills.map(\.symbol)).count)))
+                let curve = EquityCurve(fills: fills, bars: bars, startingCash: cash)
+                let stats = PerformanceStats(curve: curve)
+                let ledger = curve.ledger
+                let marks = curve.marks
                 report.pnl = (ledger.equity(marks: marks) - cash).description
                 report.fees = ledger.fees.description
                 report.totalReturnPercent = stats.totalReturn * 100

@@ -1,10 +1,12 @@
+import QuorumAnalytics
 import QuorumModel
 
-/// Summary of a run from its equity curve (one sample per bar) and its closed trades.
+/// Summary of a run from its equity curve (one sample per event time, `EquityCurve`) and its closed trades.
 ///
-/// - Per-bar return `rᵢ = eᵢ / eᵢ₋₁ − 1`.
-/// - Sharpe = mean(r) / sample standard deviation(r) (n − 1) × √barsPerYear, risk-free rate 0.
-///   Crypto trades 24/7, so `barsPerYear(intervalSeconds:)` = 365 × 86,400 / interval (525,600 for 1-minute bars).
+/// - Per-period return `rᵢ = eᵢ / eᵢ₋₁ − 1`.
+/// - Sharpe: `ReturnMetrics.sharpeRatio` (the project's one metrics library, empyrical's convention: mean(r) / sample
+///   standard deviation(r) (n − 1) × √periodsPerYear, risk-free rate 0). Crypto trades 24/7, so
+///   `barsPerYear(intervalSeconds:)` = 365 × 86,400 / interval (525,600 for 1-minute bars).
 ///   `nil` with fewer than two returns or zero deviation.
 /// - Max drawdown: the largest fall from a running peak, absolute (quote currency) and as a fraction of that peak.
 /// - Trades: each closed (or reduced) position's gross PnL; win rate = trades with PnL > 0 / trades (`nil` with none).
@@ -19,6 +21,11 @@ public struct PerformanceStats: Sendable, Hashable {
     public var tradeCount: Int
     public var winRate: Double?
 
+    /// The summary of an equity curve, annualised with its sampling period.
+    public init(curve: EquityCurve) {
+        self.init(equityCurve: curve.equity, tradePnLs: curve.ledger.closedTradePnLs, barsPerYear: curve.periodsPerYear)
+    }
+
     /// Bars per year for an interval, counting every day (crypto markets never close).
     public static func barsPerYear(intervalSeconds: Int64) -> Double { 365 * 86_400 / Double(intervalSeconds) }
 
@@ -32,14 +39,8 @@ public struct PerformanceStats: Sendable, Hashable {
         for (previous, current) in zip(equityCurve, equityCurve.dropFirst()) where !previous.isZero {
             returns.append(current.doubleValue / previous.doubleValue - 1)
         }
-        if returns.count >= 2 {
-            let mean = returns.reduce(0, +) / Double(returns.count)
-            let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
-            let deviation = variance.squareRoot()
-            sharpe = deviation > 0 ? mean / deviation * barsPerYear.squareRoot() : nil
-        } else {
-            sharpe = nil
-        }
+        let ratio = ReturnMetrics.sharpeRatio(returns, periodsPerYear: barsPerYear)
+        sharpe = ratio.isFinite ? ratio : nil
 
         var peak = first
         var worst = Fixed.zero

@@ -129,4 +129,15 @@ public struct BarArchive: Sendable {
         guard let pair = bounds.first, pair.count == 2 else { return nil }
         return (first: pair[0], last: pair[1])
     }
+
+    /// The bar intervals (seconds) archived for `symbol`, smallest first.
+    public func intervals(symbol: Symbol) async throws -> [Int64] {
+        let logger = self.logger
+        return try await self.store.withConnection { connection in
+            try await collect("SELECT DISTINCT interval_seconds FROM bars WHERE symbol = \(symbol.name) ORDER BY interval_seconds",
+                              on: connection, logger: logger) { row in
+                Int64(try row.value("interval_seconds", as: Int32.self))
+            }
+        }
+    }
 }

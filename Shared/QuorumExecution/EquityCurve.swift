@@ -1,0 +1,68 @@
+import QuorumModel
+
+/// An account's equity over event time, marked to market: what every report of the project computes its return
+/// metrics from (the demo summary, backtests, the dashboard).
+///
+/// Fills are applied in time order to a `Ledger` from `startingCash`; after all bars of one close time (every symbol
+/// closing then) the equity is sampled once, at the latest close of each symbol. So there is one point per event
+/// time whatever the number of symbols, and the period of the returns is the bars' interval (the smallest, when
+/// symbols trade on several): `periodsPerYear` annualises with it, 24/7.
+public struct EquityCurve: Sendable {
+    /// Close time of each sample; the first sample (before any bar) is at the first bar's open time.
+    public private(set) var times: [Nanos] = []
+    public private(set) var equity: [Fixed] = []
+    /// The ledger after every fill.
+    public private(set) var ledger: Ledger
+    /// Last close of each symbol.
+    public private(set) var marks: [Symbol: Fixed] = [:]
+    /// The sampling period in seconds (0 when there are no bars).
+    public private(set) var intervalSeconds: Int64 = 0
+
+    /// - Parameters:
+    ///   - fills: every fill of the account (any order; applied by time, then fill id).
+    ///   - bars: the bars of the traded symbols over the period to measure (any order).
+    ///   - startingCash: cash before the first fill.
+    public init(fills: [Fill], bars: [Bar], startingCash: Fixed) {
+        ledger = Ledger(startingCash: startingCash)
+        let fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
+        let bars = bars.sorted { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
+        intervalSeconds = bars.map(\.intervalSeconds).min() ?? 0
+        var next = 0
+        if let first = bars.first {
+            times.append(first.openTime)
+            equity.append(startingCash)
+        }
+        var index = 0
+        while index < bars.count {
+            let close = bars[index].closeTime
+            while index < bars.count, bars[index].closeTime == close {
+                let bar = bars[index]
+                // A fill at a bar's open (the paper exchange fills at the next bar's open) counts in that bar.
+                while next < fills.count, fills[next].time <= bar.openTime {
+                    _ = ledger.apply(fills[next])
+                    next += 1
+                }
+                marks[bar.symbol] = bar.close
+                index += 1
+            }
+            times.append(close)
+            equity.append(ledger.equity(marks: marks))
+        }
+        while next < fills.count {
+            _ = ledger.apply(fills[next])
+            next += 1
+        }
+    }
+
+    /// Simple returns between consecutive samples.
+    public var returns: [Double] {
+        zip(equity, equity.dropFirst()).map { previous, current in
+            previous.isZero ? 0 : current.doubleValue / previous.doubleValue - 1
+        }
+    }
+
+    /// Periods per year of the samples (crypto markets never close); 0 without bars.
+    public var periodsPerYear: Double {
+        intervalSeconds > 0 ? PerformanceStats.barsPerYear(intervalSeconds: intervalSeconds) : 0
+    }
+}
