@@ -26,8 +26,9 @@ struct ClusterScriptTests {
         #expect(chmod(home, 0o700) == 0)
         let dir = "\(home)/clone/.cluster"
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        // A block of HTTP ports away from the demo's (18180) and from other runs.
-        let base = 30_000 + Int(getpid() % 2_000) * 10
+        // A block of HTTP ports away from the demo's (18180), from other runs, and below Linux's ephemeral range
+        // (32768–60999), where the clients of the suites running beside this one get their ports.
+        let base = 20_000 + Int(getpid() % 1_200) * 10
         let environment = ["CLUSTER_BIN": bin, "CLUSTER_HTTP_BASE": String(base), "CLUSTER_READY_TIMEOUT": "150"]
         // Every step runs (down and purge also after a failed up); the checks follow.
         let up = try await Self.script(["scripts/cluster", "up", dir], environment: environment)
