@@ -16,8 +16,9 @@ public final class ChildProcess: @unchecked Sendable {
         self.log = log
     }
 
-    /// Starts `path` with `arguments`; stdout and stderr append to `log`; stdin is /dev/null. The environment is this
-    /// process's without any `QUORUM_*` variable (services refuse unknown ones), plus `environment`.
+    /// Starts `path` with `arguments`; stdout and stderr append to `log`; stdin is /dev/null; no other descriptor is
+    /// inherited. The environment is this process's without any `QUORUM_*` variable (services refuse unknown ones), plus
+    /// `environment`.
     public static func spawn(_ path: String, _ arguments: [String], log: String, environment: [String: String] = [:]) throws -> ChildProcess {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw ChildProcessError(description: "\(path) is not an executable; build it first (swift build)")
@@ -28,6 +29,8 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Nothing else of this process is inherited (a pipe held open by a long-lived child keeps its reader waiting).
+        if let closeFrom = addCloseFrom { _ = closeFrom(&actions, 3) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -82,6 +85,13 @@ public final class ChildProcess: @unchecked Sendable {
         exitStatus = signal == 0 ? (status >> 8) & 0xff : -signal
     }
 }
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time: Swift's Glibc module does not
+/// declare it. Nil where the C library lacks it; children then inherit descriptors not marked close-on-exec.
+private let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }  // nil: RTLD_DEFAULT
+    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()
 
 public struct ChildProcessError: Error, CustomStringConvertible {
     public var description: String
