@@ -89,6 +89,8 @@ public protocol MessageConsumer: AnyObject, Sendable {
     var hasBufferedMessages: Bool { get }
     /// The partitions this member owns now.
     func assignment() -> Set<TopicPartition>
+    /// Since when this member has owned no partition (nil while it owns some). Readable from any task.
+    var unassignedSince: ContinuousClock.Instant? { get }
 
     /// Stops handing out messages: a waiting `next()` and every later one return `nil`. The consumer stays
     /// in its group so the caller can finish the in-flight message, commit, then `close()` (graceful shutdown).
@@ -99,6 +101,9 @@ public protocol MessageConsumer: AnyObject, Sendable {
 }
 
 extension MessageConsumer {
+    /// Unknown by default: a consumer that does not track it never reports a missing assignment.
+    public var unassignedSince: ContinuousClock.Instant? { nil }
+
     /// The consumer as an AsyncSequence of messages: `for try await m in consumer.messages { … }`.
     public var messages: ConsumerMessages { ConsumerMessages(consumer: self) }
 }
@@ -119,6 +124,9 @@ public struct ConsumerMessages: AsyncSequence, Sendable {
 public struct BusError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable {
         case brokerUnreachable, deliveryFailed, unknownTopic, invalidConfiguration, timeout, closed, commitFailed, adminFailed
+        /// The client can no longer be used and must be replaced by a new one (e.g. an idempotent producer the broker
+        /// no longer knows after a restart: "Unknown Producer Id", fencing).
+        case fatal
     }
     public var code: Code
     public var message: String

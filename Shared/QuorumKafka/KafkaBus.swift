@@ -23,8 +23,15 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         admin = try AdminHandle(configuration: configuration, logger: logger)
     }
 
+    /// An idempotent producer that replaces itself after a fatal error (see `RenewingProducer`).
     public func makeProducer(clientID: String) throws -> any MessageProducer {
-        try KafkaProducer(configuration: configuration, clientID: clientID, logger: logger)
+        let configuration = self.configuration
+        let base = self.logger
+        var logger = base
+        logger[metadataKey: "kafka.client_id"] = .string(clientID)
+        return try RenewingProducer(logger: logger) {
+            try KafkaProducer(configuration: configuration, clientID: clientID, logger: base)
+        }
     }
 
     public func makeConsumer(group: String, topics: [String], clientID: String, startAt: StartPosition) throws -> any MessageConsumer {

@@ -86,6 +86,9 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
             // metadata request slowly once it holds millions of records, and a refresh every 10 s halved
             // consumer throughput in make bench-bus (0.48M vs 1.0M msg/s).
             ("broker.address.family", "v4"),
+            // Topics are created from the registry only (TopicGuard re-creates lost ones): a producer's metadata request
+            // must not create a missing topic with the broker's default partition count (librdkafka's producer default).
+            ("allow.auto.create.topics", "false"),
         ]
         for key in properties.keys.sorted() { p.append((key, properties[key]!)) }
         return p

@@ -37,6 +37,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         var consumed: [Fetched] = []
         var waiter: CheckedContinuation<Void, Never>?
         var assigned: Set<TopicPartition> = []
+        /// Since when `assigned` has been empty (nil while partitions are assigned).
+        var unassignedSince: ContinuousClock.Instant? = .now
         /// Offsets published by the owner (next offset to read) not yet stored in librdkafka.
         var pendingMarks: [TopicPartition: Int64] = [:]
         /// Everything published in the current assignment (for `commitNow` and revoke).
@@ -355,6 +357,8 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
 
     public func assignment() -> Set<TopicPartition> { state.withLock { $0.assigned } }
 
+    public var unassignedSince: ContinuousClock.Instant? { state.withLock { $0.unassignedSince } }
+
     public func interrupt() {
         state.withLock { $0.interrupted = true }
         stopRequested.store(true, ordering: .relaxed)
@@ -489,6 +493,7 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             state.withLock { s in
                 s.assigned.formUnion(changed)
+                if !s.assigned.isEmpty { s.unassignedSince = nil } else if s.unassignedSince == nil { s.unassignedSince = .now }
             }
             context.logger.info("partitions assigned", metadata: ["kafka.partitions": .string(changed.map(\.description).sorted().joined(separator: ","))])
             _ = rd_kafka_assign(rk, partitions)
@@ -498,6 +503,7 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             let generation = revokeGeneration.add(1, ordering: .sequentiallyConsistent).newValue
             state.withLock { s in
                 s.assigned.subtract(revoked)
+                if s.assigned.isEmpty, s.unassignedSince == nil { s.unassignedSince = .now }
                 s.buffer.removeAll { f in
                     guard revoked.contains(f.topicPartition(&pollNames)) else { return false }
                     f.destroy()
@@ -522,7 +528,10 @@ public final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             _ = rd_kafka_assign(rk, nil)
         default:
             context.logger.warning("rebalance error", metadata: ["kafka.error": .string(rdErrorText(err))])
-            state.withLock { s in s.assigned = [] }
+            state.withLock { s in
+                s.assigned = []
+                if s.unassignedSince == nil { s.unassignedSince = .now }
+            }
             _ = rd_kafka_assign(rk, nil)
         }
     }

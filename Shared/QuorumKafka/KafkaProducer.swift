@@ -66,7 +66,7 @@ final class DeliveryBatch: @unchecked Sendable {
 ///
 /// A dedicated thread serves librdkafka's delivery reports (`rd_kafka_poll`); `send` enqueues without
 /// blocking (on a full local queue it waits asynchronously) and returns when every message is acknowledged.
-public final class KafkaProducer: MessageProducer, @unchecked Sendable {
+public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
     // @unchecked: `rk` is set once in init and destroyed once in `close()` after the poll thread stopped;
     // librdkafka handles are thread-safe. Mutable state lives in `state` (a Mutex).
     let rk: OpaquePointer
@@ -177,7 +177,7 @@ public final class KafkaProducer: MessageProducer, @unchecked Sendable {
         }
         if produced < messages.count { batch.finish(messages.count - produced) }
         await batch.wait()
-        if let failure { throw failure }
+        if let failure { throw fatalOr(failure) }
         var reports: [DeliveryReport] = []
         reports.reserveCapacity(messages.count)
         for i in 0..<messages.count {
@@ -186,12 +186,41 @@ public final class KafkaProducer: MessageProducer, @unchecked Sendable {
                 let text = rdErrorText(slot.error)
                 let retriable = slot.error == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT || slot.error == RD_KAFKA_RESP_ERR__TRANSPORT
                 let hint = retriable ? " (is the broker at \(configuration.brokers) running? check kafka.brokers)" : ""
-                throw BusError(.deliveryFailed, "message \(i) to topic '\(messages[i].topic)' was not delivered: \(text)\(hint)",
-                               isRetriable: retriable)
+                throw fatalOr(BusError(.deliveryFailed, "message \(i) to topic '\(messages[i].topic)' was not delivered: \(text)\(hint)",
+                                       isRetriable: retriable))
             }
             reports.append(DeliveryReport(topic: messages[i].topic, partition: slot.partition, offset: slot.offset))
         }
         return reports
+    }
+
+    /// librdkafka's fatal error of this producer, or nil. After one, the producer delivers nothing any more (an idempotent
+    /// producer whose id the broker no longer knows, e.g. after a restart that lost its state: "Unknown Producer Id"); it
+    /// must be replaced (`RenewingProducer` does).
+    public var fatalError: String? {
+        // The handle is destroyed once closed; a closed producer reports no fatal error.
+        state.withLock { s -> String? in
+            guard !s.closed else { return nil }
+            var errbuf = [CChar](repeating: 0, count: 512)
+            let err = rd_kafka_fatal_error(rk, &errbuf, errbuf.count)
+            return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : "\(rdErrorText(err)): \(text(of: errbuf))"
+        }
+    }
+
+    /// Why this producer should be replaced before the next send, or nil: a fatal error, or every broker was reported down
+    /// since it was made. A broker that restarts without its state (the local broker) no longer knows this idempotent
+    /// producer's id, and librdkafka learns of topics the restart lost and that were re-created only at its next metadata
+    /// refresh (minutes): a fresh producer has neither problem.
+    public var renewalReason: String? {
+        if let fatal = fatalError { return "fatal error: \(fatal)" }
+        return context.allBrokersDownSeen ? "every broker was reported down (a restart loses the producer's state)" : nil
+    }
+
+    /// A delivery `error`, or a `.fatal` error saying why when the producer hit a fatal error (then the real cause).
+    /// Cancellation stays cancellation.
+    private func fatalOr(_ error: any Error) -> any Error {
+        guard error is BusError, let fatal = fatalError else { return error }
+        return BusError(.fatal, "the producer can no longer deliver (\(fatal)); it must be re-created", isRetriable: true)
     }
 
     /// Enqueues one message (copied by librdkafka). Returns librdkafka's error code.

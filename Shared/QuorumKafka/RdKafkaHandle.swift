@@ -64,6 +64,7 @@ final class ClientContext: @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var _lastError: String?
+    private var _allBrokersDown = false
     /// For consumers: the consumer whose rebalance callback this client runs. Weak, written once in the
     /// consumer's init before its poll thread starts.
     weak var consumer: KafkaConsumer?
@@ -77,6 +78,16 @@ final class ClientContext: @unchecked Sendable {
 
     func recordError(_ text: String?) {
         lock.lock(); _lastError = text; lock.unlock()
+    }
+
+    /// Whether librdkafka reported every broker down since the client was made (a broker restart does).
+    var allBrokersDownSeen: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return _allBrokersDown
+    }
+
+    func recordAllBrokersDown() {
+        lock.lock(); _allBrokersDown = true; lock.unlock()
     }
 
     var unretained: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
@@ -100,6 +111,7 @@ func installCommonCallbacks(_ conf: OpaquePointer, context: ClientContext) {
         guard let ctx = ClientContext.from(opaque) else { return }
         let text = reason.map { String(cString: $0) } ?? rdErrorText(rd_kafka_resp_err_t(err))
         ctx.recordError(text)
+        if rd_kafka_resp_err_t(err) == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN { ctx.recordAllBrokersDown() }
         ctx.logger.warning("kafka client error", metadata: ["kafka.error": .string(text)])
     }
 }

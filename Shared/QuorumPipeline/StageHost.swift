@@ -80,8 +80,8 @@ extension StageLogic {
     public mutating func persist() async throws {}
 }
 
-/// Where a `StageHost` is in its life, readable from any task: the service's readiness check turns true only once
-/// the stage's state is restored and it handles live input.
+/// Where a `StageHost` is in its life and what keeps it from making progress, readable from any task: the service's
+/// readiness check turns true only once the stage's state is restored, it handles live input and nothing blocks it.
 public final class StageProgress: Sendable {
     public enum Phase: Sendable, Equatable {
         /// `run` has not started the rebuild or the live consumer yet.
@@ -94,18 +94,52 @@ public final class StageProgress: Sendable {
         case stopped
     }
 
-    private let state = Mutex(Phase.starting)
+    /// What keeps a running stage from making progress (see `StageHost`).
+    public enum Problem: String, Sendable, Hashable, CaseIterable, Comparable {
+        /// Making a batch's effects durable keeps failing (Postgres or Redis away).
+        case persisting
+        /// Publishing a batch keeps failing (broker away, topics missing).
+        case publishing
+        /// The consumer owns no partition (topics lost by a broker restart, the group not rejoined yet).
+        case unassigned
+
+        public static func < (a: Problem, b: Problem) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    private struct State {
+        var phase = Phase.starting
+        var problems: [Problem: String] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    public var phase: Phase { state.withLock { $0 } }
+    public var phase: Phase { state.withLock { $0.phase } }
 
-    func set(_ phase: Phase) { state.withLock { $0 = phase } }
+    /// The current problems with their reasons.
+    public var problems: [Problem: String] { state.withLock { $0.problems } }
 
-    /// Returns while the stage handles live input; otherwise throws saying what it does instead.
+    func set(_ phase: Phase) { state.withLock { $0.phase = phase } }
+
+    /// Records (`reason` non-nil) or clears a problem. Returns whether that changed anything.
+    @discardableResult
+    func report(_ problem: Problem, _ reason: String?) -> Bool {
+        state.withLock { s in
+            let had = s.problems[problem] != nil
+            s.problems[problem] = reason
+            return had != (reason != nil)
+        }
+    }
+
+    /// Returns while the stage handles live input and nothing blocks it; otherwise throws saying what is going on.
     public func checkRunning() throws {
-        switch phase {
-        case .running: return
+        let s = state.withLock { $0 }
+        switch s.phase {
+        case .running:
+            guard s.problems.isEmpty else {
+                throw StageNotReady(description: s.problems.sorted { $0.key < $1.key }.map(\.value).joined(separator: "; "))
+            }
         case .starting: throw StageNotReady(description: "starting")
         case .rebuilding(let done, let total): throw StageNotReady(description: "rebuilding state from its inputs: \(done) of \(total) records")
         case .stopped: throw StageNotReady(description: "stopped")
@@ -130,6 +164,16 @@ public struct StageHostOptions: Sendable {
     public var clientID: String = "quorum"
     /// Where a group without committed offsets starts.
     public var startAt: StartPosition = .earliest
+    /// Failed attempts in a row to persist or publish a batch after which the stage reports `persisting`/`publishing`
+    /// (it keeps retrying).
+    public var retryLimit: Int = 5
+    /// How long the consumer may own no partition before the stage reports `unassigned`.
+    public var unassignedTimeout: Duration = .seconds(30)
+    /// How often the host wakes without input to look at its consumer's assignment.
+    public var watchInterval: Duration = .seconds(1)
+    /// How long the consumer may own no partition before the host replaces it by a new member of the group (again after
+    /// the same time while it still owns none). Above the broker's assignment delay (about half the session timeout).
+    public var rejoinAfter: Duration = .seconds(10)
 
     public init() {}
 }
@@ -148,6 +192,12 @@ public struct StageHostOptions: Sendable {
 /// - Errors: `RejectedMessage` → dead-letter topic; any other error from persist/publish is retried with
 ///   backoff (a server is down), never skipped; any other error from `handle`/`tick` ends `run` with that error
 ///   before the batch is committed (the service exits non-zero and its restart handles the batch again).
+/// - Progress (`StageProgress`, the readiness check): after `retryLimit` failed attempts in a row to persist or publish,
+///   the stage reports `persisting`/`publishing` with the last error until an attempt succeeds; when its consumer has
+///   owned no partition for `unassignedTimeout` (looked at every `watchInterval`), it reports `unassigned` until it owns
+///   some again. A publisher that hit a fatal error is replaced by the bus (`RenewingProducer`), so the retry goes out
+///   on a fresh one. A stop requested while a batch keeps failing ends `run` without committing that batch (it is
+///   handled again after the restart).
 public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     // @unchecked: the host is used from one task at a time (`run`), and `stop` only touches the consumer,
     // which is Sendable and made for being interrupted from another task.
@@ -158,6 +208,8 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     private var producer: (any MessageProducer)?
     private let consumerBox = ConsumerBox()
     private var tracks: [TopicPartition: PartitionTrack] = [:]
+    /// Since when the stage's consumers (across rejoins) have owned no partition; nil while they own some.
+    private var unassignedSpell: ContinuousClock.Instant?
     /// Messages handled so far, readable from any task (progress, quiescence checks).
     public let handledTotal = Atomic<Int>(0)
     /// Counters for metrics and tests.
@@ -192,15 +244,19 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         let producer = try bus.makeProducer(clientID: options.clientID)
         self.producer = producer
         defer { self.producer = nil }
-        let consumer = try bus.makeConsumer(group: logic.group, topics: logic.inputs, clientID: options.clientID,
-                                            startAt: options.startAt)
-        consumerBox.set(consumer)
+        var consumer = try makeLiveConsumer()
         progress.set(.running)
         do {
             var step = try logic.tick()
-            try await consume(consumer, pending: &step)
+            try await consume(&consumer, pending: &step)
             try await flush(&step, consumer: consumer)
             try await consumer.commitNow()
+        } catch is StopWhileRetrying {
+            logger.warning("stopped while a batch could not be persisted or published; it is handled again after the restart",
+                           metadata: ["group": .string(logic.group)])
+            await consumer.close()
+            await producer.close()
+            return
         } catch {
             await consumer.close()
             await producer.close()
@@ -213,21 +269,34 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
 
     // MARK: Live
 
-    private func consume(_ consumer: any MessageConsumer, pending step: inout StageStep) async throws {
+    /// A consumer of the stage's group on its inputs, interruptible by `stop()`.
+    private func makeLiveConsumer() throws -> any MessageConsumer {
+        let consumer = try bus.makeConsumer(group: logic.group, topics: logic.inputs, clientID: options.clientID, startAt: options.startAt)
+        consumerBox.set(consumer)
+        return consumer
+    }
+
+    private func consume(_ consumer: inout any MessageConsumer, pending step: inout StageStep) async throws {
         var batchStart: ContinuousClock.Instant?
+        var lastRejoin = ContinuousClock.now
         while true {
             let message: IncomingMessage?
-            if logic.wantsTicks {
-                switch try await Self.next(consumer, timeout: options.tickInterval) {
-                case .message(let m): message = m
-                case .timeout:
+            let wait = logic.wantsTicks ? min(options.tickInterval, options.watchInterval) : options.watchInterval
+            switch try await Self.next(consumer, timeout: wait) {
+            case .message(let m): message = m
+            case .timeout:
+                watchAssignment(consumer)
+                if let since = consumer.unassignedSince, ContinuousClock.now - since >= options.rejoinAfter,
+                   ContinuousClock.now - lastRejoin >= options.rejoinAfter, !consumerBox.isStopped {
+                    try await rejoin(&consumer, pending: &step, unassignedFor: ContinuousClock.now - since)
+                    lastRejoin = .now
+                }
+                if logic.wantsTicks {
                     step.append(try logic.tick())
                     if !step.outputs.isEmpty || !step.completed.isEmpty { try await flush(&step, consumer: consumer) }
                     batchStart = nil
-                    continue
                 }
-            } else {
-                message = try await consumer.next()
+                continue
             }
             guard let message else { return }
             handledCount += 1
@@ -247,17 +316,51 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             if !consumer.hasBufferedMessages || step.outputs.count >= options.maxBatch
                 || ContinuousClock.now - batchStart! >= options.maxDelay {
                 try await flush(&step, consumer: consumer)
+                watchAssignment(consumer)
                 batchStart = nil
             }
         }
     }
 
+    /// Replaces a consumer that has owned no partition for `rejoinAfter` by a new member of the group. librdkafka rejoins
+    /// when a subscribed topic's metadata changes, but looks at it only every `topic.metadata.refresh.interval.ms`
+    /// (5 minutes; kept for throughput): a group whose topics a broker restart lost, assigned nothing while they were
+    /// gone, would stay without partitions that long after they are re-created. A new consumer reads fresh metadata.
+    private func rejoin(_ consumer: inout any MessageConsumer, pending step: inout StageStep, unassignedFor: Duration) async throws {
+        logger.warning("no partitions assigned; rejoining the group with a new consumer", metadata: [
+            "group": .string(logic.group), "unassigned.for": .string("\(unassignedFor.components.seconds) s"),
+        ])
+        try await flush(&step, consumer: consumer)
+        await consumer.close()
+        consumer = try makeLiveConsumer()
+    }
+
+    /// Reports (or clears) `unassigned`: the stage's consumers have owned no partition for `unassignedTimeout` (counted
+    /// across rejoins).
+    private func watchAssignment(_ consumer: any MessageConsumer) {
+        if let since = consumer.unassignedSince {
+            unassignedSpell = min(unassignedSpell ?? since, since)
+        } else {
+            unassignedSpell = nil
+        }
+        if let since = unassignedSpell, ContinuousClock.now - since >= options.unassignedTimeout {
+            let seconds = (ContinuousClock.now - since).components.seconds
+            let reason = "its consumer has owned no partition for \(seconds) s (topics missing or lost by a broker restart, or the group not "
+                + "rejoined yet; it rejoins with a new consumer every \(options.rejoinAfter.components.seconds) s meanwhile)"
+            if progress.report(.unassigned, reason) {
+                logger.warning("stage not ready: no partitions assigned", metadata: ["group": .string(logic.group), "reason": .string(reason)])
+            }
+        } else if progress.report(.unassigned, nil) {
+            logger.info("stage owns partitions again", metadata: ["group": .string(logic.group)])
+        }
+    }
+
     /// persist → publish → commit contiguous offsets.
     private func flush(_ step: inout StageStep, consumer: any MessageConsumer) async throws {
-        try await retrying("persist") { try await self.logic.persist() }
+        try await retrying(.persisting, "persist") { try await self.logic.persist() }
         if !step.outputs.isEmpty, let producer {
             let outputs = step.outputs
-            _ = try await retrying("publish") { try await producer.send(outputs) }
+            _ = try await retrying(.publishing, "publish") { try await producer.send(outputs) }
             publishedCount += outputs.count
         }
         for position in step.completed {
@@ -273,18 +376,34 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         onBatch?(handledCount, publishedCount)
     }
 
-    private func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    /// Runs `body` until it succeeds, with backoff (100 ms doubling to 5 s). After `retryLimit` failures in a row the
+    /// stage reports `problem` (with the last error) until an attempt succeeds. Throws `StopWhileRetrying` when a stop
+    /// was requested after a failure: the batch is then left uncommitted.
+    private func retrying<T>(_ problem: StageProgress.Problem, _ what: String, _ body: () async throws -> T) async throws -> T {
         var delay = Duration.milliseconds(100)
+        var failures = 0
         while true {
             do {
-                return try await body()
+                let value = try await body()
+                if failures > 0, progress.report(problem, nil) {
+                    logger.info("\(what) works again", metadata: ["group": .string(logic.group), "failures": .stringConvertible(failures)])
+                }
+                return value
             } catch let error as RejectedMessage {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
+                failures += 1
                 logger.error("\(what) failed; retrying", metadata: ["error": .string(String(describing: error)),
                                                                     "retry.in": .string("\(delay)")])
+                if failures >= options.retryLimit {
+                    let reason = "\(what) failed \(failures) times in a row (retrying every \(min(delay * 2, .seconds(5)))): \(error)"
+                    if progress.report(problem, reason) {  // the reason is updated every time; logged when it starts
+                        logger.warning("stage not ready: \(what) keeps failing", metadata: ["group": .string(logic.group), "reason": .string(reason)])
+                    }
+                }
+                if consumerBox.isStopped { throw StopWhileRetrying() }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
@@ -395,6 +514,9 @@ extension StageHost {
         }
     }
 }
+
+/// A stop was requested while a batch kept failing to persist or publish (`StageHost.run` ends without committing it).
+struct StopWhileRetrying: Error {}
 
 /// Received and completed offsets of one partition; `advance` gives the last offset of the completed prefix.
 struct PartitionTrack: Sendable {

@@ -7,8 +7,10 @@ import Synchronization
 
 /// Runs a `StageHost` as a service: graceful shutdown finishes the batch in hand, publishes, commits, then returns.
 /// Exports `quorum_stage_messages_handled_total` and `quorum_stage_messages_published_total`.
-/// Its readiness check `stage` passes only while the host handles live input: not while it starts or rebuilds its
-/// state (a restarted execution answers ready only once its orders and positions are restored).
+/// Its readiness check `stage` passes only while the host handles live input and nothing blocks it: not while it starts
+/// or rebuilds its state (a restarted execution answers ready only once its orders and positions are restored), nor
+/// while batches keep failing to persist or publish (`stage.publish.retry.limit`) or its consumer owns no partition
+/// (`stage.unassigned.timeout`).
 public struct StageHostService<Logic: StageLogic>: Service {
     public let host: StageHost<Logic>
 
@@ -23,6 +25,8 @@ public struct StageHostService<Logic: StageLogic>: Service {
     init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions?, progress: StageProgress) {
         var opts = options ?? StageHostOptions()
         opts.clientID = context.config.kafkaClientID
+        opts.retryLimit = context.config.int(CommonKeys.stagePublishRetryLimit.name)
+        opts.unassignedTimeout = context.config.duration(CommonKeys.stageUnassignedTimeout.name)
         let host = StageHost(logic: logic, bus: bus, options: opts, logger: context.logger, progress: progress)
         let handled = context.metrics.counter("quorum_stage_messages_handled_total", dimensions: [("stage", logic.group)])
         let published = context.metrics.counter("quorum_stage_messages_published_total", dimensions: [("stage", logic.group)])

@@ -58,7 +58,8 @@ public struct Backends: Sendable {
     }
 
     /// Connects what `needs` asks for: checks each server, creates the topics (with dead-letter twins) and
-    /// applies the Postgres migrations, and registers a readiness check per server.
+    /// applies the Postgres migrations, and registers a readiness check per server. With `createTopics`, a `TopicGuard`
+    /// (in `services`) keeps re-creating topics the broker lost, with its readiness check `topics`.
     public static func connect(_ context: QuorumContext, needs: BackendNeeds, createTopics: Bool = true,
                                migrate: Bool = true) async throws -> Backends {
         let config = context.config
@@ -72,8 +73,14 @@ public struct Backends: Sendable {
         if needs.contains(.kafka) {
             let kafka = try KafkaBus(configuration: kafkaConfiguration(config), logger: logger)
             try await kafka.checkConnection()
-            if createTopics { try await kafka.createTopics(namer.specsWithNames()) }
             await context.health.register(ClosureCheck("kafka") { try await kafka.checkConnection(timeout: .seconds(2)) })
+            if createTopics {
+                try await kafka.createTopics(namer.specsWithNames())
+                let guardian = TopicGuard(bus: kafka, specs: namer.specsWithNames(),
+                                          interval: config.duration(CommonKeys.kafkaTopicsCheckInterval.name), logger: logger)
+                await context.health.register(guardian.check)
+                services.append(guardian)
+            }
             bus = kafka
         }
         if needs.contains(.redis) {

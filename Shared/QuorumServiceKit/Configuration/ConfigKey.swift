@@ -113,6 +113,15 @@ public enum CommonKeys {
     public static let kafkaFetchWaitMaxMs = ConfigKey(
         "kafka.fetch.wait.max.ms", .int, default: "10",
         doc: "Longest a consumer fetch waits at the broker for new data, in milliseconds; the local broker answers a waiting fetch only when the wait ends, so a message published to an idle partition can wait this long at the broker (the consumer hands it over as soon as it arrives; a hop also costs the producer's `kafka.linger.ms` and the handler). Also the delay before a partition is fetched again after the consumer's local queue was full (librdkafka `fetch.queue.backoff.ms`, whose 1000 ms default stalled a busy consumer for ~0.85 s at a time).")
+    public static let kafkaTopicsCheckInterval = ConfigKey(
+        "kafka.topics.check.interval", .duration, default: "5s",
+        doc: "How often a service that creates topics looks whether the run's topics are all on the broker and re-creates missing ones from the topic registry (a restart of the local broker loses them); its readiness check `topics` fails meanwhile.")
+    public static let stagePublishRetryLimit = ConfigKey(
+        "stage.publish.retry.limit", .int, default: "5",
+        doc: "Stages: after this many failed attempts in a row to persist or publish a batch, readiness check `stage` fails with the last error (the stage keeps retrying, every 5 s at most, and is ready again once an attempt succeeds).")
+    public static let stageUnassignedTimeout = ConfigKey(
+        "stage.unassigned.timeout", .duration, default: "30s",
+        doc: "Stages: when the stage's consumer has owned no partition for this long, readiness check `stage` fails saying so. Meanwhile the stage replaces a consumer that owns nothing for 10 s by a new member of the group (librdkafka itself would notice re-created topics only at its 5-minute metadata refresh). Keep it above half of `kafka.session.timeout.ms`, and run no more members of a group than its topics have partitions.")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
         doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
@@ -142,9 +151,9 @@ public enum CommonKeys {
     public static let all: [ConfigKey] = [
         serviceName, serviceInstance, httpHost, httpPort, logLevel, logFormat,
         kafkaBrokers, kafkaClientID, kafkaSessionTimeoutMs, kafkaLingerMs, kafkaCommitIntervalMs,
-        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, kafkaFetchWaitMaxMs, topicPrefix,
+        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, kafkaFetchWaitMaxMs, kafkaTopicsCheckInterval, topicPrefix,
         redisURL, redisCommandTimeout, postgresURL, postgresPoolSize, postgresConnectTimeout,
-        shutdownTimeout, readinessCheckInterval,
+        shutdownTimeout, readinessCheckInterval, stagePublishRetryLimit, stageUnassignedTimeout,
     ]
 }
 
