@@ -7,6 +7,7 @@ import QuorumKafka
 import QuorumModel
 import QuorumPipeline
 import QuorumPostgres
+import QuorumRedis
 import QuorumServiceKit
 import QuorumServices
 import QuorumStores
@@ -17,6 +18,9 @@ struct Summary: AsyncParsableCommand {
         abstract: "Print what the pipeline did (messages per stage, orders, fills, PnL, Sharpe, drawdown, models, latency); --json writes the same as JSON.")
     @OptionGroup var broker: BrokerOptions
     @OptionGroup var stores: StoreOptions
+    @Option(name: .customLong("redis.url"),
+            help: "Redis URL of the run's hot state, where execution and risk store their live book and exposure for the ledger check (default: $QUORUM_REDIS_URL, else \(CommonKeys.redisURL.defaultValue)); prefer the variable, argv is visible to every user.")
+    var redisURLOption: String?
     @Option(help: "The monitor's /status.json saved to a file (e.g. curl -s http://127.0.0.1:18188/status.json > m.json), for latency.")
     var monitorJSON: String?
     @Option(help: "Also write the summary as JSON to this file.") var json: String?
@@ -44,6 +48,10 @@ struct Summary: AsyncParsableCommand {
         var modelsByStatus: [String: Int] = [:]
         var trainingRuns = 0
         var ledgerProblems: [String] = []
+        /// Where the running stages' state (execution's book, risk's exposure) differs from the Postgres ledger.
+        var liveStateDifferences: [String] = []
+        /// Why the live stages were not compared (e.g. Redis unreachable), or nil.
+        var liveStateNotChecked: String?
         var stageLatencyMs: [String: [String: Double]] = [:]
         var barToMessageLatencyMs: [String: [String: Double]] = [:]
         var elapsedSeconds: Double?
@@ -73,6 +81,11 @@ struct Summary: AsyncParsableCommand {
             for d in denials { report.denialsByReason[d.reasonCode, default: 0] += 1 }
             for p in try await ledgerStore.positions() where !p.quantity.isZero { report.positions[p.symbol.name] = p.quantity.description }
             report.ledgerProblems = try await ledgerStore.verifyLedger()
+            do {
+                report.liveStateDifferences = try await LiveState.differences(redisURL: redisURL, prefix: broker.prefix, fills: fills)
+            } catch {
+                report.liveStateNotChecked = "\(error)"
+            }
             let models = try await ModelRegistry(store: store).list()
             report.models = models.count
             for m in models { report.modelsByStatus[m.status.rawValue, default: 0] += 1 }
@@ -127,6 +140,25 @@ struct Summary: AsyncParsableCommand {
         }
     }
 
+    /// The ledger check's line: the Postgres ledger's own consistency, then the live stages against it.
+    static func ledgerCheck(_ r: Report) -> String {
+        var parts: [String] = []
+        parts.append(r.ledgerProblems.isEmpty ? "orders, fills and positions agree" : r.ledgerProblems.joined(separator: "; "))
+        if let reason = r.liveStateNotChecked {
+            parts.append("the live stages were not compared (\(reason))")
+        } else if r.liveStateDifferences.isEmpty {
+            parts.append("execution's live book and risk's exposure agree with them")
+        } else {
+            parts.append("the live stages' state differs from the ledger: " + r.liveStateDifferences.joined(separator: "; "))
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// The Redis URL: `--redis.url`, else `$QUORUM_REDIS_URL`, else the local default.
+    var redisURL: String {
+        redisURLOption ?? ProcessInfo.processInfo.environment[CommonKeys.redisURL.environmentVariable] ?? CommonKeys.redisURL.defaultValue
+    }
+
     static func text(_ r: Report) -> String {
         func n(_ key: String) -> String { String(r.messages[key] ?? 0) }
         var lines = [
@@ -137,7 +169,7 @@ struct Summary: AsyncParsableCommand {
             "  PnL \(r.pnl) (\(String(format: "%+.2f", r.totalReturnPercent)) %), fees \(r.fees), Sharpe \(r.sharpe.map { String(format: "%.2f", $0) } ?? "n/a"), max drawdown \(r.maxDrawdown) (\(String(format: "%.2f", r.maxDrawdownPercent)) %), closing trades \(r.trades), win rate \(r.winRate.map { String(format: "%.1f %%", $0 * 100) } ?? "n/a")",
             "  open positions: \(r.positions.isEmpty ? "none" : r.positions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))",
             "  models \(r.models) \(r.modelsByStatus.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")), training runs \(r.trainingRuns), training jobs \(n("training.jobs"))",
-            "  ledger check: \(r.ledgerProblems.isEmpty ? "orders, fills and positions agree" : r.ledgerProblems.joined(separator: "; "))",
+            "  ledger check: \(ledgerCheck(r))",
         ]
         if !r.stageLatencyMs.isEmpty {
             lines.append("  latency per stage (ms, p50/p99): " + r.stageLatencyMs.sorted { $0.key < $1.key }.map {
@@ -222,5 +254,36 @@ struct Wait: AsyncParsableCommand {
         try await bus.checkConnection()
         try await waitUntilIdle(bus: bus, namer: try TopicNamer(prefix: broker.prefix), groups: chosen,
                                 idleSeconds: idle, timeoutSeconds: timeout)
+    }
+}
+
+/// Reads what the running stages stored in the hot state and compares it with the ledger (`LiveStateCheck`).
+enum LiveState {
+    static func differences(redisURL: String, prefix: String, fills: [Fill]) async throws -> [String] {
+        var logger = Logger(label: "quorum")
+        logger.logLevel = .warning
+        let client = RedisClient(configuration: try RedisConfiguration(url: redisURL, keyPrefix: RedisConfiguration.keyPrefix(forTopicPrefix: prefix)),
+                                 logger: logger)
+        let state = RedisHotState(client: client)
+        let stored: (startingCash: String, cash: String, positions: [String: String])?
+        let exposures: [String: String]
+        do {
+            stored = try await state.executionBook()
+            exposures = try await state.exposures()
+            await client.close()
+        } catch {
+            await client.close()
+            throw error
+        }
+        func amount(_ text: String, _ what: String) throws -> Fixed {
+            guard let value = Fixed(text) else { throw ValidationError("\(what) in Redis is not a decimal: '\(text)'") }
+            return value
+        }
+        let book = try stored.map { stored in
+            LiveStateCheck.Book(startingCash: try amount(stored.startingCash, "execution's starting cash"), cash: try amount(stored.cash, "execution's cash"),
+                                positions: Dictionary(uniqueKeysWithValues: try stored.positions.map { (Symbol($0.key), try amount($0.value, "execution's position of \($0.key)")) }))
+        }
+        let risk = Dictionary(uniqueKeysWithValues: try exposures.map { (Symbol($0.key), try amount($0.value, "risk's exposure of \($0.key)")) })
+        return LiveStateCheck.differences(fills: fills, book: book, exposures: risk)
     }
 }

@@ -9,7 +9,9 @@ import QuorumProto
 /// The paper exchange fills an order at the open of the first bar of its symbol opening at or after the order's
 /// time, whichever of the two arrives first, so fills do not depend on delivery timing. Client order ids come
 /// from risk (derived from the decision id), so a redelivered approval never creates a second order.
-/// State (working orders, ledger, recent bars) is rebuilt from the inputs at start-up.
+/// State (working orders, ledger, recent bars) is rebuilt from the inputs at start-up. With a hot-state sink, the
+/// in-memory book (cash and positions) is stored after the rebuild and after each batch with fills, so the ledger check
+/// of `quorum summary` compares what the running stage holds with the Postgres ledger.
 public struct ExecutionStage: StageLogic {
     public let group: String
     public let inputs: [String]
@@ -18,6 +20,9 @@ public struct ExecutionStage: StageLogic {
     let reportsTopic: String
     let stamp = EnvelopeStamp(producer: "quorum-execution")
     let records: (any ExecutionRecordSink)?
+    let hotState: (any HotStateSink)?
+    /// Whether the book changed since it was last stored in the hot state (true at start: the rebuilt book is stored).
+    private var bookChanged = true
     public private(set) var exchange: PaperExchange
     /// Envelope of each open order's approval (its causal chain continues in the reports).
     private var causes: [String: Quorum_V1_Envelope] = [:]
@@ -29,12 +34,13 @@ public struct ExecutionStage: StageLogic {
     private var pendingFills: [Fill] = []
 
     public init(namer: TopicNamer, config: PaperExchangeConfig = PaperExchangeConfig(), records: (any ExecutionRecordSink)?,
-                group: String = "quorum-execution") {
+                hotState: (any HotStateSink)? = nil, group: String = "quorum-execution") {
         self.group = namer.group(group)
         approvedTopic = namer.name(Topic.ordersApproved)
         inputs = [approvedTopic, namer.name(Topic.bars)]
         reportsTopic = namer.name(Topic.executionReports)
         self.records = records
+        self.hotState = hotState
         exchange = PaperExchange(config: config)
     }
 
@@ -104,9 +110,18 @@ public struct ExecutionStage: StageLogic {
     }
 
     public mutating func persist() async throws {
-        guard !pendingOrders.isEmpty || !pendingFills.isEmpty else { return }
-        if let records { try await records.apply(orders: pendingOrders, fills: pendingFills) }
-        pendingOrders = []
-        pendingFills = []
+        if !pendingOrders.isEmpty || !pendingFills.isEmpty {
+            if let records { try await records.apply(orders: pendingOrders, fills: pendingFills) }
+            if !pendingFills.isEmpty { bookChanged = true }
+            pendingOrders = []
+            pendingFills = []
+        }
+        // After the ledger (the book must never run ahead of the durable record).
+        if bookChanged, let hotState {
+            let ledger = exchange.ledger
+            try await hotState.setExecutionBook(startingCash: ledger.startingCash, cash: ledger.cash,
+                                                positions: Dictionary(uniqueKeysWithValues: ledger.positions.map { ($0.key.name, $0.value.quantity) }))
+            bookChanged = false
+        }
     }
 }

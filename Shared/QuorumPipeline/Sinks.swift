@@ -11,6 +11,8 @@ public protocol HotStateSink: Sendable {
     func setActiveModel(symbol: String, modelID: String) async throws
     func setExposure(symbol: String, quantity: Fixed) async throws
     func setKillSwitch(on: Bool, reason: String) async throws
+    /// Execution's in-memory book (cash and the position of every symbol it ever traded), replacing the previous one.
+    func setExecutionBook(startingCash: Fixed, cash: Fixed, positions: [String: Fixed]) async throws
 }
 
 /// One order's state as execution records it.

@@ -247,7 +247,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         var consumer = try makeLiveConsumer()
         progress.set(.running)
         do {
+            // The effects of the rebuild (e.g. execution's book in the hot state) and of the first tick, at once.
             var step = try logic.tick()
+            try await flush(&step, consumer: consumer)
             try await consume(&consumer, pending: &step)
             try await flush(&step, consumer: consumer)
             try await consumer.commitNow()

@@ -48,6 +48,12 @@ public struct RedisConfiguration: Sendable, Equatable {
     /// Default key prefix.
     public static let defaultKeyPrefix = "quorum:"
 
+    /// The key prefix of a run on a topic prefix: the hot state of a replay lives beside live state, like its topics
+    /// (`replay-7` → `replay-7:quorum:`; no topic prefix → `quorum:`).
+    public static func keyPrefix(forTopicPrefix topicPrefix: String) -> String {
+        topicPrefix.isEmpty ? defaultKeyPrefix : "\(topicPrefix):\(defaultKeyPrefix)"
+    }
+
     /// Creates a configuration field by field; see the type's documentation for the defaults.
     public init(
         host: String,

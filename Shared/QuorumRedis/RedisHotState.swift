@@ -66,6 +66,32 @@ public struct RedisHotState: Sendable {
         try expectNoError(await client.command(["HDEL", keys.exposure, symbol]))
     }
 
+    // MARK: Execution's live book
+
+    /// Replaces execution's live book (what its in-memory ledger holds: cash and the position of every symbol) at once
+    /// with its starting cash (atomic), so `quorum summary` can compare the running stage with the Postgres ledger.
+    /// - Throws: ``RedisError`` `.invalidArgument` when an amount is not an exact decimal.
+    public func setExecutionBook(startingCash: String, cash: String, positions: [String: String]) async throws(RedisError) {
+        var fields = ["starting_cash", startingCash, "cash", cash]
+        for symbol in positions.keys.sorted() { fields += ["position:" + symbol, positions[symbol]!] }
+        for (index, value) in fields.enumerated() where index % 2 == 1 {
+            guard Self.isDecimal(value) else {
+                throw RedisError(code: .invalidArgument, endpoint: client.configuration.endpoint,
+                                 message: "execution book field \(fields[index - 1]) must be a decimal like \"-12.50\", got \"\(value)\"")
+            }
+        }
+        try await transaction([["DEL", keys.executionBook], ["HSET", keys.executionBook] + fields])
+    }
+
+    /// Execution's live book as it last stored it, or nil when it never did.
+    public func executionBook() async throws(RedisError) -> (startingCash: String, cash: String, positions: [String: String])? {
+        let fields = try hash(await client.command(["HGETALL", keys.executionBook]))
+        guard let startingCash = fields["starting_cash"], let cash = fields["cash"] else { return nil }
+        var positions: [String: String] = [:]
+        for (field, value) in fields where field.hasPrefix("position:") { positions[String(field.dropFirst("position:".count))] = value }
+        return (startingCash, cash, positions)
+    }
+
     // MARK: Kill switch
 
     /// Turns the kill switch on or off; `reason` is stored with it (and removed when `nil`). Atomic.

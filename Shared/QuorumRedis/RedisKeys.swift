@@ -6,6 +6,7 @@
 /// | active model of a symbol | `<prefix>model:active:<symbol>` | string (model id) |
 /// | exposure of every symbol | `<prefix>risk:exposure` | hash symbol → decimal string |
 /// | kill switch | `<prefix>risk:kill-switch` | hash `on` → `1`/`0`, `reason` → text |
+/// | execution's live book | `<prefix>execution:book` | hash `starting_cash`, `cash`, `position:<symbol>` → decimal |
 /// | consensus source weights | `<prefix>consensus:source-weights` | hash source → double as text |
 /// | market regime of a symbol | `<prefix>consensus:regime:<symbol>` | string (label) |
 public struct RedisKeys: Sendable, Hashable {
@@ -20,6 +21,7 @@ public struct RedisKeys: Sendable, Hashable {
     public func activeModel(symbol: String) -> String { prefix + "model:active:" + symbol }
     public var exposure: String { prefix + "risk:exposure" }
     public var killSwitch: String { prefix + "risk:kill-switch" }
+    public var executionBook: String { prefix + "execution:book" }
     public var sourceWeights: String { prefix + "consensus:source-weights" }
     public func regime(symbol: String) -> String { prefix + "consensus:regime:" + symbol }
 

@@ -24,6 +24,9 @@ public struct RedisHotStateSink: HotStateSink {
     public func setKillSwitch(on: Bool, reason: String) async throws {
         try await state.setKillSwitch(on: on, reason: reason)
     }
+    public func setExecutionBook(startingCash: Fixed, cash: Fixed, positions: [String: Fixed]) async throws {
+        try await state.setExecutionBook(startingCash: startingCash.description, cash: cash.description, positions: positions.mapValues(\.description))
+    }
 }
 
 /// Orders, fills and the position ledger in Postgres (one transaction per batch, idempotent).

@@ -93,7 +93,8 @@ public enum QuorumStages {
                                          slippageBps: costs.slippageBps, feeBps: costs.feeBps)
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
-        let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger))
+        let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger),
+                                   hotState: backends.redis.map { RedisHotStateSink(client: $0) })
         return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 

@@ -2,6 +2,9 @@ import Foundation
 import Logging
 import QuorumBus
 import QuorumKafka
+import QuorumPipeline
+import QuorumServiceKit
+import QuorumStores
 import Testing
 
 /// Broker restarts on a broker of the test's own (`TestBroker`): the local broker keeps topics in memory, so a restart
@@ -25,6 +28,140 @@ struct BrokerRestartIntegrationTests {
         // In a child process: the failure this guards against is a crash that would take the test run down with it.
         await #expect(processExitsWith: .success) {
             try await Self.restartUnderClients(work: Self.workFolder(testProcess: getppid()))
+        }
+    }
+
+    /// The stage services of `ClusterIntegrationTests.Run.startPipeline`, by instance name.
+    static let stages = ["quorum-features", "trainer-1", "trainer-2", "quorum-inference", "quorum-consensus", "quorum-risk", "quorum-execution"]
+
+    /// The whole pipeline as processes on a broker of the test's own; the broker restarts (losing every topic and committed
+    /// offset) while the cluster is idle between two parts of the live bars. With no manual step, the services re-create
+    /// the topics, replace their producers, rejoin their groups and trade the second part; no process exits, and the live
+    /// stages still agree with the Postgres ledger. Then execution is restarted: it rebuilds from topics that lost the
+    /// history, and `quorum summary`'s ledger check says its book differs from the ledger.
+    @Test("the cluster recovers from a broker restart by itself, and the ledger check tells a stage rebuilt from lost topics")
+    func clusterRecovers() async throws {
+        let shared = try ClusterIntegrationTests.environment()
+        let broker = try await TestBroker(log: shared.work + "/restart-broker.log", pidFile: shared.work + "/restart-broker.pid")
+        defer { broker.stop() }
+        let env = ClusterIntegrationTests.Env(brokers: broker.address, redis: shared.redis, postgres: shared.postgres, bin: shared.bin,
+                                              work: shared.work)
+        let fixture = try ClusterIntegrationTests.writeFixture(env)
+        let (firstLive, secondLive) = try Self.splitInTwo(fixture.live)
+        let prefix = "br\(wallClockNanos() % 1_000_000_000)"
+        let namer = try TopicNamer(prefix: prefix)
+        let run = ClusterIntegrationTests.Run(env: env, prefix: prefix)
+        for name in Self.stages { run.httpPorts[name] = try freeLoopbackPort() }
+        defer { run.stopAll() }
+        let groups = ClusterIntegrationTests.pipelineGroups
+
+        try run.startPipeline()
+        try await run.cli(["ingest"] + fixture.history)
+        try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", groups])
+        try await run.cli(["train", "--until", fixture.split, "--train-days", "8", "--validation-days", "3", "--wait", "--timeout", "300"])
+        try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", groups])
+        try await ClusterIntegrationTests.waitForServedModels(env, prefix: prefix)
+        try await run.cli(["ingest"] + firstLive)
+        try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", groups])
+        let fillsBefore = try await Self.fillCount(env, prefix: prefix)
+        #expect(fillsBefore >= 1, "the first part of the live bars should trade")
+        try await Self.waitUntilReady(run, names: Self.stages, limit: .seconds(60))
+
+        // The restart. A watcher samples every stage's readiness meanwhile.
+        let watcher = Self.watchReadiness(run)
+        let restarted = ContinuousClock.now
+        try await broker.restart()
+        // Nobody but the services re-creates the topics (the test's bus does not create any).
+        let bus = try ClusterIntegrationTests.bus(env)
+        let bars = namer.name(Topic.bars)
+        while (try? await bus.topicPartitionCounts())?[bars] == nil {  // the broker may not answer yet: asked again
+            guard ContinuousClock.now - restarted < .seconds(120) else { throw ClusterTestError("no service re-created \(bars) within 120 s") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let topicsBack = ContinuousClock.now - restarted
+        try await Self.waitUntilReady(run, names: Self.stages, limit: .seconds(180))
+        let readyAgain = ContinuousClock.now - restarted
+        try await run.cli(["ingest"] + secondLive)
+        let reports = namer.name(Topic.executionReports)
+        while try await ClusterIntegrationTests.count(bus, reports) == 0 {
+            guard ContinuousClock.now - restarted < .seconds(300) else { throw ClusterTestError("no execution report for the bars after the restart within 300 s") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let flowing = ContinuousClock.now - restarted
+        try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", groups])
+        watcher.cancel()
+        let unready = await watcher.value
+        let seen = unready.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: " | ")
+        print("broker restart: topics re-created after \(Self.seconds(topicsBack)) s, every stage ready again after \(Self.seconds(readyAgain)) s, "
+              + "first execution report of the new bars after \(Self.seconds(flowing)) s; readiness seen failing: \(seen)")
+        for (name, child) in run.children { #expect(child.isRunning, "\(name) exited after the broker restart (see \(env.work)/\(prefix)-\(name).log)") }
+        #expect(try await Self.fillCount(env, prefix: prefix) > fillsBefore, "the bars after the restart should trade too")
+        let summary = try await run.cli(["summary"])
+        #expect(summary.contains("ledger check: orders, fills and positions agree; execution's live book and risk's exposure agree with them"),
+                "\(summary)")
+
+        // Execution restarted now rebuilds from topics that hold only what came after the broker restart.
+        run.children["quorum-execution"]!.kill9()
+        run.children["quorum-execution"]!.wait()
+        try run.restart("quorum-execution")
+        try await Self.waitUntilReady(run, names: ["quorum-execution"], limit: .seconds(120))
+        let after = try await run.cli(["summary"])
+        #expect(after.contains("the live stages' state differs from the ledger: execution's live"), "\(after)")
+    }
+
+    /// Each live file cut in two at its middle row (both with the header); the bad rows stay in the second part.
+    static func splitInTwo(_ files: [String]) throws -> (first: [String], second: [String]) {
+        var first: [String] = []
+        var second: [String] = []
+        for file in files {
+            let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").map(String.init)
+            let middle = 1 + (lines.count - 1) / 2
+            let a = file.replacingOccurrences(of: ".csv", with: "_1.csv")
+            let b = file.replacingOccurrences(of: ".csv", with: "_2.csv")
+            try ((lines[..<middle]).joined(separator: "\n") + "\n").write(toFile: a, atomically: true, encoding: .utf8)
+            try (([lines[0]] + lines[middle...]).joined(separator: "\n") + "\n").write(toFile: b, atomically: true, encoding: .utf8)
+            first.append(a)
+            second.append(b)
+        }
+        return (first, second)
+    }
+
+    static func fillCount(_ env: ClusterIntegrationTests.Env, prefix: String) async throws -> Int {
+        try await ClusterIntegrationTests.withStore(env, prefix: prefix) { try await ExecutionLedgerStore(store: $0).fills().count }
+    }
+
+    static func seconds(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18) }
+
+    /// Waits until every named instance answers `/health/ready` with 200, or fails with the last answers.
+    static func waitUntilReady(_ run: ClusterIntegrationTests.Run, names: [String], limit: Duration) async throws {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            var failing: [String] = []
+            for name in names {
+                let answer = HTTPProbe.get(port: run.httpPorts[name]!, path: "/health/ready")
+                if answer?.status != 200 { failing.append("\(name): \(answer.map { "\($0.status) \($0.body)" } ?? "no answer")") }
+            }
+            if failing.isEmpty { return }
+            guard ContinuousClock.now < deadline else {
+                throw ClusterTestError("not ready within \(limit): \(failing.joined(separator: "; "))")
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Samples every stage's readiness every 250 ms until cancelled; returns, per instance, the first failing answer seen.
+    static func watchReadiness(_ run: ClusterIntegrationTests.Run) -> Task<[String: String], Never> {
+        let ports = run.httpPorts
+        return Task {
+            var seen: [String: String] = [:]
+            while !Task.isCancelled {
+                for (name, port) in ports where seen[name] == nil {
+                    guard let answer = HTTPProbe.get(port: port, path: "/health/ready") else { seen[name] = "no answer"; continue }
+                    if answer.status != 200 { seen[name] = "\(answer.status) \(answer.body.prefix(300))" }
+                }
+                do { try await Task.sleep(for: .milliseconds(250)) } catch { break }
+            }
+            return seen
         }
     }
 

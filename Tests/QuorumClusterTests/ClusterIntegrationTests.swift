@@ -82,14 +82,16 @@ struct ClusterIntegrationTests {
         let prefix: String
         var children: [String: ChildProcess] = [:]
         var arguments: [String: [String]] = [:]
+        /// The HTTP port of each instance (health and metrics), when the test fixes them; others get any free port.
+        var httpPorts: [String: Int] = [:]
 
         init(env: Env, prefix: String) {
             self.env = env
             self.prefix = prefix
         }
 
-        var common: [String] {
-            ["--topic.prefix", prefix, "--http.port", "0", "--kafka.brokers", env.brokers, "--log.format", "json", "--shutdown.timeout", "20s"]
+        func common(http port: Int) -> [String] {
+            ["--topic.prefix", prefix, "--http.port", "\(port)", "--kafka.brokers", env.brokers, "--log.format", "json", "--shutdown.timeout", "20s"]
         }
 
         /// URLs with passwords go to the services by environment, never argv (visible in /proc/PID/cmdline).
@@ -97,7 +99,7 @@ struct ClusterIntegrationTests {
 
         func start(_ service: String, instance: String? = nil, extra: [String] = []) throws {
             let name = instance ?? service
-            let args = common + ["--service.instance", "\(prefix)-\(name)"] + extra
+            let args = common(http: httpPorts[name] ?? 0) + ["--service.instance", "\(prefix)-\(name)"] + extra
             arguments[name] = [service] + args
             children[name] = try ChildProcess.spawn("\(env.bin)/\(service)", args, log: "\(env.work)/\(prefix)-\(name).log",
                                                     environment: secrets)
@@ -229,7 +231,7 @@ struct ClusterIntegrationTests {
 
     /// The hot state (Redis) of one prefix's run.
     static func hotState(_ env: Env, prefix: String) throws -> RedisHotState {
-        let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: "\(prefix):\(RedisConfiguration.defaultKeyPrefix)"),
+        let client = RedisClient(configuration: try RedisConfiguration(url: env.redis, keyPrefix: RedisConfiguration.keyPrefix(forTopicPrefix: prefix)),
                                  logger: Logger(label: "cluster-test"))
         return RedisHotState(client: client)
     }

@@ -109,6 +109,13 @@ struct RedisIntegrationTests {
             #expect(try await state.exposures() == ["BTC-USD": "-0.12345678901234567890"])
             await #expect(throws: RedisError.self) { try await state.setExposure(symbol: "BTC-USD", "1e3") }
 
+            #expect(try await state.executionBook() == nil)
+            try await state.setExecutionBook(startingCash: "100000", cash: "76086.5", positions: ["BTC-USD": "0.5", "ETH-USD": "2"])
+            try await state.setExecutionBook(startingCash: "100000", cash: "79990", positions: ["BTC-USD": "0.5"])
+            let book = try #require(try await state.executionBook())  // replaced whole: ETH-USD is gone
+            #expect(book.startingCash == "100000" && book.cash == "79990" && book.positions == ["BTC-USD": "0.5"])
+            await #expect(throws: RedisError.self) { try await state.setExecutionBook(startingCash: "1", cash: "NaN", positions: [:]) }
+
             var killSwitch = try await state.killSwitch()
             #expect(killSwitch.on == false && killSwitch.reason == nil)
             try await state.setKillSwitch(on: true, reason: "drawdown limit hit")

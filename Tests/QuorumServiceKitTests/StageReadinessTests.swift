@@ -2,6 +2,7 @@ import QuorumBus
 import QuorumPipeline
 import QuorumServiceKit
 import QuorumServices
+import Synchronization
 import Testing
 
 /// A stage that rebuilds its state (like execution): it only counts what it sees.
@@ -54,6 +55,84 @@ struct StageReadinessTests {
         let ready = try await Self.waitForReadiness(app) { $0.isReady }
         #expect(ready.isReady, "\(ready)")
         #expect(try await bus.consumerGroups() == ["test-rebuilding"])
+
+        await app.shutdown()
+        try await running.value
+    }
+}
+
+/// A stage that forwards every input to `output`.
+struct ForwardingLogic: StageLogic {
+    let group = "test-forwarding"
+    let inputs: [String]
+    let output: String
+    var rebuildsState: Bool { false }
+    func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        .done(message, [OutgoingMessage(topic: output, key: message.key, value: message.value)])
+    }
+}
+
+/// An in-memory bus whose producers fail every send while `failing` is set (a broker away, topics missing).
+final class FlakyBus: MessageBus, Sendable {
+    let inner = InMemoryBus()
+    let failing = Mutex(false)
+    func makeProducer(clientID: String) throws -> any MessageProducer { FlakyProducer(inner: try inner.makeProducer(clientID: clientID), bus: self) }
+    func makeConsumer(group: String, topics: [String], clientID: String, startAt: StartPosition) throws -> any MessageConsumer {
+        try inner.makeConsumer(group: group, topics: topics, clientID: clientID, startAt: startAt)
+    }
+    func createTopics(_ specs: [TopicSpec]) async throws { try await inner.createTopics(specs) }
+    func offsetsForTimes(topic: String, timestampMs: Int64) async throws -> [Int32: Int64] {
+        try await inner.offsetsForTimes(topic: topic, timestampMs: timestampMs)
+    }
+    func watermarks(topic: String) async throws -> [Int32: Watermark] { try await inner.watermarks(topic: topic) }
+    func committedOffsets(group: String, topic: String) async throws -> [Int32: Int64] { try await inner.committedOffsets(group: group, topic: topic) }
+    func setCommittedOffsets(group: String, topic: String, offsets: [Int32: Int64]) async throws {
+        try await inner.setCommittedOffsets(group: group, topic: topic, offsets: offsets)
+    }
+    func deleteConsumerGroup(_ group: String) async throws { try await inner.deleteConsumerGroup(group) }
+    func consumerGroups() async throws -> [String] { try await inner.consumerGroups() }
+}
+
+final class FlakyProducer: MessageProducer, Sendable {
+    let inner: any MessageProducer
+    let bus: FlakyBus
+    init(inner: any MessageProducer, bus: FlakyBus) { self.inner = inner; self.bus = bus }
+    func send(_ messages: [OutgoingMessage]) async throws -> [DeliveryReport] {
+        if bus.failing.withLock({ $0 }) { throw BusError(.deliveryFailed, "test: the broker is away", isRetriable: true) }
+        return try await inner.send(messages)
+    }
+    func flush(timeout: Duration) async throws { try await inner.flush(timeout: timeout) }
+    func close() async { await inner.close() }
+}
+
+@Suite("Stage readiness follows progress")
+struct StageProgressReadinessTests {
+    @Test("publishing that keeps failing makes the stage unready with the error; it is ready again, with nothing lost, once a retry works")
+    func publishingFailures() async throws {
+        let bus = FlakyBus()
+        let (input, output) = ("test.progress.input", "test.progress.output")
+        try await bus.createTopics([input, output].map { TopicSpec(name: $0, key: .symbol, valueType: "bytes", partitions: 1, retentionMs: -1, summary: "test") })
+        let config = try Configuration(registry: ServiceRunner.makeRegistry(name: "quorum-test"),
+                                       values: ["http.port": "0", "readiness.check.interval": "0", "log.level": "critical",
+                                                "stage.publish.retry.limit": "3"])
+        let app = try await ServiceRunner.build(config: config) { context in
+            [await StageHostService(logic: ForwardingLogic(inputs: [input], output: output), bus: bus, context: context)]
+        }
+        let running = Task { try await app.run() }
+        let ready = try await StageReadinessTests.waitForReadiness(app) { $0.isReady }
+        #expect(ready.isReady, "\(ready)")
+
+        bus.failing.withLock { $0 = true }
+        let producer = try bus.inner.makeProducer(clientID: "test")
+        _ = try await producer.send([OutgoingMessage(topic: input, key: "k", value: [1])])
+        let stuck = try await StageReadinessTests.waitForReadiness(app) { !$0.isReady }
+        let failure = stuck.checks.first { $0.name == "stage" }?.failure ?? ""
+        #expect(failure.contains("publish failed 3 times in a row") && failure.contains("the broker is away"), "\(stuck)")
+
+        bus.failing.withLock { $0 = false }
+        let back = try await StageReadinessTests.waitForReadiness(app) { $0.isReady }
+        #expect(back.isReady, "\(back)")
+        #expect(try await bus.watermarks(topic: output)[0]?.high == 1)
 
         await app.shutdown()
         try await running.value

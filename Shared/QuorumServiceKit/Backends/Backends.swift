@@ -42,10 +42,8 @@ public struct Backends: Sendable {
     }
 
     public static func redisConfiguration(_ config: Configuration, namer: TopicNamer) throws -> RedisConfiguration {
-        // Hot state of a replay lives beside live state, like its topics.
-        let prefix = namer.prefix.isEmpty ? RedisConfiguration.defaultKeyPrefix : "\(namer.prefix):\(RedisConfiguration.defaultKeyPrefix)"
-        return try RedisConfiguration(url: config.string(CommonKeys.redisURL.name), keyPrefix: prefix,
-                                      commandTimeout: config.duration(CommonKeys.redisCommandTimeout.name))
+        try RedisConfiguration(url: config.string(CommonKeys.redisURL.name), keyPrefix: RedisConfiguration.keyPrefix(forTopicPrefix: namer.prefix),
+                               commandTimeout: config.duration(CommonKeys.redisCommandTimeout.name))
     }
 
     /// The Postgres settings; a run with a topic prefix works in its own schema (see `PostgresConfiguration.schema`).
