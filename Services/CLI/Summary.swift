@@ -82,7 +82,8 @@ struct Summary: AsyncParsableCommand {
             for p in try await ledgerStore.positions() where !p.quantity.isZero { report.positions[p.symbol.name] = p.quantity.description }
             report.ledgerProblems = try await ledgerStore.verifyLedger()
             do {
-                report.liveStateDifferences = try await LiveState.differences(redisURL: redisURL, prefix: broker.prefix, fills: fills)
+                report.liveStateDifferences = try await LiveState.differences(redisURL: redisURL, prefix: broker.prefix, fills: fills,
+                                                                              openOrders: LiveState.openOrders(orders, fills: fills))
             } catch {
                 report.liveStateNotChecked = "\(error)"
             }
@@ -259,7 +260,19 @@ struct Wait: AsyncParsableCommand {
 
 /// Reads what the running stages stored in the hot state and compares it with the ledger (`LiveStateCheck`).
 enum LiveState {
-    static func differences(redisURL: String, prefix: String, fills: [Fill]) async throws -> [String] {
+    /// The signed quantity of the orders not final yet (new or accepted), less what they filled, per symbol.
+    static func openOrders(_ orders: [OrderRecord], fills: [Fill]) -> [Symbol: Fixed] {
+        var filled: [String: Fixed] = [:]
+        for fill in fills { filled[fill.clientOrderID, default: .zero] += fill.quantity }
+        var open: [Symbol: Fixed] = [:]
+        for order in orders where order.status.rank < 2 {
+            let remaining = order.quantity - (filled[order.clientOrderID] ?? .zero)
+            open[order.symbol, default: .zero] += order.side == .buy ? remaining : -remaining
+        }
+        return open
+    }
+
+    static func differences(redisURL: String, prefix: String, fills: [Fill], openOrders: [Symbol: Fixed]) async throws -> [String] {
         var logger = Logger(label: "quorum")
         logger.logLevel = .warning
         let client = RedisClient(configuration: try RedisConfiguration(url: redisURL, keyPrefix: RedisConfiguration.keyPrefix(forTopicPrefix: prefix)),
@@ -284,6 +297,6 @@ enum LiveState {
                                 positions: Dictionary(uniqueKeysWithValues: try stored.positions.map { (Symbol($0.key), try amount($0.value, "execution's position of \($0.key)")) }))
         }
         let risk = Dictionary(uniqueKeysWithValues: try exposures.map { (Symbol($0.key), try amount($0.value, "risk's exposure of \($0.key)")) })
-        return LiveStateCheck.differences(fills: fills, book: book, exposures: risk)
+        return LiveStateCheck.differences(fills: fills, openOrders: openOrders, book: book, exposures: risk)
     }
 }

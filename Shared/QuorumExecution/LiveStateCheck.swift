@@ -25,8 +25,10 @@ public enum LiveStateCheck {
     /// - Parameters:
     ///   - fills: every fill of the Postgres ledger.
     ///   - book: execution's stored book, or nil when it stored none (then only risk is compared).
-    ///   - exposures: risk's exposure (position quantity) per symbol as it stored it.
-    public static func differences(fills: [Fill], book: Book?, exposures: [Symbol: Fixed]) -> [String] {
+    ///   - openOrders: the signed quantity of the ledger's orders that are not final yet (accepted, not filled), per symbol.
+    ///   - exposures: risk's exposure per symbol as it stored it: position plus approved orders not final, counting the
+    ///     execution reports it received (so it equals the ledger's position plus open orders).
+    public static func differences(fills: [Fill], openOrders: [Symbol: Fixed] = [:], book: Book?, exposures: [Symbol: Fixed]) -> [String] {
         var ledger = Ledger(startingCash: book?.startingCash ?? .zero)
         for fill in fills { ledger.apply(fill) }
         let recorded = ledger.positions.mapValues(\.quantity)
@@ -43,11 +45,13 @@ public enum LiveStateCheck {
                 lines.append("execution's live cash is \(book.cash), the ledger's fills give \(ledger.cash)")
             }
         }
-        for symbol in Set(recorded.keys).union(exposures.keys).sorted(by: { $0.name < $1.name }) {
+        for symbol in Set(recorded.keys).union(exposures.keys).union(openOrders.keys).sorted(by: { $0.name < $1.name }) {
             let live = exposures[symbol] ?? .zero
-            let durable = recorded[symbol] ?? .zero
-            if live != durable {
-                lines.append("risk's exposure of \(symbol) is \(live), the ledger's position is \(durable)")
+            let position = recorded[symbol] ?? .zero
+            let open = openOrders[symbol] ?? .zero
+            if live != position + open {
+                let ledger = open.isZero ? "the ledger's position is \(position)" : "the ledger's position and open orders make \(position + open)"
+                lines.append("risk's exposure of \(symbol) is \(live), \(ledger)")
             }
         }
         return lines

@@ -151,6 +151,7 @@ public struct RiskStage: StageLogic {
             // Held until the next decision of its symbol is released (also when its approval has not been released
             // yet, which happens while rebuilding); its offset stays uncommitted meanwhile, so a restart loses nothing.
             reports[id] = HeldReport(events: events, position: position)
+            touchedSymbols.insert(Symbol(report.symbol))  // its stored exposure counts the held report (see `persist`)
             return try release()
         }
         // control
@@ -271,9 +272,13 @@ public struct RiskStage: StageLogic {
             try await denialSink.record(pendingDenials)
         }
         pendingDenials = []
-        if let hotState {
+        if let hotState, !touchedSymbols.isEmpty || pendingKill != nil {
+            // The stored exposure counts the execution reports held back until their symbol's next decision (event-time
+            // order) as applied: it is what the ledger shows once they are, so `quorum summary` can compare the two.
+            var settled = core
+            for held in reports.values { for event in held.events { _ = settled.handle(event) } }
             for symbol in touchedSymbols.sorted() {
-                try await hotState.setExposure(symbol: symbol.name, quantity: core.exposure(symbol))
+                try await hotState.setExposure(symbol: symbol.name, quantity: settled.exposure(symbol))
             }
             if let kill = pendingKill { try await hotState.setKillSwitch(on: kill.on, reason: kill.reason) }
         }

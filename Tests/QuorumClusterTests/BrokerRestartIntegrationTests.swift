@@ -68,7 +68,7 @@ struct BrokerRestartIntegrationTests {
         try await Self.waitUntilReady(run, names: Self.stages, limit: .seconds(60))
 
         // The restart. A watcher samples every stage's readiness meanwhile.
-        let watcher = Self.watchReadiness(run)
+        let watcher = ReadinessWatcher(ports: run.httpPorts)
         let restarted = ContinuousClock.now
         try await broker.restart()
         // Nobody but the services re-creates the topics (the test's bus does not create any).
@@ -89,8 +89,7 @@ struct BrokerRestartIntegrationTests {
         }
         let flowing = ContinuousClock.now - restarted
         try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", groups])
-        watcher.cancel()
-        let unready = await watcher.value
+        let unready = watcher.stop()
         let seen = unready.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: " | ")
         print("broker restart: topics re-created after \(Self.seconds(topicsBack)) s, every stage ready again after \(Self.seconds(readyAgain)) s, "
               + "first execution report of the new bars after \(Self.seconds(flowing)) s; readiness seen failing: \(seen)")
@@ -149,19 +148,34 @@ struct BrokerRestartIntegrationTests {
         }
     }
 
-    /// Samples every stage's readiness every 250 ms until cancelled; returns, per instance, the first failing answer seen.
-    static func watchReadiness(_ run: ClusterIntegrationTests.Run) -> Task<[String: String], Never> {
-        let ports = run.httpPorts
-        return Task {
-            var seen: [String: String] = [:]
-            while !Task.isCancelled {
-                for (name, port) in ports where seen[name] == nil {
-                    guard let answer = HTTPProbe.get(port: port, path: "/health/ready") else { seen[name] = "no answer"; continue }
-                    if answer.status != 200 { seen[name] = "\(answer.status) \(answer.body.prefix(300))" }
+    /// Samples every stage's readiness every 250 ms on a thread of its own (the probes block) until `stop`; `seen` holds,
+    /// per instance, the first failing answer.
+    final class ReadinessWatcher: @unchecked Sendable {
+        // @unchecked: `seen` and `stopped` are only touched under `lock`.
+        private let lock = NSLock()
+        private var seen: [String: String] = [:]
+        private var stopped = false
+        private let done = DispatchSemaphore(value: 0)
+
+        init(ports: [String: Int]) {
+            Thread.detachNewThread { [self] in
+                while !self.lock.withLock({ self.stopped }) {
+                    for (name, port) in ports where self.lock.withLock({ self.seen[name] == nil }) {
+                        let answer = HTTPProbe.get(port: port, path: "/health/ready")
+                        let failure = answer == nil ? "no answer" : answer!.status != 200 ? "\(answer!.status) \(answer!.body.prefix(300))" : nil
+                        if let failure { self.lock.withLock { self.seen[name] = failure } }
+                    }
+                    usleep(250_000)
                 }
-                do { try await Task.sleep(for: .milliseconds(250)) } catch { break }
+                self.done.signal()
             }
-            return seen
+        }
+
+        /// Stops sampling; returns what was seen.
+        func stop() -> [String: String] {
+            lock.withLock { stopped = true }
+            done.wait()
+            return lock.withLock { seen }
         }
     }
 

@@ -34,6 +34,17 @@ struct LiveStateCheckTests {
         ], "\(lines)")
     }
 
+    @Test("risk's exposure counts the orders that are open in the ledger")
+    func openOrders() {
+        let book = LiveStateCheck.Book(startingCash: 100_000, cash: Self.cash, positions: ["BTC-USD": fx("0.5"), "ETH-USD": 2])
+        // A sell of the whole ETH position accepted but not filled yet: risk's exposure of ETH is already 0.
+        #expect(LiveStateCheck.differences(fills: Self.fills, openOrders: ["ETH-USD": -2], book: book,
+                                           exposures: ["BTC-USD": fx("0.5"), "ETH-USD": 0]).isEmpty)
+        #expect(LiveStateCheck.differences(fills: Self.fills, openOrders: ["ETH-USD": -2], book: book,
+                                           exposures: ["BTC-USD": fx("0.5"), "ETH-USD": 2])
+                == ["risk's exposure of ETH-USD is 2, the ledger's position and open orders make 0"])
+    }
+
     @Test("no stored book: only risk is compared")
     func noBook() {
         #expect(LiveStateCheck.differences(fills: Self.fills, book: nil, exposures: ["BTC-USD": fx("0.5"), "ETH-USD": 2]).isEmpty)
