@@ -51,7 +51,7 @@ public final class RenewingProducer: MessageProducer, Sendable {
     public func send(_ messages: [OutgoingMessage]) async throws -> [DeliveryReport] {
         let before = state.withLock { $0.current }
         if let reason = (before.producer as? any RenewableProducer)?.renewalReason {
-            renew(after: before.generation, reason)
+            await closeIfIdle(renew(after: before.generation, reason))
         }
         let current = try state.withLock { s -> Current in
             if s.closed { throw BusError(.closed, "send on a closed producer") }
@@ -72,8 +72,9 @@ public final class RenewingProducer: MessageProducer, Sendable {
         }
     }
 
-    /// Replaces the producer of `generation` if it is still the current one.
-    private func renew(after generation: Int, _ reason: String) {
+    /// Replaces the producer of `generation` if it is still the current one; returns the generation retired, if any.
+    @discardableResult
+    private func renew(after generation: Int, _ reason: String) -> Int? {
         let outcome: Result<Int, any Error>? = state.withLock { s in
             guard !s.closed, s.current.generation == generation else { return nil }  // already renewed (or closed)
             do {
@@ -97,6 +98,18 @@ public final class RenewingProducer: MessageProducer, Sendable {
         case nil:
             break
         }
+        if case .success(let next)? = outcome { return next - 1 }
+        return nil
+    }
+
+    /// Closes the retired producer of `generation` when no send uses it (otherwise its last send does, in `done`).
+    private func closeIfIdle(_ generation: Int?) async {
+        guard let generation else { return }
+        let toClose = state.withLock { s -> (any MessageProducer)? in
+            guard (s.inFlight[generation] ?? 0) == 0 else { return nil }
+            return s.retired.removeValue(forKey: generation)
+        }
+        if let toClose { await toClose.close() }
     }
 
     /// Ends one send of `generation`; closes that producer if it was retired and this was its last send.

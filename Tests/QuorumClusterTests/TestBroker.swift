@@ -96,7 +96,7 @@ func canConnect(port: Int) -> Bool {
     } == 0
 }
 
-/// A minimal HTTP/1.0 GET on loopback (the tests poll `/health/ready`; no HTTP client library needed for that).
+/// A minimal HTTP GET on loopback (`Connection: close`: the answer ends when the server closes) (the tests poll `/health/ready`; no HTTP client library needed for that).
 enum HTTPProbe {
     /// The status code and body, or nil when nothing answered within 2 s.
     static func get(port: Int, path: String) -> (status: Int, body: String)? {
@@ -114,7 +114,7 @@ enum HTTPProbe {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
