@@ -38,7 +38,7 @@ public final class TopicGuard: Service, Sendable {
 
     /// One look: re-creates missing topics, records what is wrong. A broker that does not answer is the `kafka`
     /// check's business; the topics are then looked at again next time.
-    func checkOnce() async {
+    public func checkOnce() async {
         let counts: [String: Int32]
         do {
             counts = try await bus.topicPartitionCounts()
