@@ -29,6 +29,9 @@ struct BenchPipeline: AsyncParsableCommand {
     @Option(help: "Only the first N bars (across symbols, in event-time order) from --from.") var count: Int?
     @Option(help: "0 = publish as fast as possible; N = N× real time (3 symbols of 30-minute bars at 6000× = 10 bars/s).")
     var speed: Double = 0
+    @Option(name: .customLong("stage-set"),
+            help: "KEY=VALUE: a configuration key given to every stage (repeatable), e.g. --stage-set kafka.fetch.wait.max.ms=1.")
+    var stageSettings: [String] = []
 
     struct Result: Codable {
         var bars = 0
@@ -61,8 +64,15 @@ struct BenchPipeline: AsyncParsableCommand {
             throw ValidationError("no active models to serve: run `make demo` (or quorum train) first")
         }
         let symbols = Set(input.bars.map(\.bar.symbol.name)).filter { modelled.contains($0) }.sorted()
+        var extra: [String] = []
+        for setting in stageSettings {
+            guard let eq = setting.firstIndex(of: "="), eq != setting.startIndex else {
+                throw ValidationError("--stage-set '\(setting)' is not KEY=VALUE (e.g. kafka.fetch.wait.max.ms=1)")
+            }
+            extra += ["--" + setting[..<eq], String(setting[setting.index(after: eq)...])]
+        }
         let children = try PrefixPipeline.spawn(bin: bin, logs: logs, prefix: prefix, brokers: broker.brokers,
-                                                postgresURL: stores.postgresURL, symbols: symbols)
+                                                postgresURL: stores.postgresURL, symbols: symbols, extra: extra)
         defer { PrefixPipeline.stop(children) }
         try await PrefixPipeline.waitUntilJoined(children)
         print("publishing \(input.bars.count) bars to \(namer.name(Topic.bars))")

@@ -150,8 +150,9 @@ enum PrefixPipeline {
     /// `bin`: folder of the service binaries; nil = the folder of this executable.
     /// URLs that may hold a password (Postgres, Redis) reach the children through their environment, never argv
     /// (which every user can read in `ps` or /proc/PID/cmdline).
+    /// `extra`: further arguments for every stage (e.g. `--kafka.fetch.wait.max.ms 1`).
     static func spawn(bin: String?, logs: String, prefix: String, brokers: String, postgresURL: String,
-                      symbols: [String]) throws -> [ChildProcess] {
+                      symbols: [String], extra: [String] = []) throws -> [ChildProcess] {
         let binDir = bin ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let logDir = "\(logs)/\(prefix)"
         try FileManager.default.createDirectory(atPath: logDir, withIntermediateDirectories: true)
@@ -163,7 +164,7 @@ enum PrefixPipeline {
         do {
             for stage in ServiceGroups.replayStages {
                 var args = ["--topic.prefix", prefix, "--http.port", "0", "--service.instance", "\(prefix)-\(stage)",
-                            "--kafka.brokers", brokers, "--log.format", "json"]
+                            "--kafka.brokers", brokers, "--log.format", "json"] + extra
                 // Strict event-time order: wait for every symbol that has a model, and do not give up on a slow one.
                 if stage == "quorum-risk" { args += ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "120s"] }
                 children.append(try ChildProcess.spawn("\(binDir)/\(stage)", args, log: "\(logDir)/\(stage).log", environment: secrets))
