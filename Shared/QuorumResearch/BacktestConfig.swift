@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import QuorumExecution
 import QuorumFeatures
 import QuorumMarketData
@@ -487,5 +492,46 @@ struct Section {
         var out: [Section] = []
         for (i, item) in items.enumerated() { out.append(try Section(item, path: "\(name(key))[\(i)]", file: file, keys: keys)) }
         return out
+    }
+}
+
+extension BacktestConfig {
+    /// Reads and parses a config file; relative paths in it are taken from the file's folder.
+    public static func load(path: String) throws(BacktestError) -> BacktestConfig {
+        guard let bytes = Backtest.readWholeFile(path) else {
+            throw BacktestError(.invalidValue, "config file \(path) does not exist or cannot be read")
+        }
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        return try parse(String(decoding: bytes, as: UTF8.self), file: path, baseDirectory: folder.isEmpty ? "/" : folder)
+    }
+
+    /// The command line's overrides: `data` files replace the config's data source (paths as given, taken from the
+    /// current folder), `symbol` is the market of every row and the one symbol traded, `from`/`to` replace the range.
+    public mutating func override(data: [String], symbol: String?, from: String?, to: String?) throws(BacktestError) {
+        if !data.isEmpty {
+            self.data = .files(data.map { $0.hasPrefix("/") || baseDirectory == "." ? $0 : Self.currentDirectory() + "/" + $0 })
+        }
+        if let symbol {
+            dataSymbol = Symbol(symbol)
+            symbols = [Symbol(symbol)]
+        }
+        func time(_ text: String?, _ option: String) throws(BacktestError) -> Nanos? {
+            guard let text else { return nil }
+            guard let ns = TimestampParser.parse(text) else {
+                throw BacktestError(.invalidValue, "\(option) '\(text)' is not a time: use 2019-01-01, 2019-01-01T12:00:00Z or epoch seconds")
+            }
+            return ns
+        }
+        if let f = try time(from, "--from") { self.from = f }
+        if let t = try time(to, "--to") { self.to = t }
+        if let f = self.from, let t = self.to, f >= t {
+            throw BacktestError(.invalidValue, "the range is empty: to (\(TimestampParser.iso(t))) must be after from (\(TimestampParser.iso(f)))")
+        }
+    }
+
+    static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -43,7 +43,7 @@ public struct BacktestOutput: Sendable {
         let curve = result.curve
         let finalEquity = curve.equity.last ?? result.config.startingEquity
         let seconds = { (ns: Double) -> JSON in .double(ns / 1e9) }
-        return .object([
+        let headline: [(String, JSON)] = [
             ("run_id", .string(runID)),
             ("code_version", .string(codeVersion)),
             ("sharpe", .double(r.sharpe)),
@@ -72,7 +72,8 @@ public struct BacktestOutput: Sendable {
             ("interval_seconds", .int(curve.intervalSeconds)),
             ("periods", .int(r.periods)),
             ("periods_per_year", .double(r.periodsPerYear)),
-            ("trades", .object([
+        ]
+        let trades: [(String, JSON)] = [
                 ("count", .int(t.trades)),
                 ("open", .int(result.openTrades.count)),
                 ("win_rate", .double(t.winRate)),
@@ -85,9 +86,8 @@ public struct BacktestOutput: Sendable {
                 ("traded_notional", .double(t.tradedNotional)),
                 ("fees_paid", .double(t.feesPaid)),
                 ("slippage_paid", .double(t.slippagePaid)),
-            ])),
-            ("pnl_by_symbol", .object(result.pnlBySymbol.map { ($0.symbol.name, JSON.number($0.pnl.description)) })),
-            ("counts", .object([
+        ]
+        let counts: [(String, JSON)] = [
                 ("bars", .int(result.data.bars.count)),
                 ("decisions", .int(result.decisions)),
                 ("orders", .int(result.orders.filter { $0.status != "DENIED" }.count)),
@@ -97,17 +97,21 @@ public struct BacktestOutput: Sendable {
                 ("fees", .number(result.fills.reduce(Fixed.zero) { $0 + $1.fee }.description)),
                 ("dead_letters", .int(result.deadLetters)),
                 ("skipped_rows", .int(result.data.skippedRows)),
-            ])),
-            ("data", .object([
-                ("symbols", .array(result.data.digests.map { d in
+        ]
+        let symbols: [JSON] = result.data.digests.map { d in
                     .object([("symbol", .string(d.symbol.name)), ("interval_seconds", .int(d.intervalSeconds)), ("bars", .int(d.bars)),
                              ("first_open", .string(TimestampParser.iso(d.firstOpen))), ("last_open", .string(TimestampParser.iso(d.lastOpen))),
                              ("digest", .string("fnv1a64:" + d.digest))])
-                })),
-                ("files", .array(result.data.files.map { f in
-                    .object([("file", .string(String(f.file.split(separator: "/").last ?? ""))), ("bars", .int(f.bars))])
-                })),
-            ])),
+        }
+        let files: [JSON] = result.data.files.map { f in
+            .object([("file", .string(String(f.file.split(separator: "/").last ?? ""))), ("bars", .int(f.bars))])
+        }
+        let pnl: [(String, JSON)] = result.pnlBySymbol.map { ($0.symbol.name, JSON.number($0.pnl.description)) }
+        return .object(headline + [
+            ("trades", .object(trades)),
+            ("pnl_by_symbol", .object(pnl)),
+            ("counts", .object(counts)),
+            ("data", .object([("symbols", .array(symbols)), ("files", .array(files))])),
             ("config", result.config.json()),
         ])
     }
@@ -198,5 +202,24 @@ public struct BacktestOutput: Sendable {
         guard written == bytes.count, closed == 0 else {
             throw BacktestError(.output, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
+    }
+}
+
+extension BacktestOutput {
+    /// The headline figures for the terminal.
+    public func summary() -> [String] {
+        let r = result.returns
+        let t = result.tradeSummary
+        let n = ReportHTML.number
+        let p = ReportHTML.percent
+        return [
+            "run \(runID): \(result.data.bars.count) bars of \(result.data.symbols.map(\.name).joined(separator: ", ")), "
+                + "\(result.config.models.isEmpty ? "rules only" : "\(result.config.models.count) model(s)")",
+            "  final equity \(result.curve.equity.last?.description ?? "-")  total return \(p(r.totalReturn))  CAGR \(p(r.cagr))",
+            "  Sharpe \(n(r.sharpe, 3))  Sortino \(n(r.sortino, 3))  Calmar \(n(r.calmar, 3))  max drawdown \(p(r.maxDrawdown))",
+            "  PSR \(n(r.probabilisticSharpe, 3))  DSR \(n(result.deflatedSharpe, 3)) (trials \(result.config.trials))",
+            "  trades \(t.trades) (open \(result.openTrades.count))  win rate \(p(t.winRate))  profit factor \(n(t.profitFactor, 2))  "
+                + "fees \(n(t.feesPaid, 2))  decisions \(result.decisions)",
+        ]
     }
 }
