@@ -152,6 +152,7 @@ let package = Package(
         ], path: "Tests/QuorumPipelineTests", swiftSettings: strict),
         .testTarget(name: "QuorumResearchTests", dependencies: [
             "QuorumResearch", "QuorumPipeline", "QuorumModel", "QuorumML", "QuorumFeatures", "QuorumExecution", "QuorumAnalytics",
+            "QuorumMarketData",
         ], path: "Tests/QuorumResearchTests", swiftSettings: strict),
         .testTarget(name: "QuorumClusterTests", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumKafka", "QuorumBus", "QuorumModel",
