@@ -115,69 +115,61 @@ public struct BacktestResult: Sendable {
                                                              trialSharpeVariance: config.trialSharpeVariance)
     }
 
-    /// Round trips from fills in ledger order (see `RoundTrip`).
+    /// Round trips from fills in ledger order (see `RoundTrip`). The fills go through a `Ledger`, whose position before
+    /// each fill says whether it opens, adds, reduces or flips, and whose realized PnL is the trips' gross PnL.
     static func roundTrips(_ fills: [Fill], slippage: (Fill) -> Fixed) -> (closed: [RoundTrip], open: [RoundTrip]) {
+        var ledger = Ledger(startingCash: .zero)
         var closed: [RoundTrip] = []
         var open: [Symbol: RoundTrip] = [:]
-        var held: [Symbol: (quantity: Fixed, average: Fixed, entryNotional: Fixed, exitQuantity: Fixed, exitNotional: Fixed)] = [:]
+        /// Per open trip: notional of its entries, quantity and notional of its exits (for the average prices).
+        var legs: [Symbol: (entryNotional: Fixed, exitQuantity: Fixed, exitNotional: Fixed)] = [:]
         for fill in fills {
+            let before = ledger.position(fill.symbol).quantity
+            let realized = ledger.realizedPnL
+            guard ledger.apply(fill) else { continue }
+            let after = ledger.position(fill.symbol).quantity
             let q = fill.signedQuantity
-            var h = held[fill.symbol] ?? (.zero, .zero, .zero, .zero, .zero)
             let slip = slippage(fill)
-            func start(quantity: Fixed, fee: Fixed, slip: Fixed) {
+            func start(_ quantity: Fixed, fee: Fixed, slip: Fixed) {
                 open[fill.symbol] = RoundTrip(symbol: fill.symbol, side: q > .zero ? .long : .short, size: quantity, entryTime: fill.time,
                                               exitTime: nil, entryPrice: fill.price, exitPrice: .zero, fees: fee, slippage: slip,
                                               grossPnL: .zero, fills: 1)
-                h.entryNotional = quantity * fill.price
-                h.exitQuantity = .zero
-                h.exitNotional = .zero
+                legs[fill.symbol] = (quantity * fill.price, .zero, .zero)
             }
-            if h.quantity.isZero || h.quantity.signum == q.signum {
-                if h.quantity.isZero {
-                    start(quantity: q.magnitude, fee: fill.fee, slip: slip)
-                } else if var trip = open[fill.symbol] {
-                    trip.size += q.magnitude
-                    h.entryNotional += q.magnitude * fill.price
-                    trip.entryPrice = h.entryNotional / trip.size
-                    trip.fees += fill.fee
-                    trip.slippage += slip
-                    trip.fills += 1
-                    open[fill.symbol] = trip
-                }
-                let total = h.quantity + q
-                // The ledger's weighted average entry, rounded the same way.
-                h.average = (h.quantity.magnitude * h.average + q.magnitude * fill.price) / total.magnitude
-                h.quantity = total
-            } else {
-                let closing = min(q.magnitude, h.quantity.magnitude)
-                let perUnit = h.quantity > .zero ? fill.price - h.average : h.average - fill.price
+            if before.isZero {
+                start(q.magnitude, fee: fill.fee, slip: slip)
+            } else if before.signum == q.signum, var trip = open[fill.symbol], var leg = legs[fill.symbol] {
+                trip.size += q.magnitude
+                leg.entryNotional += q.magnitude * fill.price
+                trip.entryPrice = leg.entryNotional / trip.size
+                trip.fees += fill.fee
+                trip.slippage += slip
+                trip.fills += 1
+                open[fill.symbol] = trip
+                legs[fill.symbol] = leg
+            } else if var trip = open[fill.symbol], var leg = legs[fill.symbol] {
+                // Reducing, closing or flipping: the closing part's share of the fee and slippage belongs to this trip.
+                let closing = min(q.magnitude, before.magnitude)
                 let whole = closing == q.magnitude
                 let fee = whole ? fill.fee : fill.fee * closing / q.magnitude
                 let slipPart = whole ? slip : slip * closing / q.magnitude
-                if var trip = open[fill.symbol] {
-                    trip.grossPnL += perUnit * closing
-                    trip.fees += fee
-                    trip.slippage += slipPart
-                    trip.fills += 1
-                    h.exitQuantity += closing
-                    h.exitNotional += closing * fill.price
-                    trip.exitPrice = h.exitNotional / h.exitQuantity
-                    open[fill.symbol] = trip
-                }
-                let total = h.quantity + q
-                if total.isZero || total.signum != h.quantity.signum, var trip = open.removeValue(forKey: fill.symbol) {
+                trip.grossPnL += ledger.realizedPnL - realized
+                trip.fees += fee
+                trip.slippage += slipPart
+                trip.fills += 1
+                leg.exitQuantity += closing
+                leg.exitNotional += closing * fill.price
+                trip.exitPrice = leg.exitNotional / leg.exitQuantity
+                legs[fill.symbol] = leg
+                if after.isZero || after.signum != before.signum {
                     trip.exitTime = fill.time
                     closed.append(trip)
+                    open[fill.symbol] = nil
+                    if !after.isZero { start(after.magnitude, fee: fill.fee - fee, slip: slip - slipPart) }
+                } else {
+                    open[fill.symbol] = trip
                 }
-                if total.isZero {
-                    h.average = .zero
-                } else if total.signum != h.quantity.signum {
-                    h.average = fill.price
-                    start(quantity: total.magnitude, fee: fill.fee - fee, slip: slip - slipPart)
-                }
-                h.quantity = total
             }
-            held[fill.symbol] = h
         }
         return (closed, open.values.sorted { ($0.entryTime, $0.symbol) < ($1.entryTime, $1.symbol) })
     }
