@@ -353,8 +353,7 @@ extension BacktestConfig {
             ("rules", .array(rulesJSON)),
             ("consensus", .object([("threshold", .double(c.threshold)), ("conflict_confidence", .double(c.conflictConfidence)),
                                    ("long_only", .bool(c.longOnly)), ("default_weight", .double(c.defaultWeight)),
-                                   ("weights", .object(c.weights.sorted { $0.key < $1.key }.map { ($0.key, JSON.double($0.value)) })),
-                                   ("rules_only", .bool(c.rulesOnly))])),
+                                   ("weights", .object(c.weights.sorted { $0.key < $1.key }.map { ($0.key, JSON.double($0.value)) }))])),
             ("risk", .object([("risk_per_trade", fixed(r.riskPerTrade)), ("max_portfolio_heat", fixed(r.maxPortfolioHeat)),
                               ("max_position_notional", fixed(r.maxPositionNotional)),
                               ("max_position_notional_by_symbol", .object(r.maxPositionNotionalBySymbol.sorted { $0.key < $1.key }

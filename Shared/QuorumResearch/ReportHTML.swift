@@ -156,7 +156,7 @@ struct ReportHTML {
             for (month, value) in months where month.hasPrefix(year) {
                 let m = Int(month.suffix(2)) ?? 1
                 let intensity = min(1, abs(value) / maxAbs)
-                let color = value >= 0 ? "rgba(45,164,78,\(Self.number(0.15 + 0.85 * intensity, 2)))" : "rgba(207,34,46,\(Self.number(0.15 + 0.85 * intensity, 2)))"
+                let color = value >= 0 ? "rgba(45,164,78,\(Self.number(0.12 + 0.5 * intensity, 2)))" : "rgba(207,34,46,\(Self.number(0.12 + 0.5 * intensity, 2)))"
                 svg += "<rect x=\"\(Self.number(60 + cell * Double(m - 1), 1))\" y=\"\(Self.number(y, 1))\" width=\"\(Int(cell - 2))\" height=\"\(Int(rowHeight - 2))\" fill=\"\(color)\"><title>\(month)</title></rect>"
                 svg += "<text class=\"axis\" x=\"\(Self.number(60 + cell * Double(m - 1) + 6, 1))\" y=\"\(Self.number(y + 16, 1))\">\(Self.percent(value))</text>\n"
             }

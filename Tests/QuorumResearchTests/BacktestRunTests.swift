@@ -119,7 +119,8 @@ struct BacktestRunTests {
         text[5] = "2020-09-13T14:00:00Z,abc,1,1,1,1"
         let broken = folder + "/broken_btc_usd_30m.csv"
         try text.joined(separator: "\n").write(toFile: broken, atomically: true, encoding: .utf8)
-        do { _ = try BacktestData.load(try Self.config(folder: folder, files: [broken])); Issue.record("expected an error") } catch {
+        let brokenConfig = try Self.config(folder: folder, files: [broken])
+        do { _ = try BacktestData.load(brokenConfig); Issue.record("expected an error") } catch {
             #expect(error.code == .data)
             #expect(error.description.contains("broken_btc_usd_30m.csv:6:"), "\(error)")
         }
