@@ -6,34 +6,15 @@ import QuorumModel
 import QuorumPipeline
 @testable import QuorumResearch
 
-/// Synthetic markets written as CSV files, so tests go through the same reader as real data.
+/// Slices of the vendored bars written as CSV files, so tests go through the same reader as `quorum backtest`.
 enum Support {
-    static let interval: Int64 = 1800
-    static let start: Nanos = 1_600_000_000 * 1_000_000_000 - (1_600_000_000 * 1_000_000_000) % (1800 * 1_000_000_000)
+    /// The vendored bars (data/market), 30-minute BTC, ETH and LTC from 2017-10 to 2019-10.
+    static let market = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data/market").path
 
-    /// A random walk with slow waves (rules and models act on it), deterministic for a seed.
-    static func bars(symbol: String, count: Int, seed: UInt64, startPrice: Double) -> [Bar] {
-        var state = seed &* 6364136223846793005 &+ 1442695040888963407
-        func uniform() -> Double {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Double(state >> 11) / Double(1 << 53)
-        }
-        var price = startPrice
-        var out: [Bar] = []
-        for i in 0..<count {
-            let r = (uniform() - 0.5) * 0.02 + 0.004 * sin(Double(i) / 40.0)
-            let open = price
-            let close = max(1, price * (1 + r))
-            func fx(_ v: Double) -> Fixed { Fixed(approximating: (v * 100).rounded() / 100) }
-            var bar = Bar(symbol: Symbol(symbol), openTime: start + Int64(i) * interval * 1_000_000_000, intervalSeconds: interval,
-                          open: fx(open), high: fx(max(open, close) * (1 + uniform() * 0.003)),
-                          low: fx(min(open, close) * (1 - uniform() * 0.003)), close: fx(close), volume: Fixed(10 + i % 7))
-            bar.high = max(bar.high, bar.open, bar.close)
-            bar.low = min(bar.low, bar.open, bar.close)
-            out.append(bar)
-            price = close
-        }
-        return out
+    /// The vendored bars of one file opening in `[from, to)`.
+    static func bars(_ file: String, from: String, to: String) throws -> [Bar] {
+        try IngestReader.read([market + "/" + file], from: TimestampParser.parse(from), to: TimestampParser.parse(to)).bars.map(\.bar)
     }
 
     static func csv(_ bars: [Bar]) -> String {
@@ -49,13 +30,11 @@ enum Support {
         return path
     }
 
-    /// Two symbols' files (btc_usd_30m.csv, eth_usd_30m.csv) in `folder`.
-    static func writeMarkets(in folder: String, count: Int = 1_200) throws -> [String] {
-        let btc = bars(symbol: "BTC-USD", count: count, seed: 1, startPrice: 20_000)
-        let eth = bars(symbol: "ETH-USD", count: count, seed: 2, startPrice: 1_500)
+    /// Two symbols' files (btc_usd_30m.csv, eth_usd_30m.csv) in `folder`: two months of the vendored bars.
+    static func writeMarkets(in folder: String, from: String = "2019-01-01", to: String = "2019-03-01") throws -> [String] {
         let paths = [folder + "/btc_usd_30m.csv", folder + "/eth_usd_30m.csv"]
-        try csv(btc).write(toFile: paths[0], atomically: true, encoding: .utf8)
-        try csv(eth).write(toFile: paths[1], atomically: true, encoding: .utf8)
+        try csv(try bars("btc_usd_30m.csv.gz", from: from, to: to)).write(toFile: paths[0], atomically: true, encoding: .utf8)
+        try csv(try bars("eth_usd_30m.csv.gz", from: from, to: to)).write(toFile: paths[1], atomically: true, encoding: .utf8)
         return paths
     }
 
