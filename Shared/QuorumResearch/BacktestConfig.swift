@@ -126,6 +126,12 @@ public struct BacktestConfig: Sendable {
     public var trials = 1
     /// Variance of the per-period Sharpe ratios of those trials. Default 0.
     public var trialSharpeVariance = 0.0
+    /// Monte Carlo paths of the trade-order shuffle and of the block bootstrap of returns (0: none). Default 1000.
+    public var monteCarloPaths = 1_000
+    /// Seed of the Monte Carlo draws (the same seed gives the same paths). Default 1.
+    public var monteCarloSeed: UInt64 = 1
+    /// Bootstrap block length in bars (1: i.i.d.; longer keeps volatility clusters). Default 48.
+    public var monteCarloBlockLength = 48
 
     public init() {}
 
@@ -181,7 +187,7 @@ public struct BacktestConfig: Sendable {
 extension BacktestConfig {
     /// Every top-level key, in documentation order.
     public static let topLevelKeys = ["symbols", "data", "interval", "from", "to", "features", "models", "rules", "consensus",
-                                      "risk", "fees", "slippage", "starting_equity", "overfitting"]
+                                      "risk", "fees", "slippage", "starting_equity", "overfitting", "monte_carlo"]
 
     /// Parses a config file's text. `file` names it in errors; `baseDirectory` is where relative paths start.
     public static func parse(_ text: String, file: String = "config", baseDirectory: String = ".") throws(BacktestError) -> BacktestConfig {
@@ -309,6 +315,16 @@ extension BacktestConfig {
             }
             config.trialSharpeVariance = try o.double("trial_sharpe_variance", atLeast: 0) ?? config.trialSharpeVariance
         }
+        if let m = try root.section("monte_carlo", keys: ["paths", "seed", "block_length"]) {
+            func whole(_ key: String, atLeast minimum: Double) throws(BacktestError) -> Int? {
+                guard let d = try m.double(key, atLeast: minimum) else { return nil }
+                guard d == d.rounded(), d <= 1e9 else { throw m.invalid(key, "must be a whole number") }
+                return Int(d)
+            }
+            config.monteCarloPaths = try whole("paths", atLeast: 0) ?? config.monteCarloPaths
+            config.monteCarloSeed = try whole("seed", atLeast: 0).map { UInt64($0) } ?? config.monteCarloSeed
+            config.monteCarloBlockLength = try whole("block_length", atLeast: 1) ?? config.monteCarloBlockLength
+        }
         return config
     }
 
@@ -366,6 +382,8 @@ extension BacktestConfig {
             ("slippage", .object([("fixed_bps", fixed(slippageBps)), ("range_fraction", fixed(rangeSlippage))])),
             ("starting_equity", fixed(startingEquity)),
             ("overfitting", .object([("trials", .int(trials)), ("trial_sharpe_variance", .double(trialSharpeVariance))])),
+            ("monte_carlo", .object([("paths", .int(monteCarloPaths)), ("seed", .int(monteCarloSeed)),
+                                     ("block_length", .int(monteCarloBlockLength))])),
         ])
     }
 }

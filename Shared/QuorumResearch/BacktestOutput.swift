@@ -109,11 +109,26 @@ public struct BacktestOutput: Sendable {
         let pnl: [(String, JSON)] = result.pnlBySymbol.map { ($0.symbol.name, JSON.number($0.pnl.description)) }
         return .object(headline + [
             ("trades", .object(trades)),
+            ("monte_carlo", monteCarloJSON()),
             ("pnl_by_symbol", .object(pnl)),
             ("counts", .object(counts)),
             ("data", .object([("symbols", .array(symbols)), ("files", .array(files))])),
             ("config", result.config.json()),
         ])
+    }
+
+    func monteCarloJSON() -> JSON {
+        func band(_ b: PercentileBand) -> JSON {
+            .object([("p5", .double(b.p5)), ("p25", .double(b.p25)), ("p50", .double(b.p50)), ("p75", .double(b.p75)), ("p95", .double(b.p95))])
+        }
+        func summary(_ m: MonteCarloResult?) -> JSON {
+            guard let m else { return .null }
+            return .object([("final_return", band(m.finalReturn)), ("max_drawdown", band(m.maxDrawdown)), ("sharpe", band(m.sharpe)),
+                            ("probability_of_loss", .double(m.probabilityOfLoss))])
+        }
+        let c = result.config
+        return .object([("paths", .int(c.monteCarloPaths)), ("seed", .int(c.monteCarloSeed)), ("block_length", .int(c.monteCarloBlockLength)),
+                        ("trade_shuffle", summary(result.tradeShuffle)), ("bootstrap", summary(result.bootstrap))])
     }
 
     // MARK: CSV files

@@ -76,6 +76,10 @@ public struct BacktestResult: Sendable {
     public let deflatedSharpe: Double
     /// Net PnL per symbol: cash flows of its fills (fees included) plus its position at the last close.
     public let pnlBySymbol: [(symbol: Symbol, pnl: Fixed)]
+    /// Trade-order shuffle of the closed trips' net PnL (nil with fewer than two trades or no paths).
+    public let tradeShuffle: MonteCarloResult?
+    /// Block bootstrap of the per-period returns (nil without returns or paths).
+    public let bootstrap: MonteCarloResult?
     public let decisions: Int
     /// Records a stage could not handle (dead-letter topics); 0 in a healthy run.
     public let deadLetters: Int
@@ -111,8 +115,16 @@ public struct BacktestResult: Sendable {
         let equity = curve.equity.map(\.doubleValue)
         returns = ReturnSummary(equity: equity, timestamps: curve.times, periodsPerYear: curve.periodsPerYear)
         tradeSummary = TradeSummary(trades: trades.map(\.analyticsTrade), timeline: curve.times, equity: equity)
-        deflatedSharpe = SharpeInference.deflatedSharpeRatio(returns: ReturnMetrics.returns(equity: equity), trials: config.trials,
+        let periodReturns = ReturnMetrics.returns(equity: equity)
+        deflatedSharpe = SharpeInference.deflatedSharpeRatio(returns: periodReturns, trials: config.trials,
                                                              trialSharpeVariance: config.trialSharpeVariance)
+        let paths = config.monteCarloPaths
+        tradeShuffle = trades.count < 2 || paths == 0 ? nil
+            : MonteCarlo.shuffleTrades(pnl: trades.map { $0.pnl.doubleValue }, startingEquity: config.startingEquity.doubleValue,
+                                       paths: paths, seed: config.monteCarloSeed)
+        bootstrap = periodReturns.isEmpty || paths == 0 ? nil
+            : MonteCarlo.bootstrapReturns(periodReturns, blockLength: config.monteCarloBlockLength, paths: paths, seed: config.monteCarloSeed,
+                                          periodsPerYear: curve.periodsPerYear)
     }
 
     /// Round trips from fills in ledger order (see `RoundTrip`). The fills go through a `Ledger`, whose position before

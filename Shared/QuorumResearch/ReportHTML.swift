@@ -52,6 +52,7 @@ struct ReportHTML {
         html += "<h2>Monthly returns</h2>\n" + monthlyHeatMap()
         html += "<h2>Trade PnL histogram</h2>\n" + Self.histogram(result.trades.map { $0.pnl.doubleValue })
         html += "<h2>Rolling Sharpe (30 days)</h2>\n" + rollingSharpe(returns)
+        html += "<h2>Monte Carlo: block bootstrap of returns</h2>\n" + monteCarlo()
         html += "</body></html>\n"
         return html
     }
@@ -177,6 +178,32 @@ struct ReportHTML {
             values.append(s.isFinite ? s : 0)
         }
         return Self.lineChart(values, color: "#8250df")
+    }
+
+    /// The bootstrap's fan (growth of 1: 5th–95th percentile band, 25th–75th, median) and its percentiles.
+    func monteCarlo() -> String {
+        guard let m = result.bootstrap, m.fan.count >= 2 else { return "<p>No Monte Carlo paths (monte_carlo.paths is 0).</p>\n" }
+        let lo = m.fan.map(\.equity.p5).min() ?? 0, hi = m.fan.map(\.equity.p95).max() ?? 1
+        let span = hi > lo ? hi - lo : 1
+        let w = Self.width - 2 * Self.pad, h = Self.height - Self.pad
+        func x(_ i: Int) -> Double { Self.pad + w * Double(i) / Double(m.fan.count - 1) }
+        func y(_ v: Double) -> Double { Self.pad / 2 + h * (1 - (v - lo) / span) }
+        func line(_ values: [Double]) -> String { values.enumerated().map { "\(Self.number(x($0.offset), 1)),\(Self.number(y($0.element), 1))" }.joined(separator: " ") }
+        func band(_ low: [Double], _ high: [Double], _ opacity: String) -> String {
+            "<polygon fill=\"#1f6feb\" fill-opacity=\"\(opacity)\" points=\"\(line(high)) \(line(low).split(separator: " ").reversed().joined(separator: " "))\"/>\n"
+        }
+        var svg = "<svg width=\"\(Int(Self.width))\" height=\"\(Int(Self.height))\">\n"
+        svg += band(m.fan.map(\.equity.p5), m.fan.map(\.equity.p95), "0.15") + band(m.fan.map(\.equity.p25), m.fan.map(\.equity.p75), "0.25")
+        svg += "<polyline fill=\"none\" stroke=\"#1f6feb\" stroke-width=\"1.5\" points=\"\(line(m.fan.map(\.equity.p50)))\"/>\n"
+        for v in [lo, hi] { svg += "<text class=\"axis\" x=\"2\" y=\"\(Self.number(y(v) + 3, 1))\">\(Self.number(v, 3))</text>" }
+        svg += "</svg>\n<table><tr><th></th><th>p5</th><th>p50</th><th>p95</th></tr>\n"
+        for (name, b, pct) in [("Final return", m.finalReturn, true), ("Max drawdown", m.maxDrawdown, true), ("Sharpe", m.sharpe, false)] {
+            let cells = [b.p5, b.p50, b.p95].map { pct ? Self.percent($0) : Self.number($0, 3) }
+            svg += "<tr><th>\(name)</th>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"
+        }
+        svg += "<tr><th>Probability of loss</th><td colspan=\"3\">\(Self.percent(m.probabilityOfLoss))</td></tr></table>\n"
+        svg += "<p>\(m.paths) paths, blocks of \(result.config.monteCarloBlockLength) bars, seed \(m.seed).</p>\n"
+        return svg
     }
 
     // MARK: formatting (fixed decimals, no locale)

@@ -80,6 +80,19 @@ struct BacktestConfigTests {
         }
     }
 
+    @Test("command-line overrides: --data files from the current folder, --symbol as the market and the one symbol, --from/--to")
+    func overrides() throws {
+        var config = try BacktestConfig.load(path: Self.examples + "/backtest.json")
+        try config.override(data: ["ltc.csv", "/abs/x.csv"], symbol: "LTC-USD", from: "2019-05-01", to: "2019-06-01")
+        guard case .files(let files) = config.data else { Issue.record("files expected"); return }
+        #expect(files[0].hasSuffix("/ltc.csv") && files[0].hasPrefix("/") && files[1] == "/abs/x.csv")
+        #expect(config.resolve(files[0]) == files[0])
+        #expect(config.symbols == [Symbol("LTC-USD")] && config.dataSymbol == Symbol("LTC-USD"))
+        #expect(config.from.map(TimestampParser.iso) == "2019-05-01T00:00:00Z" && config.to.map(TimestampParser.iso) == "2019-06-01T00:00:00Z")
+        #expect(throws: BacktestError.self) { try config.override(data: [], symbol: nil, from: "2019-07-01", to: nil) }
+        #expect(config.monteCarloPaths == 1_000 && config.monteCarloBlockLength == 48)
+    }
+
     @Test("JSON renders deterministically and reads back")
     func jsonRoundTrip() throws {
         let value: JSON = .object([("a", .array([.int(1), .double(0.5), .null])), ("b", .string("x\"y\n")), ("c", .object([])),

@@ -91,6 +91,10 @@ struct BacktestRunTests {
         let open = try #require(opens["\(buy.symbol)|\(buy.time)"])
         #expect(buy.price > open + open * 5 / 10_000)
 
+        // Monte Carlo: both analyses ran, reproducibly (the determinism test compares the whole report).
+        #expect(report["monte_carlo"]?["bootstrap"]?["probability_of_loss"] != nil)
+        #expect(report["monte_carlo"]?["trade_shuffle"]?["max_drawdown"]?["p50"] != nil)
+
         let html = output.files().first { $0.name == "report.html" }!.contents
         #expect(html.contains("<svg") && !html.contains("http://") && !html.contains("<script"))
     }
