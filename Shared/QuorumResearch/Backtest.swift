@@ -43,6 +43,14 @@ public struct Backtest: Sendable {
                 do { model = try LogisticModel(artifact: bytes) } catch {
                     throw BacktestError(.model, "models[\(i)].file: \(resolved) is not a model artifact: \(error)")
                 }
+                let spec = FeatureSpecs.number(of: config.featureSpec)
+                guard model.featureSpecVersion == spec else {
+                    throw BacktestError(.model, "models[\(i)].file: \(resolved) was trained on feature spec \(model.featureSpecVersion), the run computes "
+                                        + "\(config.featureSpec.version) (\(spec)): inference would skip every vector; set features.spec to the model's")
+                }
+                if let other = served.first(where: { $0.model.symbol == model.symbol }) {
+                    throw BacktestError(.model, "models[\(i)].file: a second model for \(model.symbol) (\(other.modelID) serves it already); give one per symbol")
+                }
                 let name = id ?? String(resolved.split(separator: "/").last.map { $0.split(separator: ".").first ?? $0 } ?? "model")
                 served.append(ServedModel(modelID: name, model: model))
             }

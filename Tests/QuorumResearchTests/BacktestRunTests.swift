@@ -108,6 +108,10 @@ struct BacktestRunTests {
         try Support.writeModel(bars: btc, trainBars: 1_200, to: folder + "/btc.model")
         let config = try Self.config(folder: folder, files: ["btc_usd_30m.csv"], extra: #", "models": [{"file": "btc.model"}]"#)
         #expect(!config.consensusConfig.rulesOnly)
+        let twice = try Self.config(folder: folder, files: ["btc_usd_30m.csv"], extra: #", "models": [{"file": "btc.model"}, {"file": "btc.model", "id": "b"}]"#)
+        do { _ = try Backtest(config: twice); Issue.record("expected an error") } catch {
+            #expect(error.code == .model && error.description.contains("a second model for BTC-USD"), "\(error)")
+        }
         let output = try await Self.run(config)
         #expect(output.result.decisions > 1_000)
         let rulesOnly = try await Self.run(try Self.config(folder: folder, files: ["btc_usd_30m.csv"]))
