@@ -91,6 +91,11 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/QuorumPipeline", swiftSettings: strict),
+        // Research: `quorum backtest` on the stage logics (EventTimeDriver), its config, outputs and report; no servers.
+        .target(name: "QuorumResearch", dependencies: [
+            "QuorumPipeline", "QuorumAnalytics", "QuorumModel", "QuorumMarketData", "QuorumFeatures", "QuorumML",
+            "QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumBus",
+        ], path: "Shared/QuorumResearch", swiftSettings: strict),
         // Stores: the pipeline's durable records in Postgres (bar archive, model registry, training runs,
         // orders/fills/positions ledger, risk denials, alerts); every write idempotent.
         .target(name: "QuorumStores", dependencies: [
@@ -119,7 +124,7 @@ let package = Package(
 
         .executableTarget(name: "quorum", dependencies: [
             "QuorumServices", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumModel", "QuorumProto", "QuorumExecution",
-            "QuorumServiceKit", "QuorumBus", "QuorumKafka", "QuorumMarketData",
+            "QuorumServiceKit", "QuorumBus", "QuorumKafka", "QuorumMarketData", "QuorumResearch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Services/CLI", swiftSettings: strict),
         .executableTarget(name: "quorum-bench", dependencies: [
@@ -145,6 +150,10 @@ let package = Package(
             "QuorumPipeline", "QuorumBus", "QuorumModel", "QuorumProto", "QuorumFeatures", "QuorumML", "QuorumStrategy",
             "QuorumRisk", "QuorumExecution",
         ], path: "Tests/QuorumPipelineTests", swiftSettings: strict),
+        .testTarget(name: "QuorumResearchTests", dependencies: [
+            "QuorumResearch", "QuorumPipeline", "QuorumModel", "QuorumML", "QuorumFeatures", "QuorumExecution", "QuorumAnalytics",
+            "QuorumMarketData",
+        ], path: "Tests/QuorumResearchTests", swiftSettings: strict),
         .testTarget(name: "QuorumClusterTests", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumKafka", "QuorumBus", "QuorumModel",
             "QuorumProto", "QuorumRedis", .product(name: "Logging", package: "swift-log"),

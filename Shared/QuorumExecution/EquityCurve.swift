@@ -17,6 +17,10 @@ public struct EquityCurve: Sendable {
     public private(set) var marks: [Symbol: Fixed] = [:]
     /// The sampling period in seconds (0 when there are no bars).
     public private(set) var intervalSeconds: Int64 = 0
+    /// The symbols of the bars, sorted: the columns of `positions`.
+    public private(set) var symbols: [Symbol] = []
+    /// Each sample's position (signed quantity) per symbol, in `symbols` order; one row per `equity` point.
+    public private(set) var positions: [[Fixed]] = []
 
     /// - Parameters:
     ///   - fills: every fill of the account (any order; applied by time, then fill id).
@@ -27,10 +31,12 @@ public struct EquityCurve: Sendable {
         let fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
         let bars = bars.sorted { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
         intervalSeconds = bars.map(\.intervalSeconds).min() ?? 0
+        symbols = Set(bars.map(\.symbol)).sorted()
         var next = 0
         if let first = bars.first {
             times.append(first.openTime)
             equity.append(startingCash)
+            positions.append(Array(repeating: .zero, count: symbols.count))
         }
         var index = 0
         while index < bars.count {
@@ -47,6 +53,7 @@ public struct EquityCurve: Sendable {
             }
             times.append(close)
             equity.append(ledger.equity(marks: marks))
+            positions.append(symbols.map { ledger.position($0).quantity })
         }
         while next < fills.count {
             _ = ledger.apply(fills[next])

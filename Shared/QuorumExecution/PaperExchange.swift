@@ -9,6 +9,10 @@ public struct PaperExchangeConfig: Sendable, Hashable {
     public var slippageBps: Fixed
     /// Fee in basis points of the fill's notional (`quantity × fill price`). Default 10.
     public var feeBps: Fixed
+    /// Volatility-scaled slippage on top of `slippageBps`: this fraction of the previous bar's range (high − low) of
+    /// the symbol, against the trader (0.1 = a tenth of the last bar's range). Default 0. Risk's buying-power check does
+    /// not see it (its `priceAllowanceBps` is the headroom); a buy it leaves without cash is rejected at the fill.
+    public var rangeSlippage: Fixed
     /// Spot (false, default): a sell beyond the position and a buy beyond the cash are rejected.
     public var allowShort: Bool
     /// Bars remembered per symbol so that an order arriving after its fill bar still fills at that bar (the cluster
@@ -16,8 +20,9 @@ public struct PaperExchangeConfig: Sendable, Hashable {
     public var barMemory: Int
 
     public init(startingCash: Fixed = 100_000, slippageBps: Fixed = 5, feeBps: Fixed = 10, allowShort: Bool = false,
-                barMemory: Int = 50_000) {
+                barMemory: Int = 50_000, rangeSlippage: Fixed = .zero) {
         self.barMemory = max(1, barMemory)
+        self.rangeSlippage = rangeSlippage
         self.startingCash = startingCash
         self.slippageBps = slippageBps
         self.feeBps = feeBps
@@ -186,16 +191,27 @@ public struct PaperExchange: Sendable {
         return actions
     }
 
+    /// High − low of the symbol's bar before `bar` (nil for its first bar).
+    private func previousRange(before bar: Bar) -> Fixed? {
+        guard let bars = recentBars[bar.symbol] else { return nil }
+        for candidate in bars.reversed() where candidate.openTime < bar.openTime { return candidate.high - candidate.low }
+        return nil
+    }
+
     /// Fills an accepted order at `bar`'s open (or rejects it when spot cash or position do not allow it).
     private mutating func fill(_ record: inout OrderRecord, at bar: Bar) -> ExecutionAction {
         let order = record.order
         let id = order.clientOrderID
-        let price = fillPrice(open: bar.open, side: order.side)
+        var price = fillPrice(open: bar.open, side: order.side)
+        if !config.rangeSlippage.isZero, let range = previousRange(before: bar) {
+            let slip = range * config.rangeSlippage
+            price = order.side == .buy ? price + slip : max(.zero, price - slip)
+        }
         let fee = fee(quantity: order.quantity, price: price)
         var rejection: String?
         if !config.allowShort {
             if order.side == .buy {
-                let cost = config.costs.buyCost(quantity: order.quantity, open: bar.open)
+                let cost = order.quantity * price + fee
                 if cost > ledger.cash {
                     rejection = "buy \(order.quantity) \(order.symbol) costs \(cost) with fees but cash is \(ledger.cash)"
                 }

@@ -16,16 +16,19 @@ public struct ConsensusStage: StageLogic {
     private var core: ConsensusCore
     private var intervals: [Symbol: Int64] = [:]
     /// Envelopes of predictions not yet decided, by symbol and bar time: a decision's cause is always its prediction
-    /// (not whichever input happened to arrive second), so replays give identical envelopes.
+    /// (not whichever input happened to arrive second), so replays give identical envelopes. Rules only
+    /// (`ConsensusConfig.rulesOnly`): the features vector's envelope, the decision's only input.
     private var predictionEnvelopes: [Symbol: [Nanos: Quorum_V1_Envelope]] = [:]
 
-    public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(), group: String = "quorum-consensus") {
+    /// - Parameter rules: the rule strategies that vote beside the model (default: EMA crossover and RSI mean reversion).
+    public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(),
+                rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()], group: String = "quorum-consensus") {
         self.group = namer.group(group)
         featuresTopic = namer.name(Topic.features)
         inputs = [featuresTopic, namer.name(Topic.predictions)]
         signalsTopic = namer.name(Topic.signals)
         decisionsTopic = namer.name(Topic.decisions)
-        core = ConsensusCore(config: config)
+        core = ConsensusCore(config: config, rules: rules)
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
@@ -35,8 +38,11 @@ public struct ConsensusStage: StageLogic {
             // Cold vectors have undefined indicators: rules would read garbage; the model does not score them either.
             guard vector.warm else { return .done(message) }
             intervals[Symbol(vector.symbol)] = Int64(vector.intervalSeconds)
-            actions = core.handle(.features(try vector.snapshot()))
+            let snapshot = try vector.snapshot()
+            if core.config.rulesOnly { predictionEnvelopes[snapshot.symbol, default: [:]][snapshot.time] = vector.envelope }
+            actions = core.handle(.features(snapshot))
         } else {
+            if core.config.rulesOnly { return .done(message) }
             let prediction = try message.decode(Quorum_V1_Prediction.self)
             let p = prediction.mlPrediction()
             predictionEnvelopes[p.symbol, default: [:]][p.time] = prediction.envelope

@@ -16,6 +16,12 @@ public struct InProcessPipeline: Sendable {
     public var exchange = PaperExchangeConfig()
     /// Symbols risk's event-time merge waits for from the start; empty = the symbols of the input.
     public var symbols: [Symbol] = []
+    public var featureSpec: FeatureSpec = .coreV1
+    /// The rule strategies voting in consensus (the service's defaults unless a backtest configures others).
+    public var rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()]
+    /// Where execution records orders and fills, and risk its denials (nil: only the published records).
+    public var executionRecords: (any ExecutionRecordSink)?
+    public var denialRecords: (any DenialRecordSink)?
 
     public init(models: [ServedModel]) { self.models = models }
 
@@ -31,14 +37,20 @@ public struct InProcessPipeline: Sendable {
 
     /// The stage logics, in pipeline order, as the services build them (no Redis, no Postgres, no idle timeout).
     public func stages(for input: IngestInput, namer: TopicNamer = .live) -> [any StageLogic] {
-        let expected = symbols.isEmpty ? Array(Set(input.bars.map(\.bar.symbol))).sorted() : symbols
-        return [
-            FeaturesStage(namer: namer, hotState: nil),
-            InferenceStage(namer: namer, initialModels: models, hotState: nil),
-            ConsensusStage(namer: namer, config: consensus),
-            RiskStage(namer: namer, config: risk, idleTimeout: nil, expectedSymbols: expected, hotState: nil, denialSink: nil),
-            ExecutionStage(namer: namer, config: exchange, records: nil),
+        stages(symbols: symbols.isEmpty ? Array(Set(input.bars.map(\.bar.symbol))).sorted() : symbols, namer: namer)
+    }
+
+    /// The stage logics for bars of `symbols` (risk's merge waits for each of them). Without models there is nothing
+    /// for inference to do, and it is left out.
+    public func stages(symbols expected: [Symbol], namer: TopicNamer = .live) -> [any StageLogic] {
+        var stages: [any StageLogic] = [FeaturesStage(namer: namer, spec: featureSpec, hotState: nil)]
+        if !models.isEmpty { stages.append(InferenceStage(namer: namer, initialModels: models, hotState: nil)) }
+        stages += [
+            ConsensusStage(namer: namer, config: consensus, rules: rules),
+            RiskStage(namer: namer, config: risk, idleTimeout: nil, expectedSymbols: expected, hotState: nil, denialSink: denialRecords),
+            ExecutionStage(namer: namer, config: exchange, records: executionRecords),
         ]
+        return stages
     }
 
     /// Runs the bars through every stage and returns their final state and every record.

@@ -15,9 +15,12 @@ public struct ConsensusConfig: Sendable, Hashable {
     /// How many distinct bar times per symbol are remembered (pending joins and already-decided bars).
     /// Older ones are dropped, and messages for bars older than the oldest remembered one are ignored.
     public var maxPendingBars: Int
+    /// Rules only (no model): each bar is decided on its features alone, as soon as they arrive, by the rule
+    /// strategies; predictions are ignored. Default false (each bar waits for its model's prediction).
+    public var rulesOnly: Bool
 
     public init(weights: [String: Double] = [:], defaultWeight: Double = 1, threshold: Double = 0.3,
-                conflictConfidence: Double = 0.6, longOnly: Bool = true, maxPendingBars: Int = 100_000) {
+                conflictConfidence: Double = 0.6, longOnly: Bool = true, maxPendingBars: Int = 100_000, rulesOnly: Bool = false) {
         precondition(maxPendingBars >= 1, "ConsensusConfig.maxPendingBars must be at least 1, got \(maxPendingBars)")
         self.weights = weights
         self.defaultWeight = defaultWeight
@@ -25,6 +28,7 @@ public struct ConsensusConfig: Sendable, Hashable {
         self.conflictConfidence = conflictConfidence
         self.longOnly = longOnly
         self.maxPendingBars = maxPendingBars
+        self.rulesOnly = rulesOnly
     }
 
     public func weight(of source: String) -> Double { weights[source] ?? defaultWeight }
@@ -47,7 +51,8 @@ public enum ConsensusAction: Sendable, Hashable {
 /// The consensus stage core: joins each bar's features (rule signals) with the model's prediction for the
 /// same symbol and bar time, and combines them into one decision.
 ///
-/// - Join: whichever of features/prediction arrives second triggers the vote; each bar is decided once.
+/// - Join: whichever of features/prediction arrives second triggers the vote; each bar is decided once. With
+///   `rulesOnly` the features alone trigger it (no model; predictions are ignored).
 /// - Vote: `score = Σ wᵢ·cᵢ·sᵢ / Σ wᵢ` over sources with an opinion (confidence > 0), where `w` is the
 ///   source weight, `c` its confidence and `s` its direction sign (+1 long, −1 short, 0 flat).
 ///   `|score| ≥ threshold` acts in the sign's direction; otherwise hold.
@@ -117,6 +122,12 @@ public struct ConsensusCore: Sendable {
     /// Feeds one event; returns the signals and decision to publish (empty while a join is incomplete,
     /// for redeliveries and for late messages). O(log n) in the number of remembered bars.
     public mutating func handle(_ event: ConsensusEvent) -> [ConsensusAction] {
+        if config.rulesOnly {
+            // Nothing to join: one decision per features snapshot (a redelivered one repeats the same decision, whose
+            // id is derived from the snapshot, so risk drops it).
+            guard case .features(let f) = event else { return [] }
+            return decide(features: f, prediction: nil)
+        }
         let symbol: Symbol
         let time: Nanos
         switch event {
@@ -170,11 +181,12 @@ public struct ConsensusCore: Sendable {
         return actions
     }
 
-    /// The vote for one joined bar. Pure: depends only on the inputs and the configuration.
-    public func decide(features: FeatureSnapshot, prediction: MLPrediction) -> [ConsensusAction] {
-        let ml = Self.signal(from: prediction)
+    /// The vote for one joined bar (or, without a prediction, the rules' vote alone). Pure: depends only on the inputs
+    /// and the configuration.
+    public func decide(features: FeatureSnapshot, prediction: MLPrediction?) -> [ConsensusAction] {
+        let ml = prediction.map(Self.signal(from:))
         let ruleSignals = rules.compactMap { $0.evaluate(features) }
-        let all = [ml] + ruleSignals
+        let all = (ml.map { [$0] } ?? []) + ruleSignals
 
         var numerator = 0.0
         var denominator = 0.0
@@ -189,17 +201,17 @@ public struct ConsensusCore: Sendable {
         let score = denominator > 0 ? numerator / denominator : 0
         let leaning: Direction = score > 0 ? .long : score < 0 ? .short : .flat
 
-        let conflicting = ruleSignals.filter {
+        let conflicting = ml.map { ml in ruleSignals.filter {
             ml.direction != .flat && $0.direction != .flat && $0.direction != ml.direction
                 && ml.confidence >= config.conflictConfidence && $0.confidence >= config.conflictConfidence
-        }
+        } } ?? []
 
         var action: DecisionAction
         var target: Direction
         if !conflicting.isEmpty {
             action = .hold
             target = leaning
-            reasons.append("conflict: ml \(ml.direction.rawValue) vs " + conflicting.map { "\($0.source) \($0.direction.rawValue)" }.joined(separator: ", ")
+            reasons.append("conflict: ml \(ml?.direction.rawValue ?? "") vs " + conflicting.map { "\($0.source) \($0.direction.rawValue)" }.joined(separator: ", ")
                 + " (both ≥ \(Self.format(config.conflictConfidence)) confident) → hold")
         } else if abs(score) < config.threshold || leaning == .flat {
             action = .hold
@@ -219,7 +231,8 @@ public struct ConsensusCore: Sendable {
             reasons.append("score \(Self.format(score)) ≤ −threshold \(Self.format(config.threshold)) → short")
         }
 
-        let id = "d-" + StableHash.hex("\(features.symbol.name)|\(features.time)|\(features.id)|\(prediction.id)")
+        // Rules-only decisions have no prediction: their id says so instead of a prediction id.
+        let id = "d-" + StableHash.hex("\(features.symbol.name)|\(features.time)|\(features.id)|\(prediction?.id ?? "rules-only")")
         let decision = Decision(id: id, symbol: features.symbol, time: features.time, action: action, targetDirection: target,
                                 confidence: min(1, abs(score)), reasons: reasons, referencePrice: features.close,
                                 atr: features.values["atr_14"])

@@ -165,3 +165,24 @@ struct ConsensusTests {
         #expect(Set(ds.map(\.id)).count == 400)
     }
 }
+
+@Suite("ConsensusCore, rules only")
+struct RulesOnlyConsensusTests {
+    @Test("features alone decide (no model): the rules' vote, one decision per snapshot; predictions are ignored")
+    func rulesOnly() throws {
+        var core = ConsensusCore(config: ConsensusConfig(threshold: 0.3, rulesOnly: true))
+        let actions = core.handle(.features(features("f1", t0, ema12: 102, ema26: 100, rsi: 50)))
+        let decision = try #require(decisions(actions).first)
+        #expect(decision.action == .buy && decision.targetDirection == .long)
+        #expect(signals(actions).map(\.source) == ["ema_cross", "rsi_revert"], "no ml signal")
+        #expect(core.handle(.prediction(prediction("p1", t0, probUp: 0.1, confidence: 1))).isEmpty)
+        // The same snapshot again gives the same decision id (risk drops the repeat).
+        let again = try #require(decisions(core.handle(.features(features("f1", t0, ema12: 102, ema26: 100, rsi: 50)))).first)
+        #expect(again.id == decision.id)
+        // A joined decision of the same bar has another id: the two modes never share ids.
+        var joined = ConsensusCore(config: ConsensusConfig(threshold: 0.3))
+        _ = joined.handle(.features(features("f1", t0, ema12: 102, ema26: 100, rsi: 50)))
+        let withModel = try #require(decisions(joined.handle(.prediction(prediction("p1", t0, probUp: 0.9, confidence: 1)))).first)
+        #expect(withModel.id != decision.id)
+    }
+}

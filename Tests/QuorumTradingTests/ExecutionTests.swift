@@ -41,6 +41,20 @@ struct PaperExchangeTests {
         #expect(ex.ledger.position("BTC-USD").quantity == 0)
     }
 
+    @Test("volatility-scaled slippage: a fraction of the previous bar's range on top of the fixed bps, against the trader")
+    func rangeSlippage() throws {
+        var ex = PaperExchange(config: PaperExchangeConfig(startingCash: 100_000, slippageBps: 5, feeBps: 10, rangeSlippage: fx("0.1")))
+        // The previous bar's range: 110 − 90 = 20, so 2 more per unit.
+        _ = ex.handle(.bar(Bar(symbol: "BTC-USD", openTime: t0 - minute, intervalSeconds: 60, open: 100, high: 110, low: 90, close: 100, volume: 1)))
+        _ = ex.handle(.submit(order("b1", .buy, 1, time: t0)))
+        let buy = try #require(reports(ex.handle(.bar(bar(openTime: t0, open: 100)))).first?.fill)
+        #expect(buy.price == fx("102.05"))
+        _ = ex.handle(.submit(order("s1", .sell, 1, time: t0 + minute)))
+        // The previous bar (open 100, high = low = 100) has no range: the fixed 5 bps alone.
+        let sell = try #require(reports(ex.handle(.bar(bar(openTime: t0 + minute, open: 100)))).first?.fill)
+        #expect(sell.price == fx("99.95"))
+    }
+
     @Test("a redelivered submit (same client order id) creates no second order or fill")
     func redelivery() {
         var ex = PaperExchange()

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import QuorumAnalytics
+import QuorumBus
+import QuorumExecution
+import QuorumML
+import QuorumModel
+import QuorumPipeline
+import QuorumRisk
+import Synchronization
+
+/// `quorum backtest`: the cluster's stage logics (features → inference → consensus → risk → paper execution) over
+/// the bars of a `BacktestData`, in one process on the `EventTimeDriver` — no servers, no sleeps, no clock — with the
+/// settings of a `BacktestConfig`. The decisions, orders and fills are those the cluster makes from the same bars and
+/// models (one implementation of each stage, DESIGN.md §3, §9); this type only builds the stages, collects what
+/// execution and risk record, and measures the result with QuorumAnalytics.
+public struct Backtest: Sendable {
+    public let config: BacktestConfig
+    public let models: [ServedModel]
+
+    /// Loads the config's models (artifact files). Errors name the model entry and the file.
+    public init(config: BacktestConfig) throws(BacktestError) {
+        self.config = config
+        models = try Self.loadModels(config)
+    }
+
+    public static func loadModels(_ config: BacktestConfig) throws(BacktestError) -> [ServedModel] {
+        var served: [ServedModel] = []
+        for (i, source) in config.models.enumerated() {
+            switch source {
+            case .registered(let id):
+                throw BacktestError(.unsupported, "models[\(i)].registered_id \"\(id)\": loading from the Postgres model registry is "
+                                    + "not implemented yet; export the artifact to a file and give models[\(i)].file")
+            case .file(let path, let id):
+                let resolved = config.resolve(path)
+                guard let bytes = readWholeFile(resolved) else {
+                    throw BacktestError(.model, "models[\(i)].file: model file \(resolved) does not exist or cannot be read")
+                }
+                let model: LogisticModel
+                do { model = try LogisticModel(artifact: bytes) } catch {
+                    throw BacktestError(.model, "models[\(i)].file: \(resolved) is not a model artifact: \(error)")
+                }
+                let spec = FeatureSpecs.number(of: config.featureSpec)
+                guard model.featureSpecVersion == spec else {
+                    throw BacktestError(.model, "models[\(i)].file: \(resolved) was trained on feature spec \(model.featureSpecVersion), the run computes "
+                                        + "\(config.featureSpec.version) (\(spec)): inference would skip every vector; set features.spec to the model's")
+                }
+                if let other = served.first(where: { $0.model.symbol == model.symbol }) {
+                    throw BacktestError(.model, "models[\(i)].file: a second model for \(model.symbol) (\(other.modelID) serves it already); give one per symbol")
+                }
+                let name = id ?? String(resolved.split(separator: "/").last.map { $0.split(separator: ".").first ?? $0 } ?? "model")
+                served.append(ServedModel(modelID: name, model: model))
+            }
+        }
+        return served
+    }
+
+    /// The run's pipeline: the stages as the services build them, with the config's settings.
+    public func pipeline(records: BacktestRecords) -> InProcessPipeline {
+        var p = InProcessPipeline(models: models)
+        p.consensus = config.consensusConfig
+        p.risk = config.riskConfig
+        p.exchange = config.exchange
+        p.featureSpec = config.featureSpec
+        p.rules = config.rules.map(\.strategy)
+        p.executionRecords = records
+        p.denialRecords = records
+        return p
+    }
+
+    /// Runs the bars through the stages. `progress` is called with the bars done so far (after each close time).
+    public func run(_ data: BacktestData, progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
+        let records = BacktestRecords()
+        let namer = TopicNamer.live
+        var driver = EventTimeDriver(stages: pipeline(records: records).stages(symbols: data.symbols, namer: namer), namer: namer)
+        try await driver.run(data.bars, progress: progress)
+        guard let execution = driver.stage(ExecutionStage.self) else { preconditionFailure("the pipeline has an execution stage") }
+        var counts: [String: Int] = [:]
+        for spec in namer.specsWithNames() {
+            counts[spec.name] = driver.published[spec.name] ?? 0
+            counts[spec.name + Topic.deadLetterSuffix] = driver.published[spec.name + Topic.deadLetterSuffix] ?? 0
+        }
+        return BacktestResult(config: config, data: data, exchange: execution.exchange, records: records.snapshot(),
+                              decisions: driver.published[namer.name(Topic.decisions)] ?? 0,
+                              deadLetters: counts.filter { $0.key.hasSuffix(Topic.deadLetterSuffix) }.values.reduce(0, +))
+    }
+
+    static func readWholeFile(_ path: String) -> [UInt8]? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            if n == 0 { break }
+            out += buffer[0..<n]
+        }
+        return ferror(f) == 0 ? out : nil
+    }
+}
+
+/// What execution and risk record during a backtest (in the cluster: Postgres), kept in memory.
+public final class BacktestRecords: ExecutionRecordSink, DenialRecordSink {
+    public struct Snapshot: Sendable {
+        /// Every order state change, in the order execution made them.
+        public var orderRows: [OrderRow] = []
+        public var fills: [Fill] = []
+        public var denials: [OrderDenial] = []
+    }
+
+    // The driver runs the stages in one task; the lock only makes the sink Sendable, it is never contended.
+    private let state = Mutex(Snapshot())
+
+    public init() {}
+
+    public func apply(orders: [OrderRow], fills: [Fill]) async throws {
+        state.withLock {
+            $0.orderRows += orders
+            $0.fills += fills
+        }
+    }
+
+    public func record(_ denials: [OrderDenial]) async throws {
+        state.withLock { $0.denials += denials }
+    }
+
+    public func snapshot() -> Snapshot { state.withLock { $0 } }
+}

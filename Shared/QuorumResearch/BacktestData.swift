@@ -1,0 +1,96 @@
+import QuorumMarketData
+import QuorumModel
+import QuorumPipeline
+
+/// The bars of a backtest, read from files as `quorum ingest` reads them and merged into event-time order, with a
+/// digest per symbol (the run id and report.json say exactly which data was used).
+public struct BacktestData: Sendable {
+    /// What the run used of one symbol.
+    public struct SymbolDigest: Sendable, Equatable {
+        public var symbol: Symbol
+        public var intervalSeconds: Int64
+        public var bars: Int
+        public var firstOpen: Nanos
+        public var lastOpen: Nanos
+        /// FNV-1a 64 over every used bar's open time and OHLCV (exact units), in time order.
+        public var digest: String
+    }
+
+    /// The bars in `[from, to)` of the chosen symbols, in event-time order (close time, then symbol).
+    public var bars: [ArchivedBarRecord]
+    public var symbols: [Symbol]
+    public var digests: [SymbolDigest]
+    /// Each file (as given) and the bars it held (before the symbol and time filters).
+    public var files: [(file: String, bars: Int)]
+    /// Malformed rows left out (only with `data.bad_rows = "skip"`).
+    public var skippedRows: Int
+
+    public init(bars: [ArchivedBarRecord], files: [(file: String, bars: Int)] = [], skippedRows: Int = 0) {
+        self.bars = bars
+        self.files = files
+        self.skippedRows = skippedRows
+        var bySymbol: [Symbol: (interval: Int64, count: Int, first: Nanos, last: Nanos, hash: FNV1a64)] = [:]
+        for r in bars {
+            let bar = r.bar
+            var entry = bySymbol[bar.symbol] ?? (bar.intervalSeconds, 0, bar.openTime, bar.openTime, FNV1a64())
+            entry.count += 1
+            entry.last = bar.openTime
+            for v in [bar.openTime, bar.open.units, bar.high.units, bar.low.units, bar.close.units, bar.volume.units] {
+                withUnsafeBytes(of: v.littleEndian) { entry.hash.combine($0) }
+            }
+            bySymbol[bar.symbol] = entry
+        }
+        symbols = bySymbol.keys.sorted()
+        digests = symbols.map { s in
+            let e = bySymbol[s]!
+            return SymbolDigest(symbol: s, intervalSeconds: e.interval, bars: e.count, firstOpen: e.first, lastOpen: e.last, digest: e.hash.hex)
+        }
+    }
+
+    /// Reads the config's data source. Errors name the file and line of a malformed row, a symbol without data, a
+    /// range without bars.
+    public static func load(_ config: BacktestConfig) throws(BacktestError) -> BacktestData {
+        let paths: [String]
+        switch config.data {
+        case .archive:
+            throw BacktestError(.unsupported, "data.archive: reading the Postgres bar archive is not implemented yet; "
+                                + "export the bars to CSV or give the files with data.files / --data")
+        case .files(let files):
+            guard !files.isEmpty else {
+                throw BacktestError(.invalidValue, "no data: list bar files in data.files of the config, or give --data FILE")
+            }
+            paths = files.map(config.resolve)
+        }
+        let options = try config.readerOptions()
+        var contents: [BarFileContents] = []
+        for path in paths {
+            do { contents.append(try IngestReader.readFile(path, options: options)) } catch {
+                throw BacktestError(.data, error.description)
+            }
+        }
+        let rejections = contents.flatMap(\.rejections)
+        if config.badRows == .error, let first = rejections.first {
+            let more = rejections.count > 1 ? " (and \(rejections.count - 1) more malformed rows)" : ""
+            throw BacktestError(.data, "malformed row: \(first)\(more); fix the file, or set data.bad_rows to \"skip\" to leave such rows out")
+        }
+        let all = IngestReader.merge(contents).bars
+        let present = Set(all.map(\.bar.symbol))
+        for symbol in config.symbols where !present.contains(symbol) {
+            let hint = NameSuggestion.closest(to: symbol.name, among: present.map(\.name)).map { " Did you mean \($0)?" } ?? ""
+            throw BacktestError(.noBars, "symbol \(symbol) has no data in \(paths.joined(separator: ", ")) "
+                                + "(the files hold: \(present.map(\.name).sorted().joined(separator: ", "))).\(hint)")
+        }
+        let wanted = config.symbols.isEmpty ? present : Set(config.symbols)
+        let chosen = IngestReader.merge(contents, from: config.from, to: config.to).bars.filter { wanted.contains($0.bar.symbol) }
+        let range = "[\(config.from.map(TimestampParser.iso) ?? "start"), \(config.to.map(TimestampParser.iso) ?? "end"))"
+        guard !chosen.isEmpty else {
+            let span = all.isEmpty ? "no bars at all" : "bars from \(TimestampParser.iso(all.first!.bar.openTime)) to \(TimestampParser.iso(all.last!.bar.openTime))"
+            throw BacktestError(.noBars, "no bars in the range \(range): the data has \(span); change from/to (or --from/--to)")
+        }
+        let inRange = Set(chosen.map(\.bar.symbol))
+        if let missing = wanted.sorted().first(where: { !inRange.contains($0) }) {
+            throw BacktestError(.noBars, "symbol \(missing) has no bars in the range \(range)")
+        }
+        return BacktestData(bars: chosen, files: zip(paths, contents).map { ($0, $1.bars) }, skippedRows: rejections.count)
+    }
+}
