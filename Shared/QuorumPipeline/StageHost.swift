@@ -281,6 +281,10 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     private func consume(_ consumer: inout any MessageConsumer, pending step: inout StageStep) async throws {
         var batchStart: ContinuousClock.Instant?
         var lastRejoin = ContinuousClock.now
+        // Only a consumer that owned partitions and lost them is replaced, once: a new member waiting for its first
+        // assignment (e.g. while the group still holds a killed member until its session times out) is left alone, since
+        // replacing it again and again restarts the rebalance every time and it never completes.
+        var ownedPartitions = false
         while true {
             let message: IncomingMessage?
             let wait = logic.wantsTicks ? min(options.tickInterval, options.watchInterval) : options.watchInterval
@@ -288,10 +292,12 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             case .message(let m): message = m
             case .timeout:
                 watchAssignment(consumer)
-                if let since = consumer.unassignedSince, ContinuousClock.now - since >= options.rejoinAfter,
+                if consumer.unassignedSince == nil { ownedPartitions = true }
+                if ownedPartitions, let since = consumer.unassignedSince, ContinuousClock.now - since >= options.rejoinAfter,
                    ContinuousClock.now - lastRejoin >= options.rejoinAfter, !consumerBox.isStopped {
                     try await rejoin(&consumer, pending: &step, unassignedFor: ContinuousClock.now - since)
                     lastRejoin = .now
+                    ownedPartitions = false
                 }
                 if logic.wantsTicks {
                     step.append(try logic.tick())
@@ -301,6 +307,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 continue
             }
             guard let message else { return }
+            ownedPartitions = true
             handledCount += 1
             handledTotal.add(1, ordering: .relaxed)
             tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
@@ -324,7 +331,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         }
     }
 
-    /// Replaces a consumer that has owned no partition for `rejoinAfter` by a new member of the group. librdkafka rejoins
+    /// Replaces a consumer that lost its partitions and has owned none for `rejoinAfter` by a new member of the group. librdkafka rejoins
     /// when a subscribed topic's metadata changes, but looks at it only every `topic.metadata.refresh.interval.ms`
     /// (5 minutes; kept for throughput): a group whose topics a broker restart lost, assigned nothing while they were
     /// gone, would stay without partitions that long after they are re-created. A new consumer reads fresh metadata.
@@ -348,7 +355,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         if let since = unassignedSpell, ContinuousClock.now - since >= options.unassignedTimeout {
             let seconds = (ContinuousClock.now - since).components.seconds
             let reason = "its consumer has owned no partition for \(seconds) s (topics missing or lost by a broker restart, or the group not "
-                + "rejoined yet; it rejoins with a new consumer every \(options.rejoinAfter.components.seconds) s meanwhile)"
+                + "rejoined yet; a consumer that lost its partitions is replaced once after \(options.rejoinAfter.components.seconds) s)"
             if progress.report(.unassigned, reason) {
                 logger.warning("stage not ready: no partitions assigned", metadata: ["group": .string(logic.group), "reason": .string(reason)])
             }

@@ -121,7 +121,7 @@ public enum CommonKeys {
         doc: "Stages: after this many failed attempts in a row to persist or publish a batch, readiness check `stage` fails with the last error (the stage keeps retrying, every 5 s at most, and is ready again once an attempt succeeds).")
     public static let stageUnassignedTimeout = ConfigKey(
         "stage.unassigned.timeout", .duration, default: "30s",
-        doc: "Stages: when the stage's consumer has owned no partition for this long, readiness check `stage` fails saying so. Meanwhile the stage replaces a consumer that owns nothing for 10 s by a new member of the group (librdkafka itself would notice re-created topics only at its 5-minute metadata refresh). Keep it above half of `kafka.session.timeout.ms`, and run no more members of a group than its topics have partitions.")
+        doc: "Stages: when the stage's consumer has owned no partition for this long, readiness check `stage` fails saying so. Meanwhile the stage replaces a consumer that lost its partitions and owns none for 10 s by a new member of the group (once; a new member waiting for its first assignment is left alone) (librdkafka itself would notice re-created topics only at its 5-minute metadata refresh). Keep it above half of `kafka.session.timeout.ms`, and run no more members of a group than its topics have partitions.")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
         doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
