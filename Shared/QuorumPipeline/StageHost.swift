@@ -196,8 +196,8 @@ public struct StageHostOptions: Sendable {
 ///   the stage reports `persisting`/`publishing` with the last error until an attempt succeeds; when its consumer has
 ///   owned no partition for `unassignedTimeout` (looked at every `watchInterval`), it reports `unassigned` until it owns
 ///   some again. A publisher that hit a fatal error is replaced by the bus (`RenewingProducer`), so the retry goes out
-///   on a fresh one. A stop requested while a batch keeps failing ends `run` without committing that batch (it is
-///   handled again after the restart).
+///   on a fresh one. A stop requested while a batch keeps failing (`retryLimit` failures) ends `run` without committing
+///   that batch (it is handled again after the restart).
 public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     // @unchecked: the host is used from one task at a time (`run`), and `stop` only touches the consumer,
     // which is Sendable and made for being interrupted from another task.
@@ -387,7 +387,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
 
     /// Runs `body` until it succeeds, with backoff (100 ms doubling to 5 s). After `retryLimit` failures in a row the
     /// stage reports `problem` (with the last error) until an attempt succeeds. Throws `StopWhileRetrying` when a stop
-    /// was requested after a failure: the batch is then left uncommitted.
+    /// was requested and the batch has failed `retryLimit` times: the batch is then left uncommitted.
     private func retrying<T>(_ problem: StageProgress.Problem, _ what: String, _ body: () async throws -> T) async throws -> T {
         var delay = Duration.milliseconds(100)
         var failures = 0
@@ -412,7 +412,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                         logger.warning("stage not ready: \(what) keeps failing", metadata: ["group": .string(logic.group), "reason": .string(reason)])
                     }
                 }
-                if consumerBox.isStopped { throw StopWhileRetrying() }
+                // A stop lets a briefly failing batch finish (graceful shutdown publishes and commits it); one that keeps
+                // failing is given up uncommitted, so shutdown does not hang on a server that is away.
+                if consumerBox.isStopped, failures >= options.retryLimit { throw StopWhileRetrying() }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
