@@ -127,7 +127,8 @@ struct StageProgressReadinessTests {
         _ = try await producer.send([OutgoingMessage(topic: input, key: "k", value: [1])])
         let stuck = try await StageReadinessTests.waitForReadiness(app) { !$0.isReady }
         let failure = stuck.checks.first { $0.name == "stage" }?.failure ?? ""
-        #expect(failure.contains("publish failed 3 times in a row") && failure.contains("the broker is away"), "\(stuck)")
+        // At least the limit (3); a loaded machine may see a later attempt's count, the reason is updated each time.
+        #expect(failure.contains("publish failed ") && failure.contains(" times in a row") && failure.contains("the broker is away"), "\(stuck)")
 
         bus.failing.withLock { $0 = false }
         let back = try await StageReadinessTests.waitForReadiness(app) { $0.isReady }
