@@ -1,0 +1,119 @@
+"""Reference fixtures for the streaming indicators of Shared/QuorumFeatures, run by scripts/gen-indicator-fixtures
+inside its pinned venv.
+
+For each market file it reads the first BARS bars of data/market/<file>.csv.gz, runs every TA-Lib function listed in
+CALLS over the whole slice (TA-Lib's defaults: unstable period 0, default compatibility) and writes
+<file>.json.gz with the values at a subset of bar indices (every bar up to FULL, then every STEP-th) so the files
+stay small. Warm-up cells (TA-Lib's NaN) are null. Values keep 13 significant digits (the tests check 1e-9
+relative). The inputs are not copied: the Swift tests read the same slice of data/market.
+"""
+
+import argparse
+import gzip
+import io
+import json
+import math
+import os
+
+import numpy as np
+import talib
+
+BARS = 3000
+FULL = 300
+STEP = 20
+FILES = ("btc_usd_30m", "eth_usd_30m")
+
+
+def calls(o, h, l, c, v):
+    """name -> output array (or tuple of arrays, named name.0, name.1, ...)."""
+    return {
+        "SMA_20": talib.SMA(c, 20),
+        "EMA_12": talib.EMA(c, 12),
+        "WMA_20": talib.WMA(c, 20),
+        "DEMA_20": talib.DEMA(c, 20),
+        "TEMA_20": talib.TEMA(c, 20),
+        "TRIMA_20": talib.TRIMA(c, 20),
+        "TRIMA_15": talib.TRIMA(c, 15),
+        "RSI_14": talib.RSI(c, 14),
+        "MACD_12_26_9": talib.MACD(c, 12, 26, 9),
+        "BBANDS_20_2": talib.BBANDS(c, 20, 2.0, 2.0, 0),
+        "STDDEV_20": talib.STDDEV(c, 20, 1.0),
+        "ATR_14": talib.ATR(h, l, c, 14),
+        "NATR_14": talib.NATR(h, l, c, 14),
+        "TRANGE": talib.TRANGE(h, l, c),
+        "ADX_14": talib.ADX(h, l, c, 14),
+        "ADXR_14": talib.ADXR(h, l, c, 14),
+        "PLUS_DI_14": talib.PLUS_DI(h, l, c, 14),
+        "MINUS_DI_14": talib.MINUS_DI(h, l, c, 14),
+        "STOCH_5_3_3": talib.STOCH(h, l, c, 5, 3, 0, 3, 0),
+        "STOCHF_5_3": talib.STOCHF(h, l, c, 5, 3, 0),
+        "STOCHRSI_14_5_3": talib.STOCHRSI(c, 14, 5, 3, 0),
+        "WILLR_14": talib.WILLR(h, l, c, 14),
+        "CCI_20": talib.CCI(h, l, c, 20),
+        "MFI_14": talib.MFI(h, l, c, v, 14),
+        "MOM_10": talib.MOM(c, 10),
+        "ROC_10": talib.ROC(c, 10),
+        "CMO_14": talib.CMO(c, 14),
+        "APO_12_26": talib.APO(c, 12, 26, 0),
+        "PPO_12_26": talib.PPO(c, 12, 26, 0),
+        "TRIX_15": talib.TRIX(c, 15),
+        "AROON_14": talib.AROON(h, l, 14),
+        "AROONOSC_14": talib.AROONOSC(h, l, 14),
+        "BOP": talib.BOP(o, h, l, c),
+        "OBV": talib.OBV(c, v),
+        "AD": talib.AD(h, l, c, v),
+        "ADOSC_3_10": talib.ADOSC(h, l, c, v, 3, 10),
+        "ULTOSC_7_14_28": talib.ULTOSC(h, l, c, 7, 14, 28),
+        "KAMA_30": talib.KAMA(c, 30),
+        "T3_5_0.7": talib.T3(c, 5, 0.7),
+        "SAR_0.02_0.2": talib.SAR(h, l, 0.02, 0.2),
+        "LINEARREG_14": talib.LINEARREG(c, 14),
+        "LINEARREG_SLOPE_14": talib.LINEARREG_SLOPE(c, 14),
+        "LINEARREG_ANGLE_14": talib.LINEARREG_ANGLE(c, 14),
+        "LINEARREG_INTERCEPT_14": talib.LINEARREG_INTERCEPT(c, 14),
+        "BETA_5_open_close": talib.BETA(o, c, 5),
+        "CORREL_30_high_low": talib.CORREL(h, l, 30),
+    }
+
+
+def read(path):
+    with gzip.open(path, "rt") as f:
+        header = f.readline().strip().split(",")
+        rows = [f.readline().strip().split(",") for _ in range(BARS)]
+    cols = {name: np.array([float(r[i]) for r in rows]) for i, name in enumerate(header) if name != "timestamp"}
+    return cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], rows[0][0], rows[-1][0]
+
+
+def cell(x):
+    x = float(x)
+    return None if math.isnan(x) else float(f"{x:.13g}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repo", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    indices = list(range(FULL)) + list(range(FULL, BARS, STEP))
+    for name in FILES:
+        o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", name + ".csv.gz"))
+        series = {}
+        for key, result in calls(o, h, l, c, v).items():
+            outputs = result if isinstance(result, tuple) else (result,)
+            for k, out in enumerate(outputs):
+                series[key if len(outputs) == 1 else f"{key}.{k}"] = [cell(out[i]) for i in indices]
+        payload = {
+            "ta_lib": {"python": talib.__version__, "c": talib.__ta_version__.decode() if isinstance(talib.__ta_version__, bytes) else str(talib.__ta_version__)},
+            "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
+            "indices": indices, "series": series,
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n"
+        buf = io.BytesIO()
+        with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
+            gz.write(text.encode())
+        with open(os.path.join(args.out, name + ".json.gz"), "wb") as f:
+            f.write(buf.getvalue())
+
+
+if __name__ == "__main__":
+    main()
