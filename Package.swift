@@ -140,6 +140,8 @@ let package = Package(
                     path: "Tests/QuorumKafkaTests", swiftSettings: strict),
         .testTarget(name: "QuorumMarketDataTests", dependencies: ["QuorumMarketData", "QuorumFeatures", "QuorumModel"],
                     path: "Tests/QuorumMarketDataTests", swiftSettings: strict),
+        .testTarget(name: "QuorumIndicatorTests", dependencies: ["QuorumFeatures", "CZlib"],
+                    path: "Tests/QuorumIndicatorTests", swiftSettings: strict),
         .testTarget(name: "QuorumMLTests", dependencies: ["QuorumML", "QuorumModel"],
                     path: "Tests/QuorumMLTests", swiftSettings: strict),
         .testTarget(name: "QuorumTradingTests", dependencies: ["QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumModel", "QuorumAnalytics"],

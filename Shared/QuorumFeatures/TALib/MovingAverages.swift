@@ -1,0 +1,244 @@
+// Moving averages: SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, T3.
+
+extension TA {
+    /// Simple moving average, TA-Lib `SMA(n)`: the mean of the last n values. Lookback n − 1.
+    public struct SMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var sum: RollingSum
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "SMA period must be at least 1")
+            self.period = period
+            sum = RollingSum(capacity: period)
+        }
+
+        public var lookback: Int { period - 1 }
+
+        public mutating func update(_ value: Double) -> Double? {
+            sum.push(value)
+            return sum.isFull ? sum.sum / Double(period) : nil
+        }
+    }
+
+    /// Exponential moving average, TA-Lib `EMA(n)`: k = 2 / (n + 1); the first value (bar n − 1) is the mean of
+    /// the first n values, then emaₜ = emaₜ₋₁ + k·(xₜ − emaₜ₋₁). Lookback n − 1.
+    public struct EMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var core: QuorumFeatures.EMA
+
+        public init(period: Int = 30) {
+            self.period = period
+            core = QuorumFeatures.EMA(period: period)
+        }
+
+        public var lookback: Int { period - 1 }
+        public mutating func update(_ value: Double) -> Double? { core.update(value) }
+    }
+
+    /// A chain of EMAs, each fed the previous one's values once they exist (each seeded with the mean of its first
+    /// n inputs, as TA-Lib's DEMA, TEMA, TRIX and T3 do). `stage(i)` is the i-th EMA's latest value.
+    struct EMAChain: Sendable {
+        private var stages: [QuorumFeatures.EMA]
+        private var latest: [Double]
+
+        init(period: Int, depth: Int) {
+            stages = Array(repeating: QuorumFeatures.EMA(period: period), count: depth)
+            latest = Array(repeating: 0, count: depth)
+        }
+
+        /// Feeds `x` through the chain; true once the last stage has a value.
+        mutating func update(_ x: Double) -> Bool {
+            var input = x
+            for i in stages.indices {
+                guard let v = stages[i].update(input) else { return false }
+                latest[i] = v
+                input = v
+            }
+            return true
+        }
+
+        func stage(_ i: Int) -> Double { latest[i] }
+    }
+
+    /// Double EMA, TA-Lib `DEMA(n)`: 2·EMA(x) − EMA(EMA(x)). Lookback 2(n − 1).
+    public struct DEMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var chain: EMAChain
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "DEMA period must be at least 1")
+            self.period = period
+            chain = EMAChain(period: period, depth: 2)
+        }
+
+        public var lookback: Int { 2 * (period - 1) }
+
+        public mutating func update(_ value: Double) -> Double? {
+            chain.update(value) ? 2 * chain.stage(0) - chain.stage(1) : nil
+        }
+    }
+
+    /// Triple EMA, TA-Lib `TEMA(n)`: 3·e1 − 3·e2 + e3 with e1 = EMA(x), e2 = EMA(e1), e3 = EMA(e2).
+    /// Lookback 3(n − 1).
+    public struct TEMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var chain: EMAChain
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "TEMA period must be at least 1")
+            self.period = period
+            chain = EMAChain(period: period, depth: 3)
+        }
+
+        public var lookback: Int { 3 * (period - 1) }
+
+        public mutating func update(_ value: Double) -> Double? {
+            chain.update(value) ? 3 * chain.stage(0) - 3 * chain.stage(1) + chain.stage(2) : nil
+        }
+    }
+
+    /// Tillson's T3, TA-Lib `T3(n, a)`: six chained EMAs e1…e6 with k = 2 / (n + 1);
+    /// T3 = c1·e6 + c2·e5 + c3·e4 + c4·e3 with c1 = −a³, c2 = 3a² + 3a³, c3 = −6a² − 3a − 3a³,
+    /// c4 = 1 + 3a + a³ + 3a². Lookback 6(n − 1).
+    public struct T3: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        public let volumeFactor: Double
+        private let c: (Double, Double, Double, Double)
+        private var chain: EMAChain
+
+        public init(period: Int = 5, volumeFactor a: Double = 0.7) {
+            precondition(period >= 1, "T3 period must be at least 1")
+            self.period = period
+            volumeFactor = a
+            let a2 = a * a, a3 = a2 * a
+            c = (-a3, 3 * a2 + 3 * a3, -6 * a2 - 3 * a - 3 * a3, 1 + 3 * a + a3 + 3 * a2)
+            chain = EMAChain(period: period, depth: 6)
+        }
+
+        public var lookback: Int { 6 * (period - 1) }
+
+        public mutating func update(_ value: Double) -> Double? {
+            guard chain.update(value) else { return nil }
+            return c.0 * chain.stage(5) + c.1 * chain.stage(4) + c.2 * chain.stage(3) + c.3 * chain.stage(2)
+        }
+    }
+
+    /// Weighted moving average, TA-Lib `WMA(n)`: Σ wᵢ·xᵢ / Σ wᵢ over the last n values with weights 1 (oldest)
+    /// … n (newest). Streaming: the weighted sum drops the window's plain sum and adds n·x each bar; both sums
+    /// are recomputed exactly once every n bars. Lookback n − 1.
+    public struct WMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var window: Ring
+        private var plain = 0.0
+        private var weighted = 0.0
+        private var replacements = 0
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "WMA period must be at least 1")
+            self.period = period
+            window = Ring(capacity: period)
+        }
+
+        public var lookback: Int { period - 1 }
+
+        public mutating func update(_ value: Double) -> Double? {
+            let n = Double(period)
+            if let old = window.push(value) {
+                weighted += n * value - plain
+                plain += value - old
+                replacements += 1
+                if replacements >= period { recompute() }
+            } else {
+                plain += value
+                weighted += Double(window.count) * value
+            }
+            return window.isFull ? weighted / (n * (n + 1) / 2) : nil
+        }
+
+        private mutating func recompute() {
+            replacements = 0
+            var p = 0.0, w = 0.0, weight = 0.0
+            window.forEach {
+                weight += 1
+                p += $0
+                w += weight * $0
+            }
+            plain = p
+            weighted = w
+        }
+    }
+
+    /// Triangular moving average, TA-Lib `TRIMA(n)`: an SMA of an SMA, periods ⌈n/2⌉ and ⌈n/2⌉ for odd n,
+    /// n/2 and n/2 + 1 for even n (weights 1, 2, …, peak, …, 2, 1 over n values). Lookback n − 1.
+    public struct TRIMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var first: SMA
+        private var second: SMA
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "TRIMA period must be at least 1")
+            self.period = period
+            let a = period % 2 == 1 ? (period + 1) / 2 : period / 2
+            first = SMA(period: a)
+            second = SMA(period: period - a + 1)
+        }
+
+        public var lookback: Int { period - 1 }
+
+        public mutating func update(_ value: Double) -> Double? {
+            guard let inner = first.update(value) else { return nil }
+            return second.update(inner)
+        }
+    }
+
+    /// Kaufman adaptive moving average, TA-Lib `KAMA(n)`: efficiency ratio ER = |xₜ − xₜ₋ₙ| / Σ|xᵢ − xᵢ₋₁| over
+    /// the last n changes (1 when that sum is zero or not above the signed change), smoothing
+    /// sc = (ER·(2/3 − 2/31) + 2/31)², kamaₜ = kamaₜ₋₁ + sc·(xₜ − kamaₜ₋₁), started from kama = xₙ₋₁ at bar n.
+    /// Lookback n.
+    public struct KAMA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        private var values: Ring
+        private var changes: RollingSum
+        private var kama: Double?
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "KAMA period must be at least 1")
+            self.period = period
+            values = Ring(capacity: period + 1)
+            changes = RollingSum(capacity: period)
+        }
+
+        public var lookback: Int { period }
+
+        public mutating func update(_ value: Double) -> Double? {
+            if values.count > 0 { changes.push(abs(value - values[age: 0])) }
+            values.push(value)
+            guard values.isFull else { return nil }
+            let previous = kama ?? values[age: 1]
+            let change = value - values[age: period]
+            let total = changes.sum
+            let er = (total <= change || TA.isZero(total)) ? 1.0 : abs(change / total)
+            let slowest = 2.0 / 31.0
+            let sc = (er * (2.0 / 3.0 - slowest) + slowest) * (er * (2.0 / 3.0 - slowest) + slowest)
+            let next = (value - previous) * sc + previous
+            kama = next
+            return next
+        }
+    }
+}

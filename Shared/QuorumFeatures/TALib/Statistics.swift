@@ -1,0 +1,209 @@
+// Statistical indicators: STDDEV, BBANDS, LINEARREG (value, slope, intercept, angle), BETA, CORREL.
+
+import Foundation
+
+extension TA {
+    /// Standard deviation, TA-Lib `STDDEV(n, k)`: k·σ with σ the population standard deviation of the last n
+    /// values (0 when the variance < 10⁻⁸). σ comes from `RollingStats` (windowed Welford), more accurate than
+    /// TA-Lib's Σx²/n − mean²; the two agree to rounding. Lookback n − 1.
+    public struct STDDEV: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        public let deviations: Double
+        private var stats: RollingStats
+
+        public init(period: Int = 5, deviations: Double = 1) {
+            precondition(period >= 2, "STDDEV period must be at least 2")
+            self.period = period
+            self.deviations = deviations
+            stats = RollingStats(capacity: period)
+        }
+
+        public var lookback: Int { period - 1 }
+
+        /// σ of the window (before the deviation factor), or nil while warming up.
+        mutating func sigma(_ value: Double) -> Double? {
+            stats.push(value)
+            guard stats.isFull else { return nil }
+            let variance = stats.populationVariance
+            return TA.isZeroOrNegative(variance) ? 0 : variance.squareRoot()
+        }
+
+        var mean: Double { stats.average }
+
+        public mutating func update(_ value: Double) -> Double? { sigma(value).map { $0 * deviations } }
+    }
+
+    /// Upper, middle and lower Bollinger band.
+    public struct Bands: Sendable, Hashable {
+        public var upper: Double
+        public var middle: Double
+        public var lower: Double
+    }
+
+    /// Bollinger bands, TA-Lib `BBANDS(n, up, down, SMA)`: middle = SMA(n), upper = middle + up·σ,
+    /// lower = middle − down·σ with σ the population standard deviation of the same n values (`STDDEV`).
+    /// Lookback n − 1.
+    public struct BBANDS: SeriesIndicator {
+        public typealias Output = Bands
+
+        public let up: Double
+        public let down: Double
+        private var deviation: STDDEV
+
+        public init(period: Int = 5, up: Double = 2, down: Double = 2) {
+            self.up = up
+            self.down = down
+            deviation = STDDEV(period: period)
+        }
+
+        public var lookback: Int { deviation.lookback }
+
+        public mutating func update(_ value: Double) -> Bands? {
+            guard let sigma = deviation.sigma(value) else { return nil }
+            let middle = deviation.mean
+            return Bands(upper: middle + up * sigma, middle: middle, lower: middle - down * sigma)
+        }
+    }
+
+    /// The least-squares line through the last n values against time (0 = oldest … n − 1 = newest).
+    public struct LinearFit: Sendable, Hashable {
+        /// TA-Lib `LINEARREG_SLOPE`.
+        public var slope: Double
+        /// TA-Lib `LINEARREG_INTERCEPT`: the line at the oldest bar of the window.
+        public var intercept: Double
+        /// TA-Lib `LINEARREG`: the line at the newest bar, intercept + slope·(n − 1).
+        public var value: Double
+        /// TA-Lib `LINEARREG_ANGLE`: atan(slope) in degrees.
+        public var angle: Double
+    }
+
+    /// Linear regression, TA-Lib `LINEARREG`, `LINEARREG_SLOPE`, `LINEARREG_INTERCEPT` and `LINEARREG_ANGLE` (n) in
+    /// one: with t = 0…n − 1 over the window, slope = (n·Σt·x − Σt·Σx) / (n·Σt² − (Σt)²),
+    /// intercept = (Σx − slope·Σt) / n. Streaming: Σt·x drops Σx and adds (n − 1)·x each bar; both sums are
+    /// recomputed exactly once every n bars. Lookback n − 1.
+    public struct LINEARREG: SeriesIndicator {
+        public typealias Output = LinearFit
+
+        public let period: Int
+        private var window: Ring
+        private var sum = 0.0
+        private var weighted = 0.0
+        private var replacements = 0
+
+        public init(period: Int = 14) {
+            precondition(period >= 2, "LINEARREG period must be at least 2")
+            self.period = period
+            window = Ring(capacity: period)
+        }
+
+        public var lookback: Int { period - 1 }
+
+        public mutating func update(_ value: Double) -> LinearFit? {
+            let n = Double(period)
+            if let old = window.push(value) {
+                weighted += (n - 1) * value - (sum - old)
+                sum += value - old
+                replacements += 1
+                if replacements >= period { recompute() }
+            } else {
+                weighted += Double(window.count - 1) * value
+                sum += value
+            }
+            guard window.isFull else { return nil }
+            let sumT = n * (n - 1) / 2
+            let sumT2 = n * (n - 1) * (2 * n - 1) / 6
+            let slope = (n * weighted - sumT * sum) / (n * sumT2 - sumT * sumT)
+            let intercept = (sum - slope * sumT) / n
+            return LinearFit(slope: slope, intercept: intercept, value: intercept + slope * (n - 1),
+                             angle: atan(slope) * (180 / Double.pi))
+        }
+
+        private mutating func recompute() {
+            replacements = 0
+            var s = 0.0, w = 0.0, t = 0.0
+            window.forEach {
+                s += $0
+                w += t * $0
+                t += 1
+            }
+            sum = s
+            weighted = w
+        }
+    }
+
+    /// Beta, TA-Lib `BETA(n)` of x against y: on one-bar returns rₓ = x/x₋₁ − 1, r_y likewise (0 when the previous
+    /// value ≈ 0), over the last n returns beta = (n·Σrₓr_y − Σrₓ·Σr_y) / (n·Σrₓ² − (Σrₓ)²), 0 when that
+    /// denominator ≈ 0. Lookback n.
+    public struct BETA: PairIndicator {
+        public let period: Int
+        private var previous: (x: Double, y: Double)?
+        private var sx: RollingSum
+        private var sy: RollingSum
+        private var sxx: RollingSum
+        private var sxy: RollingSum
+
+        public init(period: Int = 5) {
+            precondition(period >= 1, "BETA period must be at least 1")
+            self.period = period
+            sx = RollingSum(capacity: period)
+            sy = sx
+            sxx = sx
+            sxy = sx
+        }
+
+        public var lookback: Int { period }
+
+        public mutating func update(_ x: Double, _ y: Double) -> Double? {
+            defer { previous = (x, y) }
+            guard let previous else { return nil }
+            let rx = TA.isZero(previous.x) ? 0 : (x - previous.x) / previous.x
+            let ry = TA.isZero(previous.y) ? 0 : (y - previous.y) / previous.y
+            sx.push(rx)
+            sy.push(ry)
+            sxx.push(rx * rx)
+            sxy.push(rx * ry)
+            guard sx.isFull else { return nil }
+            let n = Double(period)
+            let denominator = n * sxx.sum - sx.sum * sx.sum
+            return TA.isZero(denominator) ? 0 : (n * sxy.sum - sx.sum * sy.sum) / denominator
+        }
+    }
+
+    /// Pearson's correlation, TA-Lib `CORREL(n)`, of the last n (x, y) pairs:
+    /// (Σxy − ΣxΣy/n) / √((Σx² − (Σx)²/n)(Σy² − (Σy)²/n)), 0 when the product under the root < 10⁻⁸.
+    /// Lookback n − 1.
+    public struct CORREL: PairIndicator {
+        public let period: Int
+        private var sx: RollingSum
+        private var sy: RollingSum
+        private var sxx: RollingSum
+        private var syy: RollingSum
+        private var sxy: RollingSum
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "CORREL period must be at least 1")
+            self.period = period
+            sx = RollingSum(capacity: period)
+            sy = sx
+            sxx = sx
+            syy = sx
+            sxy = sx
+        }
+
+        public var lookback: Int { period - 1 }
+
+        public mutating func update(_ x: Double, _ y: Double) -> Double? {
+            sx.push(x)
+            sy.push(y)
+            sxx.push(x * x)
+            syy.push(y * y)
+            sxy.push(x * y)
+            guard sx.isFull else { return nil }
+            let n = Double(period)
+            let product = (sxx.sum - sx.sum * sx.sum / n) * (syy.sum - sy.sum * sy.sum / n)
+            return TA.isZeroOrNegative(product) ? 0 : (sxy.sum - sx.sum * sy.sum / n) / product.squareRoot()
+        }
+    }
+}

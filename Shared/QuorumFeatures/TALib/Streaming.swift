@@ -1,0 +1,162 @@
+// The TA-Lib-compatible indicator library: one namespace (`TA`), one bar type, one protocol.
+//
+// Every indicator is a value type fed one bar (or one value) at a time. `update` costs O(1) or amortised O(1)
+// (CCI's mean deviation is O(period)), returns nil while the indicator warms up and a value from the bar whose
+// 0-based index equals `lookback` on, exactly where TA-Lib's batch function writes its first value (TA-Lib's
+// defaults: unstable period 0, default compatibility). Seeding and special cases follow TA-Lib's definitions;
+// each doc comment states its definition, TA-Lib name and lookback. docs/features.md lists them all.
+
+/// Namespace of the TA-Lib-compatible streaming indicators (`TA.SMA`, `TA.MACD`, …).
+public enum TA {
+    /// One bar's prices and volume as Doubles.
+    public struct Candle: Sendable, Hashable {
+        public var open: Double
+        public var high: Double
+        public var low: Double
+        public var close: Double
+        public var volume: Double
+
+        public init(open: Double, high: Double, low: Double, close: Double, volume: Double) {
+            self.open = open
+            self.high = high
+            self.low = low
+            self.close = close
+            self.volume = volume
+        }
+    }
+
+    /// TA-Lib's `TA_IS_ZERO`: |v| < 10⁻⁸.
+    @inline(__always) static func isZero(_ v: Double) -> Bool { v > -0.000_000_01 && v < 0.000_000_01 }
+    /// TA-Lib's `TA_IS_ZERO_OR_NEG`: v < 10⁻⁸.
+    @inline(__always) static func isZeroOrNegative(_ v: Double) -> Bool { v < 0.000_000_01 }
+}
+
+/// A streaming indicator: one bar in, its value out (nil during the warm-up of `lookback` bars).
+public protocol StreamingIndicator: Sendable {
+    associatedtype Output: Sendable
+    /// Bars consumed before the first value: TA-Lib's `TA_<NAME>_Lookback` for the same parameters.
+    var lookback: Int { get }
+    mutating func update(_ bar: TA.Candle) -> Output?
+}
+
+/// An indicator of one series (TA-Lib's `inReal`); fed a bar it reads the close.
+public protocol SeriesIndicator: StreamingIndicator {
+    mutating func update(_ value: Double) -> Output?
+}
+
+extension SeriesIndicator {
+    public mutating func update(_ bar: TA.Candle) -> Output? { update(bar.close) }
+}
+
+/// An indicator of two aligned series (TA-Lib's `inReal0`, `inReal1`), e.g. two symbols' closes at one event time.
+public protocol PairIndicator: Sendable {
+    associatedtype Output: Sendable
+    var lookback: Int { get }
+    mutating func update(_ x: Double, _ y: Double) -> Output?
+}
+
+extension TA {
+    /// The last `capacity` values, newest first by age (age 0 = newest). Fixed storage, O(1) per push.
+    struct Ring: Sendable {
+        let capacity: Int
+        private var storage: [Double]
+        private var next = 0
+        private(set) var count = 0
+
+        init(capacity: Int) {
+            precondition(capacity >= 1, "a window holds at least one value")
+            self.capacity = capacity
+            storage = Array(repeating: 0, count: capacity)
+        }
+
+        var isFull: Bool { count == capacity }
+
+        /// Adds `x`; returns the value it pushed out when the ring was full.
+        @discardableResult
+        mutating func push(_ x: Double) -> Double? {
+            let evicted: Double? = isFull ? storage[next] : nil
+            storage[next] = x
+            next = next + 1 == capacity ? 0 : next + 1
+            if !isFull { count += 1 }
+            return evicted
+        }
+
+        /// The value pushed `age` pushes ago (0 = the newest); `age < count`.
+        subscript(age age: Int) -> Double {
+            var i = next - 1 - age
+            if i < 0 { i += capacity }
+            return storage[i]
+        }
+
+        /// Calls `body` with every held value, oldest first.
+        func forEach(_ body: (Double) -> Void) {
+            for age in stride(from: count - 1, through: 0, by: -1) { body(self[age: age]) }
+        }
+    }
+
+    /// Sum of the last `capacity` values, O(1) per push. The running sum adds the new and subtracts the evicted
+    /// value (TA-Lib's `periodTotal`); it is recomputed exactly from the window once every `capacity`
+    /// replacements (amortised O(1)) so rounding cannot drift over millions of bars.
+    struct RollingSum: Sendable {
+        private(set) var window: Ring
+        private(set) var sum = 0.0
+        private var replacements = 0
+
+        init(capacity: Int) { window = Ring(capacity: capacity) }
+
+        var isFull: Bool { window.isFull }
+        var capacity: Int { window.capacity }
+        var mean: Double { sum / Double(window.count) }
+
+        mutating func push(_ x: Double) {
+            guard let old = window.push(x) else {
+                sum += x
+                return
+            }
+            sum += x - old
+            replacements += 1
+            if replacements >= window.capacity {
+                replacements = 0
+                var exact = 0.0
+                window.forEach { exact += $0 }
+                sum = exact
+            }
+        }
+    }
+
+    /// Highest or lowest of the last `window` values and its bar index, amortised O(1): a monotonic deque of
+    /// (index, value) candidates. On ties the newest bar wins, as in TA-Lib's scans (`>=` / `<=`).
+    struct RollingExtreme: Sendable {
+        let window: Int
+        let highest: Bool
+        private var indices: [Int] = []
+        private var values: [Double] = []
+        private var head = 0
+        private(set) var index = -1
+
+        init(window: Int, highest: Bool) {
+            precondition(window >= 1, "a window holds at least one value")
+            self.window = window
+            self.highest = highest
+        }
+
+        /// Adds the next value; returns the extreme of the last `window` values and the index of its bar
+        /// (indices count pushes from 0).
+        mutating func push(_ x: Double) -> (value: Double, index: Int) {
+            index += 1
+            while values.count > head, highest ? values[values.count - 1] <= x : values[values.count - 1] >= x {
+                values.removeLast()
+                indices.removeLast()
+            }
+            values.append(x)
+            indices.append(index)
+            while indices[head] <= index - window { head += 1 }
+            if head > 32 && head * 2 > values.count {
+                values.removeFirst(head)
+                indices.removeFirst(head)
+                head = 0
+            }
+            return (values[head], indices[head])
+        }
+    }
+}
