@@ -2,7 +2,8 @@ import Foundation
 import QuorumFeatures
 import Testing
 
-/// Long runs: after 500,000 bars (the first 3,000 BTC bars of data/market, repeated), each streaming indicator
+/// Long runs: after 500,000 bars (the first 3,000 BTC bars of data/market, repeated, each repetition's prices scaled
+/// by its own factor between 0.5 and 1.5 so that the series never cycles exactly), each streaming indicator
 /// still equals a fresh instance fed only the last 3,000 bars — for windowed indicators that is the batch value
 /// over their window, for recursive ones (EMA-, Wilder- and KAMA-type, SAR) their value once the start has been
 /// forgotten — to 1e-9 relative (or 10⁻¹⁰ of the largest magnitude, as in the parity test), on the last 500
@@ -14,7 +15,14 @@ struct IndicatorDriftTests {
         guard let slice = try? Repository.candles("data/market/btc_usd_30m.csv.gz", count: 3_000) else { return [] }
         var bars: [TA.Candle] = []
         bars.reserveCapacity(501_000)
-        while bars.count < 500_000 { bars.append(contentsOf: slice) }
+        var repetition = 0.0
+        while bars.count < 500_000 {
+            let f = 1 + 0.5 * sin(repetition * 0.7)
+            bars.append(contentsOf: slice.map {
+                TA.Candle(open: $0.open * f, high: $0.high * f, low: $0.low * f, close: $0.close * f, volume: $0.volume)
+            })
+            repetition += 1
+        }
         return bars
     }()
 
