@@ -134,49 +134,24 @@ extension TA {
     }
 
     /// Weighted moving average, TA-Lib `WMA(n)`: Σ wᵢ·xᵢ / Σ wᵢ over the last n values with weights 1 (oldest)
-    /// … n (newest). Streaming: the weighted sum drops the window's plain sum and adds n·x each bar; both sums
-    /// are recomputed exactly once every n bars. Lookback n − 1.
+    /// … n (newest), i.e. (Σt·x + Σx) / (n(n + 1)/2) with t = 0…n − 1 (`WeightedWindow`). Lookback n − 1.
     public struct WMA: SeriesIndicator {
         public typealias Output = Double
-
         public let period: Int
-        private var window: Ring
-        private var plain = 0.0
-        private var weighted = 0.0
-        private var replacements = 0
+        private var window: WeightedWindow
 
         public init(period: Int = 30) {
             precondition(period >= 1, "WMA period must be at least 1")
             self.period = period
-            window = Ring(capacity: period)
+            window = WeightedWindow(capacity: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ value: Double) -> Double? {
+            window.push(value)
             let n = Double(period)
-            if let old = window.push(value) {
-                weighted += n * value - plain
-                plain += value - old
-                replacements += 1
-                if replacements >= period { recompute() }
-            } else {
-                plain += value
-                weighted += Double(window.count) * value
-            }
-            return window.isFull ? weighted / (n * (n + 1) / 2) : nil
-        }
-
-        private mutating func recompute() {
-            replacements = 0
-            var p = 0.0, w = 0.0, weight = 0.0
-            window.forEach {
-                weight += 1
-                p += $0
-                w += weight * $0
-            }
-            plain = p
-            weighted = w
+            return window.isFull ? (window.weighted + window.sum) / (n * (n + 1) / 2) : nil
         }
     }
 

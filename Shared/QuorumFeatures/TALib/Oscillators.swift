@@ -73,47 +73,49 @@ extension TA {
         public mutating func update(_ value: Double) -> MACDValue? { core.update(close: value) }
     }
 
-    /// Absolute price oscillator, TA-Lib `APO(fast, slow, SMA)`: SMA(fast) − SMA(slow) (TA-Lib's default
-    /// moving-average type). Lookback slow − 1.
-    public struct APO: SeriesIndicator {
-        public typealias Output = Double
-
+    /// SMA(fast) and SMA(slow) of one series, both once the slow one exists (APO and PPO).
+    struct AveragePair: Sendable {
         private var fast: SMA
         private var slow: SMA
 
-        public init(fast: Int = 12, slow: Int = 26) {
+        init(fast: Int, slow: Int) {
             self.fast = SMA(period: fast)
             self.slow = SMA(period: slow)
         }
 
-        public var lookback: Int { max(fast.lookback, slow.lookback) }
+        var lookback: Int { max(fast.lookback, slow.lookback) }
 
-        public mutating func update(_ value: Double) -> Double? {
+        mutating func update(_ value: Double) -> (fast: Double, slow: Double)? {
             let f = fast.update(value), s = slow.update(value)
             guard let f, let s else { return nil }
-            return f - s
+            return (f, s)
         }
     }
 
+    /// Absolute price oscillator, TA-Lib `APO(fast, slow, SMA)`: SMA(fast) − SMA(slow) (TA-Lib's default
+    /// moving-average type). Lookback max(fast, slow) − 1.
+    public struct APO: SeriesIndicator {
+        public typealias Output = Double
+        private var averages: AveragePair
+
+        public init(fast: Int = 12, slow: Int = 26) { averages = AveragePair(fast: fast, slow: slow) }
+
+        public var lookback: Int { averages.lookback }
+        public mutating func update(_ value: Double) -> Double? { averages.update(value).map { $0.fast - $0.slow } }
+    }
+
     /// Percentage price oscillator, TA-Lib `PPO(fast, slow, SMA)`: 100·(SMA(fast) − SMA(slow)) / SMA(slow), 0 when
-    /// the slow average ≈ 0. Lookback slow − 1.
+    /// the slow average ≈ 0. Lookback max(fast, slow) − 1.
     public struct PPO: SeriesIndicator {
         public typealias Output = Double
+        private var averages: AveragePair
 
-        private var fast: SMA
-        private var slow: SMA
+        public init(fast: Int = 12, slow: Int = 26) { averages = AveragePair(fast: fast, slow: slow) }
 
-        public init(fast: Int = 12, slow: Int = 26) {
-            self.fast = SMA(period: fast)
-            self.slow = SMA(period: slow)
-        }
-
-        public var lookback: Int { max(fast.lookback, slow.lookback) }
+        public var lookback: Int { averages.lookback }
 
         public mutating func update(_ value: Double) -> Double? {
-            let f = fast.update(value), s = slow.update(value)
-            guard let f, let s else { return nil }
-            return TA.isZero(s) ? 0 : ((f - s) / s) * 100
+            averages.update(value).map { TA.isZero($0.slow) ? 0 : (($0.fast - $0.slow) / $0.slow) * 100 }
         }
     }
 

@@ -81,55 +81,30 @@ extension TA {
 
     /// Linear regression, TA-Lib `LINEARREG`, `LINEARREG_SLOPE`, `LINEARREG_INTERCEPT` and `LINEARREG_ANGLE` (n) in
     /// one: with t = 0…n − 1 over the window, slope = (n·Σt·x − Σt·Σx) / (n·Σt² − (Σt)²),
-    /// intercept = (Σx − slope·Σt) / n. Streaming: Σt·x drops Σx and adds (n − 1)·x each bar; both sums are
-    /// recomputed exactly once every n bars. Lookback n − 1.
+    /// intercept = (Σx − slope·Σt) / n, from `WeightedWindow`'s running sums. Lookback n − 1.
     public struct LINEARREG: SeriesIndicator {
         public typealias Output = LinearFit
-
         public let period: Int
-        private var window: Ring
-        private var sum = 0.0
-        private var weighted = 0.0
-        private var replacements = 0
+        private var window: WeightedWindow
 
         public init(period: Int = 14) {
             precondition(period >= 2, "LINEARREG period must be at least 2")
             self.period = period
-            window = Ring(capacity: period)
+            window = WeightedWindow(capacity: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ value: Double) -> LinearFit? {
-            let n = Double(period)
-            if let old = window.push(value) {
-                weighted += (n - 1) * value - (sum - old)
-                sum += value - old
-                replacements += 1
-                if replacements >= period { recompute() }
-            } else {
-                weighted += Double(window.count - 1) * value
-                sum += value
-            }
+            window.push(value)
             guard window.isFull else { return nil }
+            let n = Double(period)
             let sumT = n * (n - 1) / 2
             let sumT2 = n * (n - 1) * (2 * n - 1) / 6
-            let slope = (n * weighted - sumT * sum) / (n * sumT2 - sumT * sumT)
-            let intercept = (sum - slope * sumT) / n
+            let slope = (n * window.weighted - sumT * window.sum) / (n * sumT2 - sumT * sumT)
+            let intercept = (window.sum - slope * sumT) / n
             return LinearFit(slope: slope, intercept: intercept, value: intercept + slope * (n - 1),
                              angle: atan(slope) * (180 / Double.pi))
-        }
-
-        private mutating func recompute() {
-            replacements = 0
-            var s = 0.0, w = 0.0, t = 0.0
-            window.forEach {
-                s += $0
-                w += t * $0
-                t += 1
-            }
-            sum = s
-            weighted = w
         }
     }
 

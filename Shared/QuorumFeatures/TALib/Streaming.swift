@@ -159,4 +159,40 @@ extension TA {
             return (values[head], indices[head])
         }
     }
+
+    /// The last `capacity` values with their plain sum Σx and time-weighted sum Σt·x (t = 0 for the oldest …
+    /// n − 1 for the newest), O(1) per push: the weighted sum drops the window's other values once (each moves
+    /// one step older) and adds (n − 1)·x. Both sums are recomputed exactly once every `capacity` replacements.
+    struct WeightedWindow: Sendable {
+        private var window: Ring
+        private(set) var sum = 0.0
+        private(set) var weighted = 0.0
+        private var replacements = 0
+
+        init(capacity: Int) { window = Ring(capacity: capacity) }
+
+        var isFull: Bool { window.isFull }
+
+        mutating func push(_ x: Double) {
+            guard let old = window.push(x) else {
+                weighted += Double(window.count - 1) * x
+                sum += x
+                return
+            }
+            weighted += Double(window.capacity - 1) * x - (sum - old)
+            sum += x - old
+            replacements += 1
+            if replacements >= window.capacity {
+                replacements = 0
+                var s = 0.0, w = 0.0, t = 0.0
+                window.forEach {
+                    s += $0
+                    w += t * $0
+                    t += 1
+                }
+                sum = s
+                weighted = w
+            }
+        }
+    }
 }
