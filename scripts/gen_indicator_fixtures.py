@@ -6,6 +6,8 @@ CALLS over the whole slice (TA-Lib's defaults: unstable period 0, default compat
 <file>.json.gz with the values at a subset of bar indices (every bar up to FULL, then every STEP-th) so the files
 stay small. Warm-up cells (TA-Lib's NaN) are null. Values keep 13 significant digits (the tests check 1e-9
 relative). The inputs are not copied: the Swift tests read the same slice of data/market.
+A third file, synthetic.json.gz, covers TA-Lib's special cases (zero ranges, flat stretches, zero volume, equal
+highs) on SYNTHETIC bars and carries its inputs.
 """
 
 import argparse
@@ -22,6 +24,35 @@ BARS = 3000
 FULL = 300
 STEP = 20
 FILES = ("btc_usd_30m", "eth_usd_30m")
+SYNTHETIC = 500
+
+
+def synthetic():
+    """Flat bars (zero range, zero volume), a staircase of equal highs, a pure uptrend, then a seeded random walk."""
+    rng = np.random.default_rng(20261127)
+    o, h, l, c, v = [], [], [], [], []
+    price = 100.0
+    for i in range(SYNTHETIC):
+        if i < 80:                        # flat: every price equal, no volume
+            op = hi = lo = cl = 100.0
+            vol = 0.0
+        elif i < 160:                     # staircase: steps every 10 bars, equal highs within a step
+            op = cl = 100.0 + (i // 10)
+            hi, lo, vol = op + 1.0, op - 1.0, 5.0
+        elif i < 200:                     # pure uptrend
+            op = 110.0 + (i - 160) * 0.5
+            cl = op + 0.5
+            hi, lo, vol = cl, op, 10.0
+        else:                             # random walk
+            op = price
+            price = max(1.0, price * (1 + rng.normal(0, 0.01)))
+            cl = price
+            hi = max(op, cl) * (1 + abs(rng.normal(0, 0.002)))
+            lo = min(op, cl) * (1 - abs(rng.normal(0, 0.002)))
+            vol = float(rng.integers(0, 1000))
+        o.append(op); h.append(hi); l.append(lo); c.append(cl); v.append(vol)
+        price = cl
+    return tuple(np.array(x, dtype=float) for x in (o, h, l, c, v))
 
 
 def calls(o, h, l, c, v):
@@ -89,30 +120,44 @@ def cell(x):
     return None if math.isnan(x) else float(f"{x:.13g}")
 
 
+def series_of(o, h, l, c, v, indices):
+    series = {}
+    for key, result in calls(o, h, l, c, v).items():
+        outputs = result if isinstance(result, tuple) else (result,)
+        for k, out in enumerate(outputs):
+            series[key if len(outputs) == 1 else f"{key}.{k}"] = [cell(out[i]) for i in indices]
+    return series
+
+
+def write(path, payload):
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n"
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
+        gz.write(text.encode())
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repo", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    version = {"python": talib.__version__, "c": talib.__ta_version__.decode() if isinstance(talib.__ta_version__, bytes) else str(talib.__ta_version__)}
     indices = list(range(FULL)) + list(range(FULL, BARS, STEP))
     for name in FILES:
         o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", name + ".csv.gz"))
-        series = {}
-        for key, result in calls(o, h, l, c, v).items():
-            outputs = result if isinstance(result, tuple) else (result,)
-            for k, out in enumerate(outputs):
-                series[key if len(outputs) == 1 else f"{key}.{k}"] = [cell(out[i]) for i in indices]
-        payload = {
-            "ta_lib": {"python": talib.__version__, "c": talib.__ta_version__.decode() if isinstance(talib.__ta_version__, bytes) else str(talib.__ta_version__)},
-            "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
-            "indices": indices, "series": series,
-        }
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n"
-        buf = io.BytesIO()
-        with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as gz:
-            gz.write(text.encode())
-        with open(os.path.join(args.out, name + ".json.gz"), "wb") as f:
-            f.write(buf.getvalue())
+        write(os.path.join(args.out, name + ".json.gz"), {
+            "ta_lib": version, "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
+            "indices": indices, "series": series_of(o, h, l, c, v, indices),
+        })
+    o, h, l, c, v = synthetic()
+    every = list(range(SYNTHETIC))
+    write(os.path.join(args.out, "synthetic.json.gz"), {
+        "ta_lib": version, "source": "synthetic", "bars": SYNTHETIC, "indices": every,
+        "input": [[float(x[i]) for x in (o, h, l, c, v)] for i in every],
+        "series": series_of(o, h, l, c, v, every),
+    })
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ struct FixtureError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// One fixture file: TA-Lib's outputs (null during warm-up) at `indices` of the first `bars` bars of `source`.
+/// One fixture file: TA-Lib's outputs (null during warm-up) at `indices` of the first `bars` bars of `source` (a
+/// data/market file), or of its own `input` bars (open, high, low, close, volume) when `source` is "synthetic".
 struct IndicatorFixture: Decodable {
     struct Version: Decodable {
         var python: String
@@ -54,16 +55,20 @@ struct IndicatorFixture: Decodable {
     var bars: Int
     var indices: [Int]
     var series: [String: [Double?]]
+    var input: [[Double]]?
 
     enum CodingKeys: String, CodingKey {
-        case taLib = "ta_lib", source, bars, indices, series
+        case taLib = "ta_lib", source, bars, indices, series, input
     }
 
-    static let files = ["btc_usd_30m", "eth_usd_30m"]
+    static let files = ["btc_usd_30m", "eth_usd_30m", "synthetic"]
 
     static func load(_ name: String) throws -> (IndicatorFixture, [TA.Candle]) {
         let fixture = try JSONDecoder().decode(IndicatorFixture.self,
                                                from: Repository.gunzip("Tests/Fixtures/indicators/\(name).json.gz"))
+        if let input = fixture.input {
+            return (fixture, input.map { TA.Candle(open: $0[0], high: $0[1], low: $0[2], close: $0[3], volume: $0[4]) })
+        }
         return (fixture, try Repository.candles(fixture.source, count: fixture.bars))
     }
 }

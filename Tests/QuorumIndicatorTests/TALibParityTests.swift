@@ -84,7 +84,8 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 }
 
 /// Every indicator against TA-Lib (the pinned wheel's C library, Tests/Fixtures/indicators) on the first 3,000 BTC
-/// and ETH 30-minute bars of data/market: nil exactly during TA-Lib's warm-up (the first value at bar `lookback`),
+/// and ETH 30-minute bars of data/market and on 500 synthetic bars that reach TA-Lib's special cases (flat bars with
+/// zero range and volume, equal highs, a pure uptrend): nil exactly during TA-Lib's warm-up (the first value at bar `lookback`),
 /// then equal to 1e-9 relative. Values that are differences of nearly equal prices (a slope, a histogram close to
 /// 0) carry absolute rounding noise in TA-Lib and here alike, so a value may instead differ by up to 10⁻¹⁰ of the
 /// largest magnitude in its series.
