@@ -6,7 +6,7 @@ CALLS over the whole slice (TA-Lib's defaults: unstable period 0, default compat
 <file>.json.gz with the values at a subset of bar indices (every bar up to FULL, then every STEP-th) so the files
 stay small. Warm-up cells (TA-Lib's NaN) are null. Values keep 13 significant digits (the tests check 1e-9
 relative). The inputs are not copied: the Swift tests read the same slice of data/market.
-A third file, synthetic.json.gz, covers TA-Lib's special cases (zero ranges, flat stretches, zero volume, equal
+grid.json.gz has other parameters (short, long, swapped periods) on the first GRID_BARS BTC bars. synthetic.json.gz covers TA-Lib's special cases (zero ranges, flat stretches, zero volume, equal
 highs) on SYNTHETIC bars and carries its inputs.
 """
 
@@ -107,6 +107,29 @@ def calls(o, h, l, c, v):
     }
 
 
+GRID_BARS = 600
+
+
+def grid(o, h, l, c, v):
+    """Other parameters (short, long, swapped fast/slow periods), on the first GRID_BARS BTC bars: lookbacks and seeding."""
+    return {
+        "SMA_7": talib.SMA(c, 7), "EMA_50": talib.EMA(c, 50), "WMA_3": talib.WMA(c, 3), "DEMA_9": talib.DEMA(c, 9),
+        "TEMA_9": talib.TEMA(c, 9), "TRIMA_9": talib.TRIMA(c, 9), "TRIMA_2": talib.TRIMA(c, 2), "RSI_2": talib.RSI(c, 2),
+        "MACD_5_35_5": talib.MACD(c, 5, 35, 5), "BBANDS_50_1.5_2.5": talib.BBANDS(c, 50, 1.5, 2.5, 0),
+        "STDDEV_7_2": talib.STDDEV(c, 7, 2.0), "ATR_7": talib.ATR(h, l, c, 7), "NATR_30": talib.NATR(h, l, c, 30),
+        "ADX_5": talib.ADX(h, l, c, 5), "ADXR_5": talib.ADXR(h, l, c, 5), "PLUS_DI_30": talib.PLUS_DI(h, l, c, 30),
+        "MINUS_DI_30": talib.MINUS_DI(h, l, c, 30), "STOCH_14_3_5": talib.STOCH(h, l, c, 14, 3, 0, 5, 0),
+        "STOCHF_14_1": talib.STOCHF(h, l, c, 14, 1, 0), "STOCHRSI_7_3_4": talib.STOCHRSI(c, 7, 3, 4, 0),
+        "WILLR_7": talib.WILLR(h, l, c, 7), "CCI_7": talib.CCI(h, l, c, 7), "MFI_7": talib.MFI(h, l, c, v, 7),
+        "MOM_1": talib.MOM(c, 1), "ROC_3": talib.ROC(c, 3), "CMO_5": talib.CMO(c, 5), "APO_26_12": talib.APO(c, 26, 12, 0),
+        "PPO_5_20": talib.PPO(c, 5, 20, 0), "TRIX_5": talib.TRIX(c, 5), "AROON_5": talib.AROON(h, l, 5),
+        "AROONOSC_25": talib.AROONOSC(h, l, 25), "ADOSC_10_3": talib.ADOSC(h, l, c, v, 10, 3),
+        "ULTOSC_28_7_14": talib.ULTOSC(h, l, c, 28, 7, 14), "KAMA_10": talib.KAMA(c, 10), "T3_3_0.5": talib.T3(c, 3, 0.5),
+        "SAR_0.05_0.3": talib.SAR(h, l, 0.05, 0.3), "LINEARREG_5": talib.LINEARREG(c, 5),
+        "BETA_10_high_low": talib.BETA(h, l, 10), "CORREL_10_open_close": talib.CORREL(o, c, 10),
+    }
+
+
 def read(path):
     with gzip.open(path, "rt") as f:
         header = f.readline().strip().split(",")
@@ -120,9 +143,9 @@ def cell(x):
     return None if math.isnan(x) else float(f"{x:.13g}")
 
 
-def series_of(o, h, l, c, v, indices):
+def series_of(o, h, l, c, v, indices, which=None):
     series = {}
-    for key, result in calls(o, h, l, c, v).items():
+    for key, result in (which or calls)(o, h, l, c, v).items():
         outputs = result if isinstance(result, tuple) else (result,)
         for k, out in enumerate(outputs):
             series[key if len(outputs) == 1 else f"{key}.{k}"] = [cell(out[i]) for i in indices]
@@ -151,6 +174,12 @@ def main():
             "ta_lib": version, "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
             "indices": indices, "series": series_of(o, h, l, c, v, indices),
         })
+    o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", "btc_usd_30m.csv.gz"))
+    sampled = list(range(150)) + list(range(150, GRID_BARS, 5))
+    write(os.path.join(args.out, "grid.json.gz"), {
+        "ta_lib": version, "source": "data/market/btc_usd_30m.csv.gz", "bars": GRID_BARS, "first": first,
+        "indices": sampled, "series": series_of(o[:GRID_BARS], h[:GRID_BARS], l[:GRID_BARS], c[:GRID_BARS], v[:GRID_BARS], sampled, grid),
+    })
     o, h, l, c, v = synthetic()
     every = list(range(SYNTHETIC))
     write(os.path.join(args.out, "synthetic.json.gz"), {

@@ -62,6 +62,8 @@ struct IndicatorFixture: Decodable {
     }
 
     static let files = ["btc_usd_30m", "eth_usd_30m", "synthetic"]
+    /// Other parameters on the first 600 BTC bars (`ParityCase.grid`).
+    static let grid = "grid"
 
     static func load(_ name: String) throws -> (IndicatorFixture, [TA.Candle]) {
         let fixture = try JSONDecoder().decode(IndicatorFixture.self,

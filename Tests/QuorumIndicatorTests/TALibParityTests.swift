@@ -81,6 +81,49 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
         ParityCase(pair: "BETA_5_open_close", { TA.BETA(period: 5) }, x: \.open, y: \.close),
         ParityCase(pair: "CORREL_30_high_low", { TA.CORREL(period: 30) }, x: \.high, y: \.low),
     ]
+
+    /// Other parameters (short, long and swapped periods), compared on the first 600 BTC bars (grid.json.gz).
+    static let grid: [ParityCase] = [
+        ParityCase("SMA_7") { TA.SMA(period: 7) },
+        ParityCase("EMA_50") { TA.EMA(period: 50) },
+        ParityCase("WMA_3") { TA.WMA(period: 3) },
+        ParityCase("DEMA_9") { TA.DEMA(period: 9) },
+        ParityCase("TEMA_9") { TA.TEMA(period: 9) },
+        ParityCase("TRIMA_9") { TA.TRIMA(period: 9) },
+        ParityCase("TRIMA_2") { TA.TRIMA(period: 2) },
+        ParityCase("RSI_2") { TA.RSI(period: 2) },
+        ParityCase("MACD_5_35_5", { TA.MACD(fast: 5, slow: 35, signal: 5) }) { [$0.line, $0.signal, $0.histogram] },
+        ParityCase("BBANDS_50_1.5_2.5", { TA.BBANDS(period: 50, up: 1.5, down: 2.5) }) { [$0.upper, $0.middle, $0.lower] },
+        ParityCase("STDDEV_7_2") { TA.STDDEV(period: 7, deviations: 2) },
+        ParityCase("ATR_7") { TA.ATR(period: 7) },
+        ParityCase("NATR_30") { TA.NATR(period: 30) },
+        ParityCase("ADX_5") { TA.ADX(period: 5) },
+        ParityCase("ADXR_5") { TA.ADXR(period: 5) },
+        ParityCase("PLUS_DI_30") { TA.PLUS_DI(period: 30) },
+        ParityCase("MINUS_DI_30") { TA.MINUS_DI(period: 30) },
+        ParityCase("STOCH_14_3_5", { TA.STOCH(fastK: 14, slowK: 3, slowD: 5) }) { [$0.k, $0.d] },
+        ParityCase("STOCHF_14_1", { TA.STOCHF(fastK: 14, fastD: 1) }) { [$0.k, $0.d] },
+        ParityCase("STOCHRSI_7_3_4", { TA.STOCHRSI(period: 7, fastK: 3, fastD: 4) }) { [$0.k, $0.d] },
+        ParityCase("WILLR_7") { TA.WILLR(period: 7) },
+        ParityCase("CCI_7") { TA.CCI(period: 7) },
+        ParityCase("MFI_7") { TA.MFI(period: 7) },
+        ParityCase("MOM_1") { TA.MOM(period: 1) },
+        ParityCase("ROC_3") { TA.ROC(period: 3) },
+        ParityCase("CMO_5") { TA.CMO(period: 5) },
+        ParityCase("APO_26_12") { TA.APO(fast: 26, slow: 12) },
+        ParityCase("PPO_5_20") { TA.PPO(fast: 5, slow: 20) },
+        ParityCase("TRIX_5") { TA.TRIX(period: 5) },
+        ParityCase("AROON_5", { TA.AROON(period: 5) }) { [$0.down, $0.up] },
+        ParityCase("AROONOSC_25") { TA.AROONOSC(period: 25) },
+        ParityCase("ADOSC_10_3") { TA.ADOSC(fast: 10, slow: 3) },
+        ParityCase("ULTOSC_28_7_14") { TA.ULTOSC(period1: 28, period2: 7, period3: 14) },
+        ParityCase("KAMA_10") { TA.KAMA(period: 10) },
+        ParityCase("T3_3_0.5") { TA.T3(period: 3, volumeFactor: 0.5) },
+        ParityCase("SAR_0.05_0.3") { TA.SAR(acceleration: 0.05, maximum: 0.3) },
+        ParityCase("LINEARREG_5", { TA.LINEARREG(period: 5) }) { [$0.value] },
+        ParityCase(pair: "BETA_10_high_low", { TA.BETA(period: 10) }, x: \.high, y: \.low),
+        ParityCase(pair: "CORREL_10_open_close", { TA.CORREL(period: 10) }, x: \.open, y: \.close),
+    ]
 }
 
 /// Every indicator against TA-Lib (the pinned wheel's C library, Tests/Fixtures/indicators) on the first 3,000 BTC
@@ -93,16 +136,17 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
 struct TALibParityTests {
     static let fixtures: [String: (IndicatorFixture, [TA.Candle])] = {
         var loaded: [String: (IndicatorFixture, [TA.Candle])] = [:]
-        for name in IndicatorFixture.files { loaded[name] = try? IndicatorFixture.load(name) }
+        for name in IndicatorFixture.files + [IndicatorFixture.grid] { loaded[name] = try? IndicatorFixture.load(name) }
         return loaded
     }()
 
     @Test("fixtures cover every case and come from the pinned TA-Lib")
     func fixturesCoverEveryCase() throws {
-        for name in IndicatorFixture.files {
+        for name in IndicatorFixture.files + [IndicatorFixture.grid] {
             let (fixture, _) = try #require(Self.fixtures[name], "cannot read the fixture \(name)")
+            let cases = name == IndicatorFixture.grid ? ParityCase.grid : ParityCase.all
             #expect(fixture.taLib.python == "0.8.2")
-            let covered = Set(ParityCase.all.flatMap { c in
+            let covered = Set(cases.flatMap { c in
                 fixture.series[c.key] != nil ? [c.key] : fixture.series.keys.filter { $0.hasPrefix(c.key + ".") }
             })
             #expect(covered == Set(fixture.series.keys), "fixture columns without a test case: \(Set(fixture.series.keys).subtracting(covered))")
@@ -111,6 +155,15 @@ struct TALibParityTests {
 
     @Test("equals TA-Lib", arguments: ParityCase.all, IndicatorFixture.files)
     func equalsTALib(_ indicator: ParityCase, _ file: String) throws {
+        try compare(indicator, file)
+    }
+
+    @Test("equals TA-Lib with other parameters", arguments: ParityCase.grid)
+    func equalsTALibWithOtherParameters(_ indicator: ParityCase) throws {
+        try compare(indicator, IndicatorFixture.grid)
+    }
+
+    private func compare(_ indicator: ParityCase, _ file: String) throws {
         let (fixture, bars) = try #require(Self.fixtures[file], "cannot read the fixture \(file)")
         let rows = indicator.run(bars)
         let single = fixture.series[indicator.key]

@@ -73,14 +73,15 @@ extension TA {
         public mutating func update(_ value: Double) -> MACDValue? { core.update(close: value) }
     }
 
-    /// SMA(fast) and SMA(slow) of one series, both once the slow one exists (APO and PPO).
+    /// SMA(fast) and SMA(slow) of one series, both once the slow one exists (APO and PPO). As in TA-Lib, a "fast"
+    /// period longer than the "slow" one is swapped with it.
     struct AveragePair: Sendable {
         private var fast: SMA
         private var slow: SMA
 
         init(fast: Int, slow: Int) {
-            self.fast = SMA(period: fast)
-            self.slow = SMA(period: slow)
+            self.fast = SMA(period: min(fast, slow))
+            self.slow = SMA(period: max(fast, slow))
         }
 
         var lookback: Int { max(fast.lookback, slow.lookback) }
@@ -93,7 +94,7 @@ extension TA {
     }
 
     /// Absolute price oscillator, TA-Lib `APO(fast, slow, SMA)`: SMA(fast) − SMA(slow) (TA-Lib's default
-    /// moving-average type). Lookback max(fast, slow) − 1.
+    /// moving-average type; the shorter period is the fast one). Lookback max(fast, slow) − 1.
     public struct APO: SeriesIndicator {
         public typealias Output = Double
         private var averages: AveragePair

@@ -148,37 +148,58 @@ extension TA {
 
     /// Pearson's correlation, TA-Lib `CORREL(n)`, of the last n (x, y) pairs:
     /// (Σxy − ΣxΣy/n) / √((Σx² − (Σx)²/n)(Σy² − (Σy)²/n)), 0 when the product under the root < 10⁻⁸.
-    /// Lookback n − 1.
+    /// The sums are taken of x − x̄ and y − ȳ for reference means x̄, ȳ that are reset (and the sums recomputed
+    /// exactly) once every n bars: on prices, Σx² − (Σx)²/n would otherwise cancel most of its digits (TA-Lib's own
+    /// values lose up to ~10⁻⁹ relative that way). Lookback n − 1.
     public struct CORREL: PairIndicator {
         public let period: Int
-        private var sx: RollingSum
-        private var sy: RollingSum
-        private var sxx: RollingSum
-        private var syy: RollingSum
-        private var sxy: RollingSum
+        private var xs: Ring
+        private var ys: Ring
+        private var reference = (x: 0.0, y: 0.0)
+        private var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+        private var replacements = 0
 
         public init(period: Int = 30) {
             precondition(period >= 1, "CORREL period must be at least 1")
             self.period = period
-            sx = RollingSum(capacity: period)
-            sy = sx
-            sxx = sx
-            syy = sx
-            sxy = sx
+            xs = Ring(capacity: period)
+            ys = Ring(capacity: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ x: Double, _ y: Double) -> Double? {
-            sx.push(x)
-            sy.push(y)
-            sxx.push(x * x)
-            syy.push(y * y)
-            sxy.push(x * y)
-            guard sx.isFull else { return nil }
+            if xs.count == 0 { reference = (x, y) }
+            let oldX = xs.push(x), oldY = ys.push(y)
+            add(x, y, sign: 1)
+            if let oldX, let oldY {
+                add(oldX, oldY, sign: -1)
+                replacements += 1
+                if replacements >= period { recenter() }
+            }
+            guard xs.isFull else { return nil }
             let n = Double(period)
-            let product = (sxx.sum - sx.sum * sx.sum / n) * (syy.sum - sy.sum * sy.sum / n)
-            return TA.isZeroOrNegative(product) ? 0 : (sxy.sum - sx.sum * sy.sum / n) / product.squareRoot()
+            let product = (sxx - sx * sx / n) * (syy - sy * sy / n)
+            return TA.isZeroOrNegative(product) ? 0 : (sxy - sx * sy / n) / product.squareRoot()
+        }
+
+        private mutating func add(_ x: Double, _ y: Double, sign: Double) {
+            let dx = x - reference.x, dy = y - reference.y
+            sx += sign * dx
+            sy += sign * dy
+            sxx += sign * dx * dx
+            syy += sign * dy * dy
+            sxy += sign * dx * dy
+        }
+
+        private mutating func recenter() {
+            replacements = 0
+            var meanX = 0.0, meanY = 0.0
+            xs.forEach { meanX += $0 }
+            ys.forEach { meanY += $0 }
+            reference = (meanX / Double(period), meanY / Double(period))
+            (sx, sy, sxx, syy, sxy) = (0, 0, 0, 0, 0)
+            for age in 0..<period { add(xs[age: age], ys[age: age], sign: 1) }
         }
     }
 }
