@@ -120,48 +120,43 @@ extension TA {
         }
     }
 
-    /// Momentum, TA-Lib `MOM(n)`: xₜ − xₜ₋ₙ. Lookback n.
-    public struct MOM: SeriesIndicator {
-        public typealias Output = Double
-
-        public let period: Int
+    /// The value n bars back: x₋ₙ once n + 1 values have been seen (MOM and ROC).
+    struct Lag: Sendable {
+        let period: Int
         private var values: Ring
 
-        public init(period: Int = 10) {
-            precondition(period >= 1, "MOM period must be at least 1")
+        init(period: Int) {
+            precondition(period >= 1, "a lag is at least 1 bar")
             self.period = period
             values = Ring(capacity: period + 1)
         }
 
-        public var lookback: Int { period }
-
-        public mutating func update(_ value: Double) -> Double? {
-            values.push(value)
-            return values.isFull ? value - values[age: period] : nil
+        mutating func push(_ x: Double) -> Double? {
+            values.push(x)
+            return values.isFull ? values[age: period] : nil
         }
+    }
+
+    /// Momentum, TA-Lib `MOM(n)`: xₜ − xₜ₋ₙ. Lookback n.
+    public struct MOM: SeriesIndicator {
+        public typealias Output = Double
+        private var lag: Lag
+
+        public init(period: Int = 10) { lag = Lag(period: period) }
+
+        public var lookback: Int { lag.period }
+        public mutating func update(_ value: Double) -> Double? { lag.push(value).map { value - $0 } }
     }
 
     /// Rate of change, TA-Lib `ROC(n)`: 100·(xₜ / xₜ₋ₙ − 1), 0 when xₜ₋ₙ = 0. Lookback n.
     public struct ROC: SeriesIndicator {
         public typealias Output = Double
+        private var lag: Lag
 
-        public let period: Int
-        private var values: Ring
+        public init(period: Int = 10) { lag = Lag(period: period) }
 
-        public init(period: Int = 10) {
-            precondition(period >= 1, "ROC period must be at least 1")
-            self.period = period
-            values = Ring(capacity: period + 1)
-        }
-
-        public var lookback: Int { period }
-
-        public mutating func update(_ value: Double) -> Double? {
-            values.push(value)
-            guard values.isFull else { return nil }
-            let base = values[age: period]
-            return base != 0 ? (value / base - 1) * 100 : 0
-        }
+        public var lookback: Int { lag.period }
+        public mutating func update(_ value: Double) -> Double? { lag.push(value).map { $0 != 0 ? (value / $0 - 1) * 100 : 0 } }
     }
 
     /// TRIX, TA-Lib `TRIX(n)`: the one-bar rate of change (100·(e/e₋₁ − 1)) of a triple EMA(n) (each EMA seeded
