@@ -18,6 +18,59 @@ struct BacktestCommand: AsyncParsableCommand {
             orders.csv, report.html. The config is one JSON file (docs/backtest.md; examples/backtest.json).
             """)
 
+    @OptionGroup var options: ResearchOptions
+
+    func run() async throws {
+        let (settings, bars) = try options.load()
+        let backtest = try Backtest(config: settings)
+        var progress = ProgressLine(total: bars.bars.count, label: "backtest")
+        let result = try await backtest.run(bars) { done in progress.update(done) }
+        progress.finish()
+        try options.write(BacktestOutput(result: result, codeVersion: QuorumMetrics.buildVersion))
+    }
+}
+
+/// `quorum walk-forward`: parses the options, runs `WalkForward` (QuorumResearch) and prints.
+struct WalkForwardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "walk-forward",
+        abstract: "Train a model per fold on the past only and trade each fold's test window with it; write runs/<run-id>/.",
+        discussion: """
+            The config's walk_forward section sets the folds (rolling or expanding training windows, test length, step, \
+            embargo) and the hyperparameter candidates (docs/backtest.md, "Walk-forward"; examples/walk-forward.json). \
+            Each fold × candidate × symbol is a training job of the cluster's trainer core, run on a pool of workers; the \
+            out-of-sample equity is the test windows back to back. Outputs as `quorum backtest`, with the fold table, \
+            the candidates traded alone and the probability of backtest overfitting.
+            """)
+
+    @OptionGroup var options: ResearchOptions
+
+    func run() async throws {
+        let (settings, bars) = try options.load()
+        let walkForward = try WalkForward(config: settings)
+        var training = ProgressLine(total: 1, label: "walk-forward training jobs")
+        var trading: ProgressLine?
+        let result = try await walkForward.run(bars) { step in
+            switch step {
+            case .training(let done, let total):
+                training.total = total
+                training.update(done)
+                if done == total { training.finish() }
+            case .trading(let run, let runs, let done, let total):
+                if trading == nil || trading?.label.hasSuffix("\(run)/\(runs)") == false {
+                    trading?.finish()
+                    trading = ProgressLine(total: total, label: "walk-forward trading run \(run)/\(runs)")
+                }
+                trading?.update(done)
+            }
+        }
+        trading?.finish()
+        try options.write(BacktestOutput(walkForward: result, codeVersion: QuorumMetrics.buildVersion))
+    }
+}
+
+/// The options `quorum backtest` and `quorum walk-forward` share.
+struct ResearchOptions: ParsableArguments {
     @Option(help: "The run configuration (JSON; see docs/backtest.md).") var config: String
     @Option(parsing: .upToNextOption, help: "Bar files (any format `quorum ingest` reads); replace the config's data source.")
     var data: [String] = []
@@ -27,15 +80,15 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "Only bars opening before this time; overrides the config.") var to: String?
     @Option(help: "Folder that receives runs/<run-id>/ (the run's folder is <out>/<run-id>).") var out: String = "runs"
 
-    func run() async throws {
+    /// The config with the command line's overrides, and its bars.
+    func load() throws -> (BacktestConfig, BacktestData) {
         var settings = try BacktestConfig.load(path: config)
         try settings.override(data: data, symbol: symbol, from: from, to: to)
-        let bars = try BacktestData.load(settings)
-        let backtest = try Backtest(config: settings)
-        var progress = ProgressLine(total: bars.bars.count)
-        let result = try await backtest.run(bars) { done in progress.update(done) }
-        progress.finish()
-        let output = BacktestOutput(result: result, codeVersion: QuorumMetrics.buildVersion)
+        return (settings, try BacktestData.load(settings))
+    }
+
+    /// Writes the run's files and prints the summary.
+    func write(_ output: BacktestOutput) throws {
         let folder = try output.write(to: out)
         for line in output.summary() { print(line) }
         print("  wrote \(folder)/{\(BacktestOutput.fileNames.joined(separator: ","))}")
@@ -45,13 +98,18 @@ struct BacktestCommand: AsyncParsableCommand {
 /// Progress on standard error: a bar with ETA on a terminal, a plain line every 10 % otherwise. Wall time is read
 /// here only, for the ETA; it never reaches the run's outputs.
 struct ProgressLine {
-    let total: Int
+    var total: Int
+    /// What the lines count, e.g. "backtest".
+    let label: String
     let tty = isatty(STDERR_FILENO) != 0
     let started = ContinuousClock.now
     var lastDraw = ContinuousClock.now
     var lastTenth = 0
 
-    init(total: Int) { self.total = max(1, total) }
+    init(total: Int, label: String) {
+        self.total = max(1, total)
+        self.label = label
+    }
 
     mutating func update(_ done: Int) {
         if tty {
@@ -63,12 +121,12 @@ struct ProgressLine {
             let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
             let filled = Int(fraction * 30)
             let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-            FileHandle.standardError.write(Data("\r[\(bar)] \(Int(fraction * 100))% \(done)/\(total) bars, ETA \(Int(eta.rounded())) s ".utf8))
+            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total), ETA \(Int(eta.rounded())) s ".utf8))
         } else {
             let tenth = done * 10 / total
             guard tenth > lastTenth else { return }
             lastTenth = tenth
-            FileHandle.standardError.write(Data("backtest: \(done)/\(total) bars (\(tenth * 10)%)\n".utf8))
+            FileHandle.standardError.write(Data("\(label): \(done)/\(total) (\(tenth * 10)%)\n".utf8))
         }
     }
 

@@ -10,6 +10,9 @@ public struct TrainingJobSpec: Sendable, Codable, Equatable {
     public var trainFrom: Nanos
     public var trainTo: Nanos
     public var validateTo: Nanos
+    /// Training rows whose time falls in one of these ranges are left out (the walk-forward embargo after earlier
+    /// test windows; empty for an ordinary job).
+    public var excluded: [Range<Nanos>]
     /// Label horizon in rows (1 = next bar).
     public var horizon: Int
     public var hyperparameters: LogisticHyperparameters
@@ -17,7 +20,7 @@ public struct TrainingJobSpec: Sendable, Codable, Equatable {
     public var seed: UInt64
 
     public init(jobID: String, symbol: Symbol, featureSpecVersion: Int, featureNames: [String] = [],
-                trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, horizon: Int = 1,
+                trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, excluded: [Range<Nanos>] = [], horizon: Int = 1,
                 hyperparameters: LogisticHyperparameters = LogisticHyperparameters(), seed: UInt64 = 0) {
         self.jobID = jobID
         self.symbol = symbol
@@ -26,6 +29,7 @@ public struct TrainingJobSpec: Sendable, Codable, Equatable {
         self.trainFrom = trainFrom
         self.trainTo = trainTo
         self.validateTo = validateTo
+        self.excluded = excluded
         self.horizon = horizon
         self.hyperparameters = hyperparameters
         self.seed = seed
@@ -42,6 +46,26 @@ public struct TrainingResult: Sendable, Equatable {
     /// Input rows dropped while labelling (no future close / non-finite values).
     public let droppedWithoutFuture: Int
     public let droppedNonFinite: Int
+}
+
+extension TrainingResult {
+    /// The registry metric that decides which of two models of a symbol is better: the base-rate log loss minus the
+    /// validation log loss (how much the model beats always predicting the base rate).
+    public static let activationMetric = "log_loss_gain"
+
+    /// The validation figures the model registry records and `training.results` carries; walk-forward selects
+    /// candidates by the same `activationMetric`.
+    public var registryMetrics: [String: Double] {
+        let v = validationMetrics
+        var metrics: [String: Double] = [
+            "accuracy": v.accuracy, "log_loss": v.logLoss, "brier": v.brier, "base_rate": v.baseRate,
+            Self.activationMetric: ValidationGate.baselineLogLoss(baseRate: v.baseRate) - v.logLoss,
+            "validation_count": Double(v.count), "train_count": Double(trainMetrics.count),
+            "train_accuracy": trainMetrics.accuracy,
+        ]
+        if let auc = v.auc { metrics["auc"] = auc }
+        return metrics
+    }
 }
 
 /// What `TrainerCore.train` returns: a result (which may still fail the gate) or why no model could be trained.
@@ -65,7 +89,8 @@ public enum TrainingOutcome: Sendable, Equatable {
 /// The pure core of `quorum-trainer`: job + rows in, outcome out. No I/O, no clock, no randomness, so the same
 /// inputs always give the same outcome and a byte-identical model artifact.
 ///
-/// Steps: label the rows (`LabeledDataset.make`), split walk-forward by event time, check sizes, fit on the
+/// Steps: label the rows (`LabeledDataset.make`), split walk-forward by event time (leaving out the job's excluded
+/// ranges), check sizes, fit on the
 /// training rows only (scaler included), score both splits, apply the `ValidationGate`.
 public struct TrainerCore: Sendable {
     public var gate: ValidationGate
@@ -93,8 +118,11 @@ public struct TrainerCore: Sendable {
             throw MLError(.widthMismatch, "job \(job.jobID) names \(names.count) features but the rows have "
                           + "\(dataset.width); the rows and the job must use the same feature spec")
         }
-        let (train, validation) = try dataset.walkForward(trainFrom: job.trainFrom, trainTo: job.trainTo,
+        var (train, validation) = try dataset.walkForward(trainFrom: job.trainFrom, trainTo: job.trainTo,
                                                           validateTo: job.validateTo)
+        if !job.excluded.isEmpty {
+            train = LabeledDataset(rows: train.rows.filter { row in !job.excluded.contains { $0.contains(row.time) } }, width: train.width)
+        }
         guard train.rows.count >= max(minimumTrainingRows, 2) else {
             throw MLError(.tooFewRows, "job \(job.jobID): \(train.rows.count) labelled training rows in "
                           + "[\(job.trainFrom), \(job.trainTo)), need at least \(max(minimumTrainingRows, 2)); "

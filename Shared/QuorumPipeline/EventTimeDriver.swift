@@ -45,13 +45,31 @@ public struct EventTimeDriver: Sendable {
     /// The kept records of a topic (full name), in publication order.
     public func records(_ topic: String) -> [IncomingMessage] { kept[topic] ?? [] }
 
-    /// Runs the bars through the stages, then `finish()`. `progress` is called after each close time with the bars
-    /// done so far.
-    public mutating func run(_ bars: [ArchivedBarRecord], progress: ((Int) -> Void)? = nil) async throws {
+    /// Records published at an event time, ahead of the bars that close then (e.g. a walk-forward fold's model
+    /// activation at the fold's start).
+    public struct Scheduled: Sendable {
+        public var time: Nanos
+        public var messages: [OutgoingMessage]
+
+        public init(time: Nanos, messages: [OutgoingMessage]) {
+            self.time = time
+            self.messages = messages
+        }
+    }
+
+    /// Runs the bars through the stages, then `finish()`. Each `scheduled` entry (in time order) is published, with what
+    /// it causes, before the first bars closing at or after its time. `progress` is called after each close time with
+    /// the bars done so far.
+    public mutating func run(_ bars: [ArchivedBarRecord], scheduled: [Scheduled] = [], progress: ((Int) -> Void)? = nil) async throws {
         try await EnvelopeStamp.$stampsEventTime.withValue(true) {
             var index = 0
+            var nextScheduled = 0
             while index < bars.count {
                 let close = bars[index].bar.closeTime
+                while nextScheduled < scheduled.count, scheduled[nextScheduled].time <= close {
+                    try await publish(scheduled[nextScheduled].messages)
+                    nextScheduled += 1
+                }
                 var group: [OutgoingMessage] = []
                 while index < bars.count, bars[index].bar.closeTime == close {
                     let r = bars[index]

@@ -11,6 +11,9 @@ import QuorumStrategy
 /// (replay determinism, the merge under different interleavings) and as the base of `quorum backtest`.
 public struct InProcessPipeline: Sendable {
     public var models: [ServedModel]
+    /// Whether models arrive on the `models` topic during the run (walk-forward activates each fold's model at its
+    /// start): inference runs even with no initial model.
+    public var modelsArrive = false
     public var consensus = ConsensusConfig()
     public var risk = RiskConfig()
     public var exchange = PaperExchangeConfig()
@@ -40,11 +43,11 @@ public struct InProcessPipeline: Sendable {
         stages(symbols: symbols.isEmpty ? Array(Set(input.bars.map(\.bar.symbol))).sorted() : symbols, namer: namer)
     }
 
-    /// The stage logics for bars of `symbols` (risk's merge waits for each of them). Without models there is nothing
-    /// for inference to do, and it is left out.
+    /// The stage logics for bars of `symbols` (risk's merge waits for each of them). Without models (initial or
+    /// arriving) there is nothing for inference to do, and it is left out.
     public func stages(symbols expected: [Symbol], namer: TopicNamer = .live) -> [any StageLogic] {
         var stages: [any StageLogic] = [FeaturesStage(namer: namer, spec: featureSpec, hotState: nil)]
-        if !models.isEmpty { stages.append(InferenceStage(namer: namer, initialModels: models, hotState: nil)) }
+        if !models.isEmpty || modelsArrive { stages.append(InferenceStage(namer: namer, initialModels: models, hotState: nil)) }
         stages += [
             ConsensusStage(namer: namer, config: consensus, rules: rules),
             RiskStage(namer: namer, config: risk, idleTimeout: nil, expectedSymbols: expected, hotState: nil, denialSink: denialRecords),

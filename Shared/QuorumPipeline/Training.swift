@@ -12,11 +12,20 @@ public enum TrainingJobs {
         LogisticHyperparameters(l2: 0.1),
     ]
 
-    /// Jobs training on `[trainFrom, trainTo)` and validating on `[trainTo, validateTo)` (event time, bar close).
+    /// Jobs training on `[trainFrom, trainTo)` and validating on `[trainTo, validateTo)` (event time, bar close), one
+    /// per candidate. A walk-forward fold gives its index and the fold count, and the ranges its training leaves out
+    /// (`WalkForwardFold.embargoed`).
     public static func make(symbol: Symbol, intervalSeconds: Int64, trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos,
                             candidates: [LogisticHyperparameters] = defaultCandidates, spec: FeatureSpec = .coreV1,
+                            fold: (index: Int, count: Int) = (0, 1), excluded: [Range<Nanos>] = [],
                             stamp: EnvelopeStamp) -> [Quorum_V1_TrainingJob] {
-        let runID = "run-\(symbol.name)-\(trainFrom)-\(trainTo)-\(validateTo)"
+        let runID = "run-\(symbol.name)-\(trainFrom)-\(trainTo)-\(validateTo)" + (fold.count > 1 ? "-f\(fold.index)" : "")
+        let excludedRanges = excluded.map { r in
+            var range = Quorum_V1_TimeRange()
+            range.fromNs = r.lowerBound
+            range.toNs = r.upperBound
+            return range
+        }
         return candidates.enumerated().map { index, h in
             var job = Quorum_V1_TrainingJob()
             job.jobID = "\(runID)-c\(index)"
@@ -37,8 +46,9 @@ public enum TrainingJobs {
             job.validationRange = validation
             job.featureSpec = spec.version
             job.featureSpecVersion = UInt32(FeatureSpecs.number(of: spec))
-            job.foldIndex = 0
-            job.foldCount = 1
+            job.foldIndex = UInt32(fold.index)
+            job.foldCount = UInt32(fold.count)
+            job.excludedRanges = excludedRanges
             job.candidateIndex = UInt32(index)
             job.candidateCount = UInt32(candidates.count)
             job.seed = 0
@@ -56,13 +66,17 @@ extension Quorum_V1_TrainingJob {
         guard trainRange.fromNs < trainRange.toNs, trainRange.toNs <= validationRange.toNs else {
             throw RejectedMessageError("job \(jobID): ranges must satisfy train.from < train.to <= validation.to")
         }
+        if let bad = excludedRanges.first(where: { $0.fromNs > $0.toNs }) {
+            throw RejectedMessageError("job \(jobID): excluded range [\(bad.fromNs), \(bad.toNs)) ends before it starts")
+        }
         let h = LogisticHyperparameters(
             l2: hyperparameters["l2"] ?? 0.001, learningRate: hyperparameters["learning_rate"] ?? 0.5,
             maxIterations: Int(hyperparameters["max_iterations"] ?? 500), tolerance: hyperparameters["tolerance"] ?? 1e-6,
             classWeighting: (hyperparameters["balanced"] ?? 0) > 0 ? .balanced : .none)
         let spec = TrainingJobSpec(jobID: jobID, symbol: Symbol(symbol), featureSpecVersion: FeatureSpecs.number(of: featureSpec),
                                    featureNames: featureSpec.names, trainFrom: trainRange.fromNs, trainTo: trainRange.toNs,
-                                   validateTo: validationRange.toNs, horizon: 1, hyperparameters: h, seed: seed)
+                                   validateTo: validationRange.toNs, excluded: excludedRanges.map { $0.fromNs..<$0.toNs },
+                                   horizon: 1, hyperparameters: h, seed: seed)
         return (spec, featureSpec)
     }
 }

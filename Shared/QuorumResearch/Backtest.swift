@@ -72,11 +72,25 @@ public struct Backtest: Sendable {
     }
 
     /// Runs the bars through the stages. `progress` is called with the bars done so far (after each close time).
-    public func run(_ data: BacktestData, progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
+    ///
+    /// Walk-forward (`WalkForward`) also gives `warmUp`, bars before `data` that only the features stage sees (so the
+    /// first traded vectors equal those of a features stage that ran all along), and `scheduled` records — each fold's
+    /// model activation at its start.
+    public func run(_ data: BacktestData, warmUp: [ArchivedBarRecord] = [], scheduled: [EventTimeDriver.Scheduled] = [],
+                    progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
         let records = BacktestRecords()
         let namer = TopicNamer.live
-        var driver = EventTimeDriver(stages: pipeline(records: records).stages(symbols: data.symbols, namer: namer), namer: namer)
-        try await driver.run(data.bars, progress: progress)
+        var pipeline = pipeline(records: records)
+        pipeline.modelsArrive = config.walkForward != nil
+        var stages = pipeline.stages(symbols: data.symbols, namer: namer)
+        if !warmUp.isEmpty {
+            guard stages.first is FeaturesStage else { preconditionFailure("the pipeline starts with the features stage") }
+            var features = EventTimeDriver(stages: [stages[0]], namer: namer)
+            try await features.run(warmUp)
+            stages[0] = features.stages[0]
+        }
+        var driver = EventTimeDriver(stages: stages, namer: namer)
+        try await driver.run(data.bars, scheduled: scheduled, progress: progress)
         guard let execution = driver.stage(ExecutionStage.self) else { preconditionFailure("the pipeline has an execution stage") }
         var counts: [String: Int] = [:]
         for spec in namer.specsWithNames() {

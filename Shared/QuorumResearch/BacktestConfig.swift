@@ -132,6 +132,8 @@ public struct BacktestConfig: Sendable {
     public var monteCarloSeed: UInt64 = 1
     /// Bootstrap block length in bars (1: i.i.d.; longer keeps volatility clusters). Default 48.
     public var monteCarloBlockLength = 48
+    /// Walk-forward settings (`quorum walk-forward`): a model trained per fold instead of `models`.
+    public var walkForward: WalkForwardSettings?
 
     public init() {}
 
@@ -152,10 +154,10 @@ public struct BacktestConfig: Sendable {
         return r
     }
 
-    /// Consensus settings, rules-only when there is no model.
+    /// Consensus settings, rules-only when there is no model (neither given nor trained per fold).
     public var consensusConfig: ConsensusConfig {
         var c = consensus
-        c.rulesOnly = models.isEmpty
+        c.rulesOnly = models.isEmpty && walkForward == nil
         return c
     }
 
@@ -187,7 +189,7 @@ public struct BacktestConfig: Sendable {
 extension BacktestConfig {
     /// Every top-level key, in documentation order.
     public static let topLevelKeys = ["symbols", "data", "interval", "from", "to", "features", "models", "rules", "consensus",
-                                      "risk", "fees", "slippage", "starting_equity", "overfitting", "monte_carlo"]
+                                      "risk", "fees", "slippage", "starting_equity", "overfitting", "monte_carlo", "walk_forward"]
 
     /// Parses a config file's text. `file` names it in errors; `baseDirectory` is where relative paths start.
     public static func parse(_ text: String, file: String = "config", baseDirectory: String = ".") throws(BacktestError) -> BacktestConfig {
@@ -309,21 +311,20 @@ extension BacktestConfig {
             config.startingEquity = equity
         }
         if let o = try root.section("overfitting", keys: ["trials", "trial_sharpe_variance"]) {
-            if let trials = try o.double("trials", atLeast: 1) {
-                guard trials == trials.rounded(), trials <= 1e9 else { throw o.invalid("trials", "must be a whole number") }
-                config.trials = Int(trials)
-            }
+            config.trials = try o.whole("trials", atLeast: 1) ?? config.trials
             config.trialSharpeVariance = try o.double("trial_sharpe_variance", atLeast: 0) ?? config.trialSharpeVariance
         }
         if let m = try root.section("monte_carlo", keys: ["paths", "seed", "block_length"]) {
-            func whole(_ key: String, atLeast minimum: Double) throws(BacktestError) -> Int? {
-                guard let d = try m.double(key, atLeast: minimum) else { return nil }
-                guard d == d.rounded(), d <= 1e9 else { throw m.invalid(key, "must be a whole number") }
-                return Int(d)
+            config.monteCarloPaths = try m.whole("paths", atLeast: 0) ?? config.monteCarloPaths
+            config.monteCarloSeed = try m.whole("seed", atLeast: 0).map { UInt64($0) } ?? config.monteCarloSeed
+            config.monteCarloBlockLength = try m.whole("block_length", atLeast: 1) ?? config.monteCarloBlockLength
+        }
+        if let w = try root.section("walk_forward", keys: WalkForwardSettings.keys) {
+            config.walkForward = try WalkForwardSettings.parse(w)
+            if !config.models.isEmpty {
+                throw root.invalid("walk_forward", "trains a model per fold, so models must be empty; remove models (or remove "
+                                   + "walk_forward to backtest the given models with `quorum backtest`)")
             }
-            config.monteCarloPaths = try whole("paths", atLeast: 0) ?? config.monteCarloPaths
-            config.monteCarloSeed = try whole("seed", atLeast: 0).map { UInt64($0) } ?? config.monteCarloSeed
-            config.monteCarloBlockLength = try whole("block_length", atLeast: 1) ?? config.monteCarloBlockLength
         }
         return config
     }
@@ -358,7 +359,20 @@ extension BacktestConfig {
         }
         let c = consensusConfig
         let r = risk
-        return .object([
+        let consensusJSON: JSON = .object([
+            ("threshold", .double(c.threshold)), ("conflict_confidence", .double(c.conflictConfidence)),
+            ("long_only", .bool(c.longOnly)), ("default_weight", .double(c.defaultWeight)),
+            ("weights", .object(c.weights.sorted { $0.key < $1.key }.map { ($0.key, JSON.double($0.value)) }))])
+        let riskJSON: JSON = .object([
+            ("risk_per_trade", fixed(r.riskPerTrade)), ("max_portfolio_heat", fixed(r.maxPortfolioHeat)),
+            ("max_position_notional", fixed(r.maxPositionNotional)),
+            ("max_position_notional_by_symbol", .object(r.maxPositionNotionalBySymbol.sorted { $0.key < $1.key }
+                .map { ($0.key.name, fixed($0.value)) })),
+            ("stop_atr_multiple", .double(r.stopATRMultiple)), ("fallback_stop_fraction", fixed(r.fallbackStopFraction)),
+            ("volatility_target", r.volatilityTarget.map(JSON.double) ?? .null),
+            ("daily_loss_limit", fixed(r.dailyLossLimit)), ("lot_size", fixed(r.lotSize)),
+            ("allow_short", .bool(r.allowShort)), ("price_allowance_bps", fixed(r.priceAllowanceBps))])
+        var pairs: [(String, JSON)] = [
             ("symbols", .array(symbols.map { .string($0.name) })),
             ("data", dataJSON),
             ("interval", intervalSeconds.map { .string("\($0)s") } ?? .null),
@@ -367,24 +381,18 @@ extension BacktestConfig {
             ("features", .object([("spec", .string(featureSpec.version))])),
             ("models", .array(modelsJSON)),
             ("rules", .array(rulesJSON)),
-            ("consensus", .object([("threshold", .double(c.threshold)), ("conflict_confidence", .double(c.conflictConfidence)),
-                                   ("long_only", .bool(c.longOnly)), ("default_weight", .double(c.defaultWeight)),
-                                   ("weights", .object(c.weights.sorted { $0.key < $1.key }.map { ($0.key, JSON.double($0.value)) }))])),
-            ("risk", .object([("risk_per_trade", fixed(r.riskPerTrade)), ("max_portfolio_heat", fixed(r.maxPortfolioHeat)),
-                              ("max_position_notional", fixed(r.maxPositionNotional)),
-                              ("max_position_notional_by_symbol", .object(r.maxPositionNotionalBySymbol.sorted { $0.key < $1.key }
-                                  .map { ($0.key.name, fixed($0.value)) })),
-                              ("stop_atr_multiple", .double(r.stopATRMultiple)), ("fallback_stop_fraction", fixed(r.fallbackStopFraction)),
-                              ("volatility_target", r.volatilityTarget.map(JSON.double) ?? .null),
-                              ("daily_loss_limit", fixed(r.dailyLossLimit)), ("lot_size", fixed(r.lotSize)),
-                              ("allow_short", .bool(r.allowShort)), ("price_allowance_bps", fixed(r.priceAllowanceBps))])),
+            ("consensus", consensusJSON),
+            ("risk", riskJSON),
             ("fees", .object([("maker_bps", fixed(makerFeeBps)), ("taker_bps", fixed(takerFeeBps))])),
             ("slippage", .object([("fixed_bps", fixed(slippageBps)), ("range_fraction", fixed(rangeSlippage))])),
             ("starting_equity", fixed(startingEquity)),
             ("overfitting", .object([("trials", .int(trials)), ("trial_sharpe_variance", .double(trialSharpeVariance))])),
             ("monte_carlo", .object([("paths", .int(monteCarloPaths)), ("seed", .int(monteCarloSeed)),
                                      ("block_length", .int(monteCarloBlockLength))])),
-        ])
+        ]
+        // Only a walk-forward's config has the key, so a plain backtest's run id does not depend on it.
+        if let walkForward { pairs.append(("walk_forward", walkForward.json())) }
+        return .object(pairs)
     }
 }
 

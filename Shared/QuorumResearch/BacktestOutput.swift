@@ -15,17 +15,27 @@ public struct BacktestOutput: Sendable {
     public static let fileNames = ["report.json", "equity.csv", "trades.csv", "orders.csv", "report.html"]
 
     public let result: BacktestResult
+    /// The walk-forward around `result` (its out-of-sample backtest), when the run is one.
+    public let walkForward: WalkForwardResult?
     /// Identifies the code (`git describe` or a version constant), recorded in report.json.
     public let codeVersion: String
 
     public init(result: BacktestResult, codeVersion: String) {
         self.result = result
         self.codeVersion = codeVersion
+        walkForward = nil
+    }
+
+    /// The files of a walk-forward: the out-of-sample backtest's, with the folds, candidates and overfitting guards.
+    public init(walkForward: WalkForwardResult, codeVersion: String) {
+        result = walkForward.backtest
+        self.walkForward = walkForward
+        self.codeVersion = codeVersion
     }
 
     /// Short digest of the config (without the data file paths, which depend on where the run starts) and the data
     /// digests: the same settings on the same bars get the same id.
-    public var runID: String { Self.runID(config: result.config, data: result.data) }
+    public var runID: String { Self.runID(config: result.config, data: walkForward?.allData ?? result.data) }
 
     public static func runID(config: BacktestConfig, data: BacktestData) -> String {
         var c = config
@@ -107,14 +117,14 @@ public struct BacktestOutput: Sendable {
             .object([("file", .string(String(f.file.split(separator: "/").last ?? ""))), ("bars", .int(f.bars))])
         }
         let pnl: [(String, JSON)] = result.pnlBySymbol.map { ($0.symbol.name, JSON.number($0.pnl.description)) }
-        return .object(headline + [
+        return .object(headline + walkForwardHeadline() + [
             ("trades", .object(trades)),
             ("monte_carlo", monteCarloJSON()),
             ("pnl_by_symbol", .object(pnl)),
             ("counts", .object(counts)),
             ("data", .object([("symbols", .array(symbols)), ("files", .array(files))])),
             ("config", result.config.json()),
-        ])
+        ] + walkForwardSections())
     }
 
     func monteCarloJSON() -> JSON {
@@ -229,12 +239,12 @@ extension BacktestOutput {
         let p = ReportHTML.percent
         return [
             "run \(runID): \(result.data.bars.count) bars of \(result.data.symbols.map(\.name).joined(separator: ", ")), "
-                + "\(result.config.models.isEmpty ? "rules only" : "\(result.config.models.count) model(s)")",
+                + "\(modelsText)",
             "  final equity \(result.curve.equity.last?.description ?? "-")  total return \(p(r.totalReturn))  CAGR \(p(r.cagr))",
             "  Sharpe \(n(r.sharpe, 3))  Sortino \(n(r.sortino, 3))  Calmar \(n(r.calmar, 3))  max drawdown \(p(r.maxDrawdown))",
             "  PSR \(n(r.probabilisticSharpe, 3))  DSR \(n(result.deflatedSharpe, 3)) (trials \(result.config.trials))",
             "  trades \(t.trades) (open \(result.openTrades.count))  win rate \(p(t.winRate))  profit factor \(n(t.profitFactor, 2))  "
                 + "fees \(n(t.feesPaid, 2))  decisions \(result.decisions)",
-        ]
+        ] + walkForwardSummary()
     }
 }

@@ -21,7 +21,7 @@ struct ReportHTML {
         let returns = ReturnMetrics.returns(equity: equity)
         var html = """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>Backtest \(output.runID)</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(output.walkForward == nil ? "Backtest" : "Walk-forward") \(output.runID)</title>
         <style>
         body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:960px}
         h1{font-size:20px}h2{font-size:16px;margin-top:28px}
@@ -29,8 +29,8 @@ struct ReportHTML {
         th{text-align:left;font-weight:600}svg{background:#fafafa;border:1px solid #eee}
         .axis{font-size:10px;fill:#666}
         </style></head><body>
-        <h1>Backtest \(output.runID)</h1>
-        <p>\(Self.escape(result.data.symbols.map(\.name).joined(separator: ", "))) · \(Self.escape(curve.times.first.map(TimestampParser.iso) ?? "")) → \(Self.escape(curve.times.last.map(TimestampParser.iso) ?? "")) · \(result.data.bars.count) bars · \(result.config.models.isEmpty ? "rules only" : "\(result.config.models.count) model(s)") · code \(Self.escape(output.codeVersion))</p>
+        <h1>\(output.walkForward == nil ? "Backtest" : "Walk-forward") \(output.runID)</h1>
+        <p>\(Self.escape(result.data.symbols.map(\.name).joined(separator: ", "))) · \(Self.escape(curve.times.first.map(TimestampParser.iso) ?? "")) → \(Self.escape(curve.times.last.map(TimestampParser.iso) ?? "")) · \(result.data.bars.count) bars · \(Self.escape(output.modelsText)) · code \(Self.escape(output.codeVersion))</p>
         <table>
         """
         let rows: [(String, String)] = [
@@ -46,6 +46,7 @@ struct ReportHTML {
         for (name, value) in rows { html += "<tr><th>\(Self.escape(name))</th><td>\(Self.escape(value))</td></tr>\n" }
         html += "</table>\n"
 
+        html += walkForwardHTML()
         html += "<h2>Equity</h2>\n" + Self.lineChart(Self.sample(equity), color: "#1f6feb")
         html += "<h2>Drawdown</h2>\n" + Self.lineChart(Self.sample(Drawdown.series(returns: returns).map { $0 * 100 }), color: "#cf222e", fill: true, unit: "%")
         html += "<h2>PnL per symbol</h2>\n" + Self.barChart(result.pnlBySymbol.map { ($0.symbol.name, $0.pnl.doubleValue) })

@@ -24,7 +24,7 @@ import ServiceLifecycle
 public enum TrainerWorker {
     public static let group = "quorum-trainer"
     /// The registry metric that decides which model is better: base-rate log loss minus validation log loss.
-    public static let activationMetric = "log_loss_gain"
+    public static let activationMetric = TrainingResult.activationMetric
 
     public static func services(_ context: QuorumContext) async throws -> [any Service] {
         let backends = try await Backends.connect(context, needs: .all)
@@ -104,14 +104,7 @@ public enum TrainerWorker {
                 logger.warning("training failed", metadata: ["job.id": .string(job.jobID), "error": .string(reason.description)])
             case .trained(let trainedResult):
                 let model = trainedResult.model
-                let v = trainedResult.validationMetrics
-                var metrics: [String: Double] = [
-                    "accuracy": v.accuracy, "log_loss": v.logLoss, "brier": v.brier, "base_rate": v.baseRate,
-                    Self.activationMetricName: ValidationGate.baselineLogLoss(baseRate: v.baseRate) - v.logLoss,
-                    "validation_count": Double(v.count), "train_count": Double(trainedResult.trainMetrics.count),
-                    "train_accuracy": trainedResult.trainMetrics.accuracy,
-                ]
-                if let auc = v.auc { metrics["auc"] = auc }
+                let metrics = trainedResult.registryMetrics
                 let modelID = "model-\(job.jobID)"
                 let passed = trainedResult.verdict.passed
                 _ = try await registry.register(ModelRecord(

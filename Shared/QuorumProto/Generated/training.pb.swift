@@ -147,6 +147,13 @@ public nonisolated struct Quorum_V1_TrainingJob: @unchecked Sendable {
     set {_uniqueStorage()._seed = newValue}
   }
 
+  /// Training rows whose time (bar close) falls in one of these ranges are left out: the embargo after earlier
+  /// walk-forward test windows (see WalkForwardFold). Empty for an ordinary job.
+  public var excludedRanges: [Quorum_V1_TimeRange] {
+    get {_storage._excludedRanges}
+    set {_uniqueStorage()._excludedRanges = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -336,7 +343,7 @@ nonisolated extension Quorum_V1_TimeRange: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingJob"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}symbol\0\u{3}interval_seconds\0\u{3}model_kind\0\u{1}hyperparameters\0\u{3}train_range\0\u{3}validation_range\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}fold_index\0\u{3}fold_count\0\u{3}candidate_index\0\u{3}candidate_count\0\u{1}seed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}symbol\0\u{3}interval_seconds\0\u{3}model_kind\0\u{1}hyperparameters\0\u{3}train_range\0\u{3}validation_range\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}fold_index\0\u{3}fold_count\0\u{3}candidate_index\0\u{3}candidate_count\0\u{1}seed\0\u{3}excluded_ranges\0")
 
   fileprivate class _StorageClass {
     var _envelope: Quorum_V1_Envelope? = nil
@@ -355,6 +362,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
     var _candidateIndex: UInt32 = 0
     var _candidateCount: UInt32 = 0
     var _seed: UInt64 = 0
+    var _excludedRanges: [Quorum_V1_TimeRange] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -381,6 +389,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
       _candidateIndex = source._candidateIndex
       _candidateCount = source._candidateCount
       _seed = source._seed
+      _excludedRanges = source._excludedRanges
     }
   }
 
@@ -415,6 +424,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
         case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._candidateIndex) }()
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._candidateCount) }()
         case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._seed) }()
+        case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._excludedRanges) }()
         default: break
         }
       }
@@ -475,6 +485,9 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
       if _storage._seed != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._seed, fieldNumber: 16)
       }
+      if !_storage._excludedRanges.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._excludedRanges, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -500,6 +513,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
         if _storage._candidateIndex != rhs_storage._candidateIndex {return false}
         if _storage._candidateCount != rhs_storage._candidateCount {return false}
         if _storage._seed != rhs_storage._seed {return false}
+        if _storage._excludedRanges != rhs_storage._excludedRanges {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1,0 +1,403 @@
+import Foundation
+import QuorumAnalytics
+import QuorumBus
+import QuorumML
+import QuorumModel
+import QuorumPipeline
+import QuorumProto
+
+/// `quorum walk-forward`: models trained only on the past, traded on what follows (docs/backtest.md, "Walk-forward").
+///
+/// 1. The data's span is cut into folds (`WalkForwardPlan`: rolling or expanding training windows, a test window after
+///    each; purge and embargo by event time).
+/// 2. Each fold × candidate × symbol is a training job built by `TrainingJobs.make` and trained by `TrainerCore` —
+///    the job path of the cluster's trainers — on the feature rows that `quorum-features` would serve (one feature
+///    engine over the whole data, so rows are the served vectors, not a fresh warm-up). The training window's last
+///    `validation_fraction` validates; validation ends before the test window so that no label reaches into it. Jobs
+///    run on a pool of workers.
+/// 3. Per fold and symbol the candidate with the best validation log-loss gain that passes the validation gate is
+///    activated at the fold's test start *in event time* (a `models` event, as the trainers publish); when none
+///    passes, the previous fold's model keeps serving (none before the first).
+/// 4. One backtest (`Backtest`, the cluster's stages) trades from the first test window's start to the last one's end,
+///    its features warmed up on every bar before: the out-of-sample equity is the test windows, back to back.
+/// 5. With several candidates, each candidate is also traded alone; their out-of-sample returns give the
+///    probability of backtest overfitting (CSCV) and the deflated Sharpe ratio's trials and their Sharpe variance.
+public struct WalkForward: Sendable {
+    public let config: BacktestConfig
+    public let settings: WalkForwardSettings
+
+    public init(config: BacktestConfig) throws(BacktestError) {
+        guard let settings = config.walkForward else {
+            throw BacktestError(.invalidValue, "the config has no walk_forward section; add one (docs/backtest.md, \"Walk-forward\"), "
+                                + "e.g. \"walk_forward\": {\"train\": \"60d\", \"test\": \"30d\"}")
+        }
+        self.config = config
+        self.settings = settings
+    }
+
+    /// Where a long run is.
+    public enum Progress: Sendable {
+        case training(done: Int, total: Int)
+        /// Trading run `run` of `runs` (each candidate alone, then the selected models), bars done of `bars`.
+        case trading(run: Int, runs: Int, done: Int, bars: Int)
+    }
+
+    public func run(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
+        let interval = try Self.interval(of: data)
+        let intervalNs = interval * 1_000_000_000
+        let plan = WalkForwardPlan(window: settings.window, trainLength: settings.trainLength, testLength: settings.testLength,
+                                   step: settings.step, labelHorizon: intervalNs, embargo: settings.embargo)
+        let first = data.bars.first!.bar.closeTime, last = data.bars.last!.bar.closeTime
+        let folds: [WalkForwardFold]
+        do { folds = try plan.folds(from: first, to: last + 1) } catch {
+            throw BacktestError(.noBars, "walk_forward: \(error.description); shorten walk_forward.train or .test, or widen from/to")
+        }
+
+        // Feature rows per symbol: one engine over all the data, as the features stage computes them.
+        var rows: [Symbol: [PriceFeatureRow]] = [:]
+        for symbol in data.symbols {
+            rows[symbol] = TrainingRows.rows(bars: data.bars.lazy.filter { $0.bar.symbol == symbol }.map(\.bar), spec: config.featureSpec)
+        }
+        let jobs = try makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval)
+        let outcomes = await train(jobs, rows: rows, progress: progress)
+        let candidates = settings.candidates.count
+
+        // The served model of every fold and symbol, for the selection and for each candidate alone.
+        let selected = Self.served(folds: folds, symbols: data.symbols) { fold, symbol in
+            let trained = (0..<candidates).compactMap { c -> (Int, TrainingResult)? in
+                guard let r = outcomes[JobKey(fold: fold, symbol: symbol, candidate: c)]?.result, r.verdict.passed else { return nil }
+                return (c, r)
+            }
+            // Best gain; the lower candidate index on ties.
+            return trained.max { a, b in
+                let ga = a.1.registryMetrics[TrainingResult.activationMetric] ?? -.infinity
+                let gb = b.1.registryMetrics[TrainingResult.activationMetric] ?? -.infinity
+                return ga != gb ? ga < gb : a.0 > b.0
+            }.map { (candidate: $0.0, result: $0.1) }
+        }
+        let alone: [[ServedSlot?]] = candidates < 2 ? [] : (0..<candidates).map { c in
+            Self.served(folds: folds, symbols: data.symbols) { fold, symbol in
+                outcomes[JobKey(fold: fold, symbol: symbol, candidate: c)]?.result.map { (candidate: c, result: $0) }
+            }
+        }
+
+        // Trading: bars before the first test window only warm the features up.
+        let tradeFrom = folds.first!.testFrom, tradeTo = folds.last!.testTo
+        let warmUp = data.bars.filter { $0.bar.closeTime < tradeFrom }
+        let tested = BacktestData(bars: data.bars.filter { $0.bar.closeTime >= tradeFrom && $0.bar.closeTime < tradeTo },
+                                  files: data.files, skippedRows: data.skippedRows)
+        let runs = 1 + alone.count
+        var candidateReturns: [[Double]] = []
+        var candidateSummaries: [WalkForwardResult.CandidateRun] = []
+        for (c, slots) in alone.enumerated() {
+            let result = try await trade(tested, warmUp: warmUp, folds: folds, slots: slots, config: config) { done in
+                progress?(.trading(run: c + 1, runs: runs, done: done, bars: tested.bars.count))
+            }
+            let returns = ReturnMetrics.returns(equity: result.curve.equity.map(\.doubleValue))
+            candidateReturns.append(returns)
+            candidateSummaries.append(.init(candidate: c, hyperparameters: settings.candidates[c], sharpe: result.returns.sharpe,
+                                            totalReturn: result.returns.totalReturn, maxDrawdown: result.returns.maxDrawdown,
+                                            trades: result.tradeSummary.trades))
+        }
+        // The deflated Sharpe ratio counts every candidate as a trial, with the variance of their Sharpe ratios.
+        var tradingConfig = config
+        tradingConfig.trials = config.trials * candidates
+        if candidates >= 2, config.trialSharpeVariance == 0 {
+            let spread = Statistics.standardDeviation(candidateReturns.map(Self.periodSharpe))
+            tradingConfig.trialSharpeVariance = spread * spread
+        }
+        let result = try await trade(tested, warmUp: warmUp, folds: folds, slots: selected, config: tradingConfig) { done in
+            progress?(.trading(run: runs, runs: runs, done: done, bars: tested.bars.count))
+        }
+        let overfitting = Self.overfitting(candidateReturns)
+        let foldReports = folds.map { fold in
+            Self.foldReport(fold, symbols: data.symbols, selected: selected, rows: rows, result: result, jobs: jobs)
+        }
+        let counted = outcomes.values
+        return WalkForwardResult(
+            backtest: result, settings: settings, folds: foldReports, candidates: candidateSummaries, overfitting: overfitting,
+            modelMetrics: Self.testMetrics(folds: folds, symbols: data.symbols, selected: selected, rows: rows),
+            jobs: jobs.count, trained: counted.filter { $0.result?.verdict.passed == true }.count,
+            rejected: counted.filter { $0.result.map { !$0.verdict.passed } ?? false }.count,
+            failed: counted.filter { $0.failure != nil }.count, allData: data)
+    }
+
+    // MARK: jobs
+
+    struct JobKey: Hashable, Sendable {
+        var fold: Int
+        var symbol: Symbol
+        var candidate: Int
+    }
+
+    struct Job: Sendable {
+        var key: JobKey
+        var wire: Quorum_V1_TrainingJob
+        var spec: TrainingJobSpec
+    }
+
+    /// One job per fold × symbol × candidate, made as the cluster makes them.
+    func makeJobs(folds: [WalkForwardFold], symbols: [Symbol], intervalSeconds: Int64) throws(BacktestError) -> [Job] {
+        let stamp = EnvelopeStamp(producer: "quorum-walk-forward")
+        let intervalNs = intervalSeconds * 1_000_000_000
+        var jobs: [Job] = []
+        for fold in folds {
+            let window = Self.trainingWindow(fold, validationFraction: settings.validationFraction, intervalNs: intervalNs)
+            for symbol in symbols {
+                let wires = EnvelopeStamp.$stampsEventTime.withValue(true) {
+                    TrainingJobs.make(symbol: symbol, intervalSeconds: intervalSeconds, trainFrom: fold.trainFrom, trainTo: window.trainTo,
+                                      validateTo: window.validateTo, candidates: settings.candidates, spec: config.featureSpec,
+                                      fold: (fold.index, folds.count), excluded: fold.embargoed, stamp: stamp)
+                }
+                for (c, wire) in wires.enumerated() {
+                    let spec: TrainingJobSpec
+                    do { spec = try wire.spec().0 } catch {
+                        throw BacktestError(.invalidValue, "walk_forward fold \(fold.index): \(error)")
+                    }
+                    jobs.append(Job(key: JobKey(fold: fold.index, symbol: symbol, candidate: c), wire: wire, spec: spec))
+                }
+            }
+        }
+        return jobs
+    }
+
+    /// A fold's training and validation split: validation is the window's last `validationFraction` (whole bars) and
+    /// ends 1 ns before the test window, so that a row is validated only when its label (the next close) is known
+    /// before the test window opens — the purge.
+    static func trainingWindow(_ fold: WalkForwardFold, validationFraction: Double, intervalNs: Nanos) -> (trainTo: Nanos, validateTo: Nanos) {
+        let validateTo = fold.testFrom - 1
+        let bars = (fold.testFrom - fold.trainFrom) / intervalNs
+        let trainingBars = max(1, Int64((Double(bars) * (1 - validationFraction)).rounded(.down)))
+        return (min(fold.trainFrom + trainingBars * intervalNs, validateTo), validateTo)
+    }
+
+    /// Trains every job on a pool of `settings.workers` tasks (0: one per core); outcomes by job.
+    func train(_ jobs: [Job], rows: [Symbol: [PriceFeatureRow]],
+               progress: ((Progress) -> Void)?) async -> [JobKey: TrainingOutcome] {
+        let workers = max(1, settings.workers > 0 ? settings.workers : ProcessInfo.processInfo.activeProcessorCount)
+        let core = TrainerCore()
+        var outcomes: [JobKey: TrainingOutcome] = [:]
+        await withTaskGroup(of: (JobKey, TrainingOutcome).self) { group in
+            var next = 0
+            func start() {
+                guard next < jobs.count else { return }
+                let job = jobs[next]
+                let input = rows[job.key.symbol] ?? []
+                next += 1
+                group.addTask { (job.key, core.train(job: job.spec, rows: input)) }
+            }
+            for _ in 0..<min(workers, jobs.count) { start() }
+            while let (key, outcome) = await group.next() {
+                outcomes[key] = outcome
+                progress?(.training(done: outcomes.count, total: jobs.count))
+                start()
+            }
+        }
+        return outcomes
+    }
+
+    // MARK: trading
+
+    /// The model a symbol trades in a fold: a job's result (its candidate), or none.
+    typealias ServedSlot = (candidate: Int, result: TrainingResult)
+
+    /// `choose` per fold and symbol; a fold without a choice keeps the previous fold's model.
+    static func served(folds: [WalkForwardFold], symbols: [Symbol],
+                       choose: (Int, Symbol) -> ServedSlot?) -> [ServedSlot?] {
+        var slots: [ServedSlot?] = []
+        var current: [Symbol: ServedSlot] = [:]
+        for fold in folds {
+            for symbol in symbols {
+                if let chosen = choose(fold.index, symbol) { current[symbol] = chosen }
+                slots.append(current[symbol])
+            }
+        }
+        return slots
+    }
+
+    static func modelID(fold: Int, symbol: Symbol, candidate: Int) -> String { "wf-\(symbol.name)-f\(fold)-c\(candidate)" }
+
+    /// Backtests `data` with each fold's models activated at its test start (`slots`: fold-major, then symbol).
+    func trade(_ data: BacktestData, warmUp: [ArchivedBarRecord], folds: [WalkForwardFold], slots: [ServedSlot?],
+               config: BacktestConfig, progress: @escaping (Int) -> Void) async throws -> BacktestResult {
+        let symbols = data.symbols
+        let namer = TopicNamer.live
+        let stamp = EnvelopeStamp(producer: "quorum-walk-forward")
+        var active: [Symbol: String] = [:]
+        var scheduled: [EventTimeDriver.Scheduled] = []
+        try EnvelopeStamp.$stampsEventTime.withValue(true) {
+            for fold in folds {
+                var messages: [OutgoingMessage] = []
+                for (s, symbol) in symbols.enumerated() {
+                    guard let slot = slots[fold.index * symbols.count + s] else { continue }
+                    let id = slot.result.model.version + "@" + symbol.name
+                    guard active[symbol] != id else { continue }
+                    active[symbol] = id
+                    messages.append(try Self.activation(slot, symbol: symbol, at: fold.testFrom, stamp: stamp, namer: namer))
+                }
+                if !messages.isEmpty { scheduled.append(.init(time: fold.testFrom, messages: messages)) }
+            }
+        }
+        return try await Backtest(config: config).run(data, warmUp: warmUp, scheduled: scheduled, progress: progress)
+    }
+
+    /// The `models` event that activates a trained model, as a trainer publishes it (the artifact inside).
+    static func activation(_ slot: ServedSlot, symbol: Symbol, at time: Nanos, stamp: EnvelopeStamp,
+                           namer: TopicNamer) throws -> OutgoingMessage {
+        let model = slot.result.model
+        let id = "model-" + slot.result.jobID
+        var e = Quorum_V1_ModelEvent()
+        e.envelope = stamp.envelope(id: "me-\(id)-activated-\(time)", tsEvent: time, cause: nil)
+        e.kind = .activated
+        e.modelID = id
+        e.version = model.version
+        e.symbol = symbol.name
+        e.modelKind = "logistic-regression"
+        e.featureSpecVersion = UInt32(model.featureSpecVersion)
+        e.metrics = slot.result.registryMetrics
+        e.artifactBytes = Data(model.artifact())
+        e.role = .primary
+        return try OutgoingMessage(topic: namer.name(Topic.models), key: symbol.name, message: e, eventTimeNs: time)
+    }
+
+    // MARK: measuring
+
+    static func interval(of data: BacktestData) throws(BacktestError) -> Int64 {
+        let intervals = Set(data.digests.map(\.intervalSeconds))
+        guard intervals.count == 1, let interval = intervals.first, interval > 0 else {
+            throw BacktestError(.data, "walk-forward needs one bar interval for every symbol; the data has "
+                                + data.digests.map { "\($0.symbol) \($0.intervalSeconds) s" }.joined(separator: ", "))
+        }
+        return interval
+    }
+
+    /// Per-period Sharpe ratio (mean / std, ddof 1, not annualised): the unit of the trials' Sharpe variance.
+    static func periodSharpe(_ returns: [Double]) -> Double {
+        guard returns.count >= 2 else { return 0 }
+        let sd = Statistics.standardDeviation(returns)
+        return sd > 0 ? Statistics.mean(returns) / sd : 0
+    }
+
+    /// CSCV over the candidates' out-of-sample returns: 16 blocks, fewer (even) when the periods are few.
+    static func overfitting(_ returns: [[Double]]) -> CSCVResult? {
+        guard returns.count >= 2, let periods = returns.first?.count else { return nil }
+        var blocks = 16
+        while blocks > 2, periods < 4 * blocks { blocks -= 2 }
+        guard periods >= 2 * blocks else { return nil }
+        return BacktestOverfitting.cscv(returns: returns, blocks: blocks)
+    }
+
+    /// The served models' classification metrics on their test windows, pooled over symbols; nil without a scored row.
+    static func testMetrics(folds: [WalkForwardFold], symbols: [Symbol], selected: [ServedSlot?],
+                            rows: [Symbol: [PriceFeatureRow]]) -> ClassificationMetrics? {
+        var probabilities: [Double] = []
+        var labels: [Int] = []
+        for fold in folds { score(fold, symbols: symbols, selected: selected, rows: rows, into: &probabilities, &labels) }
+        return labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: probabilities, labels: labels)
+    }
+
+    static func score(_ fold: WalkForwardFold, symbols: [Symbol], selected: [ServedSlot?], rows: [Symbol: [PriceFeatureRow]],
+                      into probabilities: inout [Double], _ labels: inout [Int]) {
+        for (s, symbol) in symbols.enumerated() {
+            guard let slot = selected[fold.index * symbols.count + s], let input = rows[symbol],
+                  let labelled = try? LabeledDataset.make(rows: input) else { continue }   // no rows: nothing to score
+            for row in labelled.rows where fold.tests(row.time) {
+                guard let p = try? slot.result.model.probabilityUp(row.features) else { continue }   // width checked in training
+                probabilities.append(p)
+                labels.append(row.label)
+            }
+        }
+    }
+
+    static func foldReport(_ fold: WalkForwardFold, symbols: [Symbol], selected: [ServedSlot?], rows: [Symbol: [PriceFeatureRow]],
+                           result: BacktestResult, jobs: [Job]) -> WalkForwardResult.Fold {
+        var probabilities: [Double] = []
+        var labels: [Int] = []
+        score(fold, symbols: symbols, selected: selected, rows: rows, into: &probabilities, &labels)
+        let curve = result.curve
+        let inside = curve.times.indices.filter { fold.tests(curve.times[$0]) }
+        var equity: [Double] = []
+        var times: [Nanos] = []
+        if let firstIndex = inside.first {
+            // The return of the first bar in the window counts from the equity before it.
+            equity.append(firstIndex > 0 ? curve.equity[firstIndex - 1].doubleValue : result.config.startingEquity.doubleValue)
+            times.append(firstIndex > 0 ? curve.times[firstIndex - 1] : fold.testFrom)
+            for i in inside {
+                equity.append(curve.equity[i].doubleValue)
+                times.append(curve.times[i])
+            }
+        }
+        let returns = equity.count >= 2 ? ReturnSummary(equity: equity, timestamps: times, periodsPerYear: curve.periodsPerYear) : nil
+        let models: [WalkForwardResult.FoldModel] = symbols.enumerated().map { s, symbol in
+            let slot = selected[fold.index * symbols.count + s]
+            let trainedHere = slot.map { slot in jobs.contains { $0.key.fold == fold.index && $0.spec.jobID == slot.result.jobID } } ?? false
+            return .init(symbol: symbol, candidate: slot?.candidate, trainedInFold: trainedHere,
+                         validationGain: slot?.result.registryMetrics[TrainingResult.activationMetric],
+                         converged: slot?.result.model.provenance.converged)
+        }
+        let job = jobs.first { $0.key.fold == fold.index }!.spec
+        return .init(index: fold.index, trainFrom: fold.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo, testFrom: fold.testFrom,
+                     testTo: fold.testTo, models: models,
+                     test: labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: probabilities, labels: labels),
+                     returns: returns, trades: result.trades.filter { fold.tests($0.entryTime) }.count)
+    }
+}
+
+/// What a walk-forward produced: the out-of-sample backtest (its metrics are the whole run's), per-fold figures, the
+/// candidates traded alone, and the overfitting guards.
+public struct WalkForwardResult: Sendable {
+    /// The model a symbol traded in a fold.
+    public struct FoldModel: Sendable {
+        public var symbol: Symbol
+        /// The candidate whose model served (nil: no model, the symbol made no decisions).
+        public var candidate: Int?
+        /// false: no candidate of this fold passed the gate, the previous fold's model kept serving.
+        public var trainedInFold: Bool
+        public var validationGain: Double?
+        public var converged: Bool?
+    }
+
+    public struct Fold: Sendable {
+        public var index: Int
+        public var trainFrom: Nanos
+        /// Validation starts here (training rows are in `[trainFrom, trainTo)`).
+        public var trainTo: Nanos
+        /// Validation ends here (1 ns before the test window).
+        public var validateTo: Nanos
+        public var testFrom: Nanos
+        public var testTo: Nanos
+        public var models: [FoldModel]
+        /// The served models on the test window's rows (pooled over symbols).
+        public var test: ClassificationMetrics?
+        /// The strategy's returns over the test window.
+        public var returns: ReturnSummary?
+        /// Round trips entered in the test window.
+        public var trades: Int
+    }
+
+    /// One candidate traded alone in every fold.
+    public struct CandidateRun: Sendable {
+        public var candidate: Int
+        public var hyperparameters: LogisticHyperparameters
+        public var sharpe: Double
+        public var totalReturn: Double
+        public var maxDrawdown: Double
+        public var trades: Int
+    }
+
+    public let backtest: BacktestResult
+    public let settings: WalkForwardSettings
+    public let folds: [Fold]
+    public let candidates: [CandidateRun]
+    /// CSCV over the candidates' out-of-sample returns (nil with one candidate or too few periods).
+    public let overfitting: CSCVResult?
+    /// The served models over every test window.
+    public let modelMetrics: ClassificationMetrics?
+    public let jobs: Int
+    /// Jobs whose model passed the validation gate, was rejected by it, or could not be trained.
+    public let trained: Int
+    public let rejected: Int
+    public let failed: Int
+    /// The whole input (the backtest's `data` is the traded part).
+    public let allData: BacktestData
+}
