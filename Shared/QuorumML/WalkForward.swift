@@ -83,6 +83,17 @@ public struct WalkForwardFold: Sendable, Hashable, Codable {
     public var embargoed: [Range<Nanos>] = []
     public var labelHorizon: Nanos = 0
 
+    public init(index: Int, trainFrom: Nanos, trainTo: Nanos, testFrom: Nanos, testTo: Nanos, embargoed: [Range<Nanos>] = [],
+                labelHorizon: Nanos = 0) {
+        self.index = index
+        self.trainFrom = trainFrom
+        self.trainTo = trainTo
+        self.testFrom = testFrom
+        self.testTo = testTo
+        self.embargoed = embargoed
+        self.labelHorizon = labelHorizon
+    }
+
     /// Whether a row at `time` (bar close) may train this fold's model: inside the training window, its label not
     /// reaching into the test window (purge), and not embargoed.
     public func trains(on time: Nanos) -> Bool {

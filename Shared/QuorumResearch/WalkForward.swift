@@ -44,14 +44,7 @@ public struct WalkForward: Sendable {
 
     public func run(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
         let interval = try Self.interval(of: data)
-        let intervalNs = interval * 1_000_000_000
-        let plan = WalkForwardPlan(window: settings.window, trainLength: settings.trainLength, testLength: settings.testLength,
-                                   step: settings.step, labelHorizon: intervalNs, embargo: settings.embargo)
-        let first = data.bars.first!.bar.closeTime, last = data.bars.last!.bar.closeTime
-        let folds: [WalkForwardFold]
-        do { folds = try plan.folds(from: first, to: last + 1) } catch {
-            throw BacktestError(.noBars, "walk_forward: \(error.description); shorten walk_forward.train or .test, or widen from/to")
-        }
+        let folds = try self.folds(data)
 
         // Feature rows per symbol: one engine over all the data, as the features stage computes them.
         var rows: [Symbol: [PriceFeatureRow]] = [:]
@@ -122,6 +115,18 @@ public struct WalkForward: Sendable {
             failed: counted.filter { $0.failure != nil }.count, allData: data)
     }
 
+    /// The folds over the data: from the first bar's open (so windows start on the data's calendar, e.g. midnight)
+    /// to the last bar's close, both ends included. Row and test times are bar close times.
+    func folds(_ data: BacktestData) throws(BacktestError) -> [WalkForwardFold] {
+        let intervalNs = try Self.interval(of: data) * 1_000_000_000
+        let plan = WalkForwardPlan(window: settings.window, trainLength: settings.trainLength, testLength: settings.testLength,
+                                   step: settings.step, labelHorizon: intervalNs, embargo: settings.embargo)
+        let first = data.bars.map(\.bar.openTime).min()!, last = data.bars.last!.bar.closeTime
+        do { return try plan.folds(from: first, to: last + 1) } catch {
+            throw BacktestError(.noBars, "walk_forward: \(error.description); shorten walk_forward.train or .test, or widen from/to")
+        }
+    }
+
     // MARK: jobs
 
     struct JobKey: Hashable, Sendable {
@@ -143,11 +148,13 @@ public struct WalkForward: Sendable {
         var jobs: [Job] = []
         for fold in folds {
             let window = Self.trainingWindow(fold, validationFraction: settings.validationFraction, intervalNs: intervalNs)
+            // The embargo after each earlier test window that lies inside this fold's training window.
+            let embargoed = fold.embargoed.filter { $0.overlaps(fold.trainFrom..<fold.testFrom) }
             for symbol in symbols {
                 let wires = EnvelopeStamp.$stampsEventTime.withValue(true) {
                     TrainingJobs.make(symbol: symbol, intervalSeconds: intervalSeconds, trainFrom: fold.trainFrom, trainTo: window.trainTo,
                                       validateTo: window.validateTo, candidates: settings.candidates, spec: config.featureSpec,
-                                      fold: (fold.index, folds.count), excluded: fold.embargoed, stamp: stamp)
+                                      fold: (fold.index, folds.count), excluded: embargoed, stamp: stamp)
                 }
                 for (c, wire) in wires.enumerated() {
                     let spec: TrainingJobSpec
@@ -315,13 +322,15 @@ public struct WalkForward: Sendable {
         var labels: [Int] = []
         score(fold, symbols: symbols, selected: selected, rows: rows, into: &probabilities, &labels)
         let curve = result.curve
-        let inside = curve.times.indices.filter { fold.tests(curve.times[$0]) }
+        // Samples closing in (testFrom, testTo]: the periods the fold's positions are held (a decision at a close fills
+        // at the next open).
+        let inside = curve.times.indices.filter { curve.times[$0] > fold.testFrom && curve.times[$0] <= fold.testTo }
         var equity: [Double] = []
         var times: [Nanos] = []
         if let firstIndex = inside.first {
             // The return of the first bar in the window counts from the equity before it.
             equity.append(firstIndex > 0 ? curve.equity[firstIndex - 1].doubleValue : result.config.startingEquity.doubleValue)
-            times.append(firstIndex > 0 ? curve.times[firstIndex - 1] : fold.testFrom)
+            times.append(firstIndex > 0 ? curve.times[firstIndex - 1] : fold.testFrom)   // the first sample is the start
             for i in inside {
                 equity.append(curve.equity[i].doubleValue)
                 times.append(curve.times[i])

@@ -50,6 +50,17 @@ struct TrainerCoreTests {
         #expect(result.verdict.improvement < ValidationGate().minimumImprovement)
     }
 
+    @Test("excluded ranges (the walk-forward embargo) leave exactly their rows out of training, not out of validation")
+    func excluded() throws {
+        let rows = syntheticRows(count: 3000, width: 4, seed: 1, separable: true)
+        var spec = job()
+        spec.excluded = [100 * minute..<400 * minute, 2_500 * minute..<2_600 * minute]
+        let result = try trained(TrainerCore().train(job: spec, rows: rows))
+        #expect(result.trainMetrics.count == 2000 - 300, "300 training rows embargoed")
+        #expect(result.validationMetrics.count == 999, "validation rows are never excluded")
+        #expect(result.model.provenance.trainCount == 1700)
+    }
+
     @Test("same inputs → byte-identical artifact and digest")
     func determinism() throws {
         let rows = syntheticRows(count: 3000, width: 5, seed: 3, separable: true)

@@ -42,6 +42,29 @@ struct BacktestCommandTests {
         #expect(try names.map { try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)) } == bytes, "byte-identical outputs")
     }
 
+    @Test("quorum walk-forward on examples/walk-forward.json over four months: the fold table and every output (WalkForwardRunTests checks determinism)")
+    func walkForward() async throws {
+        let out = NSTemporaryDirectory() + "quorum-runs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let args = ["walk-forward", "--config", Self.root + "/examples/walk-forward.json", "--from", "2019-01-01", "--to", "2019-05-01",
+                    "--out", out]
+        let first = try await Self.run(args)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("walk-forward: 2 folds, 12 jobs") && first.output.contains("PBO"), "\(first.output)")
+        let runs = try FileManager.default.contentsOfDirectory(atPath: out)
+        let folder = out + "/" + (runs.first ?? "")
+        let names = ["report.json", "equity.csv", "trades.csv", "orders.csv", "report.html"]
+        let bytes = try names.map { try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)) }
+        let report = try JSONSerialization.jsonObject(with: bytes[0]) as? [String: Any]
+        let folds = report?["folds"] as? [[String: Any]]
+        #expect(folds?.map { $0["test_from"] as? String } == ["2019-03-02T00:00:00Z", "2019-04-01T00:00:00Z"], "\(String(describing: folds))")
+        #expect(report?["sharpe"] != nil && report?["dsr"] != nil && report?["pbo"] != nil)
+        #expect(String(decoding: bytes[4], as: UTF8.self).contains("Walk-forward folds"))
+
+        let plain = try await Self.run(["walk-forward", "--config", Self.root + "/examples/backtest.json", "--out", out])
+        #expect(plain.status != 0 && plain.output.contains("no walk_forward section"), "\(plain.output)")
+    }
+
     @Test("bad input: an unknown key, a range without bars, a symbol without data — a clear error and a non-zero exit")
     func errors() async throws {
         let folder = NSTemporaryDirectory() + "quorum-backtest-cfg-\(UUID().uuidString)"
