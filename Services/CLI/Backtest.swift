@@ -19,14 +19,17 @@ struct BacktestCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: ResearchOptions
+    @Flag(help: "Also print digests of the decisions, orders and execution reports, as `quorum replay --digest` prints a cluster run's (equal digests: identical records).")
+    var digests = false
 
     func run() async throws {
         let (settings, bars) = try options.load()
         let backtest = try Backtest(config: settings)
         var progress = ProgressLine(total: bars.bars.count, label: "backtest")
-        let result = try await backtest.run(bars) { done in progress.update(done) }
+        let result = try await backtest.run(bars, digests: digests) { done in progress.update(done) }
         progress.finish()
         try options.write(BacktestOutput(result: result, codeVersion: QuorumMetrics.buildVersion))
+        for line in result.digestLines { print(line) }
     }
 }
 

@@ -127,10 +127,9 @@ struct Replay: AsyncParsableCommand {
     }
 
     func printDigests(bus: KafkaBus, namer: TopicNamer) async throws {
-        for spec in [Topic.decisions, Topic.ordersApproved, Topic.ordersDenied, Topic.executionReports] {
+        for spec in RecordDigest.ledgerTopics {
             let values = try await bus.readAll(topic: namer.name(spec), clientID: "quorum-cli-digest").map(\.value)
-            let result = try RecordDigest.digest(valueType: spec.valueType, values: values)
-            print("digest \(spec.name.dropFirst(10)): \(result)")
+            print(RecordDigest.line(spec, try RecordDigest.digest(valueType: spec.valueType, values: values)))
         }
     }
 

@@ -9,6 +9,14 @@ import SwiftProtobuf
 /// excluded are the ones that are wall-clock stamps by design: `ts_init` of each envelope (when the record was
 /// created). Records are ordered by id, so partition interleaving does not matter.
 public enum RecordDigest {
+    /// The topics whose digests say two runs traded alike: decisions, approved and denied orders, execution reports.
+    public static let ledgerTopics = [Topic.decisions, Topic.ordersApproved, Topic.ordersDenied, Topic.executionReports]
+
+    /// The line `quorum replay --digest` and `quorum backtest --digests` print for a topic: `digest <topic>: <result>`.
+    public static func line(_ spec: TopicSpec, _ result: Result) -> String {
+        "digest \(spec.name.split(separator: ".", maxSplits: 2).last.map(String.init) ?? spec.name): \(result)"
+    }
+
     public struct Result: Sendable, Hashable, CustomStringConvertible {
         public var count: Int
         public var sha256: String

@@ -76,8 +76,11 @@ public struct Backtest: Sendable {
     /// Walk-forward (`WalkForward`) also gives `warmUp`, bars before `data` that only the features stage sees (so the
     /// first traded vectors equal those of a features stage that ran all along), and `scheduled` records — each fold's
     /// model activation at its start.
+    ///
+    /// `digests`: keep the records of `RecordDigest.ledgerTopics` and digest them (`BacktestResult.digests`), as
+    /// `quorum replay --digest` does for a cluster run — equal digests, identical decisions, orders and fills.
     public func run(_ data: BacktestData, warmUp: [ArchivedBarRecord] = [], scheduled: [EventTimeDriver.Scheduled] = [],
-                    progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
+                    digests: Bool = false, progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
         let records = BacktestRecords()
         let namer = TopicNamer.live
         var pipeline = pipeline(records: records)
@@ -89,7 +92,8 @@ public struct Backtest: Sendable {
             try await features.run(warmUp)
             stages[0] = features.stages[0]
         }
-        var driver = EventTimeDriver(stages: stages, namer: namer)
+        let kept = digests ? Set(RecordDigest.ledgerTopics.map { namer.name($0) }) : []
+        var driver = EventTimeDriver(stages: stages, namer: namer, keep: kept)
         try await driver.run(data.bars, scheduled: scheduled, progress: progress)
         guard let execution = driver.stage(ExecutionStage.self) else { preconditionFailure("the pipeline has an execution stage") }
         var counts: [String: Int] = [:]
@@ -97,9 +101,15 @@ public struct Backtest: Sendable {
             counts[spec.name] = driver.published[spec.name] ?? 0
             counts[spec.name + Topic.deadLetterSuffix] = driver.published[spec.name + Topic.deadLetterSuffix] ?? 0
         }
-        return BacktestResult(config: config, data: data, exchange: execution.exchange, records: records.snapshot(),
-                              decisions: driver.published[namer.name(Topic.decisions)] ?? 0,
-                              deadLetters: counts.filter { $0.key.hasSuffix(Topic.deadLetterSuffix) }.values.reduce(0, +))
+        var result = BacktestResult(config: config, data: data, exchange: execution.exchange, records: records.snapshot(),
+                                    decisions: driver.published[namer.name(Topic.decisions)] ?? 0,
+                                    deadLetters: counts.filter { $0.key.hasSuffix(Topic.deadLetterSuffix) }.values.reduce(0, +))
+        if digests {
+            result.digestLines = try RecordDigest.ledgerTopics.map { spec in
+                RecordDigest.line(spec, try RecordDigest.digest(valueType: spec.valueType, values: driver.records(namer.name(spec)).map(\.value)))
+            }
+        }
+        return result
     }
 
     static func readWholeFile(_ path: String) -> [UInt8]? {

@@ -83,6 +83,9 @@ public struct BacktestResult: Sendable {
     public let decisions: Int
     /// Records a stage could not handle (dead-letter topics); 0 in a healthy run.
     public let deadLetters: Int
+    /// `digest <topic>: <count> records, sha256 <hex>` of the decisions, orders and execution reports, when the run
+    /// was asked for them (`Backtest.run(digests:)`); the lines `quorum replay --digest` prints for a cluster run.
+    public internal(set) var digestLines: [String] = []
 
     init(config: BacktestConfig, data: BacktestData, exchange: PaperExchange, records: BacktestRecords.Snapshot,
          decisions: Int, deadLetters: Int) {

@@ -258,6 +258,32 @@ struct ClusterIntegrationTests {
         try await bus.watermarks(topic: topic).values.reduce(0) { $0 + $1.high - $1.low }
     }
 
+    /// Runs `quorum backtest --digests` on the bars of `files` opening at or after `from` (epoch seconds) with the active
+    /// models of `prefix`'s registry and the replay stages' settings (the services' defaults: consensus, risk, fees,
+    /// slippage); returns its digest lines.
+    static func backtestDigests(_ env: Env, prefix: String, files: [String], from: Int64) async throws -> String {
+        let models = try await withStore(env, prefix: prefix) { try await ModelRegistry(store: $0).activeModels() }
+        #expect(models.count == symbols.count, "one active model per symbol")
+        var entries: [String] = []
+        for model in models {
+            let path = "\(env.work)/\(prefix)-\(model.modelID).model"
+            try Data(model.artifact).write(to: URL(fileURLWithPath: path))
+            entries.append(#"{"file": "\#(path)", "id": "\#(model.modelID)"}"#)
+        }
+        let config = "\(env.work)/\(prefix)-parity.json"
+        try #"""
+            {"data": {"files": [\#(files.map { "\"\($0)\"" }.joined(separator: ", "))], "bad_rows": "skip"},
+             "from": "\#(from)", "models": [\#(entries.joined(separator: ", "))], "monte_carlo": {"paths": 0}}
+            """#.write(toFile: config, atomically: true, encoding: .utf8)
+        let log = "\(env.work)/\(prefix)-parity.log"
+        let child = try ChildProcess.spawn("\(env.bin)/quorum", ["backtest", "--config", config, "--out", "\(env.work)/\(prefix)-runs", "--digests"],
+                                           log: log, environment: [:])
+        while child.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard child.exitStatus == 0 else { throw ClusterTestError("quorum backtest failed:\n\(output)") }
+        return output.split(separator: "\n").filter { $0.hasPrefix("digest ") }.joined(separator: "\n")
+    }
+
     @Test("cluster on a fixture: ledger complete and consistent, DLQ holds exactly the bad rows; kill -9 of execution or risk changes nothing")
     func ledgerAndCrashes() async throws {
         let env = try Self.environment()
@@ -327,6 +353,14 @@ struct ClusterIntegrationTests {
         }
         #expect(digests[0] == digests[1])
         #expect(!digests[0].contains("orders.approved: 0 records"), "the replay should trade: \(digests[0])")
+
+        // Parity: `quorum backtest` of the same live bars, in one process with the reference run's active models and
+        // the services' settings, makes the same decisions, orders and fills as the cluster's replay (equal digests).
+        // The replay copies md.bars records stamped (bar close) at or after the split: from the bar opening one interval
+        // before it.
+        let parity = try await Self.backtestDigests(env, prefix: reference, files: fixture.history + fixture.live,
+                                                    from: Self.start + Int64(Self.historyBars - 1) * Self.interval)
+        #expect(parity == digests[0], "backtest:\n\(parity)\ncluster replay:\n\(digests[0])")
 
         // 2. kill -9 execution while the live bars flow, restart it: the same ledger.
         let crashedExecution = "ct\(tag)-e"
