@@ -104,7 +104,29 @@ def calls(o, h, l, c, v):
         "LINEARREG_INTERCEPT_14": talib.LINEARREG_INTERCEPT(c, 14),
         "BETA_5_open_close": talib.BETA(o, c, 5),
         "CORREL_30_high_low": talib.CORREL(h, l, 30),
+        **matype_calls(o, h, l, c, v),
     }
+
+
+MATYPES = (0, 1, 2, 3, 4, 5, 6, 8)  # TA_MAType without MAMA (7)
+
+
+def matype_calls(o, h, l, c, v):
+    """The moving-average types (matype) of MA, APO, PPO, STOCH, STOCHF, STOCHRSI, BBANDS and MACDEXT."""
+    calls = {f"MA_10_{t}": talib.MA(c, 10, t) for t in MATYPES}
+    calls.update({
+        "APO_12_26_1": talib.APO(c, 12, 26, 1),
+        "PPO_12_26_1": talib.PPO(c, 12, 26, 1),
+        "STOCH_5_3_1_3_2": talib.STOCH(h, l, c, 5, 3, 1, 3, 2),
+        "STOCHF_5_3_3": talib.STOCHF(h, l, c, 5, 3, 3),
+        "STOCHRSI_14_5_3_1": talib.STOCHRSI(c, 14, 5, 3, 1),
+        "BBANDS_20_2_2_1": talib.BBANDS(c, 20, 2.0, 2.0, 1),
+        "MACDEXT_12_1_26_1_9_1": talib.MACDEXT(c, 12, 1, 26, 1, 9, 1),
+        "MACDEXT_12_0_26_1_9_2": talib.MACDEXT(c, 12, 0, 26, 1, 9, 2),
+        "MACDEXT_26_1_12_3_9_0": talib.MACDEXT(c, 26, 1, 12, 3, 9, 0),
+        "MACDEXT_5_6_20_8_4_4": talib.MACDEXT(c, 5, 6, 20, 8, 4, 4),
+    })
+    return calls
 
 
 GRID_BARS = 600
@@ -127,6 +149,12 @@ def grid(o, h, l, c, v):
         "ULTOSC_28_7_14": talib.ULTOSC(h, l, c, 28, 7, 14), "KAMA_10": talib.KAMA(c, 10), "T3_3_0.5": talib.T3(c, 3, 0.5),
         "SAR_0.05_0.3": talib.SAR(h, l, 0.05, 0.3), "LINEARREG_5": talib.LINEARREG(c, 5),
         "BETA_10_high_low": talib.BETA(h, l, 10), "CORREL_10_open_close": talib.CORREL(o, c, 10),
+        "MA_1_3": talib.MA(c, 1, 3), "MA_5_6": talib.MA(c, 5, 6), "APO_5_20_6": talib.APO(c, 5, 20, 6),
+        "PPO_5_20_8": talib.PPO(c, 5, 20, 8), "APO_26_12_4": talib.APO(c, 26, 12, 4),
+        "STOCHF_14_3_5": talib.STOCHF(h, l, c, 14, 3, 5), "STOCH_14_5_3_4_6": talib.STOCH(h, l, c, 14, 5, 3, 4, 6),
+        "STOCHRSI_7_3_4_8": talib.STOCHRSI(c, 7, 3, 4, 8), "BBANDS_10_2_1_5": talib.BBANDS(c, 10, 2.0, 1.0, 5),
+        "BBANDS_7_1_1_6": talib.BBANDS(c, 7, 1.0, 1.0, 6), "MACDEXT_3_8_10_5_1_1": talib.MACDEXT(c, 3, 8, 10, 5, 1, 1),
+        "MACDEXT_20_2_5_6_5_3": talib.MACDEXT(c, 20, 2, 5, 6, 5, 3),
     }
 
 

@@ -42,27 +42,38 @@ extension TA {
         public var lower: Double
     }
 
-    /// Bollinger bands, TA-Lib `BBANDS(n, up, down, SMA)`: middle = SMA(n), upper = middle + up·σ,
-    /// lower = middle − down·σ with σ the population standard deviation of the same n values (`STDDEV`).
-    /// Lookback n − 1.
+    /// Bollinger bands, TA-Lib `BBANDS(n, up, down, matype)`: middle = MA(n) (TA-Lib's default SMA),
+    /// upper = middle + up·σ, lower = middle − down·σ with σ the population standard deviation of the last n values
+    /// (`STDDEV`). Lookback: the `MA`'s (n − 1 for SMA).
     public struct BBANDS: SeriesIndicator {
         public typealias Output = Bands
 
         public let up: Double
         public let down: Double
         private var deviation: STDDEV
+        /// The middle band when it is not the SMA (the SMA is the window mean `deviation` already keeps).
+        private var average: MA?
 
-        public init(period: Int = 5, up: Double = 2, down: Double = 2) {
+        public init(period: Int = 5, up: Double = 2, down: Double = 2, type: MAType = .sma) {
             self.up = up
             self.down = down
             deviation = STDDEV(period: period)
+            average = type == .sma ? nil : MA(period: period, type: type)
         }
 
-        public var lookback: Int { deviation.lookback }
+        public var lookback: Int { max(deviation.lookback, average?.lookback ?? 0) }
 
         public mutating func update(_ value: Double) -> Bands? {
-            guard let sigma = deviation.sigma(value) else { return nil }
-            let middle = deviation.mean
+            let sigma = deviation.sigma(value)
+            let moving = average?.update(value)
+            guard let sigma else { return nil }
+            let middle: Double
+            if average == nil {
+                middle = deviation.mean
+            } else {
+                guard let moving else { return nil }
+                middle = moving
+            }
             return Bands(upper: middle + up * sigma, middle: middle, lower: middle - down * sigma)
         }
     }
