@@ -8,6 +8,9 @@ stay small. Warm-up cells (TA-Lib's NaN) are null. Values keep 13 significant di
 relative). The inputs are not copied: the Swift tests read the same slice of data/market.
 grid.json.gz has other parameters (short, long, swapped periods) on the first GRID_BARS BTC bars. synthetic.json.gz covers TA-Lib's special cases (zero ranges, flat stretches, zero volume, equal
 highs) on SYNTHETIC bars and carries its inputs.
+<file>.reference.json.gz hold the same kind of values for the indicators TA-Lib lacks, from the batch implementations
+in scripts/reference_features.py, on the same bars (the synthetic file's bars close every 30 minutes from
+SYNTHETIC_START).
 """
 
 import argparse
@@ -15,10 +18,13 @@ import gzip
 import io
 import json
 import math
+import datetime
 import os
 
 import numpy as np
 import talib
+
+import reference_features
 
 BARS = 3000
 FULL = 300
@@ -158,6 +164,10 @@ def grid(o, h, l, c, v):
     }
 
 
+BAR_SECONDS = 1800  # data/market holds 30-minute bars stamped with their open time
+SYNTHETIC_START = 1_700_000_000 - 1_700_000_000 % 86400 + 3600  # a day's 01:00 UTC: sessions split mid-series
+
+
 def read(path):
     with gzip.open(path, "rt") as f:
         header = f.readline().strip().split(",")
@@ -166,14 +176,23 @@ def read(path):
     return cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], rows[0][0], rows[-1][0]
 
 
+def close_times(path):
+    """Each bar's close time in Unix seconds: its open timestamp plus BAR_SECONDS."""
+    with gzip.open(path, "rt") as f:
+        f.readline()
+        stamps = [f.readline().split(",", 1)[0] for _ in range(BARS)]
+    return np.array([int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()) + BAR_SECONDS
+                     for t in stamps], dtype=np.int64)
+
+
 def cell(x):
     x = float(x)
     return None if math.isnan(x) else float(f"{x:.13g}")
 
 
-def series_of(o, h, l, c, v, indices, which=None):
+def series_of(o, h, l, c, v, indices, which=None, results=None):
     series = {}
-    for key, result in (which or calls)(o, h, l, c, v).items():
+    for key, result in (results if results is not None else (which or calls)(o, h, l, c, v)).items():
         outputs = result if isinstance(result, tuple) else (result,)
         for k, out in enumerate(outputs):
             series[key if len(outputs) == 1 else f"{key}.{k}"] = [cell(out[i]) for i in indices]
@@ -196,11 +215,18 @@ def main():
     args = parser.parse_args()
     version = {"python": talib.__version__, "c": talib.__ta_version__.decode() if isinstance(talib.__ta_version__, bytes) else str(talib.__ta_version__)}
     indices = list(range(FULL)) + list(range(FULL, BARS, STEP))
+    reference = {"numpy": np.__version__, "script": "scripts/reference_features.py"}
     for name in FILES:
-        o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", name + ".csv.gz"))
+        path = os.path.join(args.repo, "data", "market", name + ".csv.gz")
+        o, h, l, c, v, first, last = read(path)
         write(os.path.join(args.out, name + ".json.gz"), {
             "ta_lib": version, "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
             "indices": indices, "series": series_of(o, h, l, c, v, indices),
+        })
+        results = reference_features.popular(o, h, l, c, v, close_times(path))
+        write(os.path.join(args.out, name + ".reference.json.gz"), {
+            "reference": reference, "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
+            "indices": indices, "series": series_of(o, h, l, c, v, indices, results=results),
         })
     o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", "btc_usd_30m.csv.gz"))
     sampled = list(range(150)) + list(range(150, GRID_BARS, 5))
@@ -214,6 +240,12 @@ def main():
         "ta_lib": version, "source": "synthetic", "bars": SYNTHETIC, "indices": every,
         "input": [[float(x[i]) for x in (o, h, l, c, v)] for i in every],
         "series": series_of(o, h, l, c, v, every),
+    })
+    times = SYNTHETIC_START + BAR_SECONDS * np.arange(1, SYNTHETIC + 1, dtype=np.int64)
+    write(os.path.join(args.out, "synthetic.reference.json.gz"), {
+        "reference": reference, "source": "synthetic", "bars": SYNTHETIC, "indices": every,
+        "input": [[float(x[i]) for x in (o, h, l, c, v)] for i in every], "close_times": [int(t) for t in times],
+        "series": series_of(o, h, l, c, v, every, results=reference_features.popular(o, h, l, c, v, times)),
     })
 
 

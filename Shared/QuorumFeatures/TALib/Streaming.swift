@@ -8,20 +8,24 @@
 
 /// Namespace of the TA-Lib-compatible streaming indicators (`TA.SMA`, `TA.MACD`, …).
 public enum TA {
-    /// One bar's prices and volume as Doubles.
+    /// One bar's prices and volume as Doubles, and optionally its close time.
     public struct Candle: Sendable, Hashable {
         public var open: Double
         public var high: Double
         public var low: Double
         public var close: Double
         public var volume: Double
+        /// The bar's close time in Unix seconds (UTC), i.e. the end of its interval. Only the calendar features
+        /// (`TA.SessionVWAP`, `TA.CalendarEncoding`) read it and require it; price indicators ignore it.
+        public var closeTime: Int64?
 
-        public init(open: Double, high: Double, low: Double, close: Double, volume: Double) {
+        public init(open: Double, high: Double, low: Double, close: Double, volume: Double, closeTime: Int64? = nil) {
             self.open = open
             self.high = high
             self.low = low
             self.close = close
             self.volume = volume
+            self.closeTime = closeTime
         }
     }
 
