@@ -1,11 +1,16 @@
-"""Straightforward batch implementations of the indicators TA-Lib lacks (Shared/QuorumFeatures/TALib/Popular.swift),
+"""Straightforward batch implementations of the indicators TA-Lib lacks (Shared/QuorumFeatures/TALib/Popular.swift)
+and of the statistical, volatility, microstructure and temporal features (Quant.swift, Volatility.swift,
+Microstructure.swift, Temporal.swift),
 written from the same published definitions as the Swift streaming types, for scripts/gen_indicator_fixtures.py.
-Plain loops over whole windows on purpose: slow and obvious, nothing shared with the streaming code.
+pandas' rolling estimators where pandas has the formula (skew, kurt, cov, std, autocorr), otherwise plain loops over
+whole windows on purpose: slow and obvious, nothing shared with the streaming code.
 Every function takes NumPy arrays and returns arrays (NaN where the indicator has no value yet)."""
 
+import datetime
 import math
 
 import numpy as np
+import pandas as pd
 
 NAN = float("nan")
 
@@ -159,8 +164,10 @@ def heikin_ashi(o, h, l, c):
 
 
 def popular(o, h, l, c, v, close_times):
-    """name -> output(s), keyed like the TA-Lib fixtures (multi-output columns name.0, name.1, ...)."""
+    """name -> output(s), keyed like the TA-Lib fixtures (multi-output columns name.0, name.1, ...): the indicators
+    TA-Lib lacks and (quant) the statistical, volatility, microstructure and temporal features."""
     return {
+        **quant(o, h, l, c, v, close_times),
         "VWAP_20": vwap(h, l, c, v, 20),
         "SESSION_VWAP": session_vwap(h, l, c, v, close_times),
         "SUPERTREND_10_3": supertrend(h, l, c, 10, 3.0),
@@ -171,4 +178,179 @@ def popular(o, h, l, c, v, close_times):
         "HMA_9": hma(c, 9),
         "WAVETREND_10_21_4": wavetrend(h, l, c, 10, 21, 4),
         "HEIKIN_ASHI": heikin_ashi(o, h, l, c),
+    }
+
+
+# --- Statistical, volatility, microstructure and temporal features (Quant.swift, Volatility.swift,
+# Microstructure.swift, Temporal.swift). pandas' rolling estimators where pandas has the formula.
+
+def log_returns(c):
+    r = np.full(len(c), NAN)
+    r[1:] = np.log(c[1:] / c[:-1])
+    return r
+
+
+def constant_is_zero(result, x, n):
+    """Our convention where pandas gives NaN for a constant window after the warm-up: 0."""
+    s = pd.Series(x)
+    filled = pd.Series(result).copy()
+    full = s.rolling(n).count() == n
+    constant = s.rolling(n).max() == s.rolling(n).min()
+    filled[full & constant] = 0.0
+    return filled.to_numpy()
+
+
+def hurst(x, n, min_chunk):
+    out = np.full(len(x), NAN)
+    for i in range(len(x)):
+        w = x[i - n + 1:i + 1] if i >= n - 1 else None
+        if w is None or np.isnan(w).any():
+            continue
+        xs, ys = [], []
+        s = min_chunk
+        while s <= n:
+            ratios = []
+            for k in range(n // s):
+                chunk = w[n - (k + 1) * s:n - k * s]
+                dev = chunk - chunk.mean()
+                y = np.concatenate([[0.0], np.cumsum(dev)])
+                sd = math.sqrt(float(np.mean(dev ** 2)))
+                if sd > 0:
+                    ratios.append((y.max() - y.min()) / sd)
+            if ratios and sum(ratios) > 0:
+                xs.append(math.log(s))
+                ys.append(math.log(sum(ratios) / len(ratios)))
+            s *= 2
+        out[i] = 0.5 if len(xs) < 2 else float(np.polyfit(xs, ys, 1)[0])
+    return out
+
+
+def permutation_entropy(x, n, order, delay):
+    out = np.full(len(x), NAN)
+    span = (order - 1) * delay
+    for i in range(len(x)):
+        w = x[i - n + 1:i + 1] if i >= n - 1 else None
+        if w is None or np.isnan(w).any():
+            continue
+        counts = {}
+        for start in range(n - span):
+            run = w[start:start + span + 1:delay]
+            pattern = tuple(np.argsort(run, kind="stable"))
+            counts[pattern] = counts.get(pattern, 0) + 1
+        total = sum(counts.values())
+        h = -sum(c / total * math.log(c / total) for c in counts.values())
+        out[i] = h / math.log(math.factorial(order))
+    return out
+
+
+def autocorr(x, n, lag):
+    def one(w):
+        a, b = w[:-lag], w[lag:]
+        if a.max() == a.min() or b.max() == b.min():
+            return 0.0
+        return pd.Series(w).autocorr(lag)
+    return pd.Series(x).rolling(n).apply(one, raw=True).to_numpy()
+
+
+def bars_since_move(x, n, sigmas):
+    out = np.full(len(x), NAN)
+    count = 0
+    for i in range(len(x)):
+        prior = x[i - n:i] if i >= n else None
+        if prior is None or np.isnan(prior).any() or math.isnan(x[i]):
+            continue
+        s = float(np.std(prior, ddof=1))
+        count = 0 if (s > 0 and abs(x[i] - float(np.mean(prior))) > sigmas * s) else count + 1
+        out[i] = count
+    return out
+
+
+def volatility(o, h, l, c, n):
+    parkinson = np.log(h / l) ** 2 / (4 * math.log(2))
+    gk = 0.5 * np.log(h / l) ** 2 - (2 * math.log(2) - 1) * np.log(c / o) ** 2
+    rs = np.log(h / c) * np.log(h / o) + np.log(l / c) * np.log(l / o)
+    mean = lambda t: pd.Series(t).rolling(n).mean().clip(lower=0).pow(0.5).to_numpy()
+    jump = np.full(len(c), NAN)
+    jump[1:] = np.log(o[1:] / c[:-1])
+    body, rs_lagged = np.log(c / o), rs.copy()
+    body[0] = rs_lagged[0] = NAN
+    k = 0.34 / (1.34 + (n + 1) / (n - 1))
+    yz = (pd.Series(jump).rolling(n).var() + k * pd.Series(body).rolling(n).var()
+          + (1 - k) * pd.Series(rs_lagged).rolling(n).mean())
+    return mean(parkinson), mean(gk), mean(rs), yz.clip(lower=0).pow(0.5).to_numpy()
+
+
+def amihud(c, v, n):
+    prev = np.concatenate([[NAN], c[:-1]])
+    value = c * v
+    traded = (value > 0) & (prev != 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(traded, np.abs(c / prev - 1) / value, 0.0)
+    ratio[0] = NAN
+    sums = pd.Series(ratio).rolling(n).sum()
+    counts = pd.Series(np.where(np.isnan(ratio), NAN, traded.astype(float))).rolling(n).sum()
+    return np.where(counts > 0, sums / counts.where(counts > 0, 1), np.where(np.isnan(counts), NAN, 0.0))
+
+
+def roll_spread(x, n):
+    dx = pd.Series(x).diff()
+    cov = dx.rolling(n).cov(dx.shift(1)).to_numpy()
+    return np.where(np.isnan(cov), NAN, np.where(cov < 0, 2 * np.sqrt(np.abs(cov)), 0.0))
+
+
+def corwin_schultz(h, l, n):
+    s = np.full(len(h), NAN)
+    root2 = math.sqrt(2)
+    for i in range(1, len(h)):
+        beta = math.log(h[i] / l[i]) ** 2 + math.log(h[i - 1] / l[i - 1]) ** 2
+        gamma = math.log(max(h[i], h[i - 1]) / min(l[i], l[i - 1])) ** 2
+        alpha = (math.sqrt(2 * beta) - math.sqrt(beta)) / (3 - 2 * root2) - math.sqrt(gamma / (3 - 2 * root2))
+        s[i] = max(0.0, 2 * (math.exp(alpha) - 1) / (1 + math.exp(alpha)))
+    return pd.Series(s).rolling(n).mean().to_numpy()
+
+
+def bulk_volume(c, v, n):
+    dc = pd.Series(c).diff()
+    sd = dc.rolling(n).std().to_numpy()
+    out = np.full(len(c), NAN)
+    for i in range(len(c)):
+        if not math.isnan(sd[i]):
+            out[i] = 0.0 if sd[i] == 0 else v[i] * math.erf(dc[i] / sd[i] / math.sqrt(2))
+    return out
+
+
+def calendar(close_times):
+    stamps = [datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc) for t in close_times]
+    frac = np.array([(d.hour * 3600 + d.minute * 60 + d.second) / 86400 for d in stamps])
+    weekday = np.array([d.weekday() for d in stamps], dtype=float)
+    return (np.sin(2 * np.pi * frac), np.cos(2 * np.pi * frac),
+            np.sin(2 * np.pi * weekday / 7), np.cos(2 * np.pi * weekday / 7))
+
+
+def quant(o, h, l, c, v, close_times):
+    """name -> output(s) of the statistical, volatility, microstructure and temporal features; *_LOGRET keys are
+    computed on one-bar log returns (NaN on bar 0)."""
+    r = log_returns(c)
+    close = pd.Series(c)
+    zscore = ((close - close.rolling(20).mean()) / close.rolling(20).std()).to_numpy()
+    parkinson, gk, rs, yz = volatility(o, h, l, c, 20)
+    return {
+        "ZSCORE_20": constant_is_zero(zscore, c, 20),
+        "SKEW_30_LOGRET": constant_is_zero(pd.Series(r).rolling(30).skew().to_numpy(), r, 30),
+        "KURT_30_LOGRET": constant_is_zero(pd.Series(r).rolling(30).kurt().to_numpy(), r, 30),
+        "AUTOCORR_30_1_LOGRET": autocorr(r, 30, 1),
+        "AUTOCORR_50_5_LOGRET": autocorr(r, 50, 5),
+        "HURST_128_8_LOGRET": hurst(r, 128, 8),
+        "PERMEN_50_3_1_LOGRET": permutation_entropy(r, 50, 3, 1),
+        "PERMEN_60_4_2": permutation_entropy(c, 60, 4, 2),
+        "PARKINSON_20": parkinson,
+        "GARMAN_KLASS_20": gk,
+        "ROGERS_SATCHELL_20": rs,
+        "YANG_ZHANG_20": yz,
+        "AMIHUD_20": amihud(c, v, 20),
+        "ROLL_20": roll_spread(c, 20),
+        "CORWIN_SCHULTZ_20": corwin_schultz(h, l, 20),
+        "BULK_VOLUME_20": bulk_volume(c, v, 20),
+        "CALENDAR": calendar(close_times),
+        "BARS_SINCE_MOVE_100_3_LOGRET": bars_since_move(r, 100, 3.0),
     }

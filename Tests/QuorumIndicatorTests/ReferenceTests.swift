@@ -19,8 +19,46 @@ extension ParityCase {
         ParityCase("HEIKIN_ASHI", { TA.HeikinAshi() }) { [$0.open, $0.high, $0.low, $0.close] },
     ]
 
+    /// The statistical, volatility, microstructure and temporal features; *_LOGRET keys are fed one-bar log returns.
+    static let quant: [ParityCase] = [
+        ParityCase("ZSCORE_20") { TA.ZScore(period: 20) },
+        ParityCase("SKEW_30_LOGRET") { OnLogReturns(TA.Skewness(period: 30)) },
+        ParityCase("KURT_30_LOGRET") { OnLogReturns(TA.Kurtosis(period: 30)) },
+        ParityCase("AUTOCORR_30_1_LOGRET") { OnLogReturns(TA.Autocorrelation(period: 30, lag: 1)) },
+        ParityCase("AUTOCORR_50_5_LOGRET") { OnLogReturns(TA.Autocorrelation(period: 50, lag: 5)) },
+        ParityCase("HURST_128_8_LOGRET") { OnLogReturns(TA.Hurst(period: 128, minChunk: 8)) },
+        ParityCase("PERMEN_50_3_1_LOGRET") { OnLogReturns(TA.PermutationEntropy(period: 50, order: 3, delay: 1)) },
+        ParityCase("PERMEN_60_4_2") { TA.PermutationEntropy(period: 60, order: 4, delay: 2) },
+        ParityCase("PARKINSON_20") { TA.Parkinson(period: 20) },
+        ParityCase("GARMAN_KLASS_20") { TA.GarmanKlass(period: 20) },
+        ParityCase("ROGERS_SATCHELL_20") { TA.RogersSatchell(period: 20) },
+        ParityCase("YANG_ZHANG_20") { TA.YangZhang(period: 20) },
+        ParityCase("AMIHUD_20") { TA.Amihud(period: 20) },
+        ParityCase("ROLL_20") { TA.RollSpread(period: 20) },
+        ParityCase("CORWIN_SCHULTZ_20") { TA.CorwinSchultz(period: 20) },
+        ParityCase("BULK_VOLUME_20") { TA.BulkVolume(period: 20) },
+        ParityCase("CALENDAR", { TA.CalendarEncoding() }) { [$0.hourSin, $0.hourCos, $0.weekdaySin, $0.weekdayCos] },
+        ParityCase("BARS_SINCE_MOVE_100_3_LOGRET") { OnLogReturns(TA.BarsSinceMove(period: 100, sigmas: 3)) },
+    ]
+
     /// Every case compared with a reference fixture.
-    static let referenced = popular
+    static let referenced = popular + quant
+}
+
+/// Feeds a series indicator the one-bar log returns ln(c/c₋₁) of the bars' closes (the first from bar 1).
+struct OnLogReturns<Inner: SeriesIndicator>: StreamingIndicator {
+    private var inner: Inner
+    private var previousClose: Double?
+
+    init(_ inner: Inner) { self.inner = inner }
+
+    var lookback: Int { inner.lookback + 1 }
+
+    mutating func update(_ bar: TA.Candle) -> Inner.Output? {
+        defer { previousClose = bar.close }
+        guard let previousClose else { return nil }
+        return inner.update(log(bar.close / previousClose))
+    }
 }
 
 /// The indicators TA-Lib lacks against straightforward batch implementations of their published definitions

@@ -204,7 +204,8 @@ struct TALibParityTests {
 
 /// Runs `indicator` over `bars` and compares it with its fixture columns: nil exactly where the reference has no
 /// value (the first value at `lookback`), then equal to 1e-9 relative or 10⁻¹⁰ of the column's largest magnitude.
-/// With INDICATOR_ERRORS set in the environment it prints each column's largest relative error (for reports).
+/// With INDICATOR_ERRORS set in the environment it prints each column's largest relative error (over values at least
+/// 10⁻³ of the column's largest magnitude) and largest absolute error divided by that magnitude (for reports).
 func compareWithFixture(_ indicator: ParityCase, _ fixture: IndicatorFixture, _ bars: [TA.Candle],
                         reference: String) throws {
     let rows = indicator.run(bars)
@@ -217,7 +218,7 @@ func compareWithFixture(_ indicator: ParityCase, _ fixture: IndicatorFixture, _ 
         #expect(column.firstIndex { $0 != nil } == indicator.lookback, "\(reference)'s first value at the lookback")
         let scale = column.compactMap { $0 }.map(abs).max() ?? 0
         var failures = 0
-        var worst = 0.0
+        var worst = 0.0, worstAbsolute = 0.0
         for (position, barIndex) in fixture.indices.enumerated() {
             let expected = column[position]
             let actual = rows[barIndex]?[output]
@@ -229,7 +230,8 @@ func compareWithFixture(_ indicator: ParityCase, _ fixture: IndicatorFixture, _ 
                 Issue.record("\(indicator.key)[\(output)] bar \(barIndex): nil, \(reference) \(expected)")
                 continue
             }
-            if expected != 0 { worst = max(worst, abs(actual - expected) / abs(expected)) }
+            if abs(expected) >= 1e-3 * scale { worst = max(worst, abs(actual - expected) / abs(expected)) }
+            worstAbsolute = max(worstAbsolute, abs(actual - expected) / scale)
             if abs(actual - expected) > max(1e-9 * abs(expected), 1e-10 * scale) {
                 failures += 1
                 if failures <= 5 {
@@ -239,7 +241,7 @@ func compareWithFixture(_ indicator: ParityCase, _ fixture: IndicatorFixture, _ 
         }
         #expect(failures == 0, "\(indicator.key)[\(output)]: \(failures) values differ from \(reference)")
         if ProcessInfo.processInfo.environment["INDICATOR_ERRORS"] != nil {
-            print("max-relative-error \(reference) \(fixture.source) \(indicator.key)[\(output)] \(worst)")
+            print("max-error \(reference) \(fixture.source) \(indicator.key)[\(output)] relative \(worst) absolute/scale \(worstAbsolute)")
         }
     }
 }
