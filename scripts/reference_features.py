@@ -336,8 +336,9 @@ def quant(o, h, l, c, v, close_times):
     parkinson, gk, rs, yz = volatility(o, h, l, c, 20)
     return {
         "ZSCORE_20": constant_is_zero(zscore, c, 20),
-        "SKEW_30_LOGRET": constant_is_zero(pd.Series(r).rolling(30).skew().to_numpy(), r, 30),
-        "KURT_30_LOGRET": constant_is_zero(pd.Series(r).rolling(30).kurt().to_numpy(), r, 30),
+        "MOMENTS_30_LOGRET": (pd.Series(r).rolling(30).mean().to_numpy(), pd.Series(r).rolling(30).std().to_numpy(),
+                              constant_is_zero(pd.Series(r).rolling(30).skew().to_numpy(), r, 30),
+                              constant_is_zero(pd.Series(r).rolling(30).kurt().to_numpy(), r, 30)),
         "AUTOCORR_30_1_LOGRET": autocorr(r, 30, 1),
         "AUTOCORR_50_5_LOGRET": autocorr(r, 50, 5),
         "HURST_128_8_LOGRET": hurst(r, 128, 8),

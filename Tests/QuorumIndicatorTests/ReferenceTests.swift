@@ -22,8 +22,9 @@ extension ParityCase {
     /// The statistical, volatility, microstructure and temporal features; *_LOGRET keys are fed one-bar log returns.
     static let quant: [ParityCase] = [
         ParityCase("ZSCORE_20") { TA.ZScore(period: 20) },
-        ParityCase("SKEW_30_LOGRET") { OnLogReturns(TA.Skewness(period: 30)) },
-        ParityCase("KURT_30_LOGRET") { OnLogReturns(TA.Kurtosis(period: 30)) },
+        ParityCase("MOMENTS_30_LOGRET", { OnLogReturns(TA.Moments(period: 30)) }) {
+            [$0.mean, $0.standardDeviation, $0.skewness, $0.kurtosis]
+        },
         ParityCase("AUTOCORR_30_1_LOGRET") { OnLogReturns(TA.Autocorrelation(period: 30, lag: 1)) },
         ParityCase("AUTOCORR_50_5_LOGRET") { OnLogReturns(TA.Autocorrelation(period: 50, lag: 5)) },
         ParityCase("HURST_128_8_LOGRET") { OnLogReturns(TA.Hurst(period: 128, minChunk: 8)) },

@@ -244,22 +244,16 @@ extension TA {
 
     /// Raw stochastic %K over n values: 100·(x − lowest) / (highest − lowest), 0 when the range is 0.
     struct RawK: Sendable {
-        private var highest: RollingExtreme
-        private var lowest: RollingExtreme
-        private var seen = 0
-        let period: Int
+        private var window: HighLowWindow
+        var period: Int { window.period }
 
         init(period: Int) {
             precondition(period >= 1, "stochastic period must be at least 1")
-            self.period = period
-            highest = RollingExtreme(window: period, highest: true)
-            lowest = RollingExtreme(window: period, highest: false)
+            window = HighLowWindow(period: period)
         }
 
         mutating func update(high: Double, low: Double, close: Double) -> Double? {
-            let hh = highest.push(high).value, ll = lowest.push(low).value
-            seen += 1
-            guard seen >= period else { return nil }
+            guard let (hh, ll) = window.update(high: high, low: low) else { return nil }
             let range = (hh - ll) / 100
             return range != 0 ? (close - ll) / range : 0
         }
@@ -335,23 +329,18 @@ extension TA {
     /// 0 when the range is 0. Lookback n − 1.
     public struct WILLR: StreamingIndicator {
         public let period: Int
-        private var highest: RollingExtreme
-        private var lowest: RollingExtreme
-        private var seen = 0
+        private var window: HighLowWindow
 
         public init(period: Int = 14) {
             precondition(period >= 1, "WILLR period must be at least 1")
             self.period = period
-            highest = RollingExtreme(window: period, highest: true)
-            lowest = RollingExtreme(window: period, highest: false)
+            window = HighLowWindow(period: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
-            let hh = highest.push(bar.high).value, ll = lowest.push(bar.low).value
-            seen += 1
-            guard seen >= period else { return nil }
+            guard let (hh, ll) = window.update(high: bar.high, low: bar.low) else { return nil }
             let range = (hh - ll) / -100
             return range != 0 ? (hh - bar.close) / range : 0
         }
@@ -373,7 +362,7 @@ extension TA {
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
-            let tp = (bar.high + bar.low + bar.close) / 3
+            let tp = TA.typicalPrice(bar)
             prices.push(tp)
             guard prices.isFull else { return nil }
             let mean = prices.mean
@@ -403,7 +392,7 @@ extension TA {
         public var lookback: Int { period }
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
-            let tp = (bar.high + bar.low + bar.close) / 3
+            let tp = TA.typicalPrice(bar)
             defer { previous = tp }
             guard let previous else { return nil }
             let flow = tp * bar.volume

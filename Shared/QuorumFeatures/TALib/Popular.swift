@@ -4,9 +4,6 @@
 // independent batch implementations written from those definitions (scripts/gen_indicator_fixtures.py).
 
 extension TA {
-    /// Typical price (h + l + c) / 3, the price VWAP, CCI and WaveTrend weigh.
-    @inline(__always) static func typicalPrice(_ bar: TA.Candle) -> Double { (bar.high + bar.low + bar.close) / 3 }
-
     /// Rolling volume-weighted average price over the last n bars: Σ(tp·v) / Σv with tp the typical price
     /// (h + l + c)/3 (TradingView's VWAP source `hlc3`; VWAP as defined by Berkowitz, Logue & Noser, "The Total Cost
     /// of Transactions on the NYSE", Journal of Finance 43(1), 1988). When no bar of the window traded any volume,
@@ -136,42 +133,20 @@ extension TA {
     /// lower = lowest low of the last n bars including this one, middle = their mean. Lookback n − 1.
     public struct Donchian: StreamingIndicator {
         public let period: Int
-        private var channel: MidRange
+        private var channel: HighLowWindow
 
         public init(period: Int = 20) {
             precondition(period >= 1, "Donchian period must be at least 1")
             self.period = period
-            channel = MidRange(period: period)
+            channel = HighLowWindow(period: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ bar: TA.Candle) -> Bands? {
-            guard let c = channel.update(bar) else { return nil }
+            guard let c = channel.update(high: bar.high, low: bar.low) else { return nil }
             return Bands(upper: c.high, middle: (c.high + c.low) / 2, lower: c.low)
         }
-    }
-
-    /// Highest high and lowest low of the last n bars (Donchian, Ichimoku), once n bars have been seen.
-    struct MidRange: Sendable {
-        let period: Int
-        private var highest: RollingExtreme
-        private var lowest: RollingExtreme
-
-        init(period: Int) {
-            precondition(period >= 1, "a channel spans at least one bar")
-            self.period = period
-            highest = RollingExtreme(window: period, highest: true)
-            lowest = RollingExtreme(window: period, highest: false)
-        }
-
-        mutating func update(_ bar: TA.Candle) -> (high: Double, low: Double)? {
-            let h = highest.push(bar.high), l = lowest.push(bar.low)
-            return highest.index >= period - 1 ? (h.value, l.value) : nil
-        }
-
-        /// (highest high + lowest low) / 2, Ichimoku's line.
-        mutating func midpoint(_ bar: TA.Candle) -> Double? { update(bar).map { ($0.high + $0.low) / 2 } }
     }
 
     /// Ichimoku's lines of one bar.
@@ -201,9 +176,9 @@ extension TA {
     /// Lookback max(tenkan, kijun, senkouB) − 1 + displacement (77 with the defaults).
     public struct Ichimoku: StreamingIndicator {
         public let displacement: Int
-        private var tenkan: MidRange
-        private var kijun: MidRange
-        private var senkouB: MidRange
+        private var tenkan: HighLowWindow
+        private var kijun: HighLowWindow
+        private var senkouB: HighLowWindow
         private var spansA: Ring
         private var spansB: Ring
         private let firstSpan: Int
@@ -213,9 +188,9 @@ extension TA {
             precondition(tenkan >= 1 && kijun >= 1 && senkouB >= 1, "Ichimoku periods must be at least 1")
             precondition(displacement >= 0, "Ichimoku displacement cannot be negative")
             self.displacement = displacement
-            self.tenkan = MidRange(period: tenkan)
-            self.kijun = MidRange(period: kijun)
-            self.senkouB = MidRange(period: senkouB)
+            self.tenkan = HighLowWindow(period: tenkan)
+            self.kijun = HighLowWindow(period: kijun)
+            self.senkouB = HighLowWindow(period: senkouB)
             spansA = Ring(capacity: displacement + 1)
             spansB = Ring(capacity: displacement + 1)
             firstSpan = max(tenkan, kijun, senkouB) - 1

@@ -1,5 +1,5 @@
-// Statistical features quants use: rolling z-score, skewness, kurtosis, autocorrelation, Hurst exponent (rescaled
-// range) and permutation entropy. All are `SeriesIndicator`s of whatever series they are fed — the close when fed a
+// Statistical features quants use: rolling z-score, moments (mean, standard deviation, skewness, kurtosis),
+// autocorrelation, Hurst exponent (rescaled range) and permutation entropy. All are `SeriesIndicator`s of whatever series they are fed — the close when fed a
 // bar; the moments, autocorrelation, Hurst and entropy are meant for returns (feed them `LogReturn`'s values).
 // References: pandas' rolling estimators (scripts/reference_features.py) where pandas has one, otherwise the
 // publication cited per type.
@@ -57,6 +57,9 @@ extension TA {
             }
         }
 
+        /// The mean of the held values.
+        var mean: Double { reference + s1 / Double(window.count) }
+
         /// Σ(x − x̄)², Σ(x − x̄)³, Σ(x − x̄)⁴ over the held values (from the sums about the reference).
         var central: (m2: Double, m3: Double, m4: Double) {
             let n = Double(window.count)
@@ -85,57 +88,47 @@ extension TA {
         }
     }
 
-    /// Rolling skewness of the last n values, the bias-corrected Fisher–Pearson coefficient pandas'
-    /// `rolling(n).skew()` computes: G1 = √(n(n − 1)) / (n − 2) · (m3/n) / (m2/n)^1.5 with m_k = Σ(x − x̄)^k;
-    /// 0 when the window is constant. Lookback n − 1.
-    public struct Skewness: SeriesIndicator {
-        public typealias Output = Double
-
-        public let period: Int
-        private var sums: PowerSums
-
-        public init(period: Int = 30) {
-            precondition(period >= 3, "Skewness period must be at least 3")
-            self.period = period
-            sums = PowerSums(capacity: period)
-        }
-
-        public var lookback: Int { period - 1 }
-
-        public mutating func update(_ value: Double) -> Double? {
-            sums.push(value)
-            guard sums.isFull else { return nil }
-            let n = Double(period), c = sums.central
-            guard c.m2 > 0 else { return 0 }
-            let variance = c.m2 / n
-            return (n * (n - 1)).squareRoot() / (n - 2) * (c.m3 / n) / (variance * variance.squareRoot())
-        }
+    /// The first four moments of a window (`Moments`).
+    public struct MomentsValue: Sendable, Hashable {
+        public var mean: Double
+        /// Sample standard deviation (n − 1 in the denominator), pandas' `rolling(n).std()`.
+        public var standardDeviation: Double
+        /// Bias-corrected skewness, pandas' `rolling(n).skew()`.
+        public var skewness: Double
+        /// Bias-corrected excess kurtosis, pandas' `rolling(n).kurt()`.
+        public var kurtosis: Double
     }
 
-    /// Rolling excess kurtosis of the last n values, the bias-corrected estimator pandas' `rolling(n).kurt()`
-    /// computes: G2 = (n + 1)n(n − 1) / ((n − 2)(n − 3)) · m4 / m2² − 3(n − 1)² / ((n − 2)(n − 3)) with
-    /// m_k = Σ(x − x̄)^k; 0 when the window is constant. Lookback n − 1.
-    public struct Kurtosis: SeriesIndicator {
-        public typealias Output = Double
+    /// Rolling mean, standard deviation, skewness and excess kurtosis of the last n values, with the estimators
+    /// pandas' rolling `mean`, `std`, `skew` and `kurt` use: with m_k = Σ(x − x̄)^k,
+    /// s = √(m2/(n − 1)), skewness G1 = √(n(n − 1))/(n − 2)·(m3/n)/(m2/n)^1.5 (the bias-corrected Fisher–Pearson
+    /// coefficient) and excess kurtosis G2 = (n + 1)n(n − 1)/((n − 2)(n − 3))·m4/m2² − 3(n − 1)²/((n − 2)(n − 3));
+    /// skewness and kurtosis are 0 for a constant window. Amortised O(1) (`PowerSums`). Lookback n − 1.
+    public struct Moments: SeriesIndicator {
+        public typealias Output = MomentsValue
 
         public let period: Int
         private var sums: PowerSums
 
         public init(period: Int = 30) {
-            precondition(period >= 4, "Kurtosis period must be at least 4")
+            precondition(period >= 4, "Moments period must be at least 4 (kurtosis needs n − 3 > 0)")
             self.period = period
             sums = PowerSums(capacity: period)
         }
 
         public var lookback: Int { period - 1 }
 
-        public mutating func update(_ value: Double) -> Double? {
+        public mutating func update(_ value: Double) -> MomentsValue? {
             sums.push(value)
             guard sums.isFull else { return nil }
             let n = Double(period), c = sums.central
-            guard c.m2 > 0 else { return 0 }
+            let deviation = (c.m2 / (n - 1)).squareRoot()
+            guard c.m2 > 0 else { return MomentsValue(mean: sums.mean, standardDeviation: 0, skewness: 0, kurtosis: 0) }
+            let variance = c.m2 / n
+            let skewness = (n * (n - 1)).squareRoot() / (n - 2) * (c.m3 / n) / (variance * variance.squareRoot())
             let d = (n - 2) * (n - 3)
-            return (n + 1) * n * (n - 1) / d * c.m4 / (c.m2 * c.m2) - 3 * (n - 1) * (n - 1) / d
+            let kurtosis = (n + 1) * n * (n - 1) / d * c.m4 / (c.m2 * c.m2) - 3 * (n - 1) * (n - 1) / d
+            return MomentsValue(mean: sums.mean, standardDeviation: deviation, skewness: skewness, kurtosis: kurtosis)
         }
     }
 
