@@ -2,12 +2,14 @@
 and of the statistical, volatility, microstructure and temporal features (Quant.swift, Volatility.swift,
 Microstructure.swift, Temporal.swift),
 written from the same published definitions as the Swift streaming types, for scripts/gen_indicator_fixtures.py.
-pandas' rolling estimators where pandas has the formula (skew, kurt, cov, std, autocorr), otherwise plain loops over
-whole windows on purpose: slow and obvious, nothing shared with the streaming code.
+pandas' rolling estimators where pandas has the formula (cov, std, autocorr; the moments and z-score use pandas'
+estimators in exact rational arithmetic, see exact_moments), otherwise plain loops over whole windows on purpose:
+slow and obvious, nothing shared with the streaming code.
 Every function takes NumPy arrays and returns arrays (NaN where the indicator has no value yet)."""
 
 import datetime
 import math
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -178,6 +180,37 @@ def popular(o, h, l, c, v, close_times):
         "HMA_9": hma(c, 9),
         "WAVETREND_10_21_4": wavetrend(h, l, c, 10, 21, 4),
         "HEIKIN_ASHI": heikin_ashi(o, h, l, c),
+        **edges(o, h, l, c, v),
+    }
+
+
+def edges(o, h, l, c, v):
+    """The same definitions at the edges of their parameters (one-bar windows, no displacement, the shortest
+    periods and largest lags allowed): off-by-one errors show here."""
+    r = log_returns(c)
+    return {
+        "VWAP_1": vwap(h, l, c, v, 1),
+        "SUPERTREND_1_0.5": supertrend(h, l, c, 1, 0.5),
+        "KELTNER_1_1_1": keltner(h, l, c, 1, 1, 1.0),
+        "DONCHIAN_1": donchian(h, l, 1),
+        "ICHIMOKU_3_5_7_0": ichimoku(h, l, 3, 5, 7, 0),
+        "ICHIMOKU_30_10_20_1": ichimoku(h, l, 30, 10, 20, 1),
+        "HMA_2": hma(c, 2),
+        "HMA_4": hma(c, 4),
+        "WAVETREND_1_1_1": wavetrend(h, l, c, 1, 1, 1),
+        "MOMENTS_4_LOGRET": exact_moments(r, 4),
+        "ZSCORE_2": exact_zscore(c, 2),
+        "AUTOCORR_12_10_LOGRET": autocorr(r, 12, 10),
+        "HURST_16_8_LOGRET": hurst(r, 16, 8),
+        "PERMEN_2_2_1": permutation_entropy(c, 2, 2, 1),
+        "PERMEN_40_6_1_LOGRET": permutation_entropy(r, 40, 6, 1),
+        "PARKINSON_1": volatility(o, h, l, c, 1)[0],
+        "YANG_ZHANG_2": volatility(o, h, l, c, 2)[3],
+        "AMIHUD_1": amihud(c, v, 1),
+        "ROLL_2": roll_spread(c, 2),
+        "CORWIN_SCHULTZ_1": corwin_schultz(h, l, 1),
+        "BULK_VOLUME_2": bulk_volume(c, v, 2),
+        "BARS_SINCE_MOVE_2_1_LOGRET": bars_since_move(r, 2, 1.0),
     }
 
 
@@ -190,14 +223,41 @@ def log_returns(c):
     return r
 
 
-def constant_is_zero(result, x, n):
-    """Our convention where pandas gives NaN for a constant window after the warm-up: 0."""
-    s = pd.Series(x)
-    filled = pd.Series(result).copy()
-    full = s.rolling(n).count() == n
-    constant = s.rolling(n).max() == s.rolling(n).min()
-    filled[full & constant] = 0.0
-    return filled.to_numpy()
+def exact_moments(x, n):
+    """Rolling mean, sample std, skewness and excess kurtosis with pandas' estimators (rolling mean, std, skew,
+    kurt), evaluated in exact rational arithmetic on the given doubles (rounded once at the end). pandas' own
+    online sums lose digits on nearly constant windows (up to 1e-5 relative on the synthetic uptrend with n = 4),
+    so this is the reference the tests use; skewness and kurtosis are 0 for a constant window."""
+    mean, std, skew, kurt = (np.full(len(x), NAN) for _ in range(4))
+    for i in range(n - 1, len(x)):
+        window = x[i - n + 1:i + 1]
+        if np.isnan(window).any():
+            continue
+        w = [Fraction(float(v)) for v in window]
+        m = sum(w) / n
+        d = [v - m for v in w]
+        m2, m3, m4 = (sum(e ** k for e in d) for k in (2, 3, 4))
+        mean[i] = float(m)
+        std[i] = math.sqrt(m2 / (n - 1))
+        if m2 == 0:
+            skew[i] = kurt[i] = 0.0
+            continue
+        g1_squared = Fraction(n * (n - 1), (n - 2) ** 2) * (m3 / n) ** 2 / (m2 / n) ** 3
+        skew[i] = math.copysign(math.sqrt(g1_squared), m3)
+        kurt[i] = float(Fraction((n + 1) * n * (n - 1), (n - 2) * (n - 3)) * m4 / m2 ** 2
+                        - Fraction(3 * (n - 1) ** 2, (n - 2) * (n - 3)))
+    return mean, std, skew, kurt
+
+
+def exact_zscore(x, n):
+    """(x - rolling mean) / rolling sample std in exact rational arithmetic (0 for a constant window)."""
+    out = np.full(len(x), NAN)
+    for i in range(n - 1, len(x)):
+        w = [Fraction(float(v)) for v in x[i - n + 1:i + 1]]
+        m = sum(w) / n
+        variance = sum((v - m) ** 2 for v in w) / (n - 1)
+        out[i] = 0.0 if variance == 0 else math.copysign(math.sqrt((w[-1] - m) ** 2 / variance), w[-1] - m)
+    return out
 
 
 def hurst(x, n, min_chunk):
@@ -274,7 +334,7 @@ def volatility(o, h, l, c, n):
     jump[1:] = np.log(o[1:] / c[:-1])
     body, rs_lagged = np.log(c / o), rs.copy()
     body[0] = rs_lagged[0] = NAN
-    k = 0.34 / (1.34 + (n + 1) / (n - 1))
+    k = 0.34 / (1.34 + (n + 1) / (n - 1)) if n > 1 else NAN  # Yang–Zhang needs n ≥ 2 (sample variances)
     yz = (pd.Series(jump).rolling(n).var() + k * pd.Series(body).rolling(n).var()
           + (1 - k) * pd.Series(rs_lagged).rolling(n).mean())
     return mean(parkinson), mean(gk), mean(rs), yz.clip(lower=0).pow(0.5).to_numpy()
@@ -331,14 +391,10 @@ def quant(o, h, l, c, v, close_times):
     """name -> output(s) of the statistical, volatility, microstructure and temporal features; *_LOGRET keys are
     computed on one-bar log returns (NaN on bar 0)."""
     r = log_returns(c)
-    close = pd.Series(c)
-    zscore = ((close - close.rolling(20).mean()) / close.rolling(20).std()).to_numpy()
     parkinson, gk, rs, yz = volatility(o, h, l, c, 20)
     return {
-        "ZSCORE_20": constant_is_zero(zscore, c, 20),
-        "MOMENTS_30_LOGRET": (pd.Series(r).rolling(30).mean().to_numpy(), pd.Series(r).rolling(30).std().to_numpy(),
-                              constant_is_zero(pd.Series(r).rolling(30).skew().to_numpy(), r, 30),
-                              constant_is_zero(pd.Series(r).rolling(30).kurt().to_numpy(), r, 30)),
+        "ZSCORE_20": exact_zscore(c, 20),
+        "MOMENTS_30_LOGRET": exact_moments(r, 30),
         "AUTOCORR_30_1_LOGRET": autocorr(r, 30, 1),
         "AUTOCORR_50_5_LOGRET": autocorr(r, 50, 5),
         "HURST_128_8_LOGRET": hurst(r, 128, 8),

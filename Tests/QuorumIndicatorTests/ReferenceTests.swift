@@ -42,8 +42,41 @@ extension ParityCase {
         ParityCase("BARS_SINCE_MOVE_100_3_LOGRET") { OnLogReturns(TA.BarsSinceMove(period: 100, sigmas: 3)) },
     ]
 
+    /// The same types at the edges of their parameters (one-bar windows, no displacement, the shortest periods and
+    /// largest lags allowed), where off-by-one errors show.
+    static let edges: [ParityCase] = [
+        ParityCase("VWAP_1") { TA.VWAP(period: 1) },
+        ParityCase("SUPERTREND_1_0.5", { TA.SuperTrend(period: 1, factor: 0.5) }) { [$0.value, $0.direction] },
+        ParityCase("KELTNER_1_1_1", { TA.Keltner(period: 1, atrPeriod: 1, multiplier: 1) }) { [$0.upper, $0.middle, $0.lower] },
+        ParityCase("DONCHIAN_1", { TA.Donchian(period: 1) }) { [$0.upper, $0.middle, $0.lower] },
+        ParityCase("ICHIMOKU_3_5_7_0", { TA.Ichimoku(tenkan: 3, kijun: 5, senkouB: 7, displacement: 0) }) {
+            [$0.tenkan, $0.kijun, $0.leadingA, $0.leadingB, $0.cloudA, $0.cloudB]
+        },
+        ParityCase("ICHIMOKU_30_10_20_1", { TA.Ichimoku(tenkan: 30, kijun: 10, senkouB: 20, displacement: 1) }) {
+            [$0.tenkan, $0.kijun, $0.leadingA, $0.leadingB, $0.cloudA, $0.cloudB]
+        },
+        ParityCase("HMA_2") { TA.HMA(period: 2) },
+        ParityCase("HMA_4") { TA.HMA(period: 4) },
+        ParityCase("WAVETREND_1_1_1", { TA.WaveTrend(channel: 1, average: 1, signal: 1) }) { [$0.wt1, $0.wt2] },
+        ParityCase("MOMENTS_4_LOGRET", { OnLogReturns(TA.Moments(period: 4)) }) {
+            [$0.mean, $0.standardDeviation, $0.skewness, $0.kurtosis]
+        },
+        ParityCase("ZSCORE_2") { TA.ZScore(period: 2) },
+        ParityCase("AUTOCORR_12_10_LOGRET") { OnLogReturns(TA.Autocorrelation(period: 12, lag: 10)) },
+        ParityCase("HURST_16_8_LOGRET") { OnLogReturns(TA.Hurst(period: 16, minChunk: 8)) },
+        ParityCase("PERMEN_2_2_1") { TA.PermutationEntropy(period: 2, order: 2, delay: 1) },
+        ParityCase("PERMEN_40_6_1_LOGRET") { OnLogReturns(TA.PermutationEntropy(period: 40, order: 6, delay: 1)) },
+        ParityCase("PARKINSON_1") { TA.Parkinson(period: 1) },
+        ParityCase("YANG_ZHANG_2") { TA.YangZhang(period: 2) },
+        ParityCase("AMIHUD_1") { TA.Amihud(period: 1) },
+        ParityCase("ROLL_2") { TA.RollSpread(period: 2) },
+        ParityCase("CORWIN_SCHULTZ_1") { TA.CorwinSchultz(period: 1) },
+        ParityCase("BULK_VOLUME_2") { TA.BulkVolume(period: 2) },
+        ParityCase("BARS_SINCE_MOVE_2_1_LOGRET") { OnLogReturns(TA.BarsSinceMove(period: 2, sigmas: 1)) },
+    ]
+
     /// Every case compared with a reference fixture.
-    static let referenced = popular + quant
+    static let referenced = popular + quant + edges
 }
 
 /// Feeds a series indicator the one-bar log returns ln(c/c₋₁) of the bars' closes (the first from bar 1).

@@ -84,6 +84,7 @@ extension TA {
         private var previous: (upper: Double, lower: Double, close: Double, up: Bool)?
 
         public init(period: Int = 10, factor: Double = 3) {
+            precondition(period >= 1, "SuperTrend period must be at least 1")
             precondition(factor > 0, "SuperTrend factor must be positive")
             self.factor = factor
             atr = ATR(period: period)
@@ -115,6 +116,7 @@ extension TA {
         private var atr: ATR
 
         public init(period: Int = 20, atrPeriod: Int = 10, multiplier: Double = 2) {
+            precondition(period >= 1 && atrPeriod >= 1, "Keltner periods must be at least 1")
             self.multiplier = multiplier
             middle = EMA(period: period)
             atr = ATR(period: atrPeriod)
@@ -259,6 +261,7 @@ extension TA {
         private var wt2: SMA
 
         public init(channel: Int = 10, average: Int = 21, signal: Int = 4) {
+            precondition(channel >= 1 && average >= 1 && signal >= 1, "WaveTrend periods must be at least 1")
             esa = EMA(period: channel)
             deviation = EMA(period: channel)
             wt1 = EMA(period: average)

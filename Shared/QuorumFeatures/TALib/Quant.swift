@@ -8,26 +8,28 @@ import Foundation
 
 extension TA {
     /// Rolling z-score over the last n values: (x − mean) / s with s the sample standard deviation (n − 1 in the
-    /// denominator), pandas' `(x - x.rolling(n).mean()) / x.rolling(n).std()`; 0 when s = 0. Lookback n − 1.
+    /// denominator), pandas' `(x - x.rolling(n).mean()) / x.rolling(n).std()`; 0 when s = 0. x − mean and s come
+    /// from `PowerSums` (deviations from a nearby reference), so a window of nearly equal prices keeps its digits.
+    /// Lookback n − 1.
     public struct ZScore: SeriesIndicator {
         public typealias Output = Double
 
         public let period: Int
-        private var stats: RollingStats
+        private var sums: PowerSums
 
         public init(period: Int = 20) {
             precondition(period >= 2, "ZScore period must be at least 2")
             self.period = period
-            stats = RollingStats(capacity: period)
+            sums = PowerSums(capacity: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ value: Double) -> Double? {
-            stats.push(value)
-            guard stats.isFull else { return nil }
-            let s = stats.sampleVariance.squareRoot()
-            return s > 0 ? (value - stats.average) / s : 0
+            sums.push(value)
+            guard sums.isFull else { return nil }
+            let s = (sums.central.m2 / Double(period - 1)).squareRoot()
+            return s > 0 ? sums.deviation(of: value) / s : 0
         }
     }
 
@@ -59,6 +61,9 @@ extension TA {
 
         /// The mean of the held values.
         var mean: Double { reference + s1 / Double(window.count) }
+
+        /// x − mean, without rounding x and the mean separately.
+        func deviation(of x: Double) -> Double { (x - reference) - s1 / Double(window.count) }
 
         /// Σ(x − x̄)², Σ(x − x̄)³, Σ(x − x̄)⁴ over the held values (from the sums about the reference).
         var central: (m2: Double, m3: Double, m4: Double) {
