@@ -222,8 +222,8 @@ extension TA {
 // MACDEXT and TA-Lib's generic `MA`).
 
 extension TA {
-    /// TA-Lib's `TA_MAType` values, with their raw numbers. TA-Lib's MAMA (7) is not provided: it is an adaptive
-    /// pair of averages with its own two parameters and no period, so it does not fit a `matype` slot here.
+    /// TA-Lib's `TA_MAType` values, with their raw numbers. MAMA (7) is left out: TA-Lib's `MA` ignores the period
+    /// for it and runs the MESA adaptive average (Hilbert transform, fixed limits 0.5/0.05), not implemented here.
     public enum MAType: Int, Sendable, CaseIterable {
         case sma = 0, ema = 1, wma = 2, dema = 3, tema = 4, trima = 5, kama = 6, t3 = 8
     }
