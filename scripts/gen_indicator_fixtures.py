@@ -8,6 +8,9 @@ stay small. Warm-up cells (TA-Lib's NaN) are null. Values keep 13 significant di
 relative). The inputs are not copied: the Swift tests read the same slice of data/market.
 grid.json.gz has other parameters (short, long, swapped periods) on the first GRID_BARS BTC bars. synthetic.json.gz covers TA-Lib's special cases (zero ranges, flat stretches, zero volume, equal
 highs) on SYNTHETIC bars and carries its inputs.
+<file>.reference.json.gz hold the same kind of values for the indicators TA-Lib lacks, from the batch implementations
+in scripts/reference_features.py, on the same bars (the synthetic file's bars close every 30 minutes from
+SYNTHETIC_START).
 """
 
 import argparse
@@ -15,10 +18,13 @@ import gzip
 import io
 import json
 import math
+import datetime
 import os
 
 import numpy as np
 import talib
+
+import reference_features
 
 BARS = 3000
 FULL = 300
@@ -104,7 +110,29 @@ def calls(o, h, l, c, v):
         "LINEARREG_INTERCEPT_14": talib.LINEARREG_INTERCEPT(c, 14),
         "BETA_5_open_close": talib.BETA(o, c, 5),
         "CORREL_30_high_low": talib.CORREL(h, l, 30),
+        **matype_calls(o, h, l, c, v),
     }
+
+
+MATYPES = (0, 1, 2, 3, 4, 5, 6, 8)  # TA_MAType without MAMA (7)
+
+
+def matype_calls(o, h, l, c, v):
+    """The moving-average types (matype) of MA, APO, PPO, STOCH, STOCHF, STOCHRSI, BBANDS and MACDEXT."""
+    calls = {f"MA_10_{t}": talib.MA(c, 10, t) for t in MATYPES}
+    calls.update({
+        "APO_12_26_1": talib.APO(c, 12, 26, 1),
+        "PPO_12_26_1": talib.PPO(c, 12, 26, 1),
+        "STOCH_5_3_1_3_2": talib.STOCH(h, l, c, 5, 3, 1, 3, 2),
+        "STOCHF_5_3_3": talib.STOCHF(h, l, c, 5, 3, 3),
+        "STOCHRSI_14_5_3_1": talib.STOCHRSI(c, 14, 5, 3, 1),
+        "BBANDS_20_2_2_1": talib.BBANDS(c, 20, 2.0, 2.0, 1),
+        "MACDEXT_12_1_26_1_9_1": talib.MACDEXT(c, 12, 1, 26, 1, 9, 1),
+        "MACDEXT_12_0_26_1_9_2": talib.MACDEXT(c, 12, 0, 26, 1, 9, 2),
+        "MACDEXT_26_1_12_3_9_0": talib.MACDEXT(c, 26, 1, 12, 3, 9, 0),
+        "MACDEXT_5_6_20_8_4_4": talib.MACDEXT(c, 5, 6, 20, 8, 4, 4),
+    })
+    return calls
 
 
 GRID_BARS = 600
@@ -127,7 +155,17 @@ def grid(o, h, l, c, v):
         "ULTOSC_28_7_14": talib.ULTOSC(h, l, c, 28, 7, 14), "KAMA_10": talib.KAMA(c, 10), "T3_3_0.5": talib.T3(c, 3, 0.5),
         "SAR_0.05_0.3": talib.SAR(h, l, 0.05, 0.3), "LINEARREG_5": talib.LINEARREG(c, 5),
         "BETA_10_high_low": talib.BETA(h, l, 10), "CORREL_10_open_close": talib.CORREL(o, c, 10),
+        "MA_1_3": talib.MA(c, 1, 3), "MA_5_6": talib.MA(c, 5, 6), "APO_5_20_6": talib.APO(c, 5, 20, 6),
+        "PPO_5_20_8": talib.PPO(c, 5, 20, 8), "APO_26_12_4": talib.APO(c, 26, 12, 4),
+        "STOCHF_14_3_5": talib.STOCHF(h, l, c, 14, 3, 5), "STOCH_14_5_3_4_6": talib.STOCH(h, l, c, 14, 5, 3, 4, 6),
+        "STOCHRSI_7_3_4_8": talib.STOCHRSI(c, 7, 3, 4, 8), "BBANDS_10_2_1_5": talib.BBANDS(c, 10, 2.0, 1.0, 5),
+        "BBANDS_7_1_1_6": talib.BBANDS(c, 7, 1.0, 1.0, 6), "MACDEXT_3_8_10_5_1_1": talib.MACDEXT(c, 3, 8, 10, 5, 1, 1),
+        "MACDEXT_20_2_5_6_5_3": talib.MACDEXT(c, 20, 2, 5, 6, 5, 3),
     }
+
+
+BAR_SECONDS = 1800  # data/market holds 30-minute bars stamped with their open time
+SYNTHETIC_START = 1_700_000_000 - 1_700_000_000 % 86400 + 3600  # a day's 01:00 UTC: sessions split mid-series
 
 
 def read(path):
@@ -138,14 +176,23 @@ def read(path):
     return cols["open"], cols["high"], cols["low"], cols["close"], cols["volume"], rows[0][0], rows[-1][0]
 
 
+def close_times(path):
+    """Each bar's close time in Unix seconds: its open timestamp plus BAR_SECONDS."""
+    with gzip.open(path, "rt") as f:
+        f.readline()
+        stamps = [f.readline().split(",", 1)[0] for _ in range(BARS)]
+    return np.array([int(datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()) + BAR_SECONDS
+                     for t in stamps], dtype=np.int64)
+
+
 def cell(x):
     x = float(x)
     return None if math.isnan(x) else float(f"{x:.13g}")
 
 
-def series_of(o, h, l, c, v, indices, which=None):
+def series_of(o, h, l, c, v, indices, which=None, results=None):
     series = {}
-    for key, result in (which or calls)(o, h, l, c, v).items():
+    for key, result in (results if results is not None else (which or calls)(o, h, l, c, v)).items():
         outputs = result if isinstance(result, tuple) else (result,)
         for k, out in enumerate(outputs):
             series[key if len(outputs) == 1 else f"{key}.{k}"] = [cell(out[i]) for i in indices]
@@ -168,11 +215,18 @@ def main():
     args = parser.parse_args()
     version = {"python": talib.__version__, "c": talib.__ta_version__.decode() if isinstance(talib.__ta_version__, bytes) else str(talib.__ta_version__)}
     indices = list(range(FULL)) + list(range(FULL, BARS, STEP))
+    reference = {"numpy": np.__version__, "script": "scripts/reference_features.py"}
     for name in FILES:
-        o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", name + ".csv.gz"))
+        path = os.path.join(args.repo, "data", "market", name + ".csv.gz")
+        o, h, l, c, v, first, last = read(path)
         write(os.path.join(args.out, name + ".json.gz"), {
             "ta_lib": version, "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
             "indices": indices, "series": series_of(o, h, l, c, v, indices),
+        })
+        results = reference_features.popular(o, h, l, c, v, close_times(path))
+        write(os.path.join(args.out, name + ".reference.json.gz"), {
+            "reference": reference, "source": f"data/market/{name}.csv.gz", "bars": BARS, "first": first, "last": last,
+            "indices": indices, "series": series_of(o, h, l, c, v, indices, results=results),
         })
     o, h, l, c, v, first, last = read(os.path.join(args.repo, "data", "market", "btc_usd_30m.csv.gz"))
     sampled = list(range(150)) + list(range(150, GRID_BARS, 5))
@@ -186,6 +240,12 @@ def main():
         "ta_lib": version, "source": "synthetic", "bars": SYNTHETIC, "indices": every,
         "input": [[float(x[i]) for x in (o, h, l, c, v)] for i in every],
         "series": series_of(o, h, l, c, v, every),
+    })
+    times = SYNTHETIC_START + BAR_SECONDS * np.arange(1, SYNTHETIC + 1, dtype=np.int64)
+    write(os.path.join(args.out, "synthetic.reference.json.gz"), {
+        "reference": reference, "source": "synthetic", "bars": SYNTHETIC, "indices": every,
+        "input": [[float(x[i]) for x in (o, h, l, c, v)] for i in every], "close_times": [int(t) for t in times],
+        "series": series_of(o, h, l, c, v, every, results=reference_features.popular(o, h, l, c, v, times)),
     })
 
 

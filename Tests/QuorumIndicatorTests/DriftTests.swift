@@ -7,8 +7,9 @@ import Testing
 /// still equals a fresh instance fed only the last 3,000 bars — for windowed indicators that is the batch value
 /// over their window, for recursive ones (EMA-, Wilder- and KAMA-type, SAR) their value once the start has been
 /// forgotten — to 1e-9 relative (or 10⁻¹⁰ of the largest magnitude, as in the parity test), on the last 500
-/// bars. This is what keeps the running sums honest: they are recomputed exactly once per window. OBV and AD are
-/// cumulative (a fresh start differs by a constant) and are left out.
+/// bars (the indicators TA-Lib lacks and the statistical features included; every repetition keeps its bars' close
+/// times, so UTC sessions repeat too). This is what keeps the running sums honest: they are recomputed exactly once
+/// per window. OBV and AD are cumulative (a fresh start differs by a constant) and are left out.
 @Suite("Indicator drift")
 struct IndicatorDriftTests {
     static let bars: [TA.Candle] = {
@@ -19,14 +20,15 @@ struct IndicatorDriftTests {
         while bars.count < 500_000 {
             let f = 1 + 0.5 * sin(repetition * 0.7)
             bars.append(contentsOf: slice.map {
-                TA.Candle(open: $0.open * f, high: $0.high * f, low: $0.low * f, close: $0.close * f, volume: $0.volume)
+                TA.Candle(open: $0.open * f, high: $0.high * f, low: $0.low * f, close: $0.close * f, volume: $0.volume,
+                          closeTime: $0.closeTime)
             })
             repetition += 1
         }
         return bars
     }()
 
-    static let cases = ParityCase.all.filter { $0.key != "OBV" && $0.key != "AD" }
+    static let cases = (ParityCase.all + ParityCase.referenced).filter { $0.key != "OBV" && $0.key != "AD" }
 
     @Test("streaming equals a fresh computation after 500k bars", arguments: cases)
     func noDrift(_ indicator: ParityCase) throws {

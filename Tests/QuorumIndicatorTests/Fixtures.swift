@@ -24,17 +24,39 @@ enum Repository {
         return data
     }
 
-    /// The first `count` bars of a data/market CSV (timestamp,open,high,low,close,volume).
+    /// data/market holds 30-minute bars stamped with their open time.
+    static let barSeconds: Int64 = 1800
+
+    /// The first `count` bars of a data/market CSV (timestamp,open,high,low,close,volume); `closeTime` is the
+    /// timestamp plus `barSeconds`.
     static func candles(_ relativePath: String, count: Int) throws -> [TA.Candle] {
         let text = String(decoding: try gunzip(relativePath), as: UTF8.self)
         var candles: [TA.Candle] = []
         for line in text.split(separator: "\n").dropFirst().prefix(count) {
-            let f = line.split(separator: ",").dropFirst().map { Double($0)! }
-            candles.append(TA.Candle(open: f[0], high: f[1], low: f[2], close: f[3], volume: f[4]))
+            let fields = line.split(separator: ",")
+            let f = fields.dropFirst().map { Double($0)! }
+            guard let opened = unixSeconds(fields[0]) else { throw FixtureError("bad timestamp \(fields[0]) in \(relativePath)") }
+            candles.append(TA.Candle(open: f[0], high: f[1], low: f[2], close: f[3], volume: f[4],
+                                     closeTime: opened + barSeconds))
         }
         guard candles.count == count else { throw FixtureError("\(relativePath) has fewer than \(count) bars") }
         return candles
     }
+}
+
+/// Seconds since 1970 of an ISO-8601 UTC timestamp `YYYY-MM-DDTHH:MM:SSZ` (days from the civil date, Howard
+/// Hinnant's algorithm).
+func unixSeconds(_ text: Substring) -> Int64? {
+    let digits = text.split(whereSeparator: { "-T:Z".contains($0) }).compactMap { Int64($0) }
+    guard digits.count == 6 else { return nil }
+    let (month, day) = (digits[1], digits[2])
+    let year = month <= 2 ? digits[0] - 1 : digits[0]
+    let era = (year >= 0 ? year : year - 399) / 400
+    let yearOfEra = year - era * 400
+    let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+    let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+    let days = era * 146_097 + dayOfEra - 719_468
+    return days * 86_400 + digits[3] * 3600 + digits[4] * 60 + digits[5]
 }
 
 struct FixtureError: Error, CustomStringConvertible {
@@ -43,25 +65,36 @@ struct FixtureError: Error, CustomStringConvertible {
 }
 
 /// One fixture file: TA-Lib's outputs (null during warm-up) at `indices` of the first `bars` bars of `source` (a
-/// data/market file), or of its own `input` bars (open, high, low, close, volume) when `source` is "synthetic".
+/// data/market file), or of its own `input` bars (open, high, low, close, volume; close times in `closeTimes`) when
+/// `source` is "synthetic". `<file>.reference` files hold the values of scripts/reference_features.py instead of
+/// TA-Lib's (`reference` instead of `taLib`).
 struct IndicatorFixture: Decodable {
     struct Version: Decodable {
         var python: String
         var c: String
     }
 
-    var taLib: Version
+    struct Reference: Decodable {
+        var numpy: String
+        var script: String
+    }
+
+    var taLib: Version?
+    var reference: Reference?
     var source: String
     var bars: Int
     var indices: [Int]
     var series: [String: [Double?]]
     var input: [[Double]]?
+    var closeTimes: [Int64]?
 
     enum CodingKeys: String, CodingKey {
-        case taLib = "ta_lib", source, bars, indices, series, input
+        case taLib = "ta_lib", reference, source, bars, indices, series, input, closeTimes = "close_times"
     }
 
     static let files = ["btc_usd_30m", "eth_usd_30m", "synthetic"]
+    /// The reference fixtures of the indicators TA-Lib lacks, on the same bars.
+    static let referenceFiles = files.map { $0 + ".reference" }
     /// Other parameters on the first 600 BTC bars (`ParityCase.grid`).
     static let grid = "grid"
 
@@ -69,7 +102,12 @@ struct IndicatorFixture: Decodable {
         let fixture = try JSONDecoder().decode(IndicatorFixture.self,
                                                from: Repository.gunzip("Tests/Fixtures/indicators/\(name).json.gz"))
         if let input = fixture.input {
-            return (fixture, input.map { TA.Candle(open: $0[0], high: $0[1], low: $0[2], close: $0[3], volume: $0[4]) })
+            let times = fixture.closeTimes ?? []
+            return (fixture, input.indices.map { i in
+                let f = input[i]
+                return TA.Candle(open: f[0], high: f[1], low: f[2], close: f[3], volume: f[4],
+                                 closeTime: i < times.count ? times[i] : nil)
+            })
         }
         return (fixture, try Repository.candles(fixture.source, count: fixture.bars))
     }

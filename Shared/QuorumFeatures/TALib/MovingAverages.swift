@@ -217,3 +217,68 @@ extension TA {
         }
     }
 }
+
+// The moving-average types TA-Lib's `matype` parameter selects (APO, PPO, STOCH, STOCHF, STOCHRSI, BBANDS,
+// MACDEXT and TA-Lib's generic `MA`).
+
+extension TA {
+    /// TA-Lib's `TA_MAType` values, with their raw numbers. MAMA (7) is left out: TA-Lib's `MA` ignores the period
+    /// for it and runs the MESA adaptive average (Hilbert transform, fixed limits 0.5/0.05), not implemented here.
+    public enum MAType: Int, Sendable, CaseIterable {
+        case sma = 0, ema = 1, wma = 2, dema = 3, tema = 4, trima = 5, kama = 6, t3 = 8
+    }
+
+    /// Generic moving average, TA-Lib `MA(n, matype)`: the indicator of that type and period (T3 with TA-Lib's
+    /// fixed volume factor 0.7). As in TA-Lib, a period of 1 is the input itself (lookback 0) whatever the type.
+    public struct MA: SeriesIndicator {
+        public typealias Output = Double
+
+        public let period: Int
+        public let type: MAType
+        private var average: any AverageCore
+
+        public init(period: Int = 30, type: MAType = .sma) {
+            precondition(period >= 1, "MA period must be at least 1")
+            self.period = period
+            self.type = type
+            guard period > 1 else {
+                average = Identity()
+                return
+            }
+            switch type {
+            case .sma: average = SMA(period: period)
+            case .ema: average = EMA(period: period)
+            case .wma: average = WMA(period: period)
+            case .dema: average = DEMA(period: period)
+            case .tema: average = TEMA(period: period)
+            case .trima: average = TRIMA(period: period)
+            case .kama: average = KAMA(period: period)
+            case .t3: average = T3(period: period, volumeFactor: 0.7)
+            }
+        }
+
+        public var lookback: Int { average.lookback }
+        public mutating func update(_ value: Double) -> Double? { average.update(value) }
+    }
+
+    /// What `MA` needs of the averages it wraps (an existential, so `MA` mutates the wrapped value in place).
+    protocol AverageCore: Sendable {
+        var lookback: Int { get }
+        mutating func update(_ value: Double) -> Double?
+    }
+
+    /// TA-Lib's `MA` with period 1: the input unchanged.
+    struct Identity: AverageCore {
+        var lookback: Int { 0 }
+        func update(_ value: Double) -> Double? { value }
+    }
+}
+
+extension TA.SMA: TA.AverageCore {}
+extension TA.EMA: TA.AverageCore {}
+extension TA.WMA: TA.AverageCore {}
+extension TA.DEMA: TA.AverageCore {}
+extension TA.TEMA: TA.AverageCore {}
+extension TA.TRIMA: TA.AverageCore {}
+extension TA.KAMA: TA.AverageCore {}
+extension TA.T3: TA.AverageCore {}

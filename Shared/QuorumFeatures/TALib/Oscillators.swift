@@ -73,15 +73,62 @@ extension TA {
         public mutating func update(_ value: Double) -> MACDValue? { core.update(close: value) }
     }
 
-    /// SMA(fast) and SMA(slow) of one series, both once the slow one exists (APO and PPO). As in TA-Lib, a "fast"
-    /// period longer than the "slow" one is swapped with it.
-    struct AveragePair: Sendable {
-        private var fast: SMA
-        private var slow: SMA
+    /// MACD with a moving-average type per line, TA-Lib `MACDEXT(fast, fastType, slow, slowType, signal,
+    /// signalType)` (TA-Lib's defaults: 12, 26, 9, all SMA): line = MA(fast) − MA(slow), signal = MA(signal) of the
+    /// line, histogram = line − signal, all three blank until the signal exists. A fast period longer than the slow
+    /// one is swapped with it, types included. Both line averages produce their first value on the same bar, the
+    /// larger of their two lookbacks: the average with the shorter lookback is started late, fed from that bar minus
+    /// its own lookback (TA-Lib calls it with the later start index, so an EMA is seeded with the mean of the values
+    /// ending there — as `MACD` does, and unlike APO). Lookback max(fast `MA`'s, slow `MA`'s) + the signal `MA`'s.
+    public struct MACDEXT: SeriesIndicator {
+        public typealias Output = MACDValue
 
-        init(fast: Int, slow: Int) {
-            self.fast = SMA(period: min(fast, slow))
-            self.slow = SMA(period: max(fast, slow))
+        private var fast: MA
+        private var slow: MA
+        private var signal: MA
+        /// Bars to skip before feeding each line average, so that both start on the same bar.
+        private let fastDelay: Int
+        private let slowDelay: Int
+        private var bars = 0
+
+        public init(fast: Int = 12, fastType: MAType = .sma, slow: Int = 26, slowType: MAType = .sma,
+                    signal: Int = 9, signalType: MAType = .sma) {
+            precondition(fast >= 2 && slow >= 2, "MACDEXT fast and slow periods must be at least 2")
+            precondition(signal >= 1, "MACDEXT signal period must be at least 1")
+            var f = MA(period: fast, type: fastType), s = MA(period: slow, type: slowType)
+            if slow < fast { swap(&f, &s) }
+            let largest = max(f.lookback, s.lookback)
+            fastDelay = largest - f.lookback
+            slowDelay = largest - s.lookback
+            self.fast = f
+            self.slow = s
+            self.signal = MA(period: signal, type: signalType)
+        }
+
+        public var lookback: Int { max(fast.lookback + fastDelay, slow.lookback + slowDelay) + signal.lookback }
+
+        public mutating func update(_ value: Double) -> MACDValue? {
+            defer { bars += 1 }
+            let f = bars >= fastDelay ? fast.update(value) : nil
+            let s = bars >= slowDelay ? slow.update(value) : nil
+            guard let f, let s else { return nil }
+            let line = f - s
+            guard let signalValue = signal.update(line) else { return nil }
+            return MACDValue(line: line, signal: signalValue, histogram: line - signalValue)
+        }
+    }
+
+    /// MA(fast) and MA(slow) of one series and one type, both once the slow one exists (APO and PPO). Each average
+    /// starts at the first bar (TA-Lib's `TA_INT_PO` seeds both from the start, unlike MACDEXT). As in TA-Lib, a
+    /// "fast" period longer than the "slow" one is swapped with it.
+    struct AveragePair: Sendable {
+        private var fast: MA
+        private var slow: MA
+
+        init(fast: Int, slow: Int, type: MAType) {
+            precondition(fast >= 2 && slow >= 2, "APO and PPO periods must be at least 2")
+            self.fast = MA(period: min(fast, slow), type: type)
+            self.slow = MA(period: max(fast, slow), type: type)
         }
 
         var lookback: Int { max(fast.lookback, slow.lookback) }
@@ -93,25 +140,29 @@ extension TA {
         }
     }
 
-    /// Absolute price oscillator, TA-Lib `APO(fast, slow, SMA)`: SMA(fast) − SMA(slow) (TA-Lib's default
-    /// moving-average type; the shorter period is the fast one). Lookback max(fast, slow) − 1.
+    /// Absolute price oscillator, TA-Lib `APO(fast, slow, matype)`: MA(fast) − MA(slow) of the given type (TA-Lib's
+    /// default SMA; the shorter period is the fast one). Lookback: the slow `MA`'s (max(fast, slow) − 1 for SMA).
     public struct APO: SeriesIndicator {
         public typealias Output = Double
         private var averages: AveragePair
 
-        public init(fast: Int = 12, slow: Int = 26) { averages = AveragePair(fast: fast, slow: slow) }
+        public init(fast: Int = 12, slow: Int = 26, type: MAType = .sma) {
+            averages = AveragePair(fast: fast, slow: slow, type: type)
+        }
 
         public var lookback: Int { averages.lookback }
         public mutating func update(_ value: Double) -> Double? { averages.update(value).map { $0.fast - $0.slow } }
     }
 
-    /// Percentage price oscillator, TA-Lib `PPO(fast, slow, SMA)`: 100·(SMA(fast) − SMA(slow)) / SMA(slow), 0 when
-    /// the slow average ≈ 0. Lookback max(fast, slow) − 1.
+    /// Percentage price oscillator, TA-Lib `PPO(fast, slow, matype)`: 100·(MA(fast) − MA(slow)) / MA(slow), 0 when
+    /// the slow average ≈ 0. Lookback: the slow `MA`'s (max(fast, slow) − 1 for SMA).
     public struct PPO: SeriesIndicator {
         public typealias Output = Double
         private var averages: AveragePair
 
-        public init(fast: Int = 12, slow: Int = 26) { averages = AveragePair(fast: fast, slow: slow) }
+        public init(fast: Int = 12, slow: Int = 26, type: MAType = .sma) {
+            averages = AveragePair(fast: fast, slow: slow, type: type)
+        }
 
         public var lookback: Int { averages.lookback }
 
@@ -193,36 +244,31 @@ extension TA {
 
     /// Raw stochastic %K over n values: 100·(x − lowest) / (highest − lowest), 0 when the range is 0.
     struct RawK: Sendable {
-        private var highest: RollingExtreme
-        private var lowest: RollingExtreme
-        private var seen = 0
-        let period: Int
+        private var window: HighLowWindow
+        var period: Int { window.period }
 
         init(period: Int) {
             precondition(period >= 1, "stochastic period must be at least 1")
-            self.period = period
-            highest = RollingExtreme(window: period, highest: true)
-            lowest = RollingExtreme(window: period, highest: false)
+            window = HighLowWindow(period: period)
         }
 
         mutating func update(high: Double, low: Double, close: Double) -> Double? {
-            let hh = highest.push(high).value, ll = lowest.push(low).value
-            seen += 1
-            guard seen >= period else { return nil }
+            guard let (hh, ll) = window.update(high: high, low: low) else { return nil }
             let range = (hh - ll) / 100
             return range != 0 ? (close - ll) / range : 0
         }
     }
 
-    /// Fast stochastic, TA-Lib `STOCHF(k, d, SMA)`: %K = raw stochastic over k bars (highest high, lowest low),
-    /// %D = SMA(d) of %K; both blank until %D exists. Lookback (k − 1) + (d − 1).
+    /// Fast stochastic, TA-Lib `STOCHF(k, d, matype)`: %K = raw stochastic over k bars (highest high, lowest low),
+    /// %D = MA(d) of %K (TA-Lib's default SMA); both blank until %D exists. Lookback (k − 1) + the `MA`'s
+    /// ((k − 1) + (d − 1) for SMA).
     public struct STOCHF: StreamingIndicator {
         private var raw: RawK
-        private var d: SMA
+        private var d: MA
 
-        public init(fastK: Int = 5, fastD: Int = 3) {
+        public init(fastK: Int = 5, fastD: Int = 3, dType: MAType = .sma) {
             raw = RawK(period: fastK)
-            d = SMA(period: fastD)
+            d = MA(period: fastD, type: dType)
         }
 
         public var lookback: Int { raw.period - 1 + d.lookback }
@@ -235,18 +281,18 @@ extension TA {
         }
     }
 
-    /// Slow stochastic, TA-Lib `STOCH(fastK, slowK, SMA, slowD, SMA)`: slow %K = SMA(slowK) of the raw %K over
-    /// fastK bars, slow %D = SMA(slowD) of slow %K; both blank until %D exists.
-    /// Lookback (fastK − 1) + (slowK − 1) + (slowD − 1).
+    /// Slow stochastic, TA-Lib `STOCH(fastK, slowK, kType, slowD, dType)`: slow %K = MA(slowK) of the raw %K over
+    /// fastK bars, slow %D = MA(slowD) of slow %K (TA-Lib's default types: SMA); both blank until %D exists.
+    /// Lookback (fastK − 1) + both `MA`s' ((fastK − 1) + (slowK − 1) + (slowD − 1) for SMA).
     public struct STOCH: StreamingIndicator {
         private var raw: RawK
-        private var k: SMA
-        private var d: SMA
+        private var k: MA
+        private var d: MA
 
-        public init(fastK: Int = 5, slowK: Int = 3, slowD: Int = 3) {
+        public init(fastK: Int = 5, slowK: Int = 3, kType: MAType = .sma, slowD: Int = 3, dType: MAType = .sma) {
             raw = RawK(period: fastK)
-            k = SMA(period: slowK)
-            d = SMA(period: slowD)
+            k = MA(period: slowK, type: kType)
+            d = MA(period: slowD, type: dType)
         }
 
         public var lookback: Int { raw.period - 1 + k.lookback + d.lookback }
@@ -258,17 +304,17 @@ extension TA {
         }
     }
 
-    /// Stochastic RSI, TA-Lib `STOCHRSI(n, k, d, SMA)`: `STOCHF(k, d)` applied to RSI(n) as high, low and close.
-    /// Lookback n + (k − 1) + (d − 1).
+    /// Stochastic RSI, TA-Lib `STOCHRSI(n, k, d, matype)`: `STOCHF(k, d, matype)` applied to RSI(n) as high, low
+    /// and close. Lookback n + STOCHF's (n + (k − 1) + (d − 1) for SMA).
     public struct STOCHRSI: SeriesIndicator {
         public typealias Output = Stochastic
 
         private var rsi: RSI
         private var stochastic: STOCHF
 
-        public init(period: Int = 14, fastK: Int = 5, fastD: Int = 3) {
+        public init(period: Int = 14, fastK: Int = 5, fastD: Int = 3, dType: MAType = .sma) {
             rsi = RSI(period: period)
-            stochastic = STOCHF(fastK: fastK, fastD: fastD)
+            stochastic = STOCHF(fastK: fastK, fastD: fastD, dType: dType)
         }
 
         public var lookback: Int { rsi.lookback + stochastic.lookback }
@@ -283,23 +329,18 @@ extension TA {
     /// 0 when the range is 0. Lookback n − 1.
     public struct WILLR: StreamingIndicator {
         public let period: Int
-        private var highest: RollingExtreme
-        private var lowest: RollingExtreme
-        private var seen = 0
+        private var window: HighLowWindow
 
         public init(period: Int = 14) {
             precondition(period >= 1, "WILLR period must be at least 1")
             self.period = period
-            highest = RollingExtreme(window: period, highest: true)
-            lowest = RollingExtreme(window: period, highest: false)
+            window = HighLowWindow(period: period)
         }
 
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
-            let hh = highest.push(bar.high).value, ll = lowest.push(bar.low).value
-            seen += 1
-            guard seen >= period else { return nil }
+            guard let (hh, ll) = window.update(high: bar.high, low: bar.low) else { return nil }
             let range = (hh - ll) / -100
             return range != 0 ? (hh - bar.close) / range : 0
         }
@@ -321,7 +362,7 @@ extension TA {
         public var lookback: Int { period - 1 }
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
-            let tp = (bar.high + bar.low + bar.close) / 3
+            let tp = TA.typicalPrice(bar)
             prices.push(tp)
             guard prices.isFull else { return nil }
             let mean = prices.mean
@@ -351,7 +392,7 @@ extension TA {
         public var lookback: Int { period }
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
-            let tp = (bar.high + bar.low + bar.close) / 3
+            let tp = TA.typicalPrice(bar)
             defer { previous = tp }
             guard let previous else { return nil }
             let flow = tp * bar.volume

@@ -42,27 +42,38 @@ extension TA {
         public var lower: Double
     }
 
-    /// Bollinger bands, TA-Lib `BBANDS(n, up, down, SMA)`: middle = SMA(n), upper = middle + up·σ,
-    /// lower = middle − down·σ with σ the population standard deviation of the same n values (`STDDEV`).
-    /// Lookback n − 1.
+    /// Bollinger bands, TA-Lib `BBANDS(n, up, down, matype)`: middle = MA(n) (TA-Lib's default SMA),
+    /// upper = middle + up·σ, lower = middle − down·σ with σ the population standard deviation of the last n values
+    /// (`STDDEV`). Lookback: the `MA`'s (n − 1 for SMA).
     public struct BBANDS: SeriesIndicator {
         public typealias Output = Bands
 
         public let up: Double
         public let down: Double
         private var deviation: STDDEV
+        /// The middle band when it is not the SMA (the SMA is the window mean `deviation` already keeps).
+        private var average: MA?
 
-        public init(period: Int = 5, up: Double = 2, down: Double = 2) {
+        public init(period: Int = 5, up: Double = 2, down: Double = 2, type: MAType = .sma) {
             self.up = up
             self.down = down
             deviation = STDDEV(period: period)
+            average = type == .sma ? nil : MA(period: period, type: type)
         }
 
-        public var lookback: Int { deviation.lookback }
+        public var lookback: Int { max(deviation.lookback, average?.lookback ?? 0) }
 
         public mutating func update(_ value: Double) -> Bands? {
-            guard let sigma = deviation.sigma(value) else { return nil }
-            let middle = deviation.mean
+            let sigma = deviation.sigma(value)
+            let moving = average?.update(value)
+            guard let sigma else { return nil }
+            let middle: Double
+            if average == nil {
+                middle = deviation.mean
+            } else {
+                guard let moving else { return nil }
+                middle = moving
+            }
             return Bands(upper: middle + up * sigma, middle: middle, lower: middle - down * sigma)
         }
     }
@@ -148,39 +159,59 @@ extension TA {
 
     /// Pearson's correlation, TA-Lib `CORREL(n)`, of the last n (x, y) pairs:
     /// (Σxy − ΣxΣy/n) / √((Σx² − (Σx)²/n)(Σy² − (Σy)²/n)), 0 when the product under the root < 10⁻⁸.
-    /// The sums are taken of x − x̄ and y − ȳ for reference means x̄, ȳ that are reset (and the sums recomputed
-    /// exactly) once every n bars: on prices, Σx² − (Σx)²/n would otherwise cancel most of its digits (TA-Lib's own
-    /// values lose up to ~10⁻⁹ relative that way). Lookback n − 1.
+    /// The sums are `PairSums` (deviations from reference means reset every n bars): on prices, Σx² − (Σx)²/n would
+    /// otherwise cancel most of its digits (TA-Lib's own values lose up to ~10⁻⁹ relative that way). Lookback n − 1.
     public struct CORREL: PairIndicator {
         public let period: Int
+        private var sums: PairSums
+
+        public init(period: Int = 30) {
+            precondition(period >= 1, "CORREL period must be at least 1")
+            self.period = period
+            sums = PairSums(capacity: period)
+        }
+
+        public var lookback: Int { period - 1 }
+
+        public mutating func update(_ x: Double, _ y: Double) -> Double? {
+            sums.push(x, y)
+            guard sums.isFull else { return nil }
+            let product = sums.xx * sums.yy
+            return TA.isZeroOrNegative(product) ? 0 : sums.xy / product.squareRoot()
+        }
+    }
+
+    /// The last `capacity` (x, y) pairs and their centred sums of squares and products, O(1) per push:
+    /// xx = Σ(x − x̄)², yy = Σ(y − ȳ)², xy = Σ(x − x̄)(y − ȳ) over the held pairs. Running sums are kept of the
+    /// deviations from reference values that are reset to the window means (and the sums recomputed exactly) once
+    /// every `capacity` replacements, so they neither cancel on large values such as prices nor drift.
+    struct PairSums: Sendable {
         private var xs: Ring
         private var ys: Ring
         private var reference = (x: 0.0, y: 0.0)
         private var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
         private var replacements = 0
 
-        public init(period: Int = 30) {
-            precondition(period >= 1, "CORREL period must be at least 1")
-            self.period = period
-            xs = Ring(capacity: period)
-            ys = Ring(capacity: period)
+        init(capacity: Int) {
+            xs = Ring(capacity: capacity)
+            ys = Ring(capacity: capacity)
         }
 
-        public var lookback: Int { period - 1 }
+        var isFull: Bool { xs.isFull }
+        var count: Int { xs.count }
+        var xx: Double { sxx - sx * sx / Double(count) }
+        var yy: Double { syy - sy * sy / Double(count) }
+        var xy: Double { sxy - sx * sy / Double(count) }
 
-        public mutating func update(_ x: Double, _ y: Double) -> Double? {
+        mutating func push(_ x: Double, _ y: Double) {
             if xs.count == 0 { reference = (x, y) }
             let oldX = xs.push(x), oldY = ys.push(y)
             add(x, y, sign: 1)
             if let oldX, let oldY {
                 add(oldX, oldY, sign: -1)
                 replacements += 1
-                if replacements >= period { recenter() }
+                if replacements >= xs.capacity { recenter() }
             }
-            guard xs.isFull else { return nil }
-            let n = Double(period)
-            let product = (sxx - sx * sx / n) * (syy - sy * sy / n)
-            return TA.isZeroOrNegative(product) ? 0 : (sxy - sx * sy / n) / product.squareRoot()
         }
 
         private mutating func add(_ x: Double, _ y: Double, sign: Double) {
@@ -197,9 +228,9 @@ extension TA {
             var meanX = 0.0, meanY = 0.0
             xs.forEach { meanX += $0 }
             ys.forEach { meanY += $0 }
-            reference = (meanX / Double(period), meanY / Double(period))
+            reference = (meanX / Double(xs.count), meanY / Double(ys.count))
             (sx, sy, sxx, syy, sxy) = (0, 0, 0, 0, 0)
-            for age in 0..<period { add(xs[age: age], ys[age: age], sign: 1) }
+            for age in 0..<xs.count { add(xs[age: age], ys[age: age], sign: 1) }
         }
     }
 }

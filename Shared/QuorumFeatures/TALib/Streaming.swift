@@ -8,20 +8,24 @@
 
 /// Namespace of the TA-Lib-compatible streaming indicators (`TA.SMA`, `TA.MACD`, …).
 public enum TA {
-    /// One bar's prices and volume as Doubles.
+    /// One bar's prices and volume as Doubles, and optionally its close time.
     public struct Candle: Sendable, Hashable {
         public var open: Double
         public var high: Double
         public var low: Double
         public var close: Double
         public var volume: Double
+        /// The bar's close time in Unix seconds (UTC), i.e. the end of its interval. Only the calendar features
+        /// (`TA.SessionVWAP`, `TA.CalendarEncoding`) read it and require it; price indicators ignore it.
+        public var closeTime: Int64?
 
-        public init(open: Double, high: Double, low: Double, close: Double, volume: Double) {
+        public init(open: Double, high: Double, low: Double, close: Double, volume: Double, closeTime: Int64? = nil) {
             self.open = open
             self.high = high
             self.low = low
             self.close = close
             self.volume = volume
+            self.closeTime = closeTime
         }
     }
 
@@ -29,6 +33,8 @@ public enum TA {
     @inline(__always) static func isZero(_ v: Double) -> Bool { v > -0.000_000_01 && v < 0.000_000_01 }
     /// TA-Lib's `TA_IS_ZERO_OR_NEG`: v < 10⁻⁸.
     @inline(__always) static func isZeroOrNegative(_ v: Double) -> Bool { v < 0.000_000_01 }
+    /// Typical price (h + l + c) / 3 (CCI, MFI, VWAP, WaveTrend).
+    @inline(__always) static func typicalPrice(_ bar: TA.Candle) -> Double { (bar.high + bar.low + bar.close) / 3 }
 }
 
 /// A streaming indicator: one bar in, its value out (nil during the warm-up of `lookback` bars).
@@ -157,6 +163,31 @@ extension TA {
                 head = 0
             }
             return (values[head], indices[head])
+        }
+    }
+
+    /// Highest high and lowest low of the last n bars, once n bars have been seen (stochastics, WILLR, Donchian,
+    /// Ichimoku): two `RollingExtreme`s.
+    struct HighLowWindow: Sendable {
+        let period: Int
+        private var highest: RollingExtreme
+        private var lowest: RollingExtreme
+
+        init(period: Int) {
+            precondition(period >= 1, "a high-low window spans at least one bar")
+            self.period = period
+            highest = RollingExtreme(window: period, highest: true)
+            lowest = RollingExtreme(window: period, highest: false)
+        }
+
+        mutating func update(high: Double, low: Double) -> (high: Double, low: Double)? {
+            let h = highest.push(high), l = lowest.push(low)
+            return highest.index >= period - 1 ? (h.value, l.value) : nil
+        }
+
+        /// (highest high + lowest low) / 2 of the bar's window (Ichimoku's lines).
+        mutating func midpoint(_ bar: TA.Candle) -> Double? {
+            update(high: bar.high, low: bar.low).map { ($0.high + $0.low) / 2 }
         }
     }
 
