@@ -34,8 +34,8 @@ struct IndicatorDriftTests {
     func noDrift(_ indicator: ParityCase) throws {
         let bars = Self.bars
         try #require(bars.count >= 500_000, "cannot read data/market/btc_usd_30m.csv.gz")
-        let streamed = indicator.run(bars).suffix(500)
-        let fresh = indicator.run(Array(bars.suffix(3_000))).suffix(500)
+        let streamed = indicator.tail(bars, 500)
+        let fresh = indicator.tail(Array(bars.suffix(3_000)), 500)
         let scale = fresh.compactMap { $0 }.flatMap { $0 }.map(abs).max() ?? 0
         var failures = 0
         for (s, f) in zip(streamed, fresh) {

@@ -114,14 +114,28 @@ struct IndicatorFixture: Decodable {
 }
 
 /// Feeds every bar to a fresh indicator: per bar its outputs (nil during warm-up).
-func run<I: StreamingIndicator>(_ indicator: I, _ bars: [TA.Candle], _ outputs: (I.Output) -> [Double]) -> [[Double]?] {
+func run<I: StreamingIndicator>(_ indicator: I, _ bars: [TA.Candle], keepLast: Int, _ outputs: (I.Output) -> [Double]) -> [[Double]?] {
     var indicator = indicator
-    return bars.map { indicator.update($0).map(outputs) }
+    let keepFrom = bars.count - min(keepLast, bars.count)
+    var kept: [[Double]?] = []
+    kept.reserveCapacity(bars.count - keepFrom)
+    for (i, bar) in bars.enumerated() {
+        let value = indicator.update(bar)
+        if i >= keepFrom { kept.append(value.map(outputs)) }
+    }
+    return kept
 }
 
 /// Feeds (x, y) pairs taken from each bar to a fresh pair indicator.
-func runPair<I: PairIndicator>(_ indicator: I, _ bars: [TA.Candle], _ x: (TA.Candle) -> Double,
+func runPair<I: PairIndicator>(_ indicator: I, _ bars: [TA.Candle], keepLast: Int, _ x: (TA.Candle) -> Double,
                                _ y: (TA.Candle) -> Double) -> [[Double]?] where I.Output == Double {
     var indicator = indicator
-    return bars.map { indicator.update(x($0), y($0)).map { [$0] } }
+    let keepFrom = bars.count - min(keepLast, bars.count)
+    var kept: [[Double]?] = []
+    kept.reserveCapacity(bars.count - keepFrom)
+    for (i, bar) in bars.enumerated() {
+        let value = indicator.update(x(bar), y(bar))
+        if i >= keepFrom { kept.append(value.map { [$0] }) }
+    }
+    return kept
 }

@@ -7,14 +7,17 @@ import Testing
 struct ParityCase: Sendable, CustomTestStringConvertible {
     var key: String
     var lookback: Int
-    var run: @Sendable ([TA.Candle]) -> [[Double]?]
+    /// The outputs of the last `count` bars of a run over `bars` (earlier outputs are computed, not kept).
+    var tail: @Sendable (_ bars: [TA.Candle], _ count: Int) -> [[Double]?]
+    /// The outputs of every bar.
+    func run(_ bars: [TA.Candle]) -> [[Double]?] { tail(bars, bars.count) }
     var testDescription: String { key }
 
     init<I: StreamingIndicator>(_ key: String, _ make: @escaping @Sendable () -> I,
                                 _ outputs: @escaping @Sendable (I.Output) -> [Double]) {
         self.key = key
         lookback = make().lookback
-        run = { QuorumIndicatorTests.run(make(), $0, outputs) }
+        tail = { QuorumIndicatorTests.run(make(), $0, keepLast: $1, outputs) }
     }
 
     init<I: SeriesIndicator>(_ key: String, _ make: @escaping @Sendable () -> I) where I.Output == Double {
@@ -30,7 +33,7 @@ struct ParityCase: Sendable, CustomTestStringConvertible {
     where I.Output == Double {
         self.key = key
         lookback = make().lookback
-        run = { runPair(make(), $0, x, y) }
+        tail = { runPair(make(), $0, keepLast: $1, x, y) }
     }
 
     static let all: [ParityCase] = [
