@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -49,6 +49,11 @@ bench-pipeline: bootstrap
 ## RESULT bar_to_decision_p99_ms=N bar_to_order_p99_ms=N.
 bench-latency: bootstrap
 	@scripts/bench-latency
+
+## The backtester on >= 1M bars (data/market repeated): rules only and with logistic inference, against backtesting.py
+## on the same bars; ends with RESULT rules_bars_per_s=N logistic_bars_per_s=N vs_backtesting_py=X. No servers.
+bench-backtest: bootstrap
+	@scripts/bench-backtest
 
 check-generated:
 	@scripts/check-generated

@@ -21,15 +21,26 @@ struct BacktestCommand: AsyncParsableCommand {
     @OptionGroup var options: ResearchOptions
     @Flag(help: "Also print digests of the decisions, orders and execution reports, as `quorum replay --digest` prints a cluster run's (equal digests: identical records).")
     var digests = false
+    @Flag(help: "Print wall time of loading the bars and of running the stages, and bars/s (make bench-backtest); the run's files do not change.")
+    var timing = false
 
     func run() async throws {
+        let clock = ContinuousClock()
+        let started = clock.now
         let (settings, bars) = try options.load()
         let backtest = try Backtest(config: settings)
-        var progress = ProgressLine(total: bars.bars.count, label: "backtest")
+        let loaded = clock.now
+        var progress = ProgressLine(total: bars.bars.count, label: "backtest", quiet: timing)
         let result = try await backtest.run(bars, digests: digests) { done in progress.update(done) }
+        let ran = clock.now
         progress.finish()
         try options.write(BacktestOutput(result: result, codeVersion: QuorumMetrics.buildVersion))
         for line in result.digestLines { print(line) }
+        if timing {
+            let load = (loaded - started).seconds, run = (ran - loaded).seconds
+            print(String(format: "timing: %d bars, load %.3f s, run %.3f s, %.0f bars/s", bars.bars.count, load, run,
+                         Double(bars.bars.count) / run))
+        }
     }
 }
 
@@ -68,7 +79,10 @@ struct WalkForwardCommand: AsyncParsableCommand {
             }
         }
         trading?.finish()
-        try options.write(BacktestOutput(walkForward: result, codeVersion: QuorumMetrics.buildVersion))
+        let output = BacktestOutput(walkForward: result, codeVersion: QuorumMetrics.buildVersion)
+        let folder = try options.write(output)
+        let models = try output.writeModels(to: folder)
+        if !models.isEmpty { print("  wrote \(models.count) fold models to \(folder)/models/") }
     }
 }
 
@@ -90,16 +104,23 @@ struct ResearchOptions: ParsableArguments {
         return (settings, try BacktestData.load(settings))
     }
 
-    /// Writes the run's files and prints the summary.
-    func write(_ output: BacktestOutput) throws {
+    /// Writes the run's files, prints the summary, returns the run's folder.
+    @discardableResult
+    func write(_ output: BacktestOutput) throws -> String {
         let folder = try output.write(to: out)
         for line in output.summary() { print(line) }
         print("  wrote \(folder)/{\(BacktestOutput.fileNames.joined(separator: ","))}")
+        return folder
     }
 }
 
 /// Progress on standard error: a bar with ETA on a terminal, a plain line every 10 % otherwise. Wall time is read
 /// here only, for the ETA; it never reaches the run's outputs.
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 struct ProgressLine {
     var total: Int
     /// What the lines count, e.g. "backtest".
@@ -109,17 +130,22 @@ struct ProgressLine {
     var lastDraw = ContinuousClock.now
     var lastTenth = 0
 
-    init(total: Int, label: String) {
+    /// No output at all (a timed run measures the stages, not the terminal).
+    let quiet: Bool
+
+    init(total: Int, label: String, quiet: Bool = false) {
         self.total = max(1, total)
         self.label = label
+        self.quiet = quiet
     }
 
     mutating func update(_ done: Int) {
+        guard !quiet else { return }
         if tty {
             let now = ContinuousClock.now
             guard now - lastDraw >= .milliseconds(100) || done == total else { return }
             lastDraw = now
-            let elapsed = Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18
+            let elapsed = (now - started).seconds
             let fraction = Double(done) / Double(total)
             let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
             let filled = Int(fraction * 30)
@@ -134,6 +160,6 @@ struct ProgressLine {
     }
 
     func finish() {
-        if tty { FileHandle.standardError.write(Data("\n".utf8)) }
+        if tty, !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

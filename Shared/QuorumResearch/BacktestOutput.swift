@@ -218,10 +218,13 @@ public struct BacktestOutput: Sendable {
     }
 
     static func writeFile(_ path: String, _ contents: String) throws(BacktestError) {
+        try writeFile(path, Array(contents.utf8))
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws(BacktestError) {
         guard let f = fopen(path, "wb") else {
             throw BacktestError(.output, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        let bytes = Array(contents.utf8)
         let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
         let closed = fclose(f)
         guard written == bytes.count, closed == 0 else {

@@ -342,7 +342,7 @@ public struct WalkForward: Sendable {
             let trainedHere = slot.map { slot in jobs.contains { $0.key.fold == fold.index && $0.spec.jobID == slot.result.jobID } } ?? false
             return .init(symbol: symbol, candidate: slot?.candidate, trainedInFold: trainedHere,
                          validationGain: slot?.result.registryMetrics[TrainingResult.activationMetric],
-                         converged: slot?.result.model.provenance.converged)
+                         converged: slot?.result.model.provenance.converged, model: slot?.result.model)
         }
         let job = jobs.first { $0.key.fold == fold.index }!.spec
         return .init(index: fold.index, trainFrom: fold.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo, testFrom: fold.testFrom,
@@ -364,6 +364,8 @@ public struct WalkForwardResult: Sendable {
         public var trainedInFold: Bool
         public var validationGain: Double?
         public var converged: Bool?
+        /// The served model (`quorum walk-forward` writes the artifacts to the run's `models/` folder).
+        public var model: LogisticModel?
     }
 
     public struct Fold: Sendable {

@@ -60,6 +60,24 @@ extension BacktestOutput {
         ]
     }
 
+    /// Writes the artifact of each model trained in a fold to `<folder>/models/<symbol>-f<fold>.model` (loadable by
+    /// `quorum backtest` as a `models[].file`); returns the files written.
+    @discardableResult
+    public func writeModels(to folder: String) throws(BacktestError) -> [String] {
+        guard let wf = walkForward else { return [] }
+        var written: [String] = []
+        for fold in wf.folds {
+            for m in fold.models where m.trainedInFold {
+                guard let model = m.model else { continue }
+                if written.isEmpty { try Self.makeDirectories(folder + "/models") }
+                let path = "\(folder)/models/\(m.symbol.name)-f\(fold.index).model"
+                try Self.writeFile(path, model.artifact())
+                written.append(path)
+            }
+        }
+        return written
+    }
+
     func walkForwardSummary() -> [String] {
         guard let wf = walkForward else { return [] }
         let n = ReportHTML.number
