@@ -191,7 +191,7 @@ public struct WalkForward: Sendable {
                 let job = jobs[next]
                 let input = rows[job.key.symbol] ?? []
                 next += 1
-                group.addTask { (job.key, core.train(job: job.spec, rows: input)) }
+                group.addTask { (job.key, await Self.offCooperativePool { core.train(job: job.spec, rows: input) }) }
             }
             for _ in 0..<min(workers, jobs.count) { start() }
             while let (key, outcome) = await group.next() {
@@ -201,6 +201,14 @@ public struct WalkForward: Sendable {
             }
         }
         return outcomes
+    }
+
+    /// Runs CPU-bound work on a Dispatch thread: seconds of training on Swift's cooperative pool (one thread per core)
+    /// would starve every other task of the process — timers, I/O, other tests — until it ends.
+    static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
     }
 
     // MARK: trading

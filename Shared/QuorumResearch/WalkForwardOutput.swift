@@ -81,7 +81,7 @@ extension BacktestOutput {
     func walkForwardSummary() -> [String] {
         guard let wf = walkForward else { return [] }
         let n = ReportHTML.number
-        var lines = ["  walk-forward: \(wf.folds.count) folds, \(wf.jobs) jobs (\(wf.trained) passed the gate, \(wf.rejected) rejected, "
+        var lines = ["  walk-forward: \(wf.folds.count) fold\(wf.folds.count == 1 ? "" : "s"), \(wf.jobs) jobs (\(wf.trained) passed the gate, \(wf.rejected) rejected, "
                      + "\(wf.failed) failed)  AUC \(wf.modelMetrics?.auc.map { n($0, 3) } ?? "n/a")  "
                      + "PBO \(wf.overfitting.map { n($0.probabilityOfOverfitting, 3) } ?? "n/a (one candidate)")"]
         lines.append("  fold  test window                         AUC    accuracy  Sharpe   return    max DD   trades")

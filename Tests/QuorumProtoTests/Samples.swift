@@ -77,6 +77,10 @@ enum Samples {
         m.candidateIndex = 5
         m.candidateCount = 12
         m.seed = 0xDEAD_BEEF
+        var embargo = Quorum_V1_TimeRange()
+        embargo.fromNs = 1_701_000_000_000_000_000
+        embargo.toNs = 1_701_086_400_000_000_000
+        m.excludedRanges = [embargo]
         return m
     }
 

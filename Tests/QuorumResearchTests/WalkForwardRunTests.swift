@@ -11,13 +11,13 @@ import Testing
 struct WalkForwardRunTests {
     static let interval: Nanos = 1_800_000_000_000
 
-    /// Three months of BTC and ETH, 30-day training windows, 15-day test windows, two candidates.
+    /// Two months of BTC and ETH, 30-day training windows, 10-day test windows, two candidates.
     static func config(folder: String, extra: String = "") throws -> BacktestConfig {
-        let files = try Support.writeMarkets(in: folder, from: "2019-01-01", to: "2019-04-01")
+        let files = try Support.writeMarkets(in: folder, from: "2019-01-01", to: "2019-03-02")
         let list = files.map { "\"\($0)\"" }.joined(separator: ", ")
         return try BacktestConfig.parse("""
             {"data": {"files": [\(list)]}, "monte_carlo": {"paths": 50},
-             "walk_forward": {"train": "30d", "test": "15d", "embargo": "1d", "validation_fraction": 0.25,
+             "walk_forward": {"train": "30d", "test": "10d", "embargo": "1d", "validation_fraction": 0.25,
                               "candidates": [{"l2": 0.1}, {"l2": 1}]\(extra)}}
             """, file: "wf.json", baseDirectory: folder)
     }
@@ -31,12 +31,12 @@ struct WalkForwardRunTests {
         let walkForward = try WalkForward(config: config)
         let result = try await walkForward.run(data)
 
-        // 90 days: 30 days of training, then 4 test windows of 15 days.
-        #expect(result.folds.count == 4)
-        #expect(result.jobs == 4 * 2 * 2)
+        // 60 days: 30 days of training, then 3 test windows of 10 days.
+        #expect(result.folds.count == 3)
+        #expect(result.jobs == 3 * 2 * 2)
         #expect(result.trained + result.rejected + result.failed == result.jobs)
         for (i, fold) in result.folds.enumerated() {
-            #expect(fold.testTo - fold.testFrom == 15 * 86_400_000_000_000)
+            #expect(fold.testTo - fold.testFrom == 10 * 86_400_000_000_000)
             #expect(fold.testFrom - fold.trainFrom == 30 * 86_400_000_000_000, "rolling: equal training windows")
             #expect(fold.validateTo == fold.testFrom - 1)
             #expect(fold.trainFrom < fold.trainTo && fold.trainTo < fold.validateTo)
@@ -48,14 +48,14 @@ struct WalkForwardRunTests {
         let jobs = try walkForward.makeJobs(folds: try walkForward.folds(data), symbols: data.symbols, intervalSeconds: 1_800)
         #expect(Set(jobs.map(\.wire.jobID)).count == jobs.count)
         for job in jobs {
-            #expect(job.wire.foldCount == 4 && Int(job.wire.foldIndex) == job.key.fold)
+            #expect(job.wire.foldCount == 3 && Int(job.wire.foldIndex) == job.key.fold)
             let fold = result.folds[job.key.fold]
             #expect(job.spec.validateTo == fold.testFrom - 1)
-            // Rolling 30-day windows moved by 15 days: fold k trains over the test windows of folds k−2 and earlier
-            // (test windows ending inside its training window), so 1 day after each is embargoed.
+            // Rolling 30-day windows moved by 10 days: fold 2 trains over fold 0's test window (which ends inside its
+            // training window), so the day after it is embargoed; fold 1's training ends where fold 0's test ends.
             let day: Nanos = 86_400_000_000_000
             let after = { (j: Int) in result.folds[j].testTo..<(result.folds[j].testTo + day) }
-            let expected: [[Range<Nanos>]] = [[], [], [after(0)], [after(0), after(1)]]
+            let expected: [[Range<Nanos>]] = [[], [], [after(0)]]
             #expect(job.spec.excluded == expected[job.key.fold], "fold \(job.key.fold)")
         }
         // Nothing is traded before the first model serves, nor outside the test windows.
@@ -75,7 +75,7 @@ struct WalkForwardRunTests {
         let b = BacktestOutput(walkForward: second, codeVersion: "test").files()
         for (x, y) in zip(a, b) { #expect(x.contents == y.contents, "\(x.name) differs between runs") }
         let report = try #require(try JSONSerialization.jsonObject(with: Data(a[0].contents.utf8)) as? [String: Any])
-        #expect((report["folds"] as? [[String: Any]])?.count == 4)
+        #expect((report["folds"] as? [[String: Any]])?.count == 3)
         #expect(report["auc"] != nil && report["pbo"] != nil && report["sharpe"] != nil)
         #expect(a[4].contents.contains("Walk-forward folds"))
     }

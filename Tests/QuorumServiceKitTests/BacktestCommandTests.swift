@@ -42,22 +42,25 @@ struct BacktestCommandTests {
         #expect(try names.map { try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)) } == bytes, "byte-identical outputs")
     }
 
-    @Test("quorum walk-forward on examples/walk-forward.json over four months: the fold table and every output (WalkForwardRunTests checks determinism)")
+    @Test("quorum walk-forward on examples/walk-forward.json (BTC, three months): the fold table, every output, the fold's models (WalkForwardRunTests checks determinism)")
     func walkForward() async throws {
         let out = NSTemporaryDirectory() + "quorum-runs-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let args = ["walk-forward", "--config", Self.root + "/examples/walk-forward.json", "--from", "2019-01-01", "--to", "2019-05-01",
-                    "--out", out]
+        let args = ["walk-forward", "--config", Self.root + "/examples/walk-forward.json", "--data", Self.root + "/data/market/btc_usd_30m.csv.gz",
+                    "--symbol", "BTC-USD", "--from", "2019-01-01", "--to", "2019-04-01", "--out", out]
         let first = try await Self.run(args)
         #expect(first.status == 0, "\(first.output)")
-        #expect(first.output.contains("walk-forward: 2 folds, 12 jobs") && first.output.contains("PBO"), "\(first.output)")
+        #expect(first.output.contains("walk-forward: 1 fold, 3 jobs") && first.output.contains("PBO"), "\(first.output)")
         let runs = try FileManager.default.contentsOfDirectory(atPath: out)
         let folder = out + "/" + (runs.first ?? "")
         let names = ["report.json", "equity.csv", "trades.csv", "orders.csv", "report.html"]
         let bytes = try names.map { try Data(contentsOf: URL(fileURLWithPath: folder + "/" + $0)) }
         let report = try JSONSerialization.jsonObject(with: bytes[0]) as? [String: Any]
         let folds = report?["folds"] as? [[String: Any]]
-        #expect(folds?.map { $0["test_from"] as? String } == ["2019-03-02T00:00:00Z", "2019-04-01T00:00:00Z"], "\(String(describing: folds))")
+        #expect(folds?.map { $0["test_from"] as? String } == ["2019-03-02T00:00:00Z"], "\(String(describing: folds))")
+        // The fold's model is written exactly when one passed the gate in it.
+        let trained = ((folds?.first?["models"] as? [[String: Any]])?.first?["trained_in_fold"] as? Bool) == true
+        #expect(FileManager.default.fileExists(atPath: folder + "/models/BTC-USD-f0.model") == trained)
         #expect(report?["sharpe"] != nil && report?["dsr"] != nil && report?["pbo"] != nil)
         #expect(String(decoding: bytes[4], as: UTF8.self).contains("Walk-forward folds"))
 
