@@ -103,13 +103,21 @@ public struct WalkForward: Sendable {
             progress?(.trading(run: runs, runs: runs, done: done, bars: tested.bars.count))
         }
         let overfitting = Self.overfitting(candidateReturns)
-        let foldReports = folds.map { fold in
-            Self.foldReport(fold, symbols: data.symbols, selected: selected, rows: rows, result: result, jobs: jobs)
+        // The served models scored on each test window (labels made once per symbol); pooled for the whole run.
+        var labelled: [Symbol: LabeledDataset] = [:]
+        for (symbol, input) in rows { labelled[symbol] = try? LabeledDataset.make(rows: input) }   // no rows: nothing to score
+        let scores = folds.map { Self.score($0, symbols: data.symbols, selected: selected, labelled: labelled) }
+        let foldOfJob = Dictionary(uniqueKeysWithValues: jobs.map { ($0.spec.jobID, $0.key.fold) })
+        let foldReports = zip(folds, scores).map { fold, scored in
+            Self.foldReport(fold, window: Self.trainingWindow(fold, validationFraction: settings.validationFraction,
+                                                              intervalNs: interval * 1_000_000_000),
+                            symbols: data.symbols, selected: selected, scored: scored, result: result, foldOfJob: foldOfJob)
         }
+        let pooled = (probabilities: scores.flatMap(\.probabilities), labels: scores.flatMap(\.labels))
         let counted = outcomes.values
         return WalkForwardResult(
             backtest: result, settings: settings, folds: foldReports, candidates: candidateSummaries, overfitting: overfitting,
-            modelMetrics: Self.testMetrics(folds: folds, symbols: data.symbols, selected: selected, rows: rows),
+            modelMetrics: pooled.labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: pooled.probabilities, labels: pooled.labels),
             jobs: jobs.count, trained: counted.filter { $0.result?.verdict.passed == true }.count,
             rejected: counted.filter { $0.result.map { !$0.verdict.passed } ?? false }.count,
             failed: counted.filter { $0.failure != nil }.count, allData: data)
@@ -302,33 +310,25 @@ public struct WalkForward: Sendable {
         return BacktestOverfitting.cscv(returns: returns, blocks: blocks)
     }
 
-    /// The served models' classification metrics on their test windows, pooled over symbols; nil without a scored row.
-    static func testMetrics(folds: [WalkForwardFold], symbols: [Symbol], selected: [ServedSlot?],
-                            rows: [Symbol: [PriceFeatureRow]]) -> ClassificationMetrics? {
+    /// The served models' probabilities and the labels on the test window's rows, symbol after symbol.
+    static func score(_ fold: WalkForwardFold, symbols: [Symbol], selected: [ServedSlot?],
+                      labelled: [Symbol: LabeledDataset]) -> (probabilities: [Double], labels: [Int]) {
         var probabilities: [Double] = []
         var labels: [Int] = []
-        for fold in folds { score(fold, symbols: symbols, selected: selected, rows: rows, into: &probabilities, &labels) }
-        return labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: probabilities, labels: labels)
-    }
-
-    static func score(_ fold: WalkForwardFold, symbols: [Symbol], selected: [ServedSlot?], rows: [Symbol: [PriceFeatureRow]],
-                      into probabilities: inout [Double], _ labels: inout [Int]) {
         for (s, symbol) in symbols.enumerated() {
-            guard let slot = selected[fold.index * symbols.count + s], let input = rows[symbol],
-                  let labelled = try? LabeledDataset.make(rows: input) else { continue }   // no rows: nothing to score
-            for row in labelled.rows where fold.tests(row.time) {
+            guard let slot = selected[fold.index * symbols.count + s], let rows = labelled[symbol]?.rows else { continue }
+            for row in rows where fold.tests(row.time) {
                 guard let p = try? slot.result.model.probabilityUp(row.features) else { continue }   // width checked in training
                 probabilities.append(p)
                 labels.append(row.label)
             }
         }
+        return (probabilities, labels)
     }
 
-    static func foldReport(_ fold: WalkForwardFold, symbols: [Symbol], selected: [ServedSlot?], rows: [Symbol: [PriceFeatureRow]],
-                           result: BacktestResult, jobs: [Job]) -> WalkForwardResult.Fold {
-        var probabilities: [Double] = []
-        var labels: [Int] = []
-        score(fold, symbols: symbols, selected: selected, rows: rows, into: &probabilities, &labels)
+    static func foldReport(_ fold: WalkForwardFold, window: (trainTo: Nanos, validateTo: Nanos), symbols: [Symbol],
+                           selected: [ServedSlot?], scored: (probabilities: [Double], labels: [Int]), result: BacktestResult,
+                           foldOfJob: [String: Int]) -> WalkForwardResult.Fold {
         let curve = result.curve
         // Samples closing in (testFrom, testTo]: the periods the fold's positions are held (a decision at a close fills
         // at the next open).
@@ -347,15 +347,13 @@ public struct WalkForward: Sendable {
         let returns = equity.count >= 2 ? ReturnSummary(equity: equity, timestamps: times, periodsPerYear: curve.periodsPerYear) : nil
         let models: [WalkForwardResult.FoldModel] = symbols.enumerated().map { s, symbol in
             let slot = selected[fold.index * symbols.count + s]
-            let trainedHere = slot.map { slot in jobs.contains { $0.key.fold == fold.index && $0.spec.jobID == slot.result.jobID } } ?? false
-            return .init(symbol: symbol, candidate: slot?.candidate, trainedInFold: trainedHere,
+            return .init(symbol: symbol, candidate: slot?.candidate, trainedInFold: slot.map { foldOfJob[$0.result.jobID] == fold.index } ?? false,
                          validationGain: slot?.result.registryMetrics[TrainingResult.activationMetric],
                          converged: slot?.result.model.provenance.converged, model: slot?.result.model)
         }
-        let job = jobs.first { $0.key.fold == fold.index }!.spec
-        return .init(index: fold.index, trainFrom: fold.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo, testFrom: fold.testFrom,
-                     testTo: fold.testTo, models: models,
-                     test: labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: probabilities, labels: labels),
+        return .init(index: fold.index, trainFrom: fold.trainFrom, trainTo: window.trainTo, validateTo: window.validateTo,
+                     testFrom: fold.testFrom, testTo: fold.testTo, models: models,
+                     test: scored.labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: scored.probabilities, labels: scored.labels),
                      returns: returns, trades: result.trades.filter { fold.tests($0.entryTime) }.count)
     }
 }
