@@ -5,7 +5,7 @@ import QuorumServices
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-features", extraKeys: []) { @Sendable context in
+        try await ServiceRunner.run(name: "quorum-features", extraKeys: ServiceKeys.features) { @Sendable context in
             try await QuorumStages.features(context)
         }
     }

@@ -5,7 +5,7 @@ import QuorumServices
 @main
 struct Main {
     static func main() async throws {
-        try await ServiceRunner.run(name: "quorum-inference", extraKeys: []) { @Sendable context in
+        try await ServiceRunner.run(name: "quorum-inference", extraKeys: ServiceKeys.inference) { @Sendable context in
             try await QuorumStages.inference(context)
         }
     }

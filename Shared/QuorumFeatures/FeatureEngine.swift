@@ -8,18 +8,21 @@ public struct FeatureVector: Sendable, Hashable, CustomStringConvertible {
     public var symbol: Symbol
     /// Close time of the bar (its event time).
     public var barCloseTime: Nanos
-    /// `FeatureSpec.version` of the spec that produced it.
-    public var specVersion: String
+    /// `FeatureSpec.name` of the spec that produced it.
+    public var specName: String
+    /// `FeatureSpec.version` (the content hash) of the spec that produced it.
+    public var specVersion: UInt32
     /// One value per `FeatureSpec.names`; NaN where a feature is not yet defined (before warm-up).
     public var values: [Double]
-    /// true when every value is defined (from bar `FeatureSpec.warmUpBars` on).
+    /// true when every value is defined (no NaN).
     public var isWarm: Bool
     /// The bar's close, exact.
     public var close: Fixed
 
-    public init(symbol: Symbol, barCloseTime: Nanos, specVersion: String, values: [Double], isWarm: Bool, close: Fixed) {
+    public init(symbol: Symbol, barCloseTime: Nanos, specName: String, specVersion: UInt32, values: [Double], isWarm: Bool, close: Fixed) {
         self.symbol = symbol
         self.barCloseTime = barCloseTime
+        self.specName = specName
         self.specVersion = specVersion
         self.values = values
         self.isWarm = isWarm
@@ -27,7 +30,7 @@ public struct FeatureVector: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func == (a: FeatureVector, b: FeatureVector) -> Bool {
-        a.symbol == b.symbol && a.barCloseTime == b.barCloseTime && a.specVersion == b.specVersion
+        a.symbol == b.symbol && a.barCloseTime == b.barCloseTime && a.specVersion == b.specVersion && a.specName == b.specName
             && a.isWarm == b.isWarm && a.close == b.close && a.values.map(\.bitPattern) == b.values.map(\.bitPattern)
     }
 
@@ -41,15 +44,18 @@ public struct FeatureVector: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(symbol)@\(barCloseTime) \(specVersion)\(isWarm ? "" : " (warming)") \(values)"
+        "\(symbol)@\(barCloseTime) \(specName)\(isWarm ? "" : " (warming)") \(values)"
     }
 }
 
-/// Computes a `FeatureSpec`'s features for one symbol, one bar at a time, in O(1) per bar.
+/// Computes a `FeatureSpec`'s features for one symbol, one bar at a time, O(1) (amortised) per bar and feature.
 ///
-/// The engine trusts its caller for order: it treats each bar as the one after the previous (a gap in the
-/// data is simply bridged, as TA-Lib does on an array with missing rows). `FeaturesCore` drops bars that are
-/// not newer than the last one.
+/// One `FeatureNode` per spec entry writes its outputs into one buffer; the vector takes the selected outputs in
+/// column order. The nodes are built on the first bar, whose interval the higher-timeframe features need. The
+/// engine trusts its caller for order: it treats each bar as the one after the previous (a gap in the data is
+/// simply bridged, as TA-Lib does on an array with missing rows). `FeaturesCore` drops bars that are not newer
+/// than the last one. A higher-timeframe entry that does not fit the bars' interval (`FeatureSpec.check`) stays
+/// NaN, so its vectors are never warm; the stages check the spec before they feed the engine.
 public struct FeatureEngine: Sendable {
     public let symbol: Symbol
     public let spec: FeatureSpec
@@ -58,56 +64,64 @@ public struct FeatureEngine: Sendable {
     /// Bars taken so far.
     public private(set) var barCount = 0
 
-    private var logReturn = LogReturn()
-    private var emaFast: EMA
-    private var emaSlow: EMA
-    private var rsi: RSI
-    private var macd: MACD
-    private var bollinger: Bollinger
-    private var atr: ATR
-    private var volatility: RollingVolatility
+    private var nodes: [any FeatureNode] = []
+    private var scratch: [Double] = []
+    /// Column c of the vector is `scratch[picks[c]]`.
+    private var picks: [Int] = []
 
-    public init(symbol: Symbol, spec: FeatureSpec = .coreV1) {
+    public init(symbol: Symbol, spec: FeatureSpec = .default) {
         self.symbol = symbol
         self.spec = spec
-        emaFast = EMA(period: spec.emaFast)
-        emaSlow = EMA(period: spec.emaSlow)
-        rsi = RSI(period: spec.rsiPeriod)
-        macd = MACD(fast: spec.macdFast, slow: spec.macdSlow, signal: spec.macdSignal)
-        bollinger = Bollinger(period: spec.bollingerPeriod, width: spec.bollingerWidth)
-        atr = ATR(period: spec.atrPeriod)
-        volatility = RollingVolatility(period: spec.volatilityPeriod)
     }
 
-    /// Values held in windows across all indicators; bounded by the spec's periods whatever the bar count.
-    public var storedValueCount: Int {
-        macd.storedValueCount + bollinger.storedValueCount + volatility.storedValueCount
+    private mutating func build(intervalSeconds: Int64) {
+        var offset = 0
+        for entry in spec.entries {
+            let kind = FeatureCatalog.kind(named: entry.kind)!
+            var node = kind.make(entry.arguments)
+            if let t = entry.timeframe {
+                node = t > intervalSeconds && intervalSeconds > 0 && t % intervalSeconds == 0
+                    ? ResampledNode(inner: node, seconds: t, baseSeconds: intervalSeconds)
+                    : NeverDefined(width: node.width)
+            }
+            picks += entry.outputs.map { offset + $0 }
+            offset += node.width
+            nodes.append(node)
+        }
+        scratch = Array(repeating: .nan, count: offset)
     }
 
     /// Takes the next bar and returns its feature vector.
     public mutating func update(_ bar: Bar) -> FeatureVector {
-        let close = bar.close.doubleValue
-        let ret = logReturn.update(close: close)
-        let fast = emaFast.update(close)
-        let slow = emaSlow.update(close)
-        let strength = rsi.update(close: close)
-        let macdValue = macd.update(close: close)
-        let bands = bollinger.update(close: close)
-        let range = atr.update(high: bar.high.doubleValue, low: bar.low.doubleValue, close: close)
-        let vol = volatility.update(close: close)
-
-        var ratio: Double?
-        if let fast, let slow { ratio = fast / slow - 1 }
-        let optionals: [Double?] = [
-            ret, fast, slow, ratio, strength,
-            macdValue?.line, macdValue?.signal, macdValue?.histogram,
-            bands?.percentB, bands?.bandwidth,
-            range, range.map { $0 / close }, vol,
-        ]
+        if nodes.isEmpty { build(intervalSeconds: bar.intervalSeconds) }
+        let candle = TA.Candle(open: bar.open.doubleValue, high: bar.high.doubleValue, low: bar.low.doubleValue,
+                               close: bar.close.doubleValue, volume: bar.volume.doubleValue,
+                               closeTime: bar.closeTime / 1_000_000_000)
+        var values = [Double](repeating: .nan, count: picks.count)
+        var warm = true
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            var offset = 0
+            for i in nodes.indices {
+                nodes[i].update(candle, into: base + offset)
+                offset += nodes[i].width
+            }
+            for (c, p) in picks.enumerated() {
+                let v = base[p]
+                values[c] = v
+                if v.isNaN { warm = false }
+            }
+        }
         barCount += 1
         lastBarCloseTime = bar.closeTime
-        return FeatureVector(symbol: symbol, barCloseTime: bar.closeTime, specVersion: spec.version,
-                             values: optionals.map { $0 ?? .nan }, isWarm: optionals.allSatisfy { $0 != nil },
-                             close: bar.close)
+        return FeatureVector(symbol: symbol, barCloseTime: bar.closeTime, specName: spec.name, specVersion: spec.version,
+                             values: values, isWarm: warm, close: bar.close)
     }
+}
+
+/// Stands in for a higher-timeframe entry that does not fit the bars' interval: always NaN.
+struct NeverDefined: FeatureNode {
+    let width: Int
+    var lookback: Int { .max / 2 }
+    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) { out.update(repeating: .nan, count: width) }
 }

@@ -15,7 +15,7 @@ public struct FeaturesCore: Sendable {
     public let spec: FeatureSpec
     private var engines: [Symbol: FeatureEngine] = [:]
 
-    public init(spec: FeatureSpec = .coreV1) {
+    public init(spec: FeatureSpec = .default) {
         self.spec = spec
     }
 
@@ -25,8 +25,11 @@ public struct FeaturesCore: Sendable {
     /// The engine of a symbol, if it has seen a bar.
     public func engine(for symbol: Symbol) -> FeatureEngine? { engines[symbol] }
 
-    public mutating func handle(_ bar: Bar) -> [FeatureAction] {
+    /// Throws when the spec does not fit the bars (a higher timeframe that is not a larger multiple of their
+    /// interval), on a symbol's first bar.
+    public mutating func handle(_ bar: Bar) throws(FeatureSpecError) -> [FeatureAction] {
         if let last = engines[bar.symbol]?.lastBarCloseTime, bar.closeTime <= last { return [] }
+        if engines[bar.symbol] == nil { try spec.check(intervalSeconds: bar.intervalSeconds) }
         // Mutate in place through the subscript (no copy of the engine's windows).
         let vector = engines[bar.symbol, default: FeatureEngine(symbol: bar.symbol, spec: spec)].update(bar)
         return [.publish(vector)]

@@ -1,4 +1,5 @@
 import QuorumBus
+import QuorumFeatures
 import QuorumModel
 import QuorumProto
 import QuorumStrategy
@@ -14,6 +15,8 @@ public struct ConsensusStage: StageLogic {
     let decisionsTopic: String
     let stamp = EnvelopeStamp(producer: "quorum-consensus")
     private var core: ConsensusCore
+    /// The feature spec the features stage computes (`features.spec`): names the vectors' values for the rules.
+    let spec: FeatureSpec
     private var intervals: [Symbol: Int64] = [:]
     /// Envelopes of predictions not yet decided, by symbol and bar time: a decision's cause is always its prediction
     /// (not whichever input happened to arrive second), so replays give identical envelopes. Rules only
@@ -21,7 +24,7 @@ public struct ConsensusStage: StageLogic {
     private var predictionEnvelopes: [Symbol: [Nanos: Quorum_V1_Envelope]] = [:]
 
     /// - Parameter rules: the rule strategies that vote beside the model (default: EMA crossover and RSI mean reversion).
-    public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(),
+    public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(), spec: FeatureSpec = .default,
                 rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()], group: String = "quorum-consensus") {
         self.group = namer.group(group)
         featuresTopic = namer.name(Topic.features)
@@ -29,6 +32,7 @@ public struct ConsensusStage: StageLogic {
         signalsTopic = namer.name(Topic.signals)
         decisionsTopic = namer.name(Topic.decisions)
         core = ConsensusCore(config: config, rules: rules)
+        self.spec = spec
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
@@ -38,7 +42,7 @@ public struct ConsensusStage: StageLogic {
             // Cold vectors have undefined indicators: rules would read garbage; the model does not score them either.
             guard vector.warm else { return .done(message) }
             intervals[Symbol(vector.symbol)] = Int64(vector.intervalSeconds)
-            let snapshot = try vector.snapshot()
+            let snapshot = try vector.snapshot(spec: spec)
             if core.config.rulesOnly { predictionEnvelopes[snapshot.symbol, default: [:]][snapshot.time] = vector.envelope }
             actions = core.handle(.features(snapshot))
         } else {

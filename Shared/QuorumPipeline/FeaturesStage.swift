@@ -15,7 +15,7 @@ public struct FeaturesStage: StageLogic {
     private var core: FeaturesCore
     private var latest: [String: Quorum_V1_FeatureVector] = [:]
 
-    public init(namer: TopicNamer, spec: FeatureSpec = .coreV1, hotState: (any HotStateSink)?, group: String = "quorum-features") {
+    public init(namer: TopicNamer, spec: FeatureSpec = .default, hotState: (any HotStateSink)?, group: String = "quorum-features") {
         self.group = namer.group(group)
         inputs = [namer.name(Topic.bars)]
         output = namer.name(Topic.features)
@@ -28,7 +28,9 @@ public struct FeaturesStage: StageLogic {
         let wire = try message.decode(Quorum_V1_Bar.self)
         let bar = try Bar(wire: wire)
         var outputs: [OutgoingMessage] = []
-        for action in core.handle(bar) {
+        let actions: [FeatureAction]
+        do { actions = try core.handle(bar) } catch { throw RejectedMessage(.invalid, error.description) }
+        for action in actions {
             guard case .publish(let vector) = action, !replaying else { continue }
             let v = vector.wire(spec: core.spec, intervalSeconds: bar.intervalSeconds, stamp: stamp, cause: wire.envelope)
             outputs.append(try OutgoingMessage(topic: output, key: v.symbol, message: v, eventTimeNs: v.envelope.tsEventNs))

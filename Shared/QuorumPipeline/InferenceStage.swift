@@ -1,4 +1,5 @@
 import QuorumBus
+import QuorumFeatures
 import QuorumML
 import QuorumModel
 import QuorumProto
@@ -18,7 +19,8 @@ public struct ServedModel: Sendable {
 ///
 /// Models come from the registry at start-up (`initialModels`) and from `models` events while running
 /// (ACTIVATED with the artifact bytes, or ROLLED_BACK): the swap happens between two messages, without a restart.
-/// Vectors of a symbol without a model, not yet warm, or of another feature spec version produce nothing.
+/// Vectors of a symbol without a model or not yet warm produce nothing; a vector of another feature spec than its
+/// model's is rejected (a dead letter naming both).
 public struct InferenceStage: StageLogic {
     public let group: String
     public let inputs: [String]
@@ -46,8 +48,13 @@ public struct InferenceStage: StageLogic {
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
         if message.topic == featuresTopic {
             let vector = try message.decode(Quorum_V1_FeatureVector.self)
-            guard vector.warm, let served = models[Symbol(vector.symbol)],
-                  served.model.featureSpecVersion == Int(vector.featureSpecVersion) else { return .done(message) }
+            guard vector.warm, let served = models[Symbol(vector.symbol)] else { return .done(message) }
+            guard served.model.featureSpecVersion == Int(vector.featureSpecVersion) else {
+                throw RejectedMessage(.invalid, "vector \(vector.envelope.id) was computed with feature spec "
+                    + "\(FeatureSpec.label(vector.featureSpec, vector.featureSpecVersion)), but \(served.modelID) was trained on spec version "
+                    + "\(FeatureSpec.label("", UInt32(truncatingIfNeeded: served.model.featureSpecVersion)).dropFirst()) "
+                    + "(\(served.model.featureNames.count) features): train a model on the spec the features stage computes (features.spec)")
+            }
             let scored: (probUp: Double, confidence: Double)
             do {
                 scored = try served.model.score(vector.values)

@@ -113,7 +113,7 @@ extension Bar {
 // MARK: - Features
 
 extension QuorumFeatures.FeatureVector {
-    public func wireID(spec: FeatureSpec) -> String { "fv-\(symbol.name)-\(barCloseTime)-\(spec.version)" }
+    public func wireID(spec: FeatureSpec) -> String { "fv-\(symbol.name)-\(barCloseTime)-\(spec.name)-\(spec.versionHex)" }
 
     public func wire(spec: FeatureSpec, intervalSeconds: Int64, stamp: EnvelopeStamp, cause: Quorum_V1_Envelope) -> Quorum_V1_FeatureVector {
         var v = Quorum_V1_FeatureVector()
@@ -121,8 +121,8 @@ extension QuorumFeatures.FeatureVector {
         v.symbol = symbol.name
         v.barOpenTimeNs = barCloseTime - intervalSeconds * 1_000_000_000
         v.intervalSeconds = UInt32(intervalSeconds)
-        v.featureSpec = spec.version
-        v.featureSpecVersion = UInt32(FeatureSpecs.number(of: spec))
+        v.featureSpec = spec.name
+        v.featureSpecVersion = spec.version
         v.values = values
         v.warm = isWarm
         v.close = close.wire
@@ -130,27 +130,19 @@ extension QuorumFeatures.FeatureVector {
     }
 }
 
-/// Feature specs by wire name, and the integer version models record.
-public enum FeatureSpecs {
-    public static let known: [FeatureSpec] = [.coreV1]
-
-    public static func spec(named name: String) -> FeatureSpec? { known.first { $0.version == name } }
-
-    /// 1-based position in `known`: the `feature_spec_version` on the wire and in the model registry.
-    public static func number(of spec: FeatureSpec) -> Int { (known.firstIndex(of: spec) ?? 0) + 1 }
-}
-
 extension Quorum_V1_FeatureVector {
     /// Close time of the bar the vector describes.
     public var barCloseTime: Nanos { barOpenTimeNs + Int64(intervalSeconds) * 1_000_000_000 }
 
-    /// The consensus core's view: values by feature name.
-    public func snapshot() throws -> FeatureSnapshot {
-        guard let spec = FeatureSpecs.spec(named: featureSpec) else {
-            throw RejectedMessage(.invalid, "unknown feature spec '\(featureSpec)' (known: \(FeatureSpecs.known.map(\.version)))")
+    /// The consensus core's view: values by feature name, named by `spec`, the spec the stage is configured with.
+    /// A vector of another spec (by content hash) is rejected: the services disagree on `features.spec`.
+    public func snapshot(spec: FeatureSpec) throws -> FeatureSnapshot {
+        guard featureSpecVersion == spec.version else {
+            throw RejectedMessage(.invalid, "feature vector \(envelope.id) was computed with feature spec \(FeatureSpec.label(featureSpec, featureSpecVersion)); "
+                + "this service is configured with \(spec): set features.spec to the same spec in every service")
         }
         guard values.count == spec.names.count else {
-            throw RejectedMessage(.invalid, "feature vector \(envelope.id) has \(values.count) values; \(spec.version) has \(spec.names.count)")
+            throw RejectedMessage(.invalid, "feature vector \(envelope.id) has \(values.count) values; \(spec) has \(spec.names.count)")
         }
         var named: [String: Double] = [:]
         for (name, value) in zip(spec.names, values) { named[name] = value }

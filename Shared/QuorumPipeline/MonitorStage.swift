@@ -1,5 +1,6 @@
 import Foundation
 import QuorumBus
+import QuorumFeatures
 import QuorumModel
 import QuorumProto
 import Synchronization
@@ -133,6 +134,8 @@ public struct RetrainPolicy: Sendable {
     public var accuracyWindow: Int
     /// At least this much event time between two runs of a symbol.
     public var cooldown: Int64
+    /// The feature spec the retraining jobs name (`features.spec`).
+    public var featureSpec: FeatureSpec = .default
 
     public init(every: Int64 = 0, window: Int64 = 120 * 86_400 * 1_000_000_000, validation: Int64 = 20 * 86_400 * 1_000_000_000,
                 minimumAccuracy: Double = 0.47, accuracyWindow: Int = 500, cooldown: Int64 = 7 * 86_400 * 1_000_000_000) {
@@ -284,7 +287,7 @@ public struct MonitorStage: StageLogic {
             st.outcomeNext = 0
             let jobs = TrainingJobs.make(symbol: bar.symbol, intervalSeconds: bar.intervalSeconds,
                                          trainFrom: t - policy.window - policy.validation, trainTo: t - policy.validation,
-                                         validateTo: t, stamp: stamp)
+                                         validateTo: t, spec: policy.featureSpec, stamp: stamp)
             for job in jobs {
                 outputs.append(try OutgoingMessage(topic: jobsTopic, key: job.jobID, message: job, eventTimeNs: t))
             }

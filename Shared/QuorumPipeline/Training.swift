@@ -16,7 +16,7 @@ public enum TrainingJobs {
     /// per candidate. A walk-forward fold gives its index and the fold count, and the ranges its training leaves out
     /// (`WalkForwardFold.embargoed`).
     public static func make(symbol: Symbol, intervalSeconds: Int64, trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos,
-                            candidates: [LogisticHyperparameters] = defaultCandidates, spec: FeatureSpec = .coreV1,
+                            candidates: [LogisticHyperparameters] = defaultCandidates, spec: FeatureSpec = .default,
                             fold: (index: Int, count: Int) = (0, 1), excluded: [Range<Nanos>] = [],
                             stamp: EnvelopeStamp) -> [Quorum_V1_TrainingJob] {
         let runID = "run-\(symbol.name)-\(trainFrom)-\(trainTo)-\(validateTo)" + (fold.count > 1 ? "-f\(fold.index)" : "")
@@ -44,8 +44,8 @@ public enum TrainingJobs {
             validation.toNs = validateTo
             job.trainRange = train
             job.validationRange = validation
-            job.featureSpec = spec.version
-            job.featureSpecVersion = UInt32(FeatureSpecs.number(of: spec))
+            job.featureSpec = spec.name
+            job.featureSpecVersion = spec.version
             job.foldIndex = UInt32(fold.index)
             job.foldCount = UInt32(fold.count)
             job.excludedRanges = excludedRanges
@@ -58,10 +58,12 @@ public enum TrainingJobs {
 }
 
 extension Quorum_V1_TrainingJob {
-    /// The trainer core's job, checked: a bad job is a dead letter, not a crash.
-    public func spec() throws -> (TrainingJobSpec, FeatureSpec) {
-        guard let featureSpec = FeatureSpecs.spec(named: featureSpec) else {
-            throw RejectedMessageError("job \(jobID): unknown feature spec '\(self.featureSpec)'")
+    /// The trainer core's job, checked: a bad job is a dead letter, not a crash. The job's feature spec must be one
+    /// of `known` (the built-in specs and the trainer's configured one) by name and content hash.
+    public func spec(known: [FeatureSpec] = FeatureSpec.builtIns) throws -> (TrainingJobSpec, FeatureSpec) {
+        guard let featureSpec = known.first(where: { $0.name == self.featureSpec && $0.version == featureSpecVersion }) else {
+            throw RejectedMessageError("job \(jobID): its feature spec \(FeatureSpec.label(self.featureSpec, featureSpecVersion)) is not one this "
+                + "trainer knows (\(known.map(\.description).joined(separator: ", "))): set features.spec to the same spec in every service")
         }
         guard trainRange.fromNs < trainRange.toNs, trainRange.toNs <= validationRange.toNs else {
             throw RejectedMessageError("job \(jobID): ranges must satisfy train.from < train.to <= validation.to")
@@ -73,7 +75,7 @@ extension Quorum_V1_TrainingJob {
             l2: hyperparameters["l2"] ?? 0.001, learningRate: hyperparameters["learning_rate"] ?? 0.5,
             maxIterations: Int(hyperparameters["max_iterations"] ?? 500), tolerance: hyperparameters["tolerance"] ?? 1e-6,
             classWeighting: (hyperparameters["balanced"] ?? 0) > 0 ? .balanced : .none)
-        let spec = TrainingJobSpec(jobID: jobID, symbol: Symbol(symbol), featureSpecVersion: FeatureSpecs.number(of: featureSpec),
+        let spec = TrainingJobSpec(jobID: jobID, symbol: Symbol(symbol), featureSpecVersion: Int(featureSpec.version),
                                    featureNames: featureSpec.names, trainFrom: trainRange.fromNs, trainTo: trainRange.toNs,
                                    validateTo: validationRange.toNs, excluded: excludedRanges.map { $0.fromNs..<$0.toNs },
                                    horizon: 1, hyperparameters: h, seed: seed)
@@ -88,8 +90,14 @@ public struct RejectedMessageError: Error, Sendable, CustomStringConvertible {
 }
 
 public enum TrainingRows {
+    /// Where a trainer reads a symbol's archived bars from: its first bar. The features stage computed its vectors
+    /// from the symbol's first bar on, and indicators with memory (EMAs, Wilder smoothing, cumulative OBV) reach the
+    /// served values bit for bit only from the same start; a shorter warm-up leaves the first rows off by percents.
+    public static let fromFirstBar = Nanos.min
+
     /// Feature rows for training from archived bars: the same FeatureEngine code as `quorum-features`, so a model
-    /// sees in training exactly the vectors it will score live. Only warm vectors become rows; time = bar close.
+    /// sees in training exactly the vectors it scores live when `bars` start at the symbol's first bar. Only warm
+    /// vectors become rows; time = bar close.
     public static func rows(bars: [Bar], spec: FeatureSpec) -> [PriceFeatureRow] {
         guard let first = bars.first else { return [] }
         var engine = FeatureEngine(symbol: first.symbol, spec: spec)

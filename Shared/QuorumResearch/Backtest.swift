@@ -7,6 +7,7 @@ import QuorumAnalytics
 import QuorumBus
 import QuorumExecution
 import QuorumML
+import QuorumFeatures
 import QuorumModel
 import QuorumPipeline
 import QuorumRisk
@@ -43,10 +44,10 @@ public struct Backtest: Sendable {
                 do { model = try LogisticModel(artifact: bytes) } catch {
                     throw BacktestError(.model, "models[\(i)].file: \(resolved) is not a model artifact: \(error)")
                 }
-                let spec = FeatureSpecs.number(of: config.featureSpec)
-                guard model.featureSpecVersion == spec else {
-                    throw BacktestError(.model, "models[\(i)].file: \(resolved) was trained on feature spec \(model.featureSpecVersion), the run computes "
-                                        + "\(config.featureSpec.version) (\(spec)): inference would skip every vector; set features.spec to the model's")
+                guard model.featureSpecVersion == Int(config.featureSpec.version) else {
+                    throw BacktestError(.model, "models[\(i)].file: \(resolved) was trained on vectors of feature spec version "
+                        + "\(FeatureSpec.label("", UInt32(truncatingIfNeeded: model.featureSpecVersion)).dropFirst()) (\(model.featureNames.count) features), "
+                        + "the run computes \(config.featureSpec) (\(config.featureSpec.names.count)): set features.spec to the model's spec")
                 }
                 if let other = served.first(where: { $0.model.symbol == model.symbol }) {
                     throw BacktestError(.model, "models[\(i)].file: a second model for \(model.symbol) (\(other.modelID) serves it already); give one per symbol")

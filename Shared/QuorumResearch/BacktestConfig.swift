@@ -104,7 +104,7 @@ public struct BacktestConfig: Sendable {
     /// Only bars opening in `[from, to)`.
     public var from: Nanos?
     public var to: Nanos?
-    public var featureSpec: FeatureSpec = .coreV1
+    public var featureSpec: FeatureSpec = .default
     /// Empty: rules only (consensus decides on the rule strategies alone).
     public var models: [ModelSource] = []
     public var rules: [RuleSpec] = [
@@ -232,10 +232,15 @@ extension BacktestConfig {
             throw root.invalid("to", "must be after from (\(TimestampParser.iso(from)))")
         }
         if let features = try root.section("features", keys: ["spec"]), let name = try features.string("spec") {
-            guard let spec = FeatureSpecs.spec(named: name) else {
-                throw features.invalid("spec", "\"\(name)\" is not a known feature spec (known: \(FeatureSpecs.known.map(\.version).joined(separator: ", ")))")
+            let path = FeatureSpec.builtIn(named: name) != nil ? name : config.resolve(name)
+            do {
+                config.featureSpec = try FeatureSpec.load(path) { file in
+                    guard let bytes = Backtest.readWholeFile(file) else { throw BacktestError(.data, "it does not exist or cannot be read") }
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+            } catch {
+                throw features.invalid("spec", "\"\(name)\": \(error)")
             }
-            config.featureSpec = spec
         }
         if let models = try root.sections("models", keys: ["file", "id", "registered_id"]) {
             config.models = try models.map { m throws(BacktestError) in
@@ -378,7 +383,7 @@ extension BacktestConfig {
             ("interval", intervalSeconds.map { .string("\($0)s") } ?? .null),
             ("from", from.map { .string(TimestampParser.iso($0)) } ?? .null),
             ("to", to.map { .string(TimestampParser.iso($0)) } ?? .null),
-            ("features", .object([("spec", .string(featureSpec.version))])),
+            ("features", .object([("spec", .string(featureSpec.name)), ("version", .string(featureSpec.versionHex))])),
             ("models", .array(modelsJSON)),
             ("rules", .array(rulesJSON)),
             ("consensus", consensusJSON),

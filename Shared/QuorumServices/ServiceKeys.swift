@@ -1,3 +1,5 @@
+import Foundation
+import QuorumFeatures
 import QuorumServiceKit
 
 /// The configuration keys of each service (beyond the common ones). One list per executable; `all` feeds
@@ -16,6 +18,11 @@ public enum ServiceKeys {
     public static let ingestInboxQuiet = ConfigKey(
         "ingest.inbox.quiet", .duration, default: "5s",
         doc: "quorum-ingest: a file is taken only once its size and modification time have stayed the same for this long (a plain copy still being written is left until it is complete); a writer that pauses longer must write to a temporary name and rename.")
+
+    // every stage that reads feature vectors
+    public static let featureSpec = ConfigKey(
+        "features.spec", .string, default: FeatureSpec.default.name,
+        doc: "quorum-features, -inference, -consensus, -trainer and -monitor: the feature spec, a built-in name (rich-v1, core-v1, talib-parity) or a spec file's path (docs/features.md); set it the same in every service: vectors and models carry its content hash and a service rejects those of another spec.")
 
     // quorum-consensus
     public static let consensusThreshold = ConfigKey(
@@ -88,17 +95,19 @@ public enum ServiceKeys {
         doc: "quorum-monitor: how often consumer lag of every service group is measured.")
 
     public static let ingest = [ingestInbox, ingestSpeed, ingestPollInterval, ingestInboxQuiet]
-    public static let consensus = [consensusThreshold, consensusConflict]
+    public static let features = [featureSpec]
+    public static let inference = [featureSpec]
+    public static let consensus = [consensusThreshold, consensusConflict, featureSpec]
     /// Fees and slippage of a fill: execution charges them, risk's buying power counts them (both read the same keys).
     public static let costs = [executionFeeBps, executionSlippageBps]
     public static let risk = [riskSymbols, riskIdleTimeout, riskStartingEquity, riskPerTrade, riskMaxHeat, riskMaxPosition, riskDailyLoss,
                               riskPriceAllowance] + costs
     public static let execution = [executionStartingCash] + costs
-    public static let trainer = [trainerMinImprovement, trainerMinValidation]
-    public static let monitor = [monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval]
+    public static let trainer = [trainerMinImprovement, trainerMinValidation, featureSpec]
+    public static let monitor = [featureSpec, monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval]
 
     /// Every service key once, for docs/configuration.md.
-    public static let all = (ingest + consensus + risk + execution + trainer + monitor).reduce(into: [ConfigKey]()) { keys, key in
+    public static let all = (ingest + features + consensus + risk + execution + trainer + monitor).reduce(into: [ConfigKey]()) { keys, key in
         if !keys.contains(key) { keys.append(key) }
     }
 
@@ -107,5 +116,15 @@ public enum ServiceKeys {
         var r = ConfigRegistry.standard
         r.register(all)
         return r
+    }
+
+    /// The configured feature spec (`features.spec`): a built-in name or a spec file.
+    public static func loadFeatureSpec(_ config: Configuration) throws -> FeatureSpec {
+        let value = config.string(featureSpec.name)
+        do {
+            return try FeatureSpec.load(value) { path in try String(contentsOfFile: path, encoding: .utf8) }
+        } catch {
+            throw ConfigurationProblem("\(featureSpec.name): \(error)")
+        }
     }
 }

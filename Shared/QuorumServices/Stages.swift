@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import QuorumBus
 import QuorumExecution
+import QuorumFeatures
 import QuorumML
 import QuorumModel
 import QuorumPipeline
@@ -25,7 +26,9 @@ public enum QuorumStages {
     /// `quorum-features`: bars → feature vectors; latest vector per symbol in Redis.
     public static func features(_ context: QuorumContext) async throws -> [any Service] {
         let backends = try await Backends.connect(context, needs: .all)
-        let logic = FeaturesStage(namer: backends.namer, hotState: backends.redis.map { RedisHotStateSink(client: $0) })
+        let spec = try ServiceKeys.loadFeatureSpec(context.config)
+        context.logger.info("computing feature spec", metadata: ["spec": .string(spec.description), "features": .stringConvertible(spec.names.count)])
+        let logic = FeaturesStage(namer: backends.namer, spec: spec, hotState: backends.redis.map { RedisHotStateSink(client: $0) })
         return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 
@@ -58,7 +61,7 @@ public enum QuorumStages {
         let backends = try await Backends.connect(context, needs: .all)
         let config = ConsensusConfig(threshold: context.config.double(ServiceKeys.consensusThreshold.name),
                                      conflictConfidence: context.config.double(ServiceKeys.consensusConflict.name))
-        let logic = ConsensusStage(namer: backends.namer, config: config)
+        let logic = ConsensusStage(namer: backends.namer, config: config, spec: try ServiceKeys.loadFeatureSpec(context.config))
         return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
     }
 
@@ -110,6 +113,7 @@ public enum QuorumStages {
         var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
                                    validation: ns(ServiceKeys.monitorRetrainValidation))
         policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
+        policy.featureSpec = try ServiceKeys.loadFeatureSpec(c)
         let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy)
         context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }

@@ -37,7 +37,9 @@ public enum TrainerWorker {
         let loop = ConsumerLoop(consumer: consumer, deadLetters: producer, group: namer.group(group), logger: context.logger)
         let gate = ValidationGate(minimumCount: context.config.int(ServiceKeys.trainerMinValidation.name),
                                   minimumImprovement: context.config.double(ServiceKeys.trainerMinImprovement.name))
-        let worker = Job(archive: BarArchive(store: postgres, logger: context.logger),
+        let configured = try ServiceKeys.loadFeatureSpec(context.config)
+        let worker = Job(specs: FeatureSpec.builtIns + (FeatureSpec.builtIn(named: configured.name) == nil ? [configured] : []),
+                         archive: BarArchive(store: postgres, logger: context.logger),
                          registry: ModelRegistry(store: postgres, logger: context.logger),
                          runs: TrainingRuns(store: postgres, logger: context.logger),
                          producer: producer, namer: namer, gate: gate, worker: context.config.serviceInstance,
@@ -52,6 +54,8 @@ public enum TrainerWorker {
     }
 
     struct Job: Sendable {
+        /// The feature specs a job may name: the built-in ones and the configured one.
+        let specs: [FeatureSpec]
         let archive: BarArchive
         let registry: ModelRegistry
         let runs: TrainingRuns
@@ -74,16 +78,16 @@ public enum TrainerWorker {
             let spec: TrainingJobSpec
             let featureSpec: FeatureSpec
             do {
-                (spec, featureSpec) = try job.spec()
+                (spec, featureSpec) = try job.spec(known: specs)
             } catch let error as RejectedMessageError {
                 throw RejectedMessage(.invalid, error.description)
             }
             let started = ContinuousClock.now
             let interval = Int64(max(job.intervalSeconds, 1))
-            // Warm-up bars before the training range, so the first training row has every feature defined.
-            let warmUp = Int64(featureSpec.warmUpBars + 2) * interval * 1_000_000_000
+            // Every bar of the symbol from its first: the features stage computed its vectors from the first bar on,
+            // and indicators with memory (EMA, Wilder smoothing) only equal those bit for bit from the same start.
             let bars = try await archive.bars(symbol: spec.symbol, intervalSeconds: interval,
-                                              fromOpenNs: spec.trainFrom - warmUp, toOpenNs: spec.validateTo)
+                                              fromOpenNs: TrainingRows.fromFirstBar, toOpenNs: spec.validateTo)
             let rows = TrainingRows.rows(bars: bars, spec: featureSpec)
             let outcome = TrainerCore(gate: gate).train(job: spec, rows: rows)
 
@@ -109,7 +113,7 @@ public enum TrainerWorker {
                 let passed = trainedResult.verdict.passed
                 _ = try await registry.register(ModelRecord(
                     modelID: modelID, symbol: spec.symbol, version: model.version, modelKind: job.modelKind,
-                    featureSpec: featureSpec.version, featureSpecVersion: spec.featureSpecVersion, trainFrom: spec.trainFrom,
+                    featureSpec: featureSpec.name, featureSpecVersion: spec.featureSpecVersion, trainFrom: spec.trainFrom,
                     trainTo: spec.trainTo, validateTo: spec.validateTo, metrics: metrics, artifact: model.artifact(),
                     jobID: job.jobID, runID: job.runID, status: passed ? .registered : .rejected))
                 result.status = passed ? .succeeded : .rejected

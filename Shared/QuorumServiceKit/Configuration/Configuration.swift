@@ -1,4 +1,5 @@
 import Foundation
+import QuorumModel
 
 /// The effective configuration of a service: every registered key with its typed value and where it came from.
 ///
@@ -106,7 +107,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
             guard let key = registry.key(forEnvironmentVariable: variable) else {
                 let guessedKey = variable.dropFirst(ConfigKey.environmentPrefix.count).lowercased()
                     .replacingOccurrences(of: "_", with: ".")
-                let suggestion = Suggestion.closest(to: variable, among: registry.keys.map(\.environmentVariable))
+                let suggestion = NameSuggestion.closest(to: variable, among: registry.keys.map(\.environmentVariable))
                     .flatMap { registry.key(forEnvironmentVariable: $0) }
                     .map { "'\($0.name)' (\($0.environmentVariable))" }
                 throw ConfigurationError(.unknownKey(
@@ -223,7 +224,7 @@ public struct Configuration: Sendable, CustomStringConvertible {
 
     private mutating func set(_ name: String, _ text: String, from source: ConfigSource) throws {
         guard let key = registry.key(named: name) else {
-            let suggestion = Suggestion.closest(to: name, among: registry.keys.map(\.name)).map { "'\($0)'" }
+            let suggestion = NameSuggestion.closest(to: name, among: registry.keys.map(\.name)).map { "'\($0)'" }
             throw ConfigurationError(.unknownKey(key: name, source: source, suggestion: suggestion))
         }
         switch ConfigValue.parse(text, as: key.type) {

@@ -42,35 +42,3 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         }
     }
 }
-
-/// Finds the known name closest to a misspelt one (Levenshtein distance), for "did you mean" hints.
-enum Suggestion {
-    static func closest(to name: String, among candidates: [String]) -> String? {
-        let lowered = name.lowercased()
-        var best: (candidate: String, distance: Int)?
-        for candidate in candidates {
-            let distance = levenshtein(Array(lowered), Array(candidate.lowercased()))
-            if best == nil || distance < best!.distance { best = (candidate, distance) }
-        }
-        guard let best else { return nil }
-        // Only suggest when the names are reasonably alike.
-        let limit = max(3, min(name.count, best.candidate.count) / 2)
-        return best.distance <= limit ? best.candidate : nil
-    }
-
-    static func levenshtein(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
-    }
-}

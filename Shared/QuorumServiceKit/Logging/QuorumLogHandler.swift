@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import QuorumModel
 import Synchronization
 
 /// Where log lines go. ``standardError`` in services; tests use ``LogSink/init(_:)`` to capture lines.
@@ -100,23 +101,7 @@ public struct QuorumLogHandler: LogHandler {
 
 /// Minimal JSON text writing (keeps key order, which JSONSerialization does not).
 enum JSONText {
-    static func quote(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20:
-                result += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
+    static func quote(_ text: String) -> String { JSON.quote(text) }
 
     static func value(_ value: Logger.MetadataValue) -> String {
         switch value {

@@ -1,4 +1,4 @@
-/// A JSON document as the backtest reads and writes it: objects keep their key order (so a report reads in a chosen
+/// A JSON document as Quorum reads and writes it (backtest configs and reports, feature specs, log lines): objects keep their key order (so a report reads in a chosen
 /// order and renders the same bytes on every run), numbers keep their literal text (so `0.01` becomes the exact
 /// decimal `Fixed("0.01")`, never a binary fraction).
 public indirect enum JSON: Sendable, Equatable {
@@ -88,7 +88,15 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-    static func quote(_ s: String, into out: inout String) {
+    /// `s` as a JSON string literal (quotes, escapes).
+    public static func quote(_ s: String) -> String {
+        var out = ""
+        quote(s, into: &out)
+        return out
+    }
+
+    /// `s` as a JSON string literal (quotes, escapes), appended to `out`.
+    public static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import QuorumFeatures
+import QuorumModel
+import QuorumResearch
+
+/// `quorum features`: the feature catalog and specs, and the features of bar files as a table.
+struct Features: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the feature catalog, print a built-in spec, or compute a spec's features over bar files.",
+        subcommands: [List.self, Spec.self, Compute.self])
+
+    /// `quorum features list [--spec SPEC]`
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every feature of the catalog with its parameters, outputs and lookback; with --spec, the spec's columns.")
+        @Option(help: "A built-in spec (rich-v1, core-v1, talib-parity) or a spec file: list its columns instead.")
+        var spec: String?
+
+        func run() throws {
+            if let spec {
+                let s = try FeatureSpec.load(spec) { try String(contentsOfFile: $0, encoding: .utf8) }
+                print("\(s): \(s.names.count) features, warm from bar \(s.warmUpBars(intervalSeconds: 1800)) on 30m bars")
+                if !s.summary.isEmpty { print(s.summary) }
+                for entry in s.entries {
+                    let kind = FeatureCatalog.kind(named: entry.kind)!
+                    let parameters = kind.parameters.map { "\($0.name)=\(entry.arguments.values[$0.name]!)" }.joined(separator: " ")
+                    let timeframe = entry.timeframe.map { " on \(Durations.text($0 * 1_000_000_000)) bars" } ?? ""
+                    print("  \(entry.columns.joined(separator: ", "))  ← \(entry.kind) \(parameters)\(timeframe), lookback \(kind.lookback(entry.arguments))")
+                }
+                return
+            }
+            for group in FeatureKind.Group.allCases {
+                print("\(group.rawValue):")
+                for kind in FeatureCatalog.kinds where kind.group == group {
+                    let defaults = kind.defaultArguments
+                    let outputs = kind.outputs == [""] ? "" : "  outputs: \(kind.outputs.joined(separator: ", "))"
+                    print("  \(kind.name) — \(kind.summary)")
+                    print("      " + (kind.parameters.isEmpty ? "no parameters" : kind.parameters.map(\.summary).joined(separator: ", "))
+                          + ";  lookback \(kind.lookback(defaults)) with the defaults\(outputs)")
+                }
+            }
+            print("Built-in specs: \(FeatureSpec.builtIns.map(\.description).joined(separator: ", ")) (default \(FeatureSpec.default.name))")
+        }
+    }
+
+    /// `quorum features spec NAME`
+    struct Spec: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a built-in spec's JSON document (to copy into a file and edit).")
+        @Argument(help: "rich-v1, core-v1 or talib-parity.") var name: String
+
+        func run() throws {
+            guard let text = FeatureSpec.document(ofBuiltIn: name) else {
+                throw ValidationError("\(name) is not a built-in spec (\(FeatureSpec.builtIns.map(\.name).joined(separator: ", ")))")
+            }
+            print(text)
+        }
+    }
+
+    /// `quorum features compute IN… --spec SPEC --out OUT.csv`
+    struct Compute: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compute a spec's features over bar files (any format `quorum ingest` reads) and write one CSV table.",
+            discussion: """
+                The same streaming code as the features stage, in batch. Columns: symbol (when the files hold several), \
+                timestamp (bar open, UTC), open, high, low, close, volume, then the spec's features as of each bar's close; \
+                warm-up cells are empty. docs/features.md lists every feature.
+                """)
+        @Argument(help: "Bar files (.csv, .tsv, .txt, optionally .gz).") var files: [String]
+        @Option(help: "A built-in spec (rich-v1, core-v1, talib-parity) or a spec file.") var spec: String = FeatureSpec.default.name
+        @Option(help: "Output CSV file ('-' for standard output).") var out: String
+        @Option(help: "The symbol, when the file names do not say it.") var symbol: String?
+        @Flag(help: "Leave malformed rows out (counted) instead of stopping at the first.") var skipBadRows = false
+
+        func run() throws {
+            let featureSpec = try FeatureSpec.load(spec) { try String(contentsOfFile: $0, encoding: .utf8) }
+            var config = BacktestConfig()
+            config.data = .files(files)
+            if let symbol { config.dataSymbol = .init(symbol) }
+            if skipBadRows { config.badRows = .skip }
+            let data = try BacktestData.load(config)
+            let sink: FileHandle
+            if out == "-" { sink = .standardOutput } else {
+                guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
+                    throw ValidationError("cannot create \(out)")
+                }
+                sink = handle
+            }
+            var buffer = ""
+            var progress = ProgressLine(total: data.bars.count, label: "features", quiet: out == "-")
+            try FeatureTable.compute(data, spec: featureSpec, write: { line in
+                buffer += line
+                if buffer.utf8.count >= 1 << 20 { try sink.write(contentsOf: Data(buffer.utf8)); buffer = "" }
+            }, progress: { progress.update($0) })
+            try sink.write(contentsOf: Data(buffer.utf8))
+            if out != "-" { try sink.close() }
+            progress.finish()
+            if out != "-" {
+                let skipped = data.skippedRows > 0 ? ", \(data.skippedRows) malformed rows left out" : ""
+                let message = "wrote \(out): \(data.bars.count) rows × \(featureSpec.names.count) features (\(featureSpec))\(skipped)\n"
+                FileHandle.standardError.write(Data(message.utf8))
+            }
+        }
+    }
+}
