@@ -143,7 +143,7 @@ let package = Package(
                     path: "Tests/QuorumKafkaTests", swiftSettings: strict),
         .testTarget(name: "QuorumMarketDataTests", dependencies: ["QuorumMarketData", "QuorumFeatures", "QuorumModel"],
                     path: "Tests/QuorumMarketDataTests", swiftSettings: strict),
-        .testTarget(name: "QuorumIndicatorTests", dependencies: ["QuorumFeatures", "CZlib"],
+        .testTarget(name: "QuorumIndicatorTests", dependencies: ["QuorumFeatures", "QuorumModel", "CZlib"],
                     path: "Tests/QuorumIndicatorTests", swiftSettings: strict),
         .testTarget(name: "QuorumMLTests", dependencies: ["QuorumML", "QuorumModel"],
                     path: "Tests/QuorumMLTests", swiftSettings: strict),

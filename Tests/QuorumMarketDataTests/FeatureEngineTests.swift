@@ -8,21 +8,23 @@ struct FeatureEngineTests {
     @Test("core-v1: names, warm-up 34, vector layout")
     func spec() {
         let spec = FeatureSpec.coreV1
-        #expect(spec.version == "core-v1")
+        #expect(spec.name == "core-v1")
+        // The content hash: it changes when any entry (kind, parameter, output, column name) or the catalog revision does.
+        #expect(spec.description == "core-v1@783be3b4")
         #expect(spec.names == ["ret_1", "ema_12", "ema_26", "ema_ratio_12_26", "rsi_14", "macd", "macd_signal",
                                "macd_hist", "bb_pctb_20", "bb_width_20", "atr_14", "atr_pct_14", "vol_20"])
-        #expect(spec.warmUpBars == 34)
+        #expect(spec.warmUpBars(intervalSeconds: 1800) == 34)
     }
 
     @Test("vectors: NaN before defined, warm from bar warmUpBars, values match the indicators")
     func vectors() throws {
         let bars = randomBars(count: 200, seed: 3)
         let closes = bars.map(\.close.doubleValue)
-        var engine = FeatureEngine(symbol: "TEST-USD")
+        var engine = FeatureEngine(symbol: "TEST-USD", spec: .coreV1)
         let vectors = bars.map { engine.update($0) }
         let names = FeatureSpec.coreV1.names
-        #expect(vectors.allSatisfy { $0.values.count == names.count && $0.specVersion == "core-v1" })
-        #expect(vectors.firstIndex { $0.isWarm } == FeatureSpec.coreV1.warmUpBars - 1)
+        #expect(vectors.allSatisfy { $0.values.count == names.count && $0.specName == "core-v1" && $0.specVersion == FeatureSpec.coreV1.version })
+        #expect(vectors.firstIndex { $0.isWarm } == FeatureSpec.coreV1.warmUpBars(intervalSeconds: 1800) - 1)
         #expect(vectors.allSatisfy { $0.isWarm == !$0.values.contains { $0.isNaN } })
         #expect(vectors[0].values.filter { !$0.isNaN }.isEmpty)
         #expect(vectors.map(\.barCloseTime) == bars.map(\.closeTime))
@@ -44,37 +46,37 @@ struct FeatureEngineTests {
     }
 
     @Test("a redelivered or older bar produces nothing and changes nothing")
-    func idempotence() {
+    func idempotence() throws {
         let bars = randomBars(count: 60, seed: 9)
-        var core = FeaturesCore()
-        var clean = FeaturesCore()
+        var core = FeaturesCore(spec: .coreV1)
+        var clean = FeaturesCore(spec: .coreV1)
         for bar in bars.prefix(50) {
-            let actions = core.handle(bar)
+            let actions = try core.handle(bar)
             #expect(actions.count == 1)
-            _ = clean.handle(bar)
+            _ = try clean.handle(bar)
         }
-        let again = core.handle(bars[49])    // same bar again
-        let older = core.handle(bars[10])    // an older one
+        let again = try core.handle(bars[49])    // same bar again
+        let older = try core.handle(bars[10])    // an older one
         #expect(again.isEmpty && older.isEmpty)
         for bar in bars.suffix(10) {
-            let redelivered = core.handle(bar), fresh = clean.handle(bar)
+            let redelivered = try core.handle(bar), fresh = try clean.handle(bar)
             #expect(redelivered == fresh && fresh.count == 1)
         }
         #expect(core.engine(for: "TEST-USD")?.barCount == 60)
     }
 
     @Test("same bars, same vectors (bit for bit), symbols independent of interleaving")
-    func determinism() {
+    func determinism() throws {
         let a = randomBars(count: 120, seed: 1, symbol: "AAA-USD")
         let b = randomBars(count: 120, seed: 2, symbol: "BBB-USD", start: 5)
         let interleaved = zip(a, b).flatMap { [$0, $1] }
-        var first = FeaturesCore(), second = FeaturesCore(), separate = FeaturesCore()
-        let run1 = interleaved.flatMap { first.handle($0) }
-        let run2 = interleaved.flatMap { second.handle($0) }
+        var first = FeaturesCore(spec: .coreV1), second = FeaturesCore(spec: .coreV1), separate = FeaturesCore(spec: .coreV1)
+        let run1 = try interleaved.flatMap { try first.handle($0) }
+        let run2 = try interleaved.flatMap { try second.handle($0) }
         #expect(run1 == run2)
         #expect(run1.count == 240)
         // Feeding the symbols one after the other gives each symbol the same vectors.
-        let run3 = (a + b).flatMap { separate.handle($0) }
+        let run3 = try (a + b).flatMap { try separate.handle($0) }
         func vectors(_ actions: [FeatureAction], _ symbol: Symbol) -> [FeatureVector] {
             actions.compactMap { if case .publish(let v) = $0, v.symbol == symbol { v } else { nil } }
         }

@@ -49,7 +49,8 @@ enum BuiltInSpecs {
     """
 
     /// The default: mostly scale-free features (they mean the same at BTC's and LTC's prices) across every group,
-    /// with trend, momentum and volatility also on 4h bars built in the stream.
+    /// with trend, momentum and volatility also on 4h bars built in the stream. EMA 12/26 and ATR 14 are in price
+    /// units because the default rule strategies (EMA crossover) and risk's ATR sizing read them.
     static let richV1 = """
     {
       "name": "rich-v1",
@@ -59,6 +60,8 @@ enum BuiltInSpecs {
         {"kind": "roc", "period": 4},
         {"kind": "roc", "period": 16},
         {"kind": "roc", "period": 48},
+        {"kind": "ema", "period": 12},
+        {"kind": "ema", "period": 26},
         {"kind": "ema_ratio", "fast": 12, "slow": 26},
         {"kind": "ema_ratio", "fast": 50, "slow": 200},
         {"kind": "ppo", "fast": 12, "slow": 26, "ma": "ema"},
@@ -78,6 +81,7 @@ enum BuiltInSpecs {
         {"kind": "bop"},
         {"kind": "wavetrend", "outputs": ["wt1", "wt2"]},
         {"kind": "bollinger", "period": 20, "outputs": ["pctb", "width"]},
+        {"kind": "atr", "period": 14},
         {"kind": "atr_pct", "period": 14},
         {"kind": "volatility", "period": 20},
         {"kind": "volatility", "period": 96},

@@ -1,0 +1,170 @@
+import Foundation
+import QuorumFeatures
+import QuorumModel
+import Testing
+
+/// Feature specs as data: parsing and its errors, the content hash, every catalog kind through the engine, the
+/// built-in specs, higher-timeframe features, and the talib-parity spec against TA-Lib's own values.
+@Suite("Feature specs")
+struct FeatureSpecTests {
+    /// The first BTC bars of data/market as `Bar`s (exact decimals, as ingest makes them).
+    static let bars: [Bar] = {
+        let candles = try! Repository.candles("data/market/btc_usd_30m.csv.gz", count: 3000)
+        return candles.map { c in
+            Bar(symbol: "BTC-USD", openTime: (c.closeTime! - 1800) * 1_000_000_000, intervalSeconds: 1800,
+                open: Fixed(approximating: c.open), high: Fixed(approximating: c.high), low: Fixed(approximating: c.low),
+                close: Fixed(approximating: c.close), volume: Fixed(approximating: c.volume))
+        }
+    }()
+
+    static func parse(_ features: String, name: String = "t") throws -> FeatureSpec {
+        try FeatureSpec.parse("{\"name\": \"\(name)\", \"features\": [\(features)]}", file: "spec.json")
+    }
+
+    static func error(_ features: String) -> String {
+        do {
+            _ = try parse(features)
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("bad specs are rejected with what and where, and a did-you-mean")
+    func errors() {
+        #expect(Self.error(#"{"kind": "rsii"}"#).contains("features[0].kind \"rsii\" is not a feature. Did you mean \"rsi\"?"))
+        #expect(Self.error(#"{"kind": "rsi", "perod": 3}"#).contains("unknown key \"features[0].perod\". Did you mean \"period\"?"))
+        #expect(Self.error(#"{"kind": "rsi", "period": 0}"#).contains("features[0] (rsi): period is 0; it must be at least 1"))
+        #expect(Self.error(#"{"kind": "rsi", "period": 2.5}"#).contains("period must be a whole number"))
+        #expect(Self.error(#"{"kind": "ma", "ma": "emaa"}"#).contains("\"emaa\" is not one of sma, ema"))
+        #expect(Self.error(#"{"kind": "rsi"}, {"kind": "rsi"}"#).contains("features[1] (rsi) makes a column \"rsi_14\" that features[0] already makes"))
+        #expect(Self.error(#"{"kind": "bbands", "outputs": ["uper"]}"#).contains("\"uper\" is not an output of bbands. Did you mean \"upper\"?"))
+        #expect(Self.error(#"{"kind": "macd", "names": ["a"]}"#).contains("names must give 3 non-empty column name(s)"))
+        #expect(Self.error(#"{"kind": "rsi", "timeframe": "4x"}"#).contains("timeframe must be a duration"))
+        #expect(Self.error(#"{"kind": "ema_ratio", "fast": 30, "slow": 10}"#).contains("fast must be below slow"))
+        #expect(Self.error(#"{"kind": "autocorr", "period": 5, "lag": 4}"#).contains("period must be at least lag + 2"))
+        #expect(throws: FeatureSpecError.self) { try FeatureSpec.parse(#"{"features": [{"kind": "rsi"}]}"#, file: "f") }
+        #expect(throws: FeatureSpecError.self) { try FeatureSpec.parse(#"{"name": "x", "features": []}"#, file: "f") }
+        #expect(throws: FeatureSpecError.self) { try FeatureSpec.parse(#"{"name": "x", "featurs": []}"#, file: "f") }
+        #expect(throws: FeatureSpecError.self) { try FeatureSpec.load("rich-v2") { _ in "" } }
+    }
+
+    @Test("the version is a hash of the content: defaults spelt out or not, the same; any change, another")
+    func contentHash() throws {
+        let a = try Self.parse(#"{"kind": "rsi"}, {"kind": "bbands", "period": 20}"#)
+        let b = try Self.parse(#"{"kind": "rsi", "period": 14, "source": "close"}, {"period": 20, "kind": "bbands", "ma": "sma"}"#, name: "other")
+        #expect(a.version == b.version && a.names == b.names)
+        #expect(try Self.parse(#"{"kind": "rsi", "period": 15}, {"kind": "bbands", "period": 20}"#).version != a.version)
+        #expect(try Self.parse(#"{"kind": "rsi", "names": ["r"]}, {"kind": "bbands", "period": 20}"#).version != a.version)
+        #expect(try Self.parse(#"{"kind": "rsi"}, {"kind": "bbands", "period": 20, "outputs": ["upper"]}"#).version != a.version)
+        #expect(try Self.parse(#"{"kind": "rsi", "timeframe": "4h"}, {"kind": "bbands", "period": 20}"#).version != a.version)
+        #expect(a.version < 1 << 31)
+        #expect(a.names == ["rsi_14", "bbands_upper_20", "bbands_middle_20", "bbands_lower_20"])
+    }
+
+    @Test("every catalog kind runs in the engine: its first value comes exactly at its lookback, and stays defined")
+    func everyKind() throws {
+        for kind in FeatureCatalog.kinds {
+            let outputs = kind.outputs == [""] ? "" : ", \"outputs\": [\(kind.outputs.map { "\"\($0)\"" }.joined(separator: ","))]"
+            let spec = try Self.parse("{\"kind\": \"\(kind.name)\"\(outputs)}")
+            var engine = FeatureEngine(symbol: "BTC-USD", spec: spec)
+            let vectors = Self.bars.prefix(600).map { engine.update($0) }
+            let lookback = kind.lookback(kind.defaultArguments)
+            #expect(vectors.firstIndex { $0.isWarm } == lookback, "\(kind.name)")
+            #expect(vectors.dropFirst(lookback).allSatisfy { $0.isWarm }, "\(kind.name): a value went undefined after warm-up")
+            #expect(vectors.prefix(lookback).allSatisfy { $0.values.allSatisfy(\.isNaN) }, "\(kind.name): a value before the lookback")
+            #expect(spec.warmUpBars(intervalSeconds: 1800) == lookback + 1, "\(kind.name)")
+        }
+    }
+
+    @Test("built-in specs: talib-parity has the promised columns; rich-v1 has what the default rules and risk read")
+    func builtIns() throws {
+        #expect(FeatureSpec.talibParity.names == [
+            "sma_20", "sma_50", "ema_12", "ema_26", "rsi_14", "macd", "macd_signal", "macd_hist", "bb_upper", "bb_middle",
+            "bb_lower", "atr_14", "cci_20", "stoch_k", "stoch_d", "obv", "adx_14", "plus_di_14", "minus_di_14", "log_return",
+            "volatility_20",
+        ])
+        let rich = FeatureSpec.richV1
+        for needed in ["ema_12", "ema_26", "rsi_14", "atr_14"] { #expect(rich.names.contains(needed), "\(needed)") }
+        #expect(rich.names.count >= 50)
+        #expect(FeatureSpec.default == rich)
+        for spec in FeatureSpec.builtIns {
+            let again = try FeatureSpec.parse(FeatureSpec.document(ofBuiltIn: spec.name)!, file: spec.name)
+            #expect(again.version == spec.version)
+        }
+        // Every rich-v1 feature is warm once the spec's warm-up has passed, on real data.
+        var engine = FeatureEngine(symbol: "BTC-USD", spec: rich)
+        let vectors = Self.bars.map { engine.update($0) }
+        let warmUp = rich.warmUpBars(intervalSeconds: 1800)
+        #expect(vectors.dropFirst(warmUp - 1).allSatisfy { $0.isWarm })
+        #expect(!vectors[0].isWarm)
+    }
+
+    @Test("talib-parity through the engine equals TA-Lib (fixtures) to 1e-9 relative")
+    func talibParity() throws {
+        let (fixture, _) = try IndicatorFixture.load("btc_usd_30m")
+        var engine = FeatureEngine(symbol: "BTC-USD", spec: .talibParity)
+        let vectors = Self.bars.prefix(fixture.bars).map { engine.update($0) }
+        let columns: [(String, String)] = [
+            ("sma_20", "SMA_20"), ("ema_12", "EMA_12"), ("rsi_14", "RSI_14"), ("macd", "MACD_12_26_9.0"),
+            ("macd_signal", "MACD_12_26_9.1"), ("macd_hist", "MACD_12_26_9.2"), ("bb_upper", "BBANDS_20_2.0"),
+            ("bb_middle", "BBANDS_20_2.1"), ("bb_lower", "BBANDS_20_2.2"), ("atr_14", "ATR_14"), ("cci_20", "CCI_20"),
+            ("stoch_k", "STOCH_5_3_3.0"), ("stoch_d", "STOCH_5_3_3.1"), ("obv", "OBV"), ("adx_14", "ADX_14"),
+            ("plus_di_14", "PLUS_DI_14"), ("minus_di_14", "MINUS_DI_14"),
+        ]
+        var compared = 0
+        for (column, key) in columns {
+            let c = FeatureSpec.talibParity.names.firstIndex(of: column)!
+            let expected = try #require(fixture.series[key], "fixture has no \(key)")
+            for (n, index) in fixture.indices.enumerated() {
+                let value = vectors[index].values[c]
+                guard let reference = expected[n] else {
+                    #expect(value.isNaN, "\(column) at bar \(index): TA-Lib has no value yet, Quorum has \(value)")
+                    continue
+                }
+                #expect(abs(value - reference) <= 1e-9 * max(1, abs(reference)), "\(column) at bar \(index): \(value) vs TA-Lib \(reference)")
+                compared += 1
+            }
+        }
+        #expect(compared > 3000)
+    }
+
+    @Test("a 4h feature on 30m bars uses only closed 4h bars: it equals the indicator over 4h bars built apart, and changes only at 4h closes")
+    func higherTimeframe() throws {
+        let spec = try Self.parse(#"{"kind": "rsi", "period": 14, "timeframe": "4h"}, {"kind": "sma", "period": 3, "source": "volume", "timeframe": "4h"}"#)
+        #expect(spec.names == ["rsi_14_4h", "sma_3_4h"])
+        // Start mid-bucket: the partial first 4h bar must not be used.
+        let bars = Array(Self.bars.dropFirst(3))
+        var engine = FeatureEngine(symbol: "BTC-USD", spec: spec)
+        let vectors = bars.map { engine.update($0) }
+
+        // The reference: complete 4h buckets aggregated apart, then TA-Lib's RSI and an SMA over them.
+        let bucket: Int64 = 4 * 3600 * 1_000_000_000
+        var rsi = TA.RSI(period: 14), sma = TA.SMA(period: 3)
+        var expected: [Nanos: (Double?, Double?)] = [:]
+        var i = 0
+        while i < bars.count {
+            let start = bars[i].openTime
+            guard start % bucket == 0, i + 8 <= bars.count else { i += 1; continue }
+            let group = bars[i..<(i + 8)]
+            let volume = group.reduce(0.0) { $0 + $1.volume.doubleValue }
+            expected[group.last!.closeTime] = (rsi.update(group.last!.close.doubleValue), sma.update(volume))
+            i += 8
+        }
+        var held: (Double, Double) = (.nan, .nan)
+        var checked = 0
+        for (bar, v) in zip(bars, vectors) {
+            if let e = expected[bar.closeTime] { held = (e.0 ?? .nan, e.1 ?? .nan); checked += 1 }
+            #expect(v.values[0].bitPattern == held.0.bitPattern || abs(v.values[0] - held.0) <= 1e-12 * abs(held.0), "rsi at \(bar.closeTime)")
+            #expect(abs(v.values[1] - held.1) <= 1e-9 * abs(held.1) || (v.values[1].isNaN && held.1.isNaN), "sma at \(bar.closeTime)")
+        }
+        #expect(checked > 300)
+        #expect(vectors.firstIndex { $0.isWarm }! < spec.warmUpBars(intervalSeconds: 1800))
+
+        // A timeframe that is not a larger multiple of the bars' interval is refused with a clear error.
+        let odd = try Self.parse(#"{"kind": "rsi", "timeframe": "45m"}"#)
+        #expect(throws: FeatureSpecError.self) { try odd.check(intervalSeconds: 1800) }
+        var core = FeaturesCore(spec: odd)
+        #expect(throws: FeatureSpecError.self) { try core.handle(bars[0]) }
+    }
+}
