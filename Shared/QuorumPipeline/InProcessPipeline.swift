@@ -19,7 +19,7 @@ public struct InProcessPipeline: Sendable {
     public var exchange = PaperExchangeConfig()
     /// Symbols risk's event-time merge waits for from the start; empty = the symbols of the input.
     public var symbols: [Symbol] = []
-    public var featureSpec: FeatureSpec = .coreV1
+    public var featureSpec: FeatureSpec = .default
     /// The rule strategies voting in consensus (the service's defaults unless a backtest configures others).
     public var rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()]
     /// Where execution records orders and fills, and risk its denials (nil: only the published records).
@@ -49,7 +49,7 @@ public struct InProcessPipeline: Sendable {
         var stages: [any StageLogic] = [FeaturesStage(namer: namer, spec: featureSpec, hotState: nil)]
         if !models.isEmpty || modelsArrive { stages.append(InferenceStage(namer: namer, initialModels: models, hotState: nil)) }
         stages += [
-            ConsensusStage(namer: namer, config: consensus, rules: rules),
+            ConsensusStage(namer: namer, config: consensus, spec: featureSpec, rules: rules),
             RiskStage(namer: namer, config: risk, idleTimeout: nil, expectedSymbols: expected, hotState: nil, denialSink: denialRecords),
             ExecutionStage(namer: namer, config: exchange, records: executionRecords),
         ]

@@ -231,7 +231,7 @@ extension BacktestConfig {
         if let from = config.from, let to = config.to, from >= to {
             throw root.invalid("to", "must be after from (\(TimestampParser.iso(from)))")
         }
-        if let features = try root.section("features", keys: ["spec"]), let name = try features.string("spec") {
+        if let features = try root.section("features", keys: ["spec", "version"]), let name = try features.string("spec") {
             let path = FeatureSpec.builtIn(named: name) != nil ? name : config.resolve(name)
             do {
                 config.featureSpec = try FeatureSpec.load(path) { file in
@@ -240,6 +240,11 @@ extension BacktestConfig {
                 }
             } catch {
                 throw features.invalid("spec", "\"\(name)\": \(error)")
+            }
+            // A resolved config (runs/<id>/report.json) records the spec's version: the spec must not have changed since.
+            if let version = try features.string("version"), version != config.featureSpec.versionHex {
+                throw features.invalid("version", "is \(version), but \(name) is now \(config.featureSpec): the spec changed since this "
+                    + "config was written; remove features.version to run with the current spec")
             }
         }
         if let models = try root.sections("models", keys: ["file", "id", "registered_id"]) {
@@ -329,6 +334,18 @@ extension BacktestConfig {
             if !config.models.isEmpty {
                 throw root.invalid("walk_forward", "trains a model per fold, so models must be empty; remove models (or remove "
                                    + "walk_forward to backtest the given models with `quorum backtest`)")
+            }
+        }
+        // A rule reading a feature the spec does not compute would never vote: say so now.
+        for (i, rule) in config.rules.enumerated() {
+            let keys: [(String, String)] = switch rule {
+            case .emaCross(_, let fast, let slow, _): [("fast", fast), ("slow", slow)]
+            case .rsiRevert(_, let key, _, _): [("key", key)]
+            }
+            for (option, column) in keys where !config.featureSpec.names.contains(column) {
+                let hint = NameSuggestion.closest(to: column, among: config.featureSpec.names).map { " Did you mean \"\($0)\"?" } ?? ""
+                throw BacktestError(.invalidValue, "\(file): rules[\(i)].\(option) \"\(column)\" is not a feature of \(config.featureSpec) "
+                    + "(`quorum features list --spec \(config.featureSpec.name)` lists them).\(hint)")
             }
         }
         return config

@@ -48,7 +48,7 @@ enum Fixtures {
     static func model(bars: [Bar], trainBars: Int) throws -> ServedModel {
         let rows = TrainingRows.rows(bars: Array(bars.prefix(trainBars)), spec: .coreV1)
         let trainTo = rows[rows.count * 3 / 4].time
-        let job = TrainingJobSpec(jobID: "fixture-\(bars[0].symbol.name)", symbol: bars[0].symbol, featureSpecVersion: 1,
+        let job = TrainingJobSpec(jobID: "fixture-\(bars[0].symbol.name)", symbol: bars[0].symbol, featureSpecVersion: Int(FeatureSpec.coreV1.version),
                                   featureNames: FeatureSpec.coreV1.names, trainFrom: rows[0].time, trainTo: trainTo,
                                   validateTo: rows.last!.time + 1)
         let core = TrainerCore(gate: ValidationGate(minimumCount: 10, minimumImprovement: -1), minimumTrainingRows: 50)

@@ -29,6 +29,7 @@ struct InProcessPipelineTests {
     func replayIsDeterministic() async throws {
         let (input, models) = try Self.scenario()
         var pipeline = InProcessPipeline(models: models)
+        pipeline.featureSpec = .coreV1   // the fixture models were trained on core-v1 vectors
         pipeline.consensus = ConsensusConfig(threshold: 0.2)
         let first = try await pipeline.run(input)
         let second = try await pipeline.run(input)
@@ -70,6 +71,7 @@ struct InProcessPipelineTests {
     func arrivalOrderDoesNotMatter() async throws {
         let (input, models) = try Self.scenario()
         var pipeline = InProcessPipeline(models: models)
+        pipeline.featureSpec = .coreV1   // the fixture models were trained on core-v1 vectors
         pipeline.consensus = ConsensusConfig(threshold: 0.2)
         let run = try await pipeline.run(input)
         let namer = run.namer

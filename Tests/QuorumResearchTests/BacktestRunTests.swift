@@ -106,9 +106,9 @@ struct BacktestRunTests {
         let btc = try Support.bars("btc_usd_30m.csv.gz", from: "2018-12-01", to: "2019-02-01")
         try Support.csv(Array(btc.dropFirst(1_200))).write(toFile: folder + "/btc_usd_30m.csv", atomically: true, encoding: .utf8)
         try Support.writeModel(bars: btc, trainBars: 1_200, to: folder + "/btc.model")
-        let config = try Self.config(folder: folder, files: ["btc_usd_30m.csv"], extra: #", "models": [{"file": "btc.model"}]"#)
+        let config = try Self.config(folder: folder, files: ["btc_usd_30m.csv"], extra: #", "features": {"spec": "core-v1"}, "models": [{"file": "btc.model"}]"#)
         #expect(!config.consensusConfig.rulesOnly)
-        let twice = try Self.config(folder: folder, files: ["btc_usd_30m.csv"], extra: #", "models": [{"file": "btc.model"}, {"file": "btc.model", "id": "b"}]"#)
+        let twice = try Self.config(folder: folder, files: ["btc_usd_30m.csv"], extra: #", "features": {"spec": "core-v1"}, "models": [{"file": "btc.model"}, {"file": "btc.model", "id": "b"}]"#)
         do { _ = try Backtest(config: twice); Issue.record("expected an error") } catch {
             #expect(error.code == .model && error.description.contains("a second model for BTC-USD"), "\(error)")
         }

@@ -87,7 +87,7 @@ struct WalkForwardRunTests {
         let fold = WalkForwardFold(index: 0, trainFrom: rows[0].time, trainTo: rows[1_000].time, testFrom: rows[1_000].time,
                                    testTo: rows[1_300].time, labelHorizon: Self.interval)
         let window = WalkForward.trainingWindow(fold, validationFraction: 0.25, intervalNs: Self.interval)
-        let job = TrainingJobSpec(jobID: "purge", symbol: "BTC-USD", featureSpecVersion: 1, featureNames: FeatureSpec.coreV1.names,
+        let job = TrainingJobSpec(jobID: "purge", symbol: "BTC-USD", featureSpecVersion: Int(FeatureSpec.coreV1.version), featureNames: FeatureSpec.coreV1.names,
                                   trainFrom: fold.trainFrom, trainTo: window.trainTo, validateTo: window.validateTo)
         let result = try #require(TrainerCore(gate: ValidationGate(minimumCount: 1, minimumImprovement: -1)).train(job: job, rows: rows).result)
         let labelled = try LabeledDataset.make(rows: rows)
