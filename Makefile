@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -54,6 +54,9 @@ bench-latency: bootstrap
 ## on the same bars; ends with RESULT rules_bars_per_s=N logistic_bars_per_s=N vs_backtesting_py=X. No servers.
 bench-backtest: bootstrap
 	@scripts/bench-backtest
+
+bench-features: bootstrap
+	@scripts/bench-features
 
 check-generated:
 	@scripts/check-generated

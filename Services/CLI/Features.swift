@@ -68,9 +68,11 @@ struct Features: AsyncParsableCommand {
                 """)
         @Argument(help: "Bar files (.csv, .tsv, .txt, optionally .gz).") var files: [String]
         @Option(help: "A built-in spec (rich-v1, core-v1, talib-parity) or a spec file.") var spec: String = FeatureSpec.default.name
-        @Option(help: "Output CSV file ('-' for standard output).") var out: String
+        @Option(help: "Output CSV file ('-' for standard output).") var out: String?
         @Option(help: "The symbol, when the file names do not say it.") var symbol: String?
         @Flag(help: "Leave malformed rows out (counted) instead of stopping at the first.") var skipBadRows = false
+        @Flag(help: "Write nothing: time the features stage's core over the bars in memory (best of 3 passes) and print bars/s and ns/bar (make bench-features).")
+        var timing = false
 
         func run() throws {
             let featureSpec = try FeatureSpec.load(spec) { try String(contentsOfFile: $0, encoding: .utf8) }
@@ -79,6 +81,8 @@ struct Features: AsyncParsableCommand {
             if let symbol { config.dataSymbol = .init(symbol) }
             if skipBadRows { config.badRows = .skip }
             let data = try BacktestData.load(config)
+            if timing { return try time(data, featureSpec) }
+            guard let out else { throw ValidationError("give --out FILE (or --out - for standard output)") }
             let sink: FileHandle
             if out == "-" { sink = .standardOutput } else {
                 guard FileManager.default.createFile(atPath: out, contents: nil), let handle = FileHandle(forWritingAtPath: out) else {
@@ -100,6 +104,24 @@ struct Features: AsyncParsableCommand {
                 let message = "wrote \(out): \(data.bars.count) rows × \(featureSpec.names.count) features (\(featureSpec))\(skipped)\n"
                 FileHandle.standardError.write(Data(message.utf8))
             }
+        }
+
+        /// The streaming cost: `FeaturesCore.handle` per bar (one engine per symbol, a vector per bar), best of 3.
+        func time(_ data: BacktestData, _ spec: FeatureSpec) throws {
+            var best = Duration.seconds(1_000_000)
+            var checksum = 0.0
+            for _ in 0..<3 {
+                var core = FeaturesCore(spec: spec)
+                let started = ContinuousClock.now
+                for record in data.bars {
+                    for case .publish(let vector) in try core.handle(record.bar) where vector.isWarm { checksum += vector.values[0] }
+                }
+                best = min(best, ContinuousClock.now - started)
+            }
+            let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+            let n = Double(data.bars.count)
+            print(String(format: "timing: %@ %d bars, %.3f s, %.1f ns/bar (checksum %.3g), %.0f bars/s", spec.description, data.bars.count,
+                         seconds, seconds / n * 1e9, checksum, n / seconds))
         }
     }
 }

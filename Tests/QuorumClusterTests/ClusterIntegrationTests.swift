@@ -1,5 +1,6 @@
 import Foundation
 import QuorumBus
+import QuorumFeatures
 import QuorumKafka
 import QuorumModel
 import QuorumPipeline
@@ -329,6 +330,30 @@ struct ClusterIntegrationTests {
         let dead = try await Self.records(bus, namer.deadLetterName(Topic.bars))
         #expect(dead.count == Self.badRows)
         #expect(dead.allSatisfy { $0.header(DeadLetterHeader.sourceFile)?.text.hasSuffix("aaa_usd_live.csv") == true && $0.header(DeadLetterHeader.sourceLine) != nil })
+
+        // Training sees what serving sees: the rows a trainer computes from the archive (from each symbol's first bar)
+        // are the vectors quorum-features published, bit for bit.
+        let vectors = try await Self.records(bus, namer.name(Topic.features)).map { try Quorum_V1_FeatureVector(serializedBytes: $0.value) }
+        let servedSymbols = Set(vectors.map(\.symbol)).sorted()
+        #expect(servedSymbols.count == 2)
+        let mismatches = try await Self.withStore(env, prefix: reference) { store in
+            let archive = BarArchive(store: store, logger: Logger(label: "cluster-test"))
+            var problems: [String] = []
+            for symbol in servedSymbols {
+                let bars = try await archive.bars(symbol: Symbol(symbol), intervalSeconds: Self.interval,
+                                                  fromOpenNs: TrainingRows.fromFirstBar, toOpenNs: .max)
+                let rows = try TrainingRows.rows(bars: bars, spec: .default)
+                let trained = Dictionary(rows.map { ($0.time, $0.features.map(\.bitPattern)) }, uniquingKeysWith: { a, _ in a })
+                var served: [Int64: [UInt64]] = [:]
+                for v in vectors where v.symbol == symbol && v.warm { served[v.barCloseTime] = v.values.map(\.bitPattern) }
+                if served.count < 500 || served.count != trained.count {
+                    problems.append("\(symbol): \(served.count) warm vectors served, \(trained.count) training rows")
+                }
+                for (time, values) in served where trained[time] != values { problems.append("\(symbol) at \(time): the training row differs") }
+            }
+            return problems
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
 
         // Replaying the live range twice (each on its own prefix, with the reference run's models) gives identical
         // decisions, orders and fills. The replay's stages get no secret in argv (/proc/PID/cmdline is world-readable).

@@ -77,6 +77,12 @@ struct FeatureSpecTests {
         }
     }
 
+    @Test("docs/features.md's catalog table names every kind")
+    func documented() throws {
+        let doc = try String(contentsOf: Repository.root.appendingPathComponent("docs/features.md"), encoding: .utf8)
+        for kind in FeatureCatalog.kinds { #expect(doc.contains("| `\(kind.name)` | \(kind.group.rawValue) |"), "\(kind.name)") }
+    }
+
     @Test("built-in specs: talib-parity has the promised columns; rich-v1 has what the default rules and risk read")
     func builtIns() throws {
         #expect(FeatureSpec.talibParity.names == [
