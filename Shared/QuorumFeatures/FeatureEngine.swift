@@ -48,15 +48,34 @@ public struct FeatureVector: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// Another symbol's state as of a bar's event time, for cross-asset entries: its latest bar closing at or before
+/// that time, and the outputs of the spec's entries computed on its bars (`"symbol"`), in spec order.
+public struct CrossAssetSnapshot: Sendable {
+    public var closeTime: Nanos
+    public var candle: TA.Candle
+    public var values: [Double]
+}
+
 /// Computes a `FeatureSpec`'s features for one symbol, one bar at a time, O(1) (amortised) per bar and feature.
 ///
 /// One `FeatureNode` per spec entry writes its outputs into one buffer; the vector takes the selected outputs in
 /// column order. The nodes are built on the first bar, whose interval the higher-timeframe features need. The
 /// engine trusts its caller for order: it treats each bar as the one after the previous (a gap in the data is
 /// simply bridged, as TA-Lib does on an array with missing rows). `FeaturesCore` drops bars that are not newer
-/// than the last one. A higher-timeframe entry that does not fit the bars' interval (`FeatureSpec.check`) stays
-/// NaN, so its vectors are never warm; the stages check the spec before they feed the engine.
+/// than the last one, and aligns symbols for the cross-asset entries (`others`). A higher-timeframe entry that does
+/// not fit the bars' interval (`FeatureSpec.check`) stays NaN, so its vectors are never warm; the stages check the
+/// spec before they feed the engine.
 public struct FeatureEngine: Sendable {
+    /// What an entry reads.
+    enum Role: Sendable {
+        /// This symbol's bars.
+        case own
+        /// A pair of this symbol's bar and another's (`"with"`).
+        case with(Symbol)
+        /// Another symbol's outputs, copied from its snapshot at `offset` (`"symbol"`).
+        case from(Symbol, offset: Int)
+    }
+
     public let symbol: Symbol
     public let spec: FeatureSpec
     /// Close time of the last bar taken, nil before the first.
@@ -65,6 +84,7 @@ public struct FeatureEngine: Sendable {
     public private(set) var barCount = 0
 
     private var nodes: [any FeatureNode] = []
+    private var roles: [Role] = []
     private var scratch: [Double] = []
     /// Column c of the vector is `scratch[picks[c]]`.
     private var picks: [Int] = []
@@ -74,16 +94,21 @@ public struct FeatureEngine: Sendable {
         self.spec = spec
     }
 
+    /// The entry's node on bars of `intervalSeconds`; a timeframe that does not fit them gives an always-NaN node.
+    static func node(_ entry: FeatureSpec.Entry, intervalSeconds: Int64) -> any FeatureNode {
+        let node = FeatureCatalog.kind(named: entry.kind)!.make(entry.arguments)
+        guard let t = entry.timeframe else { return node }
+        return t > intervalSeconds && intervalSeconds > 0 && t % intervalSeconds == 0
+            ? ResampledNode(inner: node, seconds: t, baseSeconds: intervalSeconds)
+            : NeverDefined(width: node.width)
+    }
+
     private mutating func build(intervalSeconds: Int64) {
         var offset = 0
-        for entry in spec.entries {
-            let kind = FeatureCatalog.kind(named: entry.kind)!
-            var node = kind.make(entry.arguments)
-            if let t = entry.timeframe {
-                node = t > intervalSeconds && intervalSeconds > 0 && t % intervalSeconds == 0
-                    ? ResampledNode(inner: node, seconds: t, baseSeconds: intervalSeconds)
-                    : NeverDefined(width: node.width)
-            }
+        let offsets = spec.snapshotOffsets
+        for (i, entry) in spec.entries.enumerated() {
+            let node = Self.node(entry, intervalSeconds: intervalSeconds)
+            roles.append(entry.symbol.map { .from($0, offset: offsets[i]!) } ?? entry.with.map { .with($0) } ?? .own)
             picks += entry.outputs.map { offset + $0 }
             offset += node.width
             nodes.append(node)
@@ -91,19 +116,30 @@ public struct FeatureEngine: Sendable {
         scratch = Array(repeating: .nan, count: offset)
     }
 
-    /// Takes the next bar and returns its feature vector.
-    public mutating func update(_ bar: Bar) -> FeatureVector {
+    /// Takes the next bar and returns its feature vector. `others` gives another symbol's state as of this bar's
+    /// event time (nil: none, the cross-asset values are NaN); only specs with cross-asset entries call it.
+    public mutating func update(_ bar: Bar, others: (Symbol) -> CrossAssetSnapshot? = { _ in nil }) -> FeatureVector {
         if nodes.isEmpty { build(intervalSeconds: bar.intervalSeconds) }
-        let candle = TA.Candle(open: bar.open.doubleValue, high: bar.high.doubleValue, low: bar.low.doubleValue,
-                               close: bar.close.doubleValue, volume: bar.volume.doubleValue,
-                               closeTime: bar.closeTime / 1_000_000_000)
+        let candle = TA.Candle(bar)
         var values = [Double](repeating: .nan, count: picks.count)
         var warm = true
         scratch.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
             var offset = 0
             for i in nodes.indices {
-                nodes[i].update(candle, into: base + offset)
+                switch roles[i] {
+                case .own:
+                    nodes[i].update(candle, into: base + offset)
+                case .with(let other):
+                    nodes[i].update(candle, other: others(other)?.candle, into: base + offset)
+                case .from(let other, let at):
+                    let width = nodes[i].width
+                    if let snapshot = others(other) {
+                        for k in 0..<width { base[offset + k] = snapshot.values[at + k] }
+                    } else {
+                        (base + offset).update(repeating: .nan, count: width)
+                    }
+                }
                 offset += nodes[i].width
             }
             for (c, p) in picks.enumerated() {
@@ -119,9 +155,73 @@ public struct FeatureEngine: Sendable {
     }
 }
 
-/// Stands in for a higher-timeframe entry that does not fit the bars' interval: always NaN.
-struct NeverDefined: FeatureNode {
-    let width: Int
-    var lookback: Int { .max / 2 }
-    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) { out.update(repeating: .nan, count: width) }
+extension TA.Candle {
+    /// A bar's prices as Doubles, with its close time in Unix seconds.
+    public init(_ bar: Bar) {
+        self.init(open: bar.open.doubleValue, high: bar.high.doubleValue, low: bar.low.doubleValue, close: bar.close.doubleValue,
+                  volume: bar.volume.doubleValue, closeTime: bar.closeTime / 1_000_000_000)
+    }
+}
+
+extension FeatureSpec {
+    /// For each `"symbol"` entry, where its outputs start in that symbol's snapshot values (entries computed on the
+    /// same symbol, in spec order, side by side).
+    var snapshotOffsets: [Int: Int] {
+        var next: [Symbol: Int] = [:]
+        var offsets: [Int: Int] = [:]
+        for (i, entry) in entries.enumerated() {
+            guard let other = entry.symbol else { continue }
+            offsets[i] = next[other, default: 0]
+            next[other, default: 0] += FeatureCatalog.kind(named: entry.kind)!.outputs.count
+        }
+        return offsets
+    }
+}
+
+/// The entries of a spec computed on one other symbol's bars (`"symbol"`), and the recent snapshots of that symbol
+/// (its bars and those entries' outputs), so that each symbol's bar can be joined with it as of its own event time.
+struct CrossAssetTrack: Sendable {
+    let symbol: Symbol
+    private let entries: [FeatureSpec.Entry]
+    private var nodes: [any FeatureNode] = []
+    /// The last `capacity` snapshots, oldest first.
+    private var snapshots: [CrossAssetSnapshot] = []
+    private var head = 0
+    static let capacity = 64
+    private(set) var lastCloseTime: Nanos = .min
+
+    init(symbol: Symbol, spec: FeatureSpec) {
+        self.symbol = symbol
+        entries = spec.entries.filter { $0.symbol == symbol }
+    }
+
+    mutating func update(_ bar: Bar) {
+        if nodes.isEmpty && !entries.isEmpty { nodes = entries.map { FeatureEngine.node($0, intervalSeconds: bar.intervalSeconds) } }
+        let candle = TA.Candle(bar)
+        var values = [Double](repeating: .nan, count: nodes.reduce(0) { $0 + $1.width })
+        values.withUnsafeMutableBufferPointer { buffer in
+            var offset = 0
+            for i in nodes.indices {
+                nodes[i].update(candle, into: buffer.baseAddress! + offset)
+                offset += nodes[i].width
+            }
+        }
+        snapshots.append(CrossAssetSnapshot(closeTime: bar.closeTime, candle: candle, values: values))
+        if snapshots.count - head > Self.capacity { head += 1 }
+        if head > Self.capacity { snapshots.removeFirst(head); head = 0 }
+        lastCloseTime = bar.closeTime
+    }
+
+    /// The latest snapshot closing at or before `time` and not before `time − maxAge`; nil when there is none (never
+    /// a later one: no value from the future).
+    func asOf(_ time: Nanos, maxAge: Nanos) -> CrossAssetSnapshot? {
+        var low = head, high = snapshots.count
+        while low < high {
+            let mid = (low + high) / 2
+            if snapshots[mid].closeTime <= time { low = mid + 1 } else { high = mid }
+        }
+        guard low > head else { return nil }
+        let found = snapshots[low - 1]
+        return found.closeTime >= time - maxAge ? found : nil
+    }
 }

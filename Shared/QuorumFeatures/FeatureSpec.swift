@@ -39,6 +39,13 @@ public struct FeatureSpec: Sendable, Hashable, CustomStringConvertible {
         public let columns: [String]
         /// Seconds of the higher timeframe the feature runs on; nil for the bars' own.
         public let timeframe: Int64?
+        /// Computed on this symbol's bars and given to every symbol at the same event time (`"symbol"`).
+        public let symbol: Symbol?
+        /// A pair kind whose second series is this symbol's (`"with"`).
+        public let with: Symbol?
+
+        /// The symbol whose bars this entry reads besides the vector's own, if any.
+        public var otherSymbol: Symbol? { symbol ?? with }
     }
 
     public let name: String
@@ -60,6 +67,9 @@ public struct FeatureSpec: Sendable, Hashable, CustomStringConvertible {
         let digits = String(version, radix: 16)
         return "\(name)@" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
     }
+
+    /// The other symbols the spec reads (cross-asset entries), sorted.
+    public var referencedSymbols: [Symbol] { Set(entries.compactMap(\.otherSymbol)).sorted() }
 
     /// Some feature reads the bars' close time (calendar features).
     public var needsCloseTime: Bool { entries.contains { FeatureCatalog.kind(named: $0.kind)!.needsCloseTime } }
@@ -96,7 +106,7 @@ public struct FeatureSpec: Sendable, Hashable, CustomStringConvertible {
 // MARK: - Reading a spec
 
 extension FeatureSpec {
-    static let entryKeys = ["kind", "outputs", "names", "timeframe"]
+    static let entryKeys = ["kind", "outputs", "names", "timeframe", "symbol", "with"]
 
     /// Parses a spec document; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws(FeatureSpecError) -> FeatureSpec {
@@ -148,6 +158,8 @@ extension FeatureSpec {
             text += ";outputs=" + entry.outputs.map { kind.outputs[$0] }.joined(separator: ",")
             text += ";columns=" + entry.columns.joined(separator: ",")
             if let t = entry.timeframe { text += ";timeframe=\(t)" }
+            if let other = entry.symbol { text += ";symbol=\(other.name)" }
+            if let other = entry.with { text += ";with=\(other.name)" }
             text += "\n"
         }
         let h = FNV1a64.hash(Array(text.utf8))
@@ -173,15 +185,28 @@ extension FeatureSpec {
         }
         let where_ = "\(file): \(path) (\(kindName))"
         try unknownKeys(pairs, allowed: entryKeys + kind.parameters.map(\.name), path: path, file: file)
+        func symbolKey(_ key: String) throws(FeatureSpecError) -> Symbol? {
+            guard let given = pairs.first(where: { $0.0 == key })?.1 else { return nil }
+            guard case .string(let name) = given, !name.isEmpty else { throw FeatureSpecError("\(where_): \(key) must be a symbol such as \"BTC-USD\"") }
+            return Symbol(name)
+        }
+        let symbol = try symbolKey("symbol"), with = try symbolKey("with")
+        if with != nil && !kind.isPair {
+            let pairs = FeatureCatalog.kinds.filter(\.isPair).map(\.name).joined(separator: ", ")
+            throw FeatureSpecError("\(where_): \"with\" pairs this symbol's series with another's, which only two-series kinds do (\(pairs)); "
+                + "use \"symbol\" to compute \(kindName) on another symbol's bars")
+        }
+        if symbol != nil && with != nil { throw FeatureSpecError("\(where_): give \"symbol\" or \"with\", not both") }
         var values: [String: FeatureValue] = [:]
         for p in kind.parameters {
             guard let given = pairs.first(where: { $0.0 == p.name })?.1 else {
-                values[p.name] = p.defaultValue
+                // Cross-asset pairs compare the two symbols' closes unless told otherwise.
+                values[p.name] = with != nil && (p.name == "x" || p.name == "y") ? .text(PriceSource.close.rawValue) : p.defaultValue
                 continue
             }
             values[p.name] = try value(given, of: p, at: "\(where_): \(p.name)")
         }
-        let arguments = FeatureArguments(values: values)
+        let arguments = FeatureArguments(values: values, crossAsset: with != nil)
         if let problem = kind.check(arguments) { throw FeatureSpecError("\(where_): \(problem)") }
 
         var outputs = kind.defaultOutputs.map { kind.outputs.firstIndex(of: $0)! }
@@ -203,9 +228,11 @@ extension FeatureSpec {
                 throw FeatureSpecError("\(where_): timeframe must be a duration such as \"4h\", \"1d\" or \"15m\"")
             }
             timeframe = ns / 1_000_000_000
+            if with != nil { throw FeatureSpecError("\(where_): \"timeframe\" and \"with\" cannot be combined (yet); use one of them") }
         }
+        let suffix = (timeframe.map { "_" + Durations.text($0 * 1_000_000_000) } ?? "") + ((symbol ?? with).map { "_" + slug($0) } ?? "")
         var columns = outputs.map { index in
-            kind.column(output: kind.outputs[index], arguments: arguments) + (timeframe.map { "_" + Durations.text($0 * 1_000_000_000) } ?? "")
+            kind.column(output: kind.outputs[index], arguments: arguments) + suffix
         }
         if let given = pairs.first(where: { $0.0 == "names" })?.1 {
             let names = try strings(given, at: "\(where_): names")
@@ -215,7 +242,12 @@ extension FeatureSpec {
             }
             columns = names
         }
-        return Entry(kind: kindName, arguments: arguments, outputs: outputs, columns: columns, timeframe: timeframe)
+        return Entry(kind: kindName, arguments: arguments, outputs: outputs, columns: columns, timeframe: timeframe, symbol: symbol, with: with)
+    }
+
+    /// A symbol as a column-name suffix: "BTC-USD" → "btc_usd".
+    static func slug(_ symbol: Symbol) -> String {
+        String(symbol.name.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
     static func value(_ json: JSON, of p: FeatureParameter, at place: String) throws(FeatureSpecError) -> FeatureValue {

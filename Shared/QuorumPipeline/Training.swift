@@ -95,17 +95,23 @@ public enum TrainingRows {
     /// served values bit for bit only from the same start; a shorter warm-up leaves the first rows off by percents.
     public static let fromFirstBar = Nanos.min
 
-    /// Feature rows for training from archived bars: the same FeatureEngine code as `quorum-features`, so a model
-    /// sees in training exactly the vectors it scores live when `bars` start at the symbol's first bar. Only warm
-    /// vectors become rows; time = bar close.
-    public static func rows(bars: [Bar], spec: FeatureSpec) -> [PriceFeatureRow] {
-        guard let first = bars.first else { return [] }
-        var engine = FeatureEngine(symbol: first.symbol, spec: spec)
+    /// Feature rows for training from archived bars: the same `FeaturesCore` as `quorum-features`, so a model sees
+    /// in training exactly the vectors it scores live when each symbol's bars start at its first bar. `bars` holds
+    /// `symbol`'s bars and, for a cross-asset spec, those of the symbols it references (any order: they are taken in
+    /// event-time order); the rows are `symbol`'s warm vectors (time = bar close). Without `symbol`, the bars'
+    /// first symbol. Throws when the spec does not fit the bars' interval.
+    public static func rows(bars: [Bar], symbol: Symbol? = nil, spec: FeatureSpec) throws(FeatureSpecError) -> [PriceFeatureRow] {
+        guard let symbol = symbol ?? bars.first?.symbol else { return [] }
+        let wanted = Set([symbol] + spec.referencedSymbols)
+        var ordered = bars.filter { wanted.contains($0.symbol) }
+        if wanted.count > 1 { ordered.sort { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) } }
+        var core = FeaturesCore(spec: spec)
         var rows: [PriceFeatureRow] = []
-        rows.reserveCapacity(bars.count)
-        for bar in bars {
-            let v = engine.update(bar)
-            if v.isWarm { rows.append((time: v.barCloseTime, features: v.values, close: bar.close.doubleValue)) }
+        rows.reserveCapacity(ordered.count)
+        for bar in ordered {
+            for case .publish(let v) in try core.handle(bar) where v.symbol == symbol && v.isWarm {
+                rows.append((time: v.barCloseTime, features: v.values, close: v.close.doubleValue))
+            }
         }
         return rows
     }

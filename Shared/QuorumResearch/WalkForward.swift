@@ -48,8 +48,11 @@ public struct WalkForward: Sendable {
 
         // Feature rows per symbol: one engine over all the data, as the features stage computes them.
         var rows: [Symbol: [PriceFeatureRow]] = [:]
+        let bars = data.bars.map(\.bar)
         for symbol in data.symbols {
-            rows[symbol] = TrainingRows.rows(bars: data.bars.lazy.filter { $0.bar.symbol == symbol }.map(\.bar), spec: config.featureSpec)
+            do { rows[symbol] = try TrainingRows.rows(bars: bars, symbol: symbol, spec: config.featureSpec) } catch {
+                throw BacktestError(.invalidValue, "features.spec: \(error)")
+            }
         }
         let jobs = try makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval)
         let outcomes = await train(jobs, rows: rows, progress: progress)

@@ -86,9 +86,16 @@ public enum TrainerWorker {
             let interval = Int64(max(job.intervalSeconds, 1))
             // Every bar of the symbol from its first: the features stage computed its vectors from the first bar on,
             // and indicators with memory (EMA, Wilder smoothing) only equal those bit for bit from the same start.
-            let bars = try await archive.bars(symbol: spec.symbol, intervalSeconds: interval,
-                                              fromOpenNs: TrainingRows.fromFirstBar, toOpenNs: spec.validateTo)
-            let rows = TrainingRows.rows(bars: bars, spec: featureSpec)
+            // A cross-asset spec also reads the bars of the symbols it references.
+            var bars: [Bar] = []
+            for symbol in Set([spec.symbol] + featureSpec.referencedSymbols).sorted() {
+                bars += try await archive.bars(symbol: symbol, intervalSeconds: interval,
+                                               fromOpenNs: TrainingRows.fromFirstBar, toOpenNs: spec.validateTo)
+            }
+            let rows: [PriceFeatureRow]
+            do { rows = try TrainingRows.rows(bars: bars, symbol: spec.symbol, spec: featureSpec) } catch {
+                throw RejectedMessage(.invalid, "job \(job.jobID): \(error)")
+            }
             let outcome = TrainerCore(gate: gate).train(job: spec, rows: rows)
 
             var result = Quorum_V1_TrainingResult()

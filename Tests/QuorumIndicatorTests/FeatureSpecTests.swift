@@ -173,4 +173,90 @@ struct FeatureSpecTests {
         var core = FeaturesCore(spec: odd)
         #expect(throws: FeatureSpecError.self) { try core.handle(bars[0]) }
     }
+
+    /// ETH bars of data/market at the same times as `bars`.
+    static let ethBars: [Bar] = {
+        let candles = try! Repository.candles("data/market/eth_usd_30m.csv.gz", count: 3000)
+        return candles.map { c in
+            Bar(symbol: "ETH-USD", openTime: (c.closeTime! - 1800) * 1_000_000_000, intervalSeconds: 1800,
+                open: Fixed(approximating: c.open), high: Fixed(approximating: c.high), low: Fixed(approximating: c.low),
+                close: Fixed(approximating: c.close), volume: Fixed(approximating: c.volume))
+        }
+    }()
+
+    static let crossSpec = try! parse("""
+        {"kind": "log_return"}, {"kind": "log_return", "symbol": "BTC-USD"}, {"kind": "rsi", "period": 14, "symbol": "BTC-USD"},
+        {"kind": "return_correl", "period": 30, "with": "BTC-USD"}, {"kind": "beta", "period": 30, "with": "BTC-USD"},
+        {"kind": "rel_strength", "period": 48, "with": "BTC-USD"}
+        """)
+
+    static func vectors(_ bars: [Bar], of symbol: Symbol, spec: FeatureSpec = crossSpec) throws -> [Nanos: [UInt64]] {
+        var core = FeaturesCore(spec: spec)
+        var out: [Nanos: [UInt64]] = [:]
+        for bar in bars {
+            for case .publish(let v) in try core.handle(bar) where v.symbol == symbol {
+                #expect(out[v.barCloseTime] == nil, "one vector per bar")
+                out[v.barCloseTime] = v.values.map(\.bitPattern)
+            }
+        }
+        return out
+    }
+
+    @Test("cross-asset entries: names, referenced symbols, and what cannot be combined")
+    func crossAssetSpec() {
+        #expect(Self.crossSpec.names == ["log_return", "log_return_btc_usd", "rsi_14_btc_usd", "return_correl_30_btc_usd",
+                                         "beta_30_btc_usd", "rel_strength_48_btc_usd"])
+        #expect(Self.crossSpec.referencedSymbols == ["BTC-USD"])
+        #expect(Self.error(#"{"kind": "rsi", "with": "BTC-USD"}"#).contains("only two-series kinds do"))
+        #expect(Self.error(#"{"kind": "beta", "with": "BTC-USD", "symbol": "ETH-USD"}"#).contains("not both"))
+        #expect(Self.error(#"{"kind": "beta", "with": "BTC-USD", "timeframe": "4h"}"#).contains("cannot be combined"))
+        #expect(Self.error(#"{"kind": "rsi", "symbol": ""}"#).contains("must be a symbol"))
+    }
+
+    @Test("cross-asset vectors join the other symbol at the same event time, whatever the interleaving; a missing or late leader neither stalls nor leaks")
+    func crossAssetAlignment() throws {
+        let btc = Array(Self.bars.prefix(600)), eth = Array(Self.ethBars.prefix(600))
+        // Event-time order, BTC first at each close time: the reference.
+        let inOrder = zip(btc, eth).flatMap { [$0, $1] }
+        let reference = try Self.vectors(inOrder, of: "ETH-USD")
+        #expect(reference.count == 600)
+        // ETH first at each time, BTC three bars ahead, ETH three bars ahead: the same ETH vectors, bit for bit.
+        let ethFirst = zip(btc, eth).flatMap { [$1, $0] }
+        let btcAhead = Array(btc.prefix(3)) + zip(btc.dropFirst(3), eth).flatMap { [$0, $1] } + Array(eth.suffix(3))
+        let ethAhead = Array(eth.prefix(3)) + zip(eth.dropFirst(3), btc).flatMap { [$0, $1] } + Array(btc.suffix(3))
+        for order in [ethFirst, btcAhead, ethAhead] { #expect(try Self.vectors(order, of: "ETH-USD") == reference) }
+
+        // The values: BTC's own log return and RSI at the same close time, and the pairs computed apart.
+        var rsi = TA.RSI(period: 14), correl = TA.CORREL(period: 30), beta = TA.BETA(period: 30), strength: [Double?] = []
+        var previous: (Double, Double)?
+        var checked = 0
+        for (i, (b, e)) in zip(btc, eth).enumerated() {
+            let (bc, ec) = (b.close.doubleValue, e.close.doubleValue)
+            let btcRSI = rsi.update(bc)
+            var correlValue: Double?
+            if let (pb, pe) = previous { correlValue = correl.update(log(ec / pe), log(bc / pb)) }
+            let betaValue = beta.update(bc, ec)
+            strength.append(i >= 48 ? log(ec / eth[i - 48].close.doubleValue) - log(bc / btc[i - 48].close.doubleValue) : nil)
+            previous = (bc, ec)
+            let v = reference[e.closeTime]!.map(Double.init(bitPattern:))
+            func same(_ x: Double, _ y: Double?) -> Bool { y.map { x.bitPattern == $0.bitPattern } ?? x.isNaN }
+            #expect(same(v[1], i > 0 ? log(bc / btc[i - 1].close.doubleValue) : nil), "btc return at \(i)")
+            #expect(same(v[2], btcRSI) && same(v[3], correlValue) && same(v[4], betaValue) && same(v[5], strength[i]), "bar \(i)")
+            checked += 1
+        }
+        #expect(checked == 600)
+
+        // BTC misses one bar: ETH's vector at that time takes BTC as of its previous bar (never a later one).
+        let gap = 300
+        let missing = zip(btc, eth).enumerated().flatMap { i, pair in i == gap ? [pair.1] : [pair.0, pair.1] }
+        let withGap = try Self.vectors(missing, of: "ETH-USD")
+        #expect(withGap.count == 600)
+        let atGap = withGap[eth[gap].closeTime]!.map(Double.init(bitPattern:))
+        #expect(atGap[1].bitPattern == reference[eth[gap - 1].closeTime]![1], "the as-of BTC return is the previous bar's")
+
+        // No BTC at all: ETH does not stall (only the last maxPendingBars bars wait), and its cross values are NaN.
+        let alone = try Self.vectors(eth, of: "ETH-USD")
+        #expect(alone.count == eth.count - FeaturesCore.maxPendingBars)
+        #expect(alone.values.allSatisfy { Double(bitPattern: $0[1]).isNaN })
+    }
 }

@@ -46,7 +46,7 @@ enum Fixtures {
 
     /// A model trained on the first `trainBars` bars (the gate's verdict does not matter for serving tests).
     static func model(bars: [Bar], trainBars: Int) throws -> ServedModel {
-        let rows = TrainingRows.rows(bars: Array(bars.prefix(trainBars)), spec: .coreV1)
+        let rows = try TrainingRows.rows(bars: Array(bars.prefix(trainBars)), spec: .coreV1)
         let trainTo = rows[rows.count * 3 / 4].time
         let job = TrainingJobSpec(jobID: "fixture-\(bars[0].symbol.name)", symbol: bars[0].symbol, featureSpecVersion: Int(FeatureSpec.coreV1.version),
                                   featureNames: FeatureSpec.coreV1.names, trainFrom: rows[0].time, trainTo: trainTo,

@@ -40,7 +40,7 @@ enum Support {
 
     /// A model artifact trained on the first `trainBars` bars, written to `path`.
     static func writeModel(bars: [Bar], trainBars: Int, to path: String) throws {
-        let rows = TrainingRows.rows(bars: Array(bars.prefix(trainBars)), spec: .coreV1)
+        let rows = try TrainingRows.rows(bars: Array(bars.prefix(trainBars)), spec: .coreV1)
         let job = TrainingJobSpec(jobID: "test-\(bars[0].symbol.name)", symbol: bars[0].symbol, featureSpecVersion: Int(FeatureSpec.coreV1.version),
                                   featureNames: FeatureSpec.coreV1.names, trainFrom: rows[0].time, trainTo: rows[rows.count * 3 / 4].time,
                                   validateTo: rows.last!.time + 1)

@@ -83,7 +83,7 @@ struct WalkForwardRunTests {
     @Test("purge: a fold's training and validation rows all have labels known before its test window opens")
     func purge() throws {
         let bars = try Support.bars("btc_usd_30m.csv.gz", from: "2019-01-01", to: "2019-02-01")
-        let rows = TrainingRows.rows(bars: bars, spec: .coreV1)
+        let rows = try TrainingRows.rows(bars: bars, spec: .coreV1)
         let fold = WalkForwardFold(index: 0, trainFrom: rows[0].time, trainTo: rows[1_000].time, testFrom: rows[1_000].time,
                                    testTo: rows[1_300].time, labelHorizon: Self.interval)
         let window = WalkForward.trainingWindow(fold, validationFraction: 0.25, intervalNs: Self.interval)

@@ -1,3 +1,4 @@
+import Foundation
 // Streaming-indicator faces for the features that are not a TA-Lib type of their own: the core-v1 derived values
 // (EMA ratio, ATR as a fraction of the close, Bollinger %b and bandwidth, return volatility) and a wrapper that feeds
 // an indicator the log returns of its series.
@@ -69,5 +70,38 @@ struct OfLogReturns<Inner: SeriesIndicator>: SeriesIndicator {
     mutating func update(_ value: Double) -> Inner.Output? {
         guard let r = returns.update(close: value) else { return nil }
         return inner.update(r)
+    }
+}
+
+/// Feeds a pair indicator the one-bar log returns of both series; lookback one more than the inner one's.
+struct OfLogReturnPairs<Inner: PairIndicator>: PairIndicator {
+    typealias Output = Inner.Output
+    private var inner: Inner
+    private var previous: (x: Double, y: Double)?
+    init(_ inner: Inner) { self.inner = inner }
+    var lookback: Int { inner.lookback + 1 }
+    mutating func update(_ x: Double, _ y: Double) -> Inner.Output? {
+        defer { previous = (x, y) }
+        guard let previous else { return nil }
+        return inner.update(log(x / previous.x), log(y / previous.y))
+    }
+}
+
+/// ln(x/x₋ₙ) − ln(y/y₋ₙ): how much more x rose than y over the last n bars; lookback n.
+struct RelativeStrength: PairIndicator {
+    typealias Output = Double
+    private var x: TA.Lag
+    private var y: TA.Lag
+    let period: Int
+    init(period: Int) {
+        self.period = period
+        x = TA.Lag(period: period)
+        y = TA.Lag(period: period)
+    }
+    var lookback: Int { period }
+    mutating func update(_ a: Double, _ b: Double) -> Double? {
+        let pa = x.push(a), pb = y.push(b)
+        guard let pa, let pb else { return nil }
+        return log(a / pa) - log(b / pb)
     }
 }

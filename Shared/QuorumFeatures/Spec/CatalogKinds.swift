@@ -51,13 +51,16 @@ extension FeatureKind {
         }
     }
 
-    /// A two-series indicator of two prices of the same bar (`x`, `y`).
+    /// A two-series indicator: of two prices of the same bar (`x`, `y`), or with `"with": SYMBOL` of this symbol's
+    /// `x` and that symbol's `y` at the same event time (then both default to the close). `leaderFirst` feeds the
+    /// other symbol's series as the indicator's first input in that case (BETA regresses its second on its first).
     static func pair<I: PairIndicator>(
-        _ name: String, _ summary: String, _ parameters: [FeatureParameter], x: PriceSource, y: PriceSource,
+        _ name: String, _ summary: String, _ parameters: [FeatureParameter], x: PriceSource, y: PriceSource, leaderFirst: Bool = false,
+        check: @escaping @Sendable (FeatureArguments) -> String? = { _ in nil },
         _ build: @escaping @Sendable (FeatureArguments) -> I
     ) -> FeatureKind where I.Output == Double {
-        FeatureKind(name, .statistics, summary, parameters: parameters + [.source("x", x), .source("y", y)]) { a in
-            PairNode(indicator: build(a), x: a.source("x"), y: a.source("y"))
+        FeatureKind(name, .statistics, summary, parameters: parameters + [.source("x", x), .source("y", y)], isPair: true, check: check) { a in
+            PairNode(indicator: build(a), x: a.source("x"), y: a.source("y"), crossAsset: a.crossAsset, swapped: a.crossAsset && leaderFirst)
         }
     }
 }
@@ -240,8 +243,14 @@ extension FeatureCatalog {
                 }) {
             OfLogReturns(TA.PermutationEntropy(period: $0.int("period"), order: $0.int("order"), delay: $0.int("delay")))
         },
-        .pair("beta", "beta of y's returns on x's (TA-Lib BETA)", [period(5)], x: .high, y: .low) { TA.BETA(period: $0.int("period")) },
+        .pair("beta", "beta of y's one-bar returns on x's (TA-Lib BETA); with \"with\": of this symbol's on the other's",
+              [period(5)], x: .high, y: .low, leaderFirst: true) { TA.BETA(period: $0.int("period")) },
         .pair("correl", "Pearson correlation of x and y (TA-Lib CORREL)", [period(30)], x: .high, y: .low) { TA.CORREL(period: $0.int("period")) },
+        .pair("return_correl", "Pearson correlation of the one-bar log returns of x and y", [period(30, min: 2)], x: .close, y: .open) {
+            OfLogReturnPairs(TA.CORREL(period: $0.int("period")))
+        },
+        .pair("rel_strength", "relative strength: ln(x/x₋ₙ) − ln(y/y₋ₙ), e.g. this symbol's n-bar return over the leader's",
+              [period(48)], x: .close, y: .open) { RelativeStrength(period: $0.int("period")) },
     ]
 
     static let temporal: [FeatureKind] = [

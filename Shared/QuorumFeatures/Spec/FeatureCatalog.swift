@@ -73,6 +73,13 @@ enum MATypeName {
 /// A kind's parameters with every value resolved (the spec's, else the default), in the kind's order.
 public struct FeatureArguments: Sendable, Hashable {
     public let values: [String: FeatureValue]
+    /// A pair kind's second series comes from another symbol's bar at the same event time (`"with"`).
+    public let crossAsset: Bool
+
+    public init(values: [String: FeatureValue], crossAsset: Bool = false) {
+        self.values = values
+        self.crossAsset = crossAsset
+    }
 
     func int(_ name: String) -> Int {
         if case .int(let i) = values[name] { return i }
@@ -117,12 +124,14 @@ public struct FeatureKind: Sendable {
     public let defaultOutputs: [String]
     /// Reads the bar's close time (calendar features): bars must carry one.
     public let needsCloseTime: Bool
+    /// Takes two series (x, y); with `"with": SYMBOL` in a spec, y comes from that symbol's bars.
+    public let isPair: Bool
     /// Cross-parameter rules beyond each parameter's own bounds; returns the problem.
     let check: @Sendable (FeatureArguments) -> String?
     let make: @Sendable (FeatureArguments) -> any FeatureNode
 
     init(_ name: String, _ group: Group, _ summary: String, parameters: [FeatureParameter] = [], outputs: [String] = [],
-         defaultOutputs: [String]? = nil, needsCloseTime: Bool = false,
+         defaultOutputs: [String]? = nil, needsCloseTime: Bool = false, isPair: Bool = false,
          check: @escaping @Sendable (FeatureArguments) -> String? = { _ in nil },
          make: @escaping @Sendable (FeatureArguments) -> any FeatureNode) {
         self.name = name
@@ -132,6 +141,7 @@ public struct FeatureKind: Sendable {
         self.outputs = outputs.isEmpty ? [""] : outputs
         self.defaultOutputs = defaultOutputs ?? self.outputs
         self.needsCloseTime = needsCloseTime
+        self.isPair = isPair
         self.check = check
         self.make = make
     }

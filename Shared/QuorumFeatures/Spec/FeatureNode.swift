@@ -10,6 +10,13 @@ public protocol FeatureNode: Sendable {
     var width: Int { get }
     /// Takes the next bar and writes `width` values from `out` on: NaN where a value is not defined yet.
     mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>)
+    /// The same for a cross-asset pair (`"with"`): `other` is the other symbol's bar as of this bar's event time
+    /// (nil when there is none: the values are NaN and the state does not move).
+    mutating func update(_ bar: TA.Candle, other: TA.Candle?, into out: UnsafeMutablePointer<Double>)
+}
+
+extension FeatureNode {
+    public mutating func update(_ bar: TA.Candle, other: TA.Candle?, into out: UnsafeMutablePointer<Double>) { update(bar, into: out) }
 }
 
 /// The price series a one-series indicator reads from each bar (`"source"` in a spec; the close by default).
@@ -84,16 +91,26 @@ struct MultiSeriesNode<I: SeriesIndicator>: FeatureNode {
     }
 }
 
-/// A two-series indicator (BETA, CORREL) fed two series of the same bar.
+/// A two-series indicator (BETA, CORREL, …) fed two series of the same bar, or, cross-asset, this bar's `x` and the
+/// other symbol's bar's `y` (`swapped`: the other's series goes first).
 struct PairNode<I: PairIndicator>: FeatureNode where I.Output == Double {
     var indicator: I
     let x: PriceSource
     let y: PriceSource
+    let crossAsset: Bool
+    let swapped: Bool
     var lookback: Int { indicator.lookback }
     var width: Int { 1 }
 
     mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
-        out.pointee = indicator.update(x.value(bar), y.value(bar)) ?? .nan
+        if crossAsset { out.pointee = .nan } else { out.pointee = indicator.update(x.value(bar), y.value(bar)) ?? .nan }
+    }
+
+    mutating func update(_ bar: TA.Candle, other: TA.Candle?, into out: UnsafeMutablePointer<Double>) {
+        guard crossAsset else { return update(bar, into: out) }
+        guard let other else { out.pointee = .nan; return }
+        let own = x.value(bar), theirs = y.value(other)
+        out.pointee = (swapped ? indicator.update(theirs, own) : indicator.update(own, theirs)) ?? .nan
     }
 }
 
@@ -160,4 +177,11 @@ extension Int64 {
         let q = self / d
         return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
     }
+}
+
+/// Stands in for a higher-timeframe entry that does not fit the bars' interval: always NaN.
+struct NeverDefined: FeatureNode {
+    let width: Int
+    var lookback: Int { .max / 2 }
+    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) { out.update(repeating: .nan, count: width) }
 }
