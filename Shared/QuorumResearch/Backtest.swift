@@ -82,6 +82,7 @@ public struct Backtest: Sendable {
     /// `quorum replay --digest` does for a cluster run — equal digests, identical decisions, orders and fills.
     public func run(_ data: BacktestData, warmUp: [ArchivedBarRecord] = [], scheduled: [EventTimeDriver.Scheduled] = [],
                     digests: Bool = false, progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
+        try data.check(config.featureSpec)
         let records = BacktestRecords()
         let namer = TopicNamer.live
         var pipeline = pipeline(records: records)

@@ -1,3 +1,4 @@
+import QuorumFeatures
 import QuorumMarketData
 import QuorumModel
 import QuorumPipeline
@@ -92,5 +93,23 @@ public struct BacktestData: Sendable {
             throw BacktestError(.noBars, "symbol \(missing) has no bars in the range \(range)")
         }
         return BacktestData(bars: chosen, files: zip(paths, contents).map { ($0, $1.bars) }, skippedRows: rejections.count)
+    }
+}
+
+extension BacktestData {
+    /// Rejects a feature spec these bars cannot feed: a symbol it reads that is not in the data (cross-asset
+    /// entries), or a higher timeframe that is not a larger multiple of a symbol's interval.
+    public func check(_ spec: FeatureSpec) throws(BacktestError) {
+        let present = Set(symbols)
+        for other in spec.referencedSymbols where !present.contains(other) {
+            let hint = NameSuggestion.closest(to: other.name, among: symbols.map(\.name)).map { " Did you mean \($0)?" } ?? ""
+            throw BacktestError(.noBars, "feature spec \(spec) reads \(other)'s bars (cross-asset entries), but the data holds only "
+                + "\(symbols.map(\.name).joined(separator: ", ")): add \(other)'s file to the data, or use another spec.\(hint)")
+        }
+        for digest in digests {
+            do { try spec.check(intervalSeconds: digest.intervalSeconds) } catch {
+                throw BacktestError(.invalidValue, "\(digest.symbol): \(error)")
+            }
+        }
     }
 }

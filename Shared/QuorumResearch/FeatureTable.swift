@@ -19,6 +19,7 @@ public enum FeatureTable {
     /// Throws when the spec does not fit the bars' interval.
     public static func compute(_ data: BacktestData, spec: FeatureSpec, write: (String) throws -> Void,
                                progress: (Int) -> Void = { _ in }) throws {
+        try data.check(spec)
         let withSymbol = data.symbols.count > 1
         try write(header(spec: spec, withSymbol: withSymbol) + "\n")
         var core = FeaturesCore(spec: spec)

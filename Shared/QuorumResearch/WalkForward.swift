@@ -43,6 +43,7 @@ public struct WalkForward: Sendable {
     }
 
     public func run(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
+        try data.check(config.featureSpec)
         let interval = try Self.interval(of: data)
         let folds = try self.folds(data)
 

@@ -137,6 +137,17 @@ struct BacktestRunTests {
         let skipping = try BacktestData.load(try Self.config(folder: folder, files: [broken]).with { $0.badRows = .skip })
         #expect(skipping.skippedRows == 1 && skipping.bars.count == 95)
 
+        // A spec reading a symbol the data does not hold, and a spec file that is not a spec.
+        try #"{"name": "x", "features": [{"kind": "log_return", "symbol": "XRP-USD"}]}"#.write(toFile: folder + "/cross.json", atomically: true, encoding: .utf8)
+        let cross = try Self.config(folder: folder, files: files, extra: #", "features": {"spec": "cross.json"}, "rules": []"#)
+        do { _ = try await Self.run(cross); Issue.record("expected an error") } catch let error as BacktestError {
+            #expect(error.code == .noBars && error.description.contains("reads XRP-USD's bars"), "\(error)")
+        }
+        try #"{"name": "x", "features": [{"kind": "rsx"}]}"#.write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)
+        do { _ = try Self.config(folder: folder, files: files, extra: #", "features": {"spec": "bad.json"}"#); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("bad.json: features[0].kind \"rsx\" is not a feature. Did you mean \"rsi\"?"), "\(error)")
+        }
+
         var wrongSymbol = try Self.config(folder: folder, files: files)
         wrongSymbol.symbols = [Symbol("BTC-USDT")]
         do { _ = try BacktestData.load(wrongSymbol); Issue.record("expected an error") } catch {
