@@ -85,6 +85,7 @@ public struct FeatureEngine: Sendable {
 
     private var nodes: [any FeatureNode] = []
     private var roles: [Role] = []
+    private var widths: [Int] = []
     private var scratch: [Double] = []
     /// Column c of the vector is `scratch[picks[c]]`.
     private var picks: [Int] = []
@@ -111,6 +112,7 @@ public struct FeatureEngine: Sendable {
             roles.append(entry.symbol.map { .from($0, offset: offsets[i]!) } ?? entry.with.map { .with($0) } ?? .own)
             picks += entry.outputs.map { offset + $0 }
             offset += node.width
+            widths.append(node.width)
             nodes.append(node)
         }
         scratch = Array(repeating: .nan, count: offset)
@@ -119,39 +121,49 @@ public struct FeatureEngine: Sendable {
     /// Takes the next bar and returns its feature vector. `others` gives another symbol's state as of this bar's
     /// event time (nil: none, the cross-asset values are NaN); only specs with cross-asset entries call it.
     public mutating func update(_ bar: Bar, others: (Symbol) -> CrossAssetSnapshot? = { _ in nil }) -> FeatureVector {
+        var values = [Double](repeating: .nan, count: spec.names.count)
+        let warm = values.withUnsafeMutableBufferPointer { update(bar, into: $0.baseAddress!, others: others) }
+        return FeatureVector(symbol: symbol, barCloseTime: bar.closeTime, specName: spec.name, specVersion: spec.version,
+                             values: values, isWarm: warm, close: bar.close)
+    }
+
+    /// Takes the next bar and writes its `spec.names.count` values from `out` on, allocating nothing: the streaming
+    /// path of batch work (`quorum features compute`, training rows). Returns whether the vector is warm (no NaN).
+    public mutating func update(_ bar: Bar, into out: UnsafeMutablePointer<Double>,
+                                others: (Symbol) -> CrossAssetSnapshot? = { _ in nil }) -> Bool {
         if nodes.isEmpty { build(intervalSeconds: bar.intervalSeconds) }
         let candle = TA.Candle(bar)
-        var values = [Double](repeating: .nan, count: picks.count)
         var warm = true
         scratch.withUnsafeMutableBufferPointer { buffer in
             let base = buffer.baseAddress!
             var offset = 0
             for i in nodes.indices {
+                let width = widths[i]
                 switch roles[i] {
                 case .own:
                     nodes[i].update(candle, into: base + offset)
                 case .with(let other):
                     nodes[i].update(candle, other: others(other)?.candle, into: base + offset)
                 case .from(let other, let at):
-                    let width = nodes[i].width
                     if let snapshot = others(other) {
                         for k in 0..<width { base[offset + k] = snapshot.values[at + k] }
                     } else {
                         (base + offset).update(repeating: .nan, count: width)
                     }
                 }
-                offset += nodes[i].width
+                offset += width
             }
-            for (c, p) in picks.enumerated() {
-                let v = base[p]
-                values[c] = v
-                if v.isNaN { warm = false }
+            picks.withUnsafeBufferPointer { picks in
+                for c in 0..<picks.count {
+                    let v = base[picks[c]]
+                    out[c] = v
+                    if v.isNaN { warm = false }
+                }
             }
         }
         barCount += 1
         lastBarCloseTime = bar.closeTime
-        return FeatureVector(symbol: symbol, barCloseTime: bar.closeTime, specName: spec.name, specVersion: spec.version,
-                             values: values, isWarm: warm, close: bar.close)
+        return warm
     }
 }
 

@@ -21,12 +21,16 @@ public enum FeatureAction: Sendable, Hashable {
 /// referenced symbol more than that late can make a live run differ from a replay.
 public struct FeaturesCore: Sendable {
     public let spec: FeatureSpec
-    private var engines: [Symbol: FeatureEngine] = [:]
+    /// Per symbol, in order of first appearance: found by a linear scan, cheaper than hashing the name for the few
+    /// symbols a run has.
+    private var known: [Symbol] = []
+    private var engines: [FeatureEngine] = []
     /// Cross-asset specs only.
     private let referenced: [Symbol]
     private var tracks: [Symbol: CrossAssetTrack] = [:]
     private var pending: [Symbol: [Bar]] = [:]
-    private var lastSeen: [Symbol: Nanos] = [:]
+    /// Close time of the last bar taken, per symbol (parallel to `known`).
+    private var lastSeen: [Nanos] = []
     /// Bars of one symbol that may wait for the referenced symbols before the oldest goes out regardless.
     public static let maxPendingBars = 4
 
@@ -36,21 +40,39 @@ public struct FeaturesCore: Sendable {
     }
 
     /// Symbols seen so far.
-    public var symbols: [Symbol] { lastSeen.keys.sorted() }
+    public var symbols: [Symbol] { known.sorted() }
 
-    /// The engine of a symbol, if it has produced a vector.
-    public func engine(for symbol: Symbol) -> FeatureEngine? { engines[symbol] }
+    /// The engine of a symbol, if it has seen a bar.
+    public func engine(for symbol: Symbol) -> FeatureEngine? { known.firstIndex(of: symbol).map { engines[$0] } }
+
+    /// The index of a symbol's engine, adding one on its first bar (after checking the spec fits its interval).
+    private mutating func index(of bar: Bar) throws(FeatureSpecError) -> Int {
+        if let i = known.firstIndex(of: bar.symbol) { return i }
+        try spec.check(intervalSeconds: bar.intervalSeconds)
+        known.append(bar.symbol)
+        engines.append(FeatureEngine(symbol: bar.symbol, spec: spec))
+        lastSeen.append(.min)
+        return known.count - 1
+    }
+
+    /// The fast path of a spec without cross-asset entries: the bar's vector written to `out` (`spec.names.count`
+    /// values), nil for a bar that is not newer than its symbol's last (a redelivery); else whether it is warm.
+    /// Throws for a cross-asset spec (use `handle`) or a spec that does not fit the bars.
+    public mutating func update(_ bar: Bar, into out: UnsafeMutablePointer<Double>) throws(FeatureSpecError) -> Bool? {
+        guard referenced.isEmpty else { throw FeatureSpecError("\(spec) has cross-asset entries: bars go through handle(_:)") }
+        let i = try index(of: bar)
+        guard bar.closeTime > lastSeen[i] else { return nil }
+        lastSeen[i] = bar.closeTime
+        return engines[i].update(bar, into: out)
+    }
 
     /// Throws when the spec does not fit the bars (a higher timeframe that is not a larger multiple of their
     /// interval), on a symbol's first bar.
     public mutating func handle(_ bar: Bar) throws(FeatureSpecError) -> [FeatureAction] {
-        if let last = lastSeen[bar.symbol], bar.closeTime <= last { return [] }
-        if lastSeen[bar.symbol] == nil { try spec.check(intervalSeconds: bar.intervalSeconds) }
-        lastSeen[bar.symbol] = bar.closeTime
-        guard !referenced.isEmpty else {
-            // Mutate in place through the subscript (no copy of the engine's windows).
-            return [.publish(engines[bar.symbol, default: FeatureEngine(symbol: bar.symbol, spec: spec)].update(bar))]
-        }
+        let i = try index(of: bar)
+        guard bar.closeTime > lastSeen[i] else { return [] }
+        lastSeen[i] = bar.closeTime
+        guard !referenced.isEmpty else { return [.publish(engines[i].update(bar))] }
         if referenced.contains(bar.symbol) { tracks[bar.symbol, default: CrossAssetTrack(symbol: bar.symbol, spec: spec)].update(bar) }
         pending[bar.symbol, default: []].append(bar)
         var actions: [FeatureAction] = []
@@ -61,7 +83,7 @@ public struct FeaturesCore: Sendable {
                 guard joined || pending[symbol]!.count > Self.maxPendingBars else { break }
                 pending[symbol]!.removeFirst()
                 let maxAge = Int64(Self.maxPendingBars) * first.intervalSeconds * 1_000_000_000
-                let vector = engines[symbol, default: FeatureEngine(symbol: symbol, spec: spec)].update(first) { other in
+                let vector = engines[known.firstIndex(of: symbol)!].update(first) { other in
                     tracks[other]?.asOf(first.closeTime, maxAge: maxAge)
                 }
                 actions.append(.publish(vector))

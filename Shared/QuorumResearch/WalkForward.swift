@@ -42,7 +42,18 @@ public struct WalkForward: Sendable {
         case trading(run: Int, runs: Int, done: Int, bars: Int)
     }
 
-    public func run(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
+    /// The training half of a walk-forward: the folds, each symbol's feature rows, the jobs and their outcomes, and
+    /// the model each symbol serves in each fold (`selected`, fold-major). `quorum features report` stops here.
+    struct Models: Sendable {
+        let folds: [WalkForwardFold]
+        let intervalSeconds: Int64
+        let rows: [Symbol: [PriceFeatureRow]]
+        let jobs: [Job]
+        let outcomes: [JobKey: TrainingOutcome]
+        let selected: [ServedSlot?]
+    }
+
+    func trainModels(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> Models {
         try data.check(config.featureSpec)
         let interval = try Self.interval(of: data)
         let folds = try self.folds(data)
@@ -59,7 +70,7 @@ public struct WalkForward: Sendable {
         let outcomes = await train(jobs, rows: rows, progress: progress)
         let candidates = settings.candidates.count
 
-        // The served model of every fold and symbol, for the selection and for each candidate alone.
+        // The served model of every fold and symbol: the best candidate that passes the gate.
         let selected = Self.served(folds: folds, symbols: data.symbols) { fold, symbol in
             let trained = (0..<candidates).compactMap { c -> (Int, TrainingResult)? in
                 guard let r = outcomes[JobKey(fold: fold, symbol: symbol, candidate: c)]?.result, r.verdict.passed else { return nil }
@@ -72,6 +83,14 @@ public struct WalkForward: Sendable {
                 return ga != gb ? ga < gb : a.0 > b.0
             }.map { (candidate: $0.0, result: $0.1) }
         }
+        return Models(folds: folds, intervalSeconds: interval, rows: rows, jobs: jobs, outcomes: outcomes, selected: selected)
+    }
+
+    public func run(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
+        let models = try await trainModels(data, progress: progress)
+        let (folds, interval, rows, jobs, outcomes, selected) = (models.folds, models.intervalSeconds, models.rows, models.jobs,
+                                                                  models.outcomes, models.selected)
+        let candidates = settings.candidates.count
         let alone: [[ServedSlot?]] = candidates < 2 ? [] : (0..<candidates).map { c in
             Self.served(folds: folds, symbols: data.symbols) { fold, symbol in
                 outcomes[JobKey(fold: fold, symbol: symbol, candidate: c)]?.result.map { (candidate: c, result: $0) }

@@ -84,4 +84,21 @@ struct FeatureEngineTests {
         #expect(vectors(run1, "BBB-USD") == vectors(run3, "BBB-USD"))
         #expect(first.symbols == ["AAA-USD", "BBB-USD"])
     }
+
+    @Test("the allocation-free path writes the same values as the vectors, and ignores a redelivered bar")
+    func intoRow() throws {
+        let bars = randomBars(count: 300, seed: 4)
+        var viaHandle = FeaturesCore(spec: .richV1), viaRow = FeaturesCore(spec: .richV1)
+        var row = [Double](repeating: 0, count: FeatureSpec.richV1.names.count)
+        for bar in bars {
+            let vectors = try viaHandle.handle(bar).map { action -> FeatureVector in
+                guard case .publish(let v) = action else { fatalError() }
+                return v
+            }
+            let warm = try row.withUnsafeMutableBufferPointer { try viaRow.update(bar, into: $0.baseAddress!) }
+            #expect(warm == vectors[0].isWarm && row.map(\.bitPattern) == vectors[0].values.map(\.bitPattern))
+        }
+        let again = try row.withUnsafeMutableBufferPointer { try viaRow.update(bars[10], into: $0.baseAddress!) }
+        #expect(again == nil)
+    }
 }

@@ -33,7 +33,12 @@ extension FeatureKind {
         write: @escaping @Sendable (I.Output, UnsafeMutablePointer<Double>) -> Void
     ) -> FeatureKind {
         FeatureKind(name, group, summary, parameters: parameters + [.source()], outputs: outputs, defaultOutputs: defaultOutputs, check: check) { a in
-            MultiSeriesNode(indicator: build(a), source: a.source(), width: outputs.count, write: write)
+            let source = a.source()
+            return MultiNode(indicator: build(a), width: outputs.count) { indicator, bar, out in
+                guard let value = indicator.update(source.value(bar)) else { return false }
+                write(value, out)
+                return true
+            }
         }
     }
 
@@ -47,7 +52,11 @@ extension FeatureKind {
     ) -> FeatureKind {
         FeatureKind(name, group, summary, parameters: parameters, outputs: outputs, defaultOutputs: defaultOutputs,
                     needsCloseTime: needsCloseTime, check: check) { a in
-            MultiNode(indicator: build(a), width: outputs.count, write: write)
+            MultiNode(indicator: build(a), width: outputs.count) { indicator, bar, out in
+                guard let value = indicator.update(bar) else { return false }
+                write(value, out)
+                return true
+            }
         }
     }
 

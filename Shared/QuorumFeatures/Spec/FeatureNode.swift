@@ -66,28 +66,17 @@ struct ScalarSeriesNode<I: SeriesIndicator>: FeatureNode where I.Output == Doubl
     }
 }
 
-/// A bar indicator with several outputs; `write` spreads one value over `width` slots.
+/// An indicator with several outputs. `step` feeds it one bar and spreads its value over `width` slots (false, and
+/// nothing written, while it warms up); the catalog builds `step` where the indicator's type is known, so the hot
+/// path needs no generic metadata at run time.
 struct MultiNode<I: StreamingIndicator>: FeatureNode {
     var indicator: I
     let width: Int
-    let write: @Sendable (I.Output, UnsafeMutablePointer<Double>) -> Void
+    let step: @Sendable (inout I, TA.Candle, UnsafeMutablePointer<Double>) -> Bool
     var lookback: Int { indicator.lookback }
 
     mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
-        if let value = indicator.update(bar) { write(value, out) } else { out.update(repeating: .nan, count: width) }
-    }
-}
-
-/// A one-series indicator with several outputs, fed `source` of each bar.
-struct MultiSeriesNode<I: SeriesIndicator>: FeatureNode {
-    var indicator: I
-    let source: PriceSource
-    let width: Int
-    let write: @Sendable (I.Output, UnsafeMutablePointer<Double>) -> Void
-    var lookback: Int { indicator.lookback }
-
-    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
-        if let value = indicator.update(source.value(bar)) { write(value, out) } else { out.update(repeating: .nan, count: width) }
+        if !step(&indicator, bar, out) { out.update(repeating: .nan, count: width) }
     }
 }
 
