@@ -7,8 +7,8 @@ import QuorumResearch
 /// `quorum features`: the feature catalog and specs, and the features of bar files as a table.
 struct Features: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the feature catalog, print a built-in spec, or compute a spec's features over bar files.",
-        subcommands: [List.self, Spec.self, Compute.self])
+        abstract: "List the feature catalog, print a built-in spec, compute a spec's features over bar files, or report how much each says out of sample.",
+        subcommands: [List.self, Spec.self, Compute.self, Report.self])
 
     /// `quorum features list [--spec SPEC]`
     struct List: ParsableCommand {
@@ -131,6 +131,43 @@ struct Features: AsyncParsableCommand {
             let n = Double(data.bars.count)
             print(String(format: "timing: %@ %d bars, %.3f s, %.1f ns/bar (checksum %.3g), %.0f bars/s", spec.description, data.bars.count,
                          seconds, seconds / n * 1e9, checksum, n / seconds))
+        }
+    }
+
+    /// `quorum features report --config FILE`
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Score every feature of the config's spec per walk-forward fold (IC, stability, mutual information, permutation importance); find near-duplicates; write a report and a pruned spec.",
+            discussion: """
+                Runs the training half of `quorum walk-forward` (the config needs a walk_forward section), then scores each \
+                feature on each fold's test window. Writes <out>/features-<id>/report.json, report.html and \
+                pruned-spec.json (the spec without the near-duplicates, usable as features.spec). docs/features.md, \
+                "Feature selection".
+                """)
+        @OptionGroup var options: ResearchOptions
+        @Option(help: "Features with |Pearson ρ| at or above this are one cluster; each cluster keeps its best |mean IC|.")
+        var maxCorrelation: Double = 0.95
+        @Option(help: "Seed of the permutation-importance shuffles.") var seed: UInt64 = 1
+        @Option(help: "Also write the pruned spec to this file.") var emitSpec: String?
+
+        func run() async throws {
+            let (settings, bars) = try options.load()
+            var training = ProgressLine(total: 1, label: "features report: training jobs")
+            let report = try await FeatureReport.run(config: settings, data: bars, maxCorrelation: maxCorrelation, seed: seed) { step in
+                if case .training(let done, let total) = step {
+                    training.total = total
+                    training.update(done)
+                    if done == total { training.finish() }
+                }
+            }
+            let output = FeatureReportOutput(report: report, config: settings, data: bars)
+            let folder = try output.write(to: options.out)
+            for line in output.summary() { print(line) }
+            print("  wrote \(folder)/{\(FeatureReportOutput.fileNames.joined(separator: ","))}")
+            if let emitSpec {
+                try report.prunedSpec().write(toFile: emitSpec, atomically: true, encoding: .utf8)
+                print("  wrote the pruned spec to \(emitSpec)")
+            }
         }
     }
 }

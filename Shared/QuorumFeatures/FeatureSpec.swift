@@ -282,6 +282,37 @@ extension FeatureSpec {
     }
 }
 
+// MARK: - Writing a spec
+
+extension FeatureSpec {
+    /// The spec as a JSON document that parses back to the same entries, every parameter spelt out; with `keeping`,
+    /// only those columns (an entry with none of them left out). `name` and `description` replace the spec's.
+    public func document(keeping: Set<String>? = nil, name: String? = nil, description: String? = nil) -> String {
+        var items: [JSON] = []
+        for entry in entries {
+            let kind = FeatureCatalog.kind(named: entry.kind)!
+            let kept = zip(entry.outputs, entry.columns).filter { keeping?.contains($0.1) ?? true }
+            guard !kept.isEmpty else { continue }
+            var pairs: [(String, JSON)] = [("kind", .string(entry.kind))]
+            for p in kind.parameters {
+                switch entry.arguments.values[p.name]! {
+                case .int(let i): pairs.append((p.name, .int(i)))
+                case .double(let d): pairs.append((p.name, .number(String(d))))
+                case .text(let t): pairs.append((p.name, .string(t)))
+                }
+            }
+            if kind.outputs != [""] { pairs.append(("outputs", .array(kept.map { .string(kind.outputs[$0.0]) }))) }
+            pairs.append(("names", .array(kept.map { .string($0.1) })))
+            if let t = entry.timeframe { pairs.append(("timeframe", .string(Durations.text(t * 1_000_000_000)))) }
+            if let other = entry.symbol { pairs.append(("symbol", .string(other.name))) }
+            if let other = entry.with { pairs.append(("with", .string(other.name))) }
+            items.append(.object(pairs))
+        }
+        return JSON.object([("name", .string(name ?? self.name)), ("description", .string(description ?? summary)),
+                            ("features", .array(items))]).rendered()
+    }
+}
+
 // MARK: - Built-in specs and lookup
 
 extension FeatureSpec {

@@ -189,7 +189,7 @@ public struct WalkForward: Sendable {
                 }
                 for (c, wire) in wires.enumerated() {
                     let spec: TrainingJobSpec
-                    do { spec = try wire.spec().0 } catch {
+                    do { spec = try wire.spec(known: [config.featureSpec]).0 } catch {
                         throw BacktestError(.invalidValue, "walk_forward fold \(fold.index): \(error)")
                     }
                     jobs.append(Job(key: JobKey(fold: fold.index, symbol: symbol, candidate: c), wire: wire, spec: spec))

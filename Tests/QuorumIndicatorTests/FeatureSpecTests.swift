@@ -97,6 +97,9 @@ struct FeatureSpecTests {
         for spec in FeatureSpec.builtIns {
             let again = try FeatureSpec.parse(FeatureSpec.document(ofBuiltIn: spec.name)!, file: spec.name)
             #expect(again.version == spec.version)
+            // Written back out (every parameter spelt out) it is still the same spec.
+            let written = try FeatureSpec.parse(spec.document(), file: spec.name)
+            #expect(written.version == spec.version && written.names == spec.names)
         }
         // Every rich-v1 feature is warm once the spec's warm-up has passed, on real data.
         var engine = FeatureEngine(symbol: "BTC-USD", spec: rich)
