@@ -23,12 +23,31 @@ struct BacktestCommand: AsyncParsableCommand {
     var digests = false
     @Flag(help: "Print wall time of loading the bars and of running the stages, and bars/s (make bench-backtest); the run's files do not change.")
     var timing = false
+    @Flag(help: "Instead of a backtest: recompute every feature and prediction with the data cut at many points and report any value that differs from the one computed with all the data (look-ahead bias); exit status 1 if one does.")
+    var checkLookahead = false
+    @Option(help: "Cut points of --check-lookahead, spread evenly over the data.") var lookaheadCutoffs = 20
 
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
         let (settings, bars) = try options.load()
         let backtest = try Backtest(config: settings)
+        if checkLookahead {
+            try bars.check(settings.featureSpec)
+            let columns = settings.featureSpec.names + (backtest.models.isEmpty ? [] : ["prediction"])
+            let result = try LookAheadCheck.run(bars, columns: columns, cutoffs: lookaheadCutoffs) { cut in
+                try LookAheadCheck.pipelineValues(cut, spec: settings.featureSpec, models: backtest.models)
+            }
+            print("look-ahead check: \(result.cutoffs.count) cut points, \(result.compared) values compared (\(columns.count) columns: "
+                  + "the features of \(settings.featureSpec)\(backtest.models.isEmpty ? "" : " and the models' predictions"))")
+            if result.differences.isEmpty {
+                print("  no value depends on a later bar")
+                return
+            }
+            print("  LOOK-AHEAD: \(result.leakingColumns.count) column(s) change when later bars are removed: \(result.leakingColumns.joined(separator: ", "))")
+            for d in result.differences.prefix(20) { print("  \(d)") }
+            throw ExitCode(1)
+        }
         let loaded = clock.now
         var progress = ProgressLine(total: bars.bars.count, label: "backtest", quiet: timing)
         let result = try await backtest.run(bars, digests: digests) { done in progress.update(done) }

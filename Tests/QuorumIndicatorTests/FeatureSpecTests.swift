@@ -170,6 +170,16 @@ struct FeatureSpecTests {
         #expect(checked > 300)
         #expect(vectors.firstIndex { $0.isWarm }! < spec.warmUpBars(intervalSeconds: 1800))
 
+        // Bars not aligned to the epoch grid (opening at :07 and :37): each 4h bucket closes with the bar that spans its end.
+        let shifted = bars.map { bar -> Bar in
+            var b = bar
+            b.openTime += 7 * 60 * 1_000_000_000
+            return b
+        }
+        var shiftedEngine = FeatureEngine(symbol: "BTC-USD", spec: spec)
+        let shiftedVectors = shifted.map { shiftedEngine.update($0) }
+        #expect(shiftedVectors.filter(\.isWarm).count > bars.count - 200)
+
         // A timeframe that is not a larger multiple of the bars' interval is refused with a clear error.
         let odd = try Self.parse(#"{"kind": "rsi", "timeframe": "45m"}"#)
         #expect(throws: FeatureSpecError.self) { try odd.check(intervalSeconds: 1800) }

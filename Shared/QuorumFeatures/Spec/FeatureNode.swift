@@ -105,8 +105,8 @@ struct PairNode<I: PairIndicator>: FeatureNode where I.Output == Double {
 
 /// A feature computed on higher-timeframe bars built in the stream from the base bars (`"timeframe": "4h"`).
 ///
-/// A higher-timeframe bar spans [k·T, (k+1)·T) in Unix time. It closes with the base bar whose close time is
-/// (k+1)·T; only then is it fed to the inner node, and its values are held (repeated on every base bar) until the
+/// A higher-timeframe bar holds the base bars opening in [k·T, (k+1)·T) of Unix time. It closes with the base bar
+/// whose close time reaches (k+1)·T; only then is it fed to the inner node, and its values are held (repeated on every base bar) until the
 /// next one closes. So a value never uses a base bar that had not closed at its event time. The first
 /// higher-timeframe bar is used only when the data starts at its opening (a partial first bar would be a different
 /// bar); a gap in the base bars leaves its bar with what did arrive, as exchanges' own candles do.
@@ -134,12 +134,14 @@ struct ResampledNode: FeatureNode {
 
     mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
         let close = bar.closeTime ?? 0
-        // The bucket this bar belongs to ends at the first multiple of T at or after its close time.
-        let end = (close + seconds - 1).floorDiv(seconds) * seconds
+        // The bucket of the bar's open time; the bar reaching its end closes it (bars not aligned to the epoch grid
+        // included: the bar that spans a boundary is its bucket's last).
+        let open = close - baseSeconds
+        let start = open.floorDiv(seconds) * seconds
+        let end = start + seconds
         if end != bucketEnd {
             // A new bucket: the first one counts only if this bar opens it.
-            if bucketEnd == .min { skipping = close - baseSeconds != end - seconds }
-            else { skipping = false }
+            skipping = bucketEnd == .min && open != start
             bucketEnd = end
             building = nil
         }
@@ -153,7 +155,7 @@ struct ResampledNode: FeatureNode {
         } else {
             building = bar
         }
-        if close == end, !skipping, let finished = building {
+        if close >= end, !skipping, let finished = building {
             held.withUnsafeMutableBufferPointer { inner.update(finished, into: $0.baseAddress!) }
         }
         held.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: held.count) }
