@@ -26,11 +26,14 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(help: "Instead of a backtest: recompute every feature and prediction with the data cut at many points and report any value that differs from the one computed with all the data (look-ahead bias); exit status 1 if one does.")
     var checkLookahead = false
     @Option(help: "Cut points of --check-lookahead, spread evenly over the data.") var lookaheadCutoffs = 20
+    @Flag(help: "Also run the stress scenarios (fees ×2, slippage ×3, fills a bar later, volatility ×2) and report the named historical windows; the config's stress section sets them (docs/backtest.md).")
+    var stress = false
 
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
-        let (settings, bars) = try options.load()
+        var (settings, bars) = try options.load()
+        if stress, settings.stress == nil { settings.stress = StressSettings() }
         let backtest = try Backtest(config: settings)
         if checkLookahead {
             try bars.check(settings.featureSpec)
@@ -53,7 +56,13 @@ struct BacktestCommand: AsyncParsableCommand {
         let result = try await backtest.run(bars, digests: digests) { done in progress.update(done) }
         let ran = clock.now
         progress.finish()
-        try options.write(BacktestOutput(result: result, codeVersion: QuorumMetrics.buildVersion))
+        var output = BacktestOutput(result: result, codeVersion: QuorumMetrics.buildVersion)
+        if settings.stress != nil {
+            output.stress = try await Stress.run(config: settings, data: bars, base: result) { name in
+                if !timing { FileHandle.standardError.write(Data("stress scenario: \(name)\n".utf8)) }
+            }
+        }
+        try options.write(output)
         for line in result.digestLines { print(line) }
         if timing {
             let load = (loaded - started).seconds, run = (ran - loaded).seconds

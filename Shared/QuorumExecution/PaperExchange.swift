@@ -15,6 +15,9 @@ public struct PaperExchangeConfig: Sendable, Hashable {
     public var rangeSlippage: Fixed
     /// Spot (false, default): a sell beyond the position and a buy beyond the cash are rejected.
     public var allowShort: Bool
+    /// Bars an order waits beyond the next one before it fills (0: the next bar's open, the default; 1: the open of the
+    /// bar after, as a stress scenario of `quorum backtest --stress`).
+    public var fillDelayBars: Int = 0
     /// Bars remembered per symbol so that an order arriving after its fill bar still fills at that bar (the cluster
     /// delivers bars and orders on different topics, in any relative order). Default 50,000 (~3 years of 30-minute bars).
     public var barMemory: Int
@@ -130,7 +133,7 @@ public struct PaperExchange: Sendable {
             _ = record.transition(to: .accepted)
             actions.append(report(record, time: order.time))
             // Its fill bar may have arrived already: fill at the first remembered bar opening at or after the order.
-            if let bar = recentBars[order.symbol]?.first(where: { $0.openTime >= order.time }) {
+            if let bar = recentBars[order.symbol]?.first(where: { fills(order, at: $0) }) {
                 actions.append(fill(&record, at: bar))
             } else {
                 working.append(order.clientOrderID)
@@ -179,7 +182,7 @@ public struct PaperExchange: Sendable {
         var stillWorking: [String] = []
         for id in working {
             guard var record = orders[id] else { continue }
-            guard record.order.symbol == bar.symbol, bar.openTime >= record.order.time else {
+            guard record.order.symbol == bar.symbol, fills(record.order, at: bar) else {
                 stillWorking.append(id)
                 continue
             }
@@ -189,6 +192,11 @@ public struct PaperExchange: Sendable {
         working = stillWorking
         marks[bar.symbol] = bar.close
         return actions
+    }
+
+    /// Whether `bar` is the order's fill bar or later: it opens at or after the order's time, plus `fillDelayBars` intervals.
+    private func fills(_ order: PaperOrder, at bar: Bar) -> Bool {
+        bar.openTime >= order.time + Int64(config.fillDelayBars) * bar.intervalSeconds * 1_000_000_000
     }
 
     /// High − low of the symbol's bar before `bar` (nil for its first bar).

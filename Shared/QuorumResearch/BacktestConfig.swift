@@ -134,6 +134,10 @@ public struct BacktestConfig: Sendable {
     public var monteCarloBlockLength = 48
     /// Walk-forward settings (`quorum walk-forward`): a model trained per fold instead of `models`.
     public var walkForward: WalkForwardSettings?
+    /// Bars an order waits beyond the next before it fills (0: the next bar's open).
+    public var fillDelayBars = 0
+    /// Stress scenarios run after the backtest (`stress` section or `--stress`); nil: none.
+    public var stress: StressSettings?
 
     public init() {}
 
@@ -142,8 +146,10 @@ public struct BacktestConfig: Sendable {
 
     /// The paper exchange's settings.
     public var exchange: PaperExchangeConfig {
-        PaperExchangeConfig(startingCash: startingEquity, slippageBps: slippageBps, feeBps: takerFeeBps, allowShort: risk.allowShort,
-                            rangeSlippage: rangeSlippage)
+        var exchange = PaperExchangeConfig(startingCash: startingEquity, slippageBps: slippageBps, feeBps: takerFeeBps,
+                                           allowShort: risk.allowShort, rangeSlippage: rangeSlippage)
+        exchange.fillDelayBars = fillDelayBars
+        return exchange
     }
 
     /// Risk's settings with the run's starting equity and costs.
@@ -189,7 +195,8 @@ public struct BacktestConfig: Sendable {
 extension BacktestConfig {
     /// Every top-level key, in documentation order.
     public static let topLevelKeys = ["symbols", "data", "interval", "from", "to", "features", "models", "rules", "consensus",
-                                      "risk", "fees", "slippage", "starting_equity", "overfitting", "monte_carlo", "walk_forward"]
+                                      "risk", "fees", "slippage", "fill_delay_bars", "starting_equity", "overfitting", "monte_carlo",
+                                      "walk_forward", "stress"]
 
     /// Parses a config file's text. `file` names it in errors; `baseDirectory` is where relative paths start.
     public static func parse(_ text: String, file: String = "config", baseDirectory: String = ".") throws(BacktestError) -> BacktestConfig {
@@ -316,6 +323,10 @@ extension BacktestConfig {
             config.slippageBps = try s.fixed("fixed_bps") ?? config.slippageBps
             config.rangeSlippage = try s.fixed("range_fraction") ?? config.rangeSlippage
         }
+        config.fillDelayBars = try root.whole("fill_delay_bars", atLeast: 0) ?? 0
+        if let section = try root.section("stress", keys: StressSettings.keys) {
+            config.stress = try StressSettings.parse(section)
+        }
         if let equity = try root.fixed("starting_equity") {
             guard equity > .zero else { throw root.invalid("starting_equity", "must be positive") }
             config.startingEquity = equity
@@ -414,6 +425,8 @@ extension BacktestConfig {
         ]
         // Only a walk-forward's config has the key, so a plain backtest's run id does not depend on it.
         if let walkForward { pairs.append(("walk_forward", walkForward.json())) }
+        if fillDelayBars != 0 { pairs.append(("fill_delay_bars", .int(fillDelayBars))) }
+        if let stress { pairs.append(("stress", stress.json())) }
         return .object(pairs)
     }
 }

@@ -19,6 +19,8 @@ public struct BacktestOutput: Sendable {
     public let walkForward: WalkForwardResult?
     /// Identifies the code (`git describe` or a version constant), recorded in report.json.
     public let codeVersion: String
+    /// The stress scenarios and historical windows, when the config asks for them.
+    public var stress: StressResult?
 
     public init(result: BacktestResult, codeVersion: String) {
         self.result = result
@@ -124,7 +126,24 @@ public struct BacktestOutput: Sendable {
             ("counts", .object(counts)),
             ("data", .object([("symbols", .array(symbols)), ("files", .array(files))])),
             ("config", result.config.json()),
-        ] + walkForwardSections())
+        ] + walkForwardSections() + stressSections())
+    }
+
+    func stressSections() -> [(String, JSON)] {
+        guard let stress else { return [] }
+        func number(_ x: Double?) -> JSON { x.flatMap { $0.isFinite ? JSON.double($0) : nil } ?? .null }
+        return [("stress", .object([
+            ("scenarios", .array(stress.scenarios.map { s in
+                .object([("name", .string(s.name)), ("description", .string(s.description)), ("total_return", number(s.totalReturn)),
+                         ("sharpe", number(s.sharpe)), ("max_drawdown", number(s.maxDrawdown)), ("trades", .int(s.trades)),
+                         ("final_equity", .number(s.finalEquity.description))])
+            })),
+            ("windows", .array(stress.windows.map { w in
+                .object([("name", .string(w.name)), ("from", .string(TimestampParser.iso(w.from))), ("to", .string(TimestampParser.iso(w.to))),
+                         ("samples", .int(w.samples)), ("total_return", number(w.totalReturn)), ("sharpe", number(w.sharpe)),
+                         ("max_drawdown", number(w.maxDrawdown))])
+            })),
+        ]))]
     }
 
     func monteCarloJSON() -> JSON {
@@ -248,6 +267,21 @@ extension BacktestOutput {
             "  PSR \(n(r.probabilisticSharpe, 3))  DSR \(n(result.deflatedSharpe, 3)) (trials \(result.config.trials))",
             "  trades \(t.trades) (open \(result.openTrades.count))  win rate \(p(t.winRate))  profit factor \(n(t.profitFactor, 2))  "
                 + "fees \(n(t.feesPaid, 2))  decisions \(result.decisions)",
-        ] + walkForwardSummary()
+        ] + walkForwardSummary() + stressSummary()
+    }
+
+    func stressSummary() -> [String] {
+        guard let stress else { return [] }
+        let n = ReportHTML.number
+        let p = ReportHTML.percent
+        var lines = ["  stress (scenario: total return, Sharpe, max drawdown, trades):"]
+        for s in stress.scenarios {
+            lines.append("    \(s.name): \(p(s.totalReturn)), \(n(s.sharpe, 2)), \(p(s.maxDrawdown)), \(s.trades)")
+        }
+        for w in stress.windows {
+            lines.append("    window \(w.name): " + (w.totalReturn.map { "\(p($0)), Sharpe \(w.sharpe.map { n($0, 2) } ?? "n/a"), max drawdown \(p(w.maxDrawdown ?? 0))" }
+                                                    ?? "not in the data"))
+        }
+        return lines
     }
 }

@@ -47,6 +47,7 @@ struct ReportHTML {
         html += "</table>\n"
 
         html += walkForwardHTML()
+        html += stressHTML()
         html += "<h2>Equity</h2>\n" + Self.lineChart(Self.sample(equity), color: "#1f6feb")
         html += "<h2>Drawdown</h2>\n" + Self.lineChart(Self.sample(Drawdown.series(returns: returns).map { $0 * 100 }), color: "#cf222e", fill: true, unit: "%")
         html += "<h2>PnL per symbol</h2>\n" + Self.barChart(result.pnlBySymbol.map { ($0.symbol.name, $0.pnl.doubleValue) })
@@ -56,6 +57,24 @@ struct ReportHTML {
         html += "<h2>Monte Carlo: block bootstrap of returns</h2>\n" + monteCarlo()
         html += "</body></html>\n"
         return html
+    }
+
+    /// The stress scenarios and the historical windows, as two tables.
+    func stressHTML() -> String {
+        guard let stress = output.stress else { return "" }
+        var html = "<h2>Stress scenarios</h2>\n<table><tr><th>scenario</th><th>total return</th><th>Sharpe</th><th>max drawdown</th><th>trades</th><th>final equity</th></tr>\n"
+        for s in stress.scenarios {
+            html += "<tr><th title=\"\(Self.escape(s.description))\">\(Self.escape(s.name))</th><td>\(Self.percent(s.totalReturn))</td>"
+                + "<td>\(Self.number(s.sharpe, 2))</td><td>\(Self.percent(s.maxDrawdown))</td><td>\(s.trades)</td><td>\(s.finalEquity)</td></tr>\n"
+        }
+        html += "</table>\n<h2>Historical windows (this run)</h2>\n<table><tr><th>window</th><th>from</th><th>to</th><th>return</th><th>Sharpe</th><th>max drawdown</th></tr>\n"
+        for w in stress.windows {
+            html += "<tr><th>\(Self.escape(w.name))</th><td>\(TimestampParser.iso(w.from))</td><td>\(TimestampParser.iso(w.to))</td>"
+            html += w.totalReturn.map { "<td>\(Self.percent($0))</td><td>\(w.sharpe.map { Self.number($0, 2) } ?? "n/a")</td><td>\(Self.percent(w.maxDrawdown ?? 0))</td>" }
+                ?? "<td colspan=\"3\">not in the data</td>"
+            html += "</tr>\n"
+        }
+        return html + "</table>\n"
     }
 
     // MARK: charts

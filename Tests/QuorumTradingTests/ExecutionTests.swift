@@ -55,6 +55,21 @@ struct PaperExchangeTests {
         #expect(sell.price == fx("99.95"))
     }
 
+    @Test("fillDelayBars 1: an order fills at the open of the bar after its next one, also when that bar was remembered already")
+    func fillDelay() throws {
+        var config = PaperExchangeConfig(startingCash: 100_000, slippageBps: 0, feeBps: 0)
+        config.fillDelayBars = 1
+        var ex = PaperExchange(config: config)
+        _ = ex.handle(.submit(order("o1", .buy, 1, time: t0)))
+        #expect(reports(ex.handle(.bar(bar(openTime: t0, open: 100)))).isEmpty, "the next bar: one bar too early")
+        let fill = try #require(reports(ex.handle(.bar(bar(openTime: t0 + minute, open: 105)))).first?.fill)
+        #expect(fill.price == 105 && fill.time == t0 + minute)
+        // An order whose delayed fill bar has arrived already fills at it at once.
+        _ = ex.handle(.bar(bar(openTime: t0 + 2 * minute, open: 107)))
+        let late = reports(ex.handle(.submit(order("o2", .sell, 1, time: t0 + minute))))
+        #expect(late.compactMap(\.fill).map(\.price) == [107])
+    }
+
     @Test("a redelivered submit (same client order id) creates no second order or fill")
     func redelivery() {
         var ex = PaperExchange()
