@@ -6,7 +6,9 @@ import QuorumStrategy
 
 /// `quorum-consensus`: joins each bar's features (rule strategies) with the model's prediction and publishes
 /// every source's signal and one decision per joined bar. The pending joins are rebuilt from the inputs at start-up.
-public struct ConsensusStage: StageLogic {
+public struct ConsensusStage: StageLogic, StageInputs {
+    public static let defaultGroup = "quorum-consensus"
+    public static let inputTopics: [TopicSpec] = [Topic.features, Topic.predictions]
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { true }
@@ -25,10 +27,10 @@ public struct ConsensusStage: StageLogic {
 
     /// - Parameter rules: the rule strategies that vote beside the model (default: EMA crossover and RSI mean reversion).
     public init(namer: TopicNamer, config: ConsensusConfig = ConsensusConfig(), spec: FeatureSpec = .default,
-                rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()], group: String = "quorum-consensus") {
+                rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()], group: String = defaultGroup) {
         self.group = namer.group(group)
         featuresTopic = namer.name(Topic.features)
-        inputs = [featuresTopic, namer.name(Topic.predictions)]
+        inputs = Self.inputTopics.map(namer.name)
         signalsTopic = namer.name(Topic.signals)
         decisionsTopic = namer.name(Topic.decisions)
         core = ConsensusCore(config: config, rules: rules)

@@ -12,7 +12,9 @@ import QuorumProto
 /// State (working orders, ledger, recent bars) is rebuilt from the inputs at start-up. With a hot-state sink, the
 /// in-memory book (cash and positions) is stored after the rebuild and after each batch with fills, so the ledger check
 /// of `quorum summary` compares what the running stage holds with the Postgres ledger.
-public struct ExecutionStage: StageLogic {
+public struct ExecutionStage: StageLogic, StageInputs {
+    public static let defaultGroup = "quorum-execution"
+    public static let inputTopics: [TopicSpec] = [Topic.ordersApproved, Topic.bars]
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { true }
@@ -34,10 +36,10 @@ public struct ExecutionStage: StageLogic {
     private var pendingFills: [Fill] = []
 
     public init(namer: TopicNamer, config: PaperExchangeConfig = PaperExchangeConfig(), records: (any ExecutionRecordSink)?,
-                hotState: (any HotStateSink)? = nil, group: String = "quorum-execution") {
+                hotState: (any HotStateSink)? = nil, group: String = defaultGroup) {
         self.group = namer.group(group)
         approvedTopic = namer.name(Topic.ordersApproved)
-        inputs = [approvedTopic, namer.name(Topic.bars)]
+        inputs = Self.inputTopics.map(namer.name)
         reportsTopic = namer.name(Topic.executionReports)
         self.records = records
         self.hotState = hotState

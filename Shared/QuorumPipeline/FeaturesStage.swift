@@ -5,7 +5,9 @@ import QuorumProto
 
 /// `quorum-features`: bars → feature vectors (one per bar, warm flag set after the warm-up), latest per symbol
 /// in hot state. State (the indicator windows) is rebuilt from the bars topic at start-up.
-public struct FeaturesStage: StageLogic {
+public struct FeaturesStage: StageLogic, StageInputs {
+    public static let defaultGroup = "quorum-features"
+    public static let inputTopics: [TopicSpec] = [Topic.bars]
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { true }
@@ -15,9 +17,9 @@ public struct FeaturesStage: StageLogic {
     private var core: FeaturesCore
     private var latest: [String: Quorum_V1_FeatureVector] = [:]
 
-    public init(namer: TopicNamer, spec: FeatureSpec = .default, hotState: (any HotStateSink)?, group: String = "quorum-features") {
+    public init(namer: TopicNamer, spec: FeatureSpec = .default, hotState: (any HotStateSink)?, group: String = defaultGroup) {
         self.group = namer.group(group)
-        inputs = [namer.name(Topic.bars)]
+        inputs = Self.inputTopics.map(namer.name)
         output = namer.name(Topic.features)
         stamp = EnvelopeStamp(producer: "quorum-features")
         self.hotState = hotState

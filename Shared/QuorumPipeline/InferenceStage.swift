@@ -21,7 +21,9 @@ public struct ServedModel: Sendable {
 /// (ACTIVATED with the artifact bytes, or ROLLED_BACK): the swap happens between two messages, without a restart.
 /// Vectors of a symbol without a model or not yet warm produce nothing; a vector of another feature spec than its
 /// model's is rejected (a dead letter naming both).
-public struct InferenceStage: StageLogic {
+public struct InferenceStage: StageLogic, StageInputs {
+    public static let defaultGroup = "quorum-inference"
+    public static let inputTopics: [TopicSpec] = [Topic.features, Topic.models]
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { false }
@@ -34,10 +36,10 @@ public struct InferenceStage: StageLogic {
     /// Number of model swaps (for metrics).
     public private(set) var swaps = 0
 
-    public init(namer: TopicNamer, initialModels: [ServedModel], hotState: (any HotStateSink)?, group: String = "quorum-inference") {
+    public init(namer: TopicNamer, initialModels: [ServedModel], hotState: (any HotStateSink)?, group: String = defaultGroup) {
         self.group = namer.group(group)
         featuresTopic = namer.name(Topic.features)
-        inputs = [featuresTopic, namer.name(Topic.models)]
+        inputs = Self.inputTopics.map(namer.name)
         output = namer.name(Topic.predictions)
         self.hotState = hotState
         var byID: [Symbol: ServedModel] = [:]

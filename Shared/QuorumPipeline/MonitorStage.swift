@@ -151,7 +151,9 @@ public struct RetrainPolicy: Sendable {
 /// `quorum-monitor`: reads every data topic (read-only), keeps counters and latencies in `MonitorStats`, and
 /// publishes retraining jobs for symbols that are being served (predictions seen) on an event-time schedule or
 /// when the model's live accuracy decays. Initial models come from an explicit `quorum train`.
-public struct MonitorStage: StageLogic {
+public struct MonitorStage: StageLogic, StageInputs {
+    public static let defaultGroup = "quorum-monitor"
+    public static let inputTopics: [TopicSpec] = Topic.all
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { false }
@@ -181,11 +183,11 @@ public struct MonitorStage: StageLogic {
     }
     private var symbols: [Symbol: SymbolState] = [:]
 
-    public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), group: String = "quorum-monitor") {
+    public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), group: String = defaultGroup) {
         self.group = namer.group(group)
         self.stats = stats
         self.policy = policy
-        inputs = Topic.all.map { namer.name($0) }
+        inputs = Self.inputTopics.map(namer.name)
         barsTopic = namer.name(Topic.bars)
         predictionsTopic = namer.name(Topic.predictions)
         jobsTopic = namer.name(Topic.trainingJobs)

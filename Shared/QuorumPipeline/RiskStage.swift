@@ -21,7 +21,9 @@ import QuorumRisk
 ///
 /// The result: the same decisions give byte-identical orders (ids and quantities) on every run, replay and
 /// restart. The state is rebuilt from the inputs at start-up.
-public struct RiskStage: StageLogic {
+public struct RiskStage: StageLogic, StageInputs {
+    public static let defaultGroup = "quorum-risk"
+    public static let inputTopics: [TopicSpec] = [Topic.decisions, Topic.executionReports, Topic.control]
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { true }
@@ -87,12 +89,12 @@ public struct RiskStage: StageLogic {
     ///   seen yet cannot hold others back otherwise, so the first decisions could be released too early).
     public init(namer: TopicNamer, config: RiskConfig = RiskConfig(), idleTimeout: Duration? = .seconds(2),
                 expectedSymbols: [Symbol] = [],
-                hotState: (any HotStateSink)?, denialSink: (any DenialRecordSink)?, group: String = "quorum-risk") {
+                hotState: (any HotStateSink)?, denialSink: (any DenialRecordSink)?, group: String = defaultGroup) {
         self.group = namer.group(group)
         decisionsTopic = namer.name(Topic.decisions)
         reportsTopic = namer.name(Topic.executionReports)
         controlTopic = namer.name(Topic.control)
-        inputs = [decisionsTopic, reportsTopic, controlTopic]
+        inputs = Self.inputTopics.map(namer.name)
         approvedTopic = namer.name(Topic.ordersApproved)
         deniedTopic = namer.name(Topic.ordersDenied)
         alertsTopic = namer.name(Topic.alerts)

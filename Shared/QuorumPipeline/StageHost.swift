@@ -580,3 +580,10 @@ final class ConsumerBox: Sendable {
         c?.interrupt()
     }
 }
+
+/// A stage's consumer group and input topics, declared once on its type: the stage subscribes to them, and the
+/// cluster-wide group → topics table (`ServiceGroups.inputs`: lag, replay resets) is derived from them.
+public protocol StageInputs: Sendable {
+    static var defaultGroup: String { get }
+    static var inputTopics: [TopicSpec] { get }
+}

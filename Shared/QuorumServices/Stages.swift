@@ -162,18 +162,17 @@ struct LagPoller: Service {
 
 /// Each stage's consumer group and its input topics (lag, replay resets).
 public enum ServiceGroups {
-    public static let inputs: [(String, [TopicSpec])] = [
-        ("quorum-features", [Topic.bars]),
-        ("quorum-trainer", [Topic.trainingJobs]),
-        ("quorum-inference", [Topic.features, Topic.models]),
-        ("quorum-consensus", [Topic.features, Topic.predictions]),
-        ("quorum-risk", [Topic.decisions, Topic.executionReports, Topic.control]),
-        ("quorum-execution", [Topic.ordersApproved, Topic.bars]),
-        ("quorum-monitor", Topic.all),
+    /// Every consuming service, in pipeline order: their types declare group and inputs (`StageInputs`).
+    public static let consumers: [any StageInputs.Type] = [
+        FeaturesStage.self, TrainerWorker.self, InferenceStage.self, ConsensusStage.self, RiskStage.self, ExecutionStage.self,
+        MonitorStage.self,
     ]
 
+    public static let inputs: [(String, [TopicSpec])] = consumers.map { ($0.defaultGroup, $0.inputTopics) }
+
     /// The stages a replay runs on a prefix, in pipeline order (the executables' names are their groups).
-    public static let replayStages = ["quorum-features", "quorum-inference", "quorum-consensus", "quorum-risk", "quorum-execution"]
+    public static let replayStages = [FeaturesStage.self, InferenceStage.self, ConsensusStage.self, RiskStage.self,
+                                      ExecutionStage.self].map { ($0 as any StageInputs.Type).defaultGroup }
 
     public static func topics(ofGroup group: String) -> [TopicSpec]? { inputs.first { $0.0 == group }?.1 }
 }

@@ -21,8 +21,10 @@ import ServiceLifecycle
 /// 4. publish the result on `training.results` and the model events on `models` (ACTIVATED carries the artifact,
 ///    so inference swaps without reading Postgres);
 /// 5. record the run — last, so a crash anywhere before it makes the redelivered job run again, idempotently.
-public enum TrainerWorker {
+public enum TrainerWorker: StageInputs {
     public static let group = "quorum-trainer"
+    public static let defaultGroup = group
+    public static let inputTopics: [TopicSpec] = [Topic.trainingJobs]
     /// The registry metric that decides which model is better: base-rate log loss minus validation log loss.
     public static let activationMetric = TrainingResult.activationMetric
 
@@ -31,7 +33,7 @@ public enum TrainerWorker {
         let bus = backends.bus!
         let namer = backends.namer
         let postgres = backends.postgres!
-        let consumer = try bus.makeConsumer(group: namer.group(group), topics: [namer.name(Topic.trainingJobs)],
+        let consumer = try bus.makeConsumer(group: namer.group(group), topics: inputTopics.map(namer.name),
                                             clientID: context.config.kafkaClientID, startAt: .earliest)
         let producer = try bus.makeProducer(clientID: context.config.kafkaClientID)
         let loop = ConsumerLoop(consumer: consumer, deadLetters: producer, group: namer.group(group), logger: context.logger)
