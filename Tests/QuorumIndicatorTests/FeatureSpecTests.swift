@@ -7,15 +7,17 @@ import Testing
 /// built-in specs, higher-timeframe features, and the talib-parity spec against TA-Lib's own values.
 @Suite("Feature specs")
 struct FeatureSpecTests {
-    /// The first BTC bars of data/market as `Bar`s (exact decimals, as ingest makes them).
-    static let bars: [Bar] = {
-        let candles = try! Repository.candles("data/market/btc_usd_30m.csv.gz", count: 3000)
+    /// The first 3,000 bars of a data/market file as `Bar`s (exact decimals, as ingest makes them).
+    static func marketBars(_ file: String, _ symbol: Symbol) -> [Bar] {
+        let candles = try! Repository.candles("data/market/\(file)", count: 3000)
         return candles.map { c in
-            Bar(symbol: "BTC-USD", openTime: (c.closeTime! - 1800) * 1_000_000_000, intervalSeconds: 1800,
+            Bar(symbol: symbol, openTime: (c.closeTime! - 1800) * 1_000_000_000, intervalSeconds: 1800,
                 open: Fixed(approximating: c.open), high: Fixed(approximating: c.high), low: Fixed(approximating: c.low),
                 close: Fixed(approximating: c.close), volume: Fixed(approximating: c.volume))
         }
-    }()
+    }
+
+    static let bars = marketBars("btc_usd_30m.csv.gz", "BTC-USD")
 
     static func parse(_ features: String, name: String = "t") throws -> FeatureSpec {
         try FeatureSpec.parse("{\"name\": \"\(name)\", \"features\": [\(features)]}", file: "spec.json")
@@ -188,14 +190,7 @@ struct FeatureSpecTests {
     }
 
     /// ETH bars of data/market at the same times as `bars`.
-    static let ethBars: [Bar] = {
-        let candles = try! Repository.candles("data/market/eth_usd_30m.csv.gz", count: 3000)
-        return candles.map { c in
-            Bar(symbol: "ETH-USD", openTime: (c.closeTime! - 1800) * 1_000_000_000, intervalSeconds: 1800,
-                open: Fixed(approximating: c.open), high: Fixed(approximating: c.high), low: Fixed(approximating: c.low),
-                close: Fixed(approximating: c.close), volume: Fixed(approximating: c.volume))
-        }
-    }()
+    static let ethBars = marketBars("eth_usd_30m.csv.gz", "ETH-USD")
 
     static let crossSpec = try! parse("""
         {"kind": "log_return"}, {"kind": "log_return", "symbol": "BTC-USD"}, {"kind": "rsi", "period": 14, "symbol": "BTC-USD"},
