@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import QuorumBus
+import QuorumFeatures
 import QuorumKafka
 import QuorumModel
 import QuorumPipeline
@@ -78,6 +79,9 @@ struct Train: AsyncParsableCommand {
     @Option(help: "End of the validation window (event time); default: the last archived bar of each symbol.") var until: String?
     @Option(help: "Training window length in days.") var trainDays: Int = 240
     @Option(help: "Validation window length in days (the most recent part).") var validationDays: Int = 40
+    @Option(name: .customLong("features.spec"),
+            help: "The feature spec the jobs name: the cluster's features.spec (default: $QUORUM_FEATURES_SPEC, else \(FeatureSpec.default.name)).")
+    var featureSpec: String = ProcessInfo.processInfo.environment["QUORUM_FEATURES_SPEC"] ?? FeatureSpec.default.name
     @Flag(help: "Wait until every job has a recorded outcome (training_runs), showing progress.") var wait = false
     @Option(help: "Give up waiting after this many seconds.") var timeout: Int = 900
 
@@ -89,6 +93,7 @@ struct Train: AsyncParsableCommand {
         let untilNs = try until.map { try parseTime($0, option: "--until") }
         let requested = symbols.map { $0.split(separator: ",").map { Symbol(String($0).trimmingCharacters(in: .whitespaces)) } }
         let (trainDays, validationDays, wait, timeout) = (Int64(trainDays), Int64(validationDays), self.wait, self.timeout)
+        let spec = try FeatureSpec.load(featureSpec) { try String(contentsOfFile: $0, encoding: .utf8) }
         try await stores.withStore(prefix: broker.prefix) { store in
             let archive = BarArchive(store: store)
             let runs = TrainingRuns(store: store)
@@ -103,19 +108,18 @@ struct Train: AsyncParsableCommand {
             let day: Int64 = 86_400 * 1_000_000_000
             var jobs: [Quorum_V1_TrainingJob] = []
             for symbol in chosen {
-                guard let range = try await archive.range(symbol: symbol) else {
+                // The symbol's bar interval (the shortest, when the archive holds several), and its range of bars.
+                guard let interval = try await archive.intervals(symbol: symbol).first,
+                      let range = try await archive.range(symbol: symbol, intervalSeconds: interval) else {
                     throw ValidationError("no archived bars for \(symbol); ingest them first")
                 }
-                let interval = Int64(1800)
-                // The validation window ends at the last archived bar's close (or earlier with --until).
-                let lastClose = range.last + interval * 1_000_000_000
-                let end = min(untilNs ?? lastClose, lastClose)
-                let start = max(range.first, end - (trainDays + validationDays) * day)
-                let trainTo = end - validationDays * day
-                guard trainTo > start else { throw ValidationError("\(symbol): archive \(isoTime(range.first))…\(isoTime(range.last)) is too short for the windows") }
-                jobs += TrainingJobs.make(symbol: symbol, intervalSeconds: interval, trainFrom: start, trainTo: trainTo, validateTo: end,
-                                          stamp: EnvelopeStamp(producer: "quorum-cli"))
-                print("\(symbol): train \(isoTime(start)) … \(isoTime(trainTo)), validate … \(isoTime(end))")
+                guard let window = TrainingWindow.latest(firstOpen: range.first, lastOpen: range.last, intervalSeconds: interval, until: untilNs,
+                                                         train: trainDays * day, validation: validationDays * day) else {
+                    throw ValidationError("\(symbol): archive \(isoTime(range.first))…\(isoTime(range.last)) is too short for the windows")
+                }
+                jobs += TrainingJobs.make(symbol: symbol, intervalSeconds: interval, trainFrom: window.trainFrom, trainTo: window.trainTo,
+                                          validateTo: window.validateTo, spec: spec, stamp: EnvelopeStamp(producer: "quorum-cli"))
+                print("\(symbol): train \(isoTime(window.trainFrom)) … \(isoTime(window.trainTo)), validate … \(isoTime(window.validateTo)) (\(spec))")
             }
             let producer = try bus.makeProducer(clientID: "quorum-cli-train")
             _ = try await producer.send(jobs.map { job in

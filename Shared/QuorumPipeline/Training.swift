@@ -57,6 +57,32 @@ public enum TrainingJobs {
     }
 }
 
+/// The windows of an initial training run (`quorum train`): validation ends at the last archived bar's close (or
+/// earlier, at `until`), the validation window is its most recent `validation`, and the training window the
+/// `train` before that — cut at the first archived bar.
+public struct TrainingWindow: Sendable, Equatable {
+    public var trainFrom: Nanos
+    public var trainTo: Nanos
+    public var validateTo: Nanos
+
+    public init(trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos) {
+        self.trainFrom = trainFrom
+        self.trainTo = trainTo
+        self.validateTo = validateTo
+    }
+
+    /// nil when the archive is too short for a training window before the validation window.
+    public static func latest(firstOpen: Nanos, lastOpen: Nanos, intervalSeconds: Int64, until: Nanos?, train: Nanos,
+                              validation: Nanos) -> TrainingWindow? {
+        let lastClose = lastOpen + intervalSeconds * 1_000_000_000
+        let end = min(until ?? lastClose, lastClose)
+        let start = max(firstOpen, end - train - validation)
+        let trainTo = end - validation
+        guard trainTo > start else { return nil }
+        return TrainingWindow(trainFrom: start, trainTo: trainTo, validateTo: end)
+    }
+}
+
 extension Quorum_V1_TrainingJob {
     /// The trainer core's job, checked: a bad job is a dead letter, not a crash. The job's feature spec must be one
     /// of `known` (the built-in specs and the trainer's configured one) by name and content hash.

@@ -27,4 +27,17 @@ struct TrainingRowsTests {
         // Without the leader's bars the cross-asset values are missing: no warm row at all.
         #expect(try TrainingRows.rows(bars: follower, symbol: "BBB-USD", spec: spec).isEmpty)
     }
+
+    @Test("quorum train's windows: validation ends at the last bar's close (or until), training before it, cut at the first bar")
+    func latestWindow() {
+        let day: Nanos = 86_400_000_000_000, hour: Nanos = 3_600_000_000_000
+        let first: Nanos = 1_600_000_000 * 1_000_000_000, last = first + 300 * day
+        let w = TrainingWindow.latest(firstOpen: first, lastOpen: last, intervalSeconds: 3600, until: nil, train: 240 * day, validation: 40 * day)
+        #expect(w == TrainingWindow(trainFrom: last + hour - 280 * day, trainTo: last + hour - 40 * day, validateTo: last + hour))
+        let until = TrainingWindow.latest(firstOpen: first, lastOpen: last, intervalSeconds: 3600, until: first + 200 * day,
+                                          train: 240 * day, validation: 40 * day)
+        #expect(until == TrainingWindow(trainFrom: first, trainTo: first + 160 * day, validateTo: first + 200 * day))
+        #expect(TrainingWindow.latest(firstOpen: first, lastOpen: first + 10 * day, intervalSeconds: 3600, until: nil, train: 240 * day,
+                                      validation: 40 * day) == nil)
+    }
 }
