@@ -98,12 +98,7 @@ struct Train: AsyncParsableCommand {
             let archive = BarArchive(store: store)
             let runs = TrainingRuns(store: store)
             var chosen = requested ?? []
-            if chosen.isEmpty {
-                let rows = try await store.withConnection { c in
-                    try await c.query("SELECT DISTINCT symbol FROM bars ORDER BY symbol", logger: Logger(label: "quorum"))
-                }
-                for try await (name) in rows.decode(String.self) { chosen.append(Symbol(name)) }
-            }
+            if chosen.isEmpty { chosen = try await archive.symbols() }
             guard !chosen.isEmpty else { throw ValidationError("the bar archive is empty: ingest bars first (quorum ingest FILE…)") }
             let day: Int64 = 86_400 * 1_000_000_000
             var jobs: [Quorum_V1_TrainingJob] = []

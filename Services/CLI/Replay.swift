@@ -191,17 +191,10 @@ enum PrefixPipeline {
         try await stores.withStore(prefix: prefix) { store in
             let schema = PostgresConfiguration.schema(forTopicPrefix: prefix)!
             let sourceSchema = PostgresConfiguration.schema(forTopicPrefix: sourcePrefix) ?? "public"
-            let copied = try await store.withConnection { c -> Int in
-                let rows = try await c.query(PostgresQuery(unsafeSQL: """
-                    INSERT INTO \(schema).models SELECT * FROM \(sourceSchema).models WHERE status = 'active'
-                    ON CONFLICT DO NOTHING RETURNING model_id
-                    """), logger: Logger(label: "quorum"))
-                var n = 0
-                for try await _ in rows { n += 1 }
-                return n
-            }
+            let registry = ModelRegistry(store: store)
+            let copied = try await registry.copyActive(fromSchema: sourceSchema)
             print("pinned \(copied) active models of schema \(sourceSchema) into schema \(schema)")
-            return try await ModelRegistry(store: store).activeModels().map(\.symbol.name)
+            return try await registry.activeModels().map(\.symbol.name)
         }
     }
 

@@ -99,6 +99,16 @@ public struct BarArchive: Sendable {
         }
     }
 
+    /// Every symbol with archived bars, in name order.
+    public func symbols() async throws -> [Symbol] {
+        let logger = self.logger
+        return try await self.store.withConnection { connection in
+            try await collect("SELECT DISTINCT symbol FROM bars ORDER BY symbol", on: connection, logger: logger) { row in
+                Symbol(try row.value("symbol", as: String.self))
+            }
+        }
+    }
+
     /// How many bars are archived: of `symbol` (every interval), or of all symbols when nil.
     public func count(symbol: Symbol? = nil) async throws -> Int {
         let logger = self.logger

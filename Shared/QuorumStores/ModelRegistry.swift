@@ -193,6 +193,26 @@ public struct ModelRegistry: Sendable {
     }
 
     /// The model with this id, if registered.
+    /// Copies the active models of another schema (another run's registry, e.g. the run a replay reproduces) into
+    /// this store's schema, leaving models it has already alone; returns how many it copied. `schema` is a name of
+    /// letters, digits and `_` (`PostgresConfiguration.schema(forTopicPrefix:)`), or "public".
+    public func copyActive(fromSchema schema: String) async throws -> Int {
+        guard !schema.isEmpty, schema.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
+            throw StoresError(code: .invalidArgument, message: "'\(schema)' is not a schema name (letters, digits and _ only)")
+        }
+        let logger = self.logger
+        return try await self.store.withConnection { connection in
+            // The identifier is checked above; Postgres cannot bind identifiers.
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO models SELECT * FROM \(schema).models WHERE status = 'active'
+                ON CONFLICT DO NOTHING RETURNING model_id
+                """), logger: logger)
+            var copied = 0
+            for try await _ in rows { copied += 1 }
+            return copied
+        }
+    }
+
     public func model(id: String) async throws -> ModelRecord? {
         try await self.select("WHERE model_id = \(id)").first
     }

@@ -22,6 +22,7 @@ struct BarArchiveIntegrationTests {
         try await StoresTestDatabase.with { store async throws in
             let archive = BarArchive(store: store)
             let bars = (0..<5).map { Self.bar("BTC-USD", $0) }
+            #expect(try await archive.symbols().isEmpty)
             #expect(try await archive.insert(bars) == 5)
             #expect(try await archive.insert(bars) == 0)
             // A different version of an archived bar is skipped too: the first one stored wins.
@@ -31,6 +32,8 @@ struct BarArchiveIntegrationTests {
             let stored = try await archive.bars(symbol: "BTC-USD", intervalSeconds: Self.minute, fromOpenNs: .min, toOpenNs: .max)
             #expect(stored == bars.map(\.bar))
             #expect(try await archive.insert([]) == 0)
+            _ = try await archive.insert([Self.bar("AAA-USD", 0)])
+            #expect(try await archive.symbols() == ["AAA-USD", "BTC-USD"])
         }
     }
 

@@ -79,6 +79,29 @@ struct ModelRegistryIntegrationTests {
         }
     }
 
+    @Test func activeModelsAreCopiedFromAnotherSchemaOnce() async throws {
+        try await StoresTestDatabase.with { source async throws in
+            let registry = ModelRegistry(store: source)
+            _ = try await registry.register(Self.model("a1", auc: 0.6))
+            _ = try await registry.register(Self.model("a2", "ETH-USD", auc: 0.6))
+            _ = try await registry.register(Self.model("a3", "ETH-USD", auc: 0.6))
+            _ = try await registry.activateIfBetter(modelID: "a1", metric: "auc")
+            _ = try await registry.activateIfBetter(modelID: "a2", metric: "auc")
+            // A second schema in the same database, as a replay's prefix gets one.
+            var configuration = try StoresTestDatabase.adminConfiguration()
+            configuration.database = source.configuration.database
+            configuration.schema = "replay_1"
+            try await StoresTestDatabase.withStore(configuration) { replay in
+                try await replay.migrate()
+                let pinned = ModelRegistry(store: replay)
+                #expect(try await pinned.copyActive(fromSchema: "public") == 2)
+                #expect(try await pinned.copyActive(fromSchema: "public") == 0)   // already there: nothing twice
+                #expect(try await pinned.activeModels().map(\.modelID).sorted() == ["a1", "a2"])
+                await #expect(throws: StoresError.self) { try await pinned.copyActive(fromSchema: "public; drop table models") }
+            }
+        }
+    }
+
     @Test func activationErrors() async throws {
         try await StoresTestDatabase.with { store async throws in
             let registry = ModelRegistry(store: store)
