@@ -19,7 +19,7 @@ struct Features: AsyncParsableCommand {
 
         func run() throws {
             if let spec {
-                let s = try FeatureSpec.load(spec) { try String(contentsOfFile: $0, encoding: .utf8) }
+                let s = try FeatureSpec.load(spec)
                 print("\(s): \(s.names.count) features, warm from bar \(s.warmUpBars(intervalSeconds: 1800)) on 30m bars")
                 if !s.summary.isEmpty { print(s.summary) }
                 for entry in s.entries {
@@ -75,7 +75,7 @@ struct Features: AsyncParsableCommand {
         var timing = false
 
         func run() throws {
-            let featureSpec = try FeatureSpec.load(spec) { try String(contentsOfFile: $0, encoding: .utf8) }
+            let featureSpec = try FeatureSpec.load(spec)
             var config = BacktestConfig()
             config.data = .files(files)
             if let symbol { config.dataSymbol = .init(symbol) }

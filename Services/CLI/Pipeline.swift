@@ -93,7 +93,7 @@ struct Train: AsyncParsableCommand {
         let untilNs = try until.map { try parseTime($0, option: "--until") }
         let requested = symbols.map { $0.split(separator: ",").map { Symbol(String($0).trimmingCharacters(in: .whitespaces)) } }
         let (trainDays, validationDays, wait, timeout) = (Int64(trainDays), Int64(validationDays), self.wait, self.timeout)
-        let spec = try FeatureSpec.load(featureSpec) { try String(contentsOfFile: $0, encoding: .utf8) }
+        let spec = try FeatureSpec.load(featureSpec)
         try await stores.withStore(prefix: broker.prefix) { store in
             let archive = BarArchive(store: store)
             let runs = TrainingRuns(store: store)

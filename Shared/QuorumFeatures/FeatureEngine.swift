@@ -108,7 +108,9 @@ public struct FeatureEngine: Sendable {
         var offset = 0
         let offsets = spec.snapshotOffsets
         for (i, entry) in spec.entries.enumerated() {
-            let node = Self.node(entry, intervalSeconds: intervalSeconds)
+            // An entry computed on another symbol's bars only copies that symbol's snapshot: no node of its own.
+            let node: any FeatureNode = entry.symbol == nil ? Self.node(entry, intervalSeconds: intervalSeconds)
+                : NeverDefined(width: FeatureCatalog.kind(named: entry.kind)!.outputs.count)
             roles.append(entry.symbol.map { .from($0, offset: offsets[i]!) } ?? entry.with.map { .with($0) } ?? .own)
             picks += entry.outputs.map { offset + $0 }
             offset += node.width

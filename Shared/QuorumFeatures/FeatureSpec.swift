@@ -1,3 +1,4 @@
+import Foundation
 import QuorumModel
 
 /// A feature spec that cannot be used: what is wrong and where (the file and the entry's JSON path), with a
@@ -70,9 +71,6 @@ public struct FeatureSpec: Sendable, Hashable, CustomStringConvertible {
 
     /// The other symbols the spec reads (cross-asset entries), sorted.
     public var referencedSymbols: [Symbol] { Set(entries.compactMap(\.otherSymbol)).sorted() }
-
-    /// Some feature reads the bars' close time (calendar features).
-    public var needsCloseTime: Bool { entries.contains { FeatureCatalog.kind(named: $0.kind)!.needsCloseTime } }
 
     public static func == (a: FeatureSpec, b: FeatureSpec) -> Bool { a.version == b.version && a.name == b.name }
     public func hash(into hasher: inout Hasher) {
@@ -347,7 +345,8 @@ extension FeatureSpec {
     }
 
     /// A built-in spec by name, or a spec file by path (anything with a "/" or ending in ".json").
-    public static func load(_ nameOrPath: String, readFile: (String) throws -> String) throws(FeatureSpecError) -> FeatureSpec {
+    public static func load(_ nameOrPath: String,
+                            readFile: (String) throws -> String = { try String(contentsOfFile: $0, encoding: .utf8) }) throws(FeatureSpecError) -> FeatureSpec {
         if let spec = builtIn(named: nameOrPath) { return spec }
         guard nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") else {
             let hint = NameSuggestion.closest(to: nameOrPath, among: builtIns.map(\.name)).map { " Did you mean \"\($0)\"?" } ?? ""

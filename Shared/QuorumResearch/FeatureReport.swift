@@ -105,7 +105,8 @@ public struct FeatureReport: Sendable {
                 let tested = (samples[symbol] ?? []).filter { fold.tests($0.time) }
                 guard tested.count >= 10 else { continue }
                 let model = slot.result.model
-                let base = try logLoss(model, tested.map(\.features), tested.map(\.label))
+                let labels = tested.map(\.label)
+                let base = try logLoss(model, tested.map(\.features), labels)
                 for j in 0..<width {
                     var rng = Xoshiro256StarStar(seed: seed, stream: UInt64(f * 1_000_003 + s * 1009 + j))
                     var column = tested.map { $0.features[j] }
@@ -115,7 +116,7 @@ public struct FeatureReport: Sendable {
                         x[j] = value
                         return x
                     }
-                    importance[j] += (try logLoss(model, permuted, tested.map(\.label)) - base) * Double(tested.count)
+                    importance[j] += (try logLoss(model, permuted, labels) - base) * Double(tested.count)
                 }
                 weight += Double(tested.count)
             }

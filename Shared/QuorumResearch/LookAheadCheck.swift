@@ -53,11 +53,11 @@ public enum LookAheadCheck {
         let times = Array(Set(data.bars.map(\.bar.closeTime))).sorted()
         let steps = max(1, min(count, times.count))
         // Evenly spaced cutoffs, the last one before the end (cutting at the end truncates nothing).
-        let cutoffs = (1...steps).map { times[max(0, min(times.count - 2, times.count * $0 / (steps + 1)))] }
+        let cutoffs = Set((1...steps).map { times[max(0, min(times.count - 2, times.count * $0 / (steps + 1)))] }).sorted()
         var compared = 0
         var differences: [Difference] = []
         var leaking = Set<Int>()
-        for cutoff in Array(Set(cutoffs)).sorted() {
+        for cutoff in cutoffs {
             let truncated = try compute(data.bars.filter { $0.bar.closeTime <= cutoff })
             for (key, values) in truncated.sorted(by: { ($0.key.time, $0.key.symbol) < ($1.key.time, $1.key.symbol) }) {
                 guard let reference = full[key] else { continue }
@@ -71,7 +71,7 @@ public enum LookAheadCheck {
                 }
             }
         }
-        return Result(cutoffs: Array(Set(cutoffs)).sorted(), compared: compared, differences: differences,
+        return Result(cutoffs: cutoffs, compared: compared, differences: differences,
                       leakingColumns: leaking.sorted().map { columns[$0] })
     }
 

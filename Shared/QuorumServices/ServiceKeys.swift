@@ -122,7 +122,7 @@ public enum ServiceKeys {
     public static func loadFeatureSpec(_ config: Configuration) throws -> FeatureSpec {
         let value = config.string(featureSpec.name)
         do {
-            return try FeatureSpec.load(value) { path in try String(contentsOfFile: path, encoding: .utf8) }
+            return try FeatureSpec.load(value)
         } catch {
             throw ConfigurationProblem("\(featureSpec.name): \(error)")
         }

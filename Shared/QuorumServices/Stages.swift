@@ -171,8 +171,8 @@ public enum ServiceGroups {
     public static let inputs: [(String, [TopicSpec])] = consumers.map { ($0.defaultGroup, $0.inputTopics) }
 
     /// The stages a replay runs on a prefix, in pipeline order (the executables' names are their groups).
-    public static let replayStages = [FeaturesStage.self, InferenceStage.self, ConsensusStage.self, RiskStage.self,
-                                      ExecutionStage.self].map { ($0 as any StageInputs.Type).defaultGroup }
+    public static let replayStages = [FeaturesStage.defaultGroup, InferenceStage.defaultGroup, ConsensusStage.defaultGroup,
+                                      RiskStage.defaultGroup, ExecutionStage.defaultGroup]
 
     public static func topics(ofGroup group: String) -> [TopicSpec]? { inputs.first { $0.0 == group }?.1 }
 }

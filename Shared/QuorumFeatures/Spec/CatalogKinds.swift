@@ -15,11 +15,11 @@ extension FeatureKind {
 
     /// A bar indicator (reads open/high/low/close/volume) with one output.
     static func bar<I: StreamingIndicator>(
-        _ name: String, _ group: Group, _ summary: String, _ parameters: [FeatureParameter] = [], needsCloseTime: Bool = false,
+        _ name: String, _ group: Group, _ summary: String, _ parameters: [FeatureParameter] = [],
         check: @escaping @Sendable (FeatureArguments) -> String? = { _ in nil },
         _ build: @escaping @Sendable (FeatureArguments) -> I
     ) -> FeatureKind where I.Output == Double {
-        FeatureKind(name, group, summary, parameters: parameters, needsCloseTime: needsCloseTime, check: check) { a in
+        FeatureKind(name, group, summary, parameters: parameters, check: check) { a in
             ScalarNode(indicator: build(a))
         }
     }
@@ -45,13 +45,12 @@ extension FeatureKind {
     /// A bar indicator with several outputs.
     static func multiBar<I: StreamingIndicator>(
         _ name: String, _ group: Group, _ summary: String, _ parameters: [FeatureParameter], outputs: [String],
-        defaultOutputs: [String]? = nil, needsCloseTime: Bool = false,
+        defaultOutputs: [String]? = nil,
         check: @escaping @Sendable (FeatureArguments) -> String? = { _ in nil },
         _ build: @escaping @Sendable (FeatureArguments) -> I,
         write: @escaping @Sendable (I.Output, UnsafeMutablePointer<Double>) -> Void
     ) -> FeatureKind {
-        FeatureKind(name, group, summary, parameters: parameters, outputs: outputs, defaultOutputs: defaultOutputs,
-                    needsCloseTime: needsCloseTime, check: check) { a in
+        FeatureKind(name, group, summary, parameters: parameters, outputs: outputs, defaultOutputs: defaultOutputs, check: check) { a in
             MultiNode(indicator: build(a), width: outputs.count) { indicator, bar, out in
                 guard let value = indicator.update(bar) else { return false }
                 write(value, out)
@@ -228,7 +227,7 @@ extension FeatureCatalog {
             TA.ADOSC(fast: $0.int("fast"), slow: $0.int("slow"))
         },
         .bar("vwap", .volume, "rolling volume-weighted average price over n bars", [period(20)]) { TA.VWAP(period: $0.int("period")) },
-        .bar("session_vwap", .volume, "VWAP since the UTC day began", needsCloseTime: true) { _ in TA.SessionVWAP() },
+        .bar("session_vwap", .volume, "VWAP since the UTC day began") { _ in TA.SessionVWAP() },
     ]
 
     static let statistics: [FeatureKind] = [
@@ -264,7 +263,7 @@ extension FeatureCatalog {
 
     static let temporal: [FeatureKind] = [
         .multiBar("calendar", .temporal, "hour-of-day and day-of-week as sin/cos (UTC)", [], outputs: ["hour_sin", "hour_cos", "dow_sin", "dow_cos"],
-                  needsCloseTime: true, { _ in TA.CalendarEncoding() },
+                  { _ in TA.CalendarEncoding() },
                   write: { v, out in out[0] = v.hourSin; out[1] = v.hourCos; out[2] = v.weekdaySin; out[3] = v.weekdayCos }),
         .series("bars_since_move", .temporal, "bars since the last |log return| above sigmas × its rolling σ",
                 [period(100, min: 2), .double("sigmas", 3)]) {

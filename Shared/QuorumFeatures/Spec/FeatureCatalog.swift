@@ -122,8 +122,6 @@ public struct FeatureKind: Sendable {
     public let outputs: [String]
     /// The outputs a spec gets when it does not say (all of them unless stated).
     public let defaultOutputs: [String]
-    /// Reads the bar's close time (calendar features): bars must carry one.
-    public let needsCloseTime: Bool
     /// Takes two series (x, y); with `"with": SYMBOL` in a spec, y comes from that symbol's bars.
     public let isPair: Bool
     /// Cross-parameter rules beyond each parameter's own bounds; returns the problem.
@@ -131,7 +129,7 @@ public struct FeatureKind: Sendable {
     let make: @Sendable (FeatureArguments) -> any FeatureNode
 
     init(_ name: String, _ group: Group, _ summary: String, parameters: [FeatureParameter] = [], outputs: [String] = [],
-         defaultOutputs: [String]? = nil, needsCloseTime: Bool = false, isPair: Bool = false,
+         defaultOutputs: [String]? = nil, isPair: Bool = false,
          check: @escaping @Sendable (FeatureArguments) -> String? = { _ in nil },
          make: @escaping @Sendable (FeatureArguments) -> any FeatureNode) {
         self.name = name
@@ -140,7 +138,6 @@ public struct FeatureKind: Sendable {
         self.parameters = parameters
         self.outputs = outputs.isEmpty ? [""] : outputs
         self.defaultOutputs = defaultOutputs ?? self.outputs
-        self.needsCloseTime = needsCloseTime
         self.isPair = isPair
         self.check = check
         self.make = make
