@@ -89,6 +89,13 @@ public struct FeatureEngine: Sendable {
     private var scratch: [Double] = []
     /// Column c of the vector is `scratch[picks[c]]`.
     private var picks: [Int] = []
+    /// The vector is the whole of `scratch`, in order (every output of every entry is a column).
+    private var picksAll = false
+    /// `blockSize` rows of scratch, for the batch path.
+    private var blockScratch: [Double] = []
+    /// Bars per block on the batch path: enough to spread the per-node dynamic call, few enough that a block's
+    /// rows stay in the cache.
+    static let blockSize = 128
 
     public init(symbol: Symbol, spec: FeatureSpec = .default) {
         self.symbol = symbol
@@ -118,6 +125,7 @@ public struct FeatureEngine: Sendable {
             nodes.append(node)
         }
         scratch = Array(repeating: .nan, count: offset)
+        picksAll = picks == Array(0..<offset)
     }
 
     /// Takes the next bar and returns its feature vector. `others` gives another symbol's state as of this bar's
@@ -166,6 +174,57 @@ public struct FeatureEngine: Sendable {
         barCount += 1
         lastBarCloseTime = bar.closeTime
         return warm
+    }
+}
+
+extension FeatureEngine {
+    /// The batch path (`FeaturesCore.update(_:into:)` on many bars): takes `candles`, the next bars in order, and
+    /// writes bar k's `spec.names.count` values from `out + k * spec.names.count` on, and whether they are all
+    /// defined to `warm[k]`. Each node takes a block of bars per call, so the values are bit for bit those of
+    /// `update(_:into:)` bar after bar. Only for a spec without cross-asset entries (`FeaturesCore` checks).
+    /// `intervalSeconds` and `lastCloseTime` are the bars' interval and the last one's close time.
+    mutating func update(_ candles: UnsafeBufferPointer<TA.Candle>, intervalSeconds: Int64, lastCloseTime: Nanos,
+                         into out: UnsafeMutablePointer<Double>, warm: UnsafeMutablePointer<Bool>) {
+        guard !candles.isEmpty else { return }
+        if nodes.isEmpty { build(intervalSeconds: intervalSeconds) }
+        let columns = spec.names.count
+        if !picksAll && blockScratch.isEmpty { blockScratch = Array(repeating: .nan, count: Self.blockSize * scratch.count) }
+        var start = 0
+        while start < candles.count {
+            let block = UnsafeBufferPointer(rebasing: candles[start..<min(start + Self.blockSize, candles.count)])
+            let rows = out + start * columns
+            if picksAll {
+                // The nodes write the vectors in place.
+                var offset = 0
+                for i in nodes.indices {
+                    nodes[i].update(block, into: rows + offset, stride: columns)
+                    offset += widths[i]
+                }
+            } else {
+                let width = scratch.count
+                blockScratch.withUnsafeMutableBufferPointer { buffer in
+                    let base = buffer.baseAddress!
+                    var offset = 0
+                    for i in nodes.indices {
+                        nodes[i].update(block, into: base + offset, stride: width)
+                        offset += widths[i]
+                    }
+                    picks.withUnsafeBufferPointer { picks in
+                        for k in 0..<block.count {
+                            for c in 0..<columns { rows[k * columns + c] = base[k * width + picks[c]] }
+                        }
+                    }
+                }
+            }
+            for k in 0..<block.count {
+                var defined = true
+                for c in 0..<columns where rows[k * columns + c].isNaN { defined = false }
+                warm[start + k] = defined
+            }
+            start += block.count
+        }
+        barCount += candles.count
+        lastBarCloseTime = lastCloseTime
     }
 }
 

@@ -66,6 +66,56 @@ public struct FeaturesCore: Sendable {
         return engines[i].update(bar, into: out)
     }
 
+    /// The batch form of `update(_:into:)`, for work over stored bars (`quorum features compute`, training rows):
+    /// each symbol's bars go through its engine a block at a time, which spreads the per-feature dispatch over many
+    /// bars; the values are bit for bit those of one bar at a time. `bars` may mix symbols (each symbol's in event-time
+    /// order); bar k's vector goes to `out + k * spec.names.count`. Returns per bar nil for a bar not newer than its
+    /// symbol's last (nothing written there), else whether its vector is warm. Throws as `update(_:into:)` does.
+    public mutating func update(_ bars: ArraySlice<Bar>, into out: UnsafeMutablePointer<Double>) throws(FeatureSpecError) -> [Bool?] {
+        guard referenced.isEmpty else { throw FeatureSpecError("\(spec) has cross-asset entries: bars go through handle(_:)") }
+        // Each bar's engine first, so that a spec not fitting a symbol's bars throws before any state moves.
+        var engine = [Int](repeating: 0, count: bars.count)
+        var i = -1
+        for (k, bar) in zip(0..., bars) {
+            if i < 0 || known[i] != bar.symbol { i = try index(of: bar) }
+            engine[k] = i
+        }
+        // Each symbol's new bars: their positions in `bars` and their candles.
+        var positions: [[Int]] = Array(repeating: [], count: known.count)
+        var candles: [[TA.Candle]] = Array(repeating: [], count: known.count)
+        for (k, bar) in zip(0..., bars) {
+            let i = engine[k]
+            guard bar.closeTime > lastSeen[i] else { continue }
+            lastSeen[i] = bar.closeTime
+            positions[i].append(k)
+            candles[i].append(TA.Candle(bar))
+        }
+        var result = [Bool?](repeating: nil, count: bars.count)
+        let columns = spec.names.count
+        for i in positions.indices where !positions[i].isEmpty {
+            let at = positions[i], n = at.count
+            let interval = bars[bars.startIndex + at[0]].intervalSeconds
+            let lastClose = bars[bars.startIndex + at[n - 1]].closeTime
+            var warm = [Bool](repeating: false, count: n)
+            candles[i].withUnsafeBufferPointer { candles in
+                warm.withUnsafeMutableBufferPointer { warm in
+                    if at[n - 1] - at[0] == n - 1 {
+                        // One run of consecutive rows: written in place.
+                        engines[i].update(candles, intervalSeconds: interval, lastCloseTime: lastClose,
+                                          into: out + at[0] * columns, warm: warm.baseAddress!)
+                    } else {
+                        let rows = UnsafeMutablePointer<Double>.allocate(capacity: n * columns)
+                        defer { rows.deallocate() }
+                        engines[i].update(candles, intervalSeconds: interval, lastCloseTime: lastClose, into: rows, warm: warm.baseAddress!)
+                        for (j, k) in at.enumerated() { (out + k * columns).update(from: rows + j * columns, count: columns) }
+                    }
+                }
+            }
+            for (j, k) in at.enumerated() { result[k] = warm[j] }
+        }
+        return result
+    }
+
     /// Throws when the spec does not fit the bars (a higher timeframe that is not a larger multiple of their
     /// interval), on a symbol's first bar.
     public mutating func handle(_ bar: Bar) throws(FeatureSpecError) -> [FeatureAction] {

@@ -134,6 +134,16 @@ public enum TrainingRows {
         var core = FeaturesCore(spec: spec)
         var rows: [PriceFeatureRow] = []
         rows.reserveCapacity(ordered.count)
+        if wanted.count == 1 {
+            // One symbol: the batch path, the same values a bar at a time would give.
+            let columns = spec.names.count
+            var values = [Double](repeating: .nan, count: ordered.count * columns)
+            let warm = try values.withUnsafeMutableBufferPointer { out throws(FeatureSpecError) in try core.update(ordered[...], into: out.baseAddress!) }
+            for (k, bar) in ordered.enumerated() where warm[k] == true {
+                rows.append((time: bar.closeTime, features: Array(values[k * columns..<(k + 1) * columns]), close: bar.close.doubleValue))
+            }
+            return rows
+        }
         for bar in ordered {
             for case .publish(let v) in try core.handle(bar) where v.symbol == symbol && v.isWarm {
                 rows.append((time: v.barCloseTime, features: v.values, close: v.close.doubleValue))

@@ -24,22 +24,45 @@ public enum FeatureTable {
         try write(header(spec: spec, withSymbol: withSymbol) + "\n")
         var core = FeaturesCore(spec: spec)
         var line = ""
-        for (i, record) in data.bars.enumerated() {
-            let bar = record.bar
-            for action in try core.handle(bar) {
-                guard case .publish(let vector) = action else { continue }
-                line.removeAll(keepingCapacity: true)
-                if withSymbol { line += bar.symbol.name + "," }
-                line += TimestampParser.iso(bar.openTime)
-                for price in [bar.open, bar.high, bar.low, bar.close, bar.volume] { line += "," + price.description }
-                for v in vector.values {
-                    line += ","
-                    if !v.isNaN { line += v.description }
-                }
-                line += "\n"
-                try write(line)
+        func row(_ bar: Bar, _ values: UnsafeBufferPointer<Double>) throws {
+            line.removeAll(keepingCapacity: true)
+            if withSymbol { line += bar.symbol.name + "," }
+            line += TimestampParser.iso(bar.openTime)
+            for price in [bar.open, bar.high, bar.low, bar.close, bar.volume] { line += "," + price.description }
+            for v in values {
+                line += ","
+                if !v.isNaN { line += v.description }
             }
-            if i % 4096 == 0 { progress(i) }
+            line += "\n"
+            try write(line)
+        }
+        if spec.referencedSymbols.isEmpty {
+            // The batch path: chunks of bars, each symbol's a block at a time through its engine.
+            let chunk = 4096, columns = spec.names.count
+            var values = [Double](repeating: .nan, count: chunk * columns)
+            for start in stride(from: 0, to: data.bars.count, by: chunk) {
+                let bars = data.bars[start..<min(start + chunk, data.bars.count)].map(\.bar)
+                try values.withUnsafeMutableBufferPointer { out in
+                    for (k, written) in try core.update(bars[...], into: out.baseAddress!).enumerated() where written != nil {
+                        try row(bars[k], UnsafeBufferPointer(rebasing: out[k * columns..<(k + 1) * columns]))
+                    }
+                }
+                progress(start)
+            }
+        } else {
+            // A cross-asset spec: a bar's vector may come out with a later bar of another symbol (it waits for the
+            // symbols it references), so each row takes its bar from the ones waiting, by symbol and close time.
+            var waiting: [Symbol: [Bar]] = [:]
+            for (i, record) in data.bars.enumerated() {
+                waiting[record.bar.symbol, default: []].append(record.bar)
+                for case .publish(let vector) in try core.handle(record.bar) {
+                    // Redeliveries (not newer than the symbol's last bar) never come out: passed over.
+                    while let first = waiting[vector.symbol]?.first, first.closeTime < vector.barCloseTime { waiting[vector.symbol]!.removeFirst() }
+                    let bar = waiting[vector.symbol]!.removeFirst()
+                    try vector.values.withUnsafeBufferPointer { try row(bar, $0) }
+                }
+                if i % 4096 == 0 { progress(i) }
+            }
         }
         progress(data.bars.count)
     }

@@ -79,6 +79,46 @@ struct FeatureSpecTests {
         }
     }
 
+    @Test("the batch path (blocks of bars per node) writes bit for bit what one bar at a time writes, for every kind, on 4h bars too, with symbols interleaved and a bar redelivered")
+    func batchEqualsPerBar() throws {
+        // Every kind with all its outputs, and every kind again on 4h bars built in the stream.
+        let entries = FeatureCatalog.kinds.flatMap { kind -> [String] in
+            let outputs = kind.outputs == [""] ? "" : ", \"outputs\": [\(kind.outputs.map { "\"\($0)\"" }.joined(separator: ","))]"
+            return ["{\"kind\": \"\(kind.name)\"\(outputs)}", "{\"kind\": \"\(kind.name)\"\(outputs), \"timeframe\": \"4h\"}"]
+        }
+        let spec = try Self.parse(entries.joined(separator: ", "))
+        var bars = zip(Self.bars.prefix(1500), Self.ethBars.prefix(1500)).flatMap { [$0, $1] }
+        bars.insert(bars[700], at: 901)
+        let columns = spec.names.count
+        var perBar = FeaturesCore(spec: spec), batch = FeaturesCore(spec: spec)
+        var expected = [[Double]?](), row = [Double](repeating: 0, count: columns)
+        for bar in bars {
+            let warm = try row.withUnsafeMutableBufferPointer { try perBar.update(bar, into: $0.baseAddress!) }
+            expected.append(warm == nil ? nil : row)
+        }
+        // Chunks of uneven sizes, so blocks start anywhere in a symbol's run.
+        var rows = [Double](repeating: 0, count: bars.count * columns)
+        var written = [Bool?]()
+        var start = 0
+        for size in [1, 7, 300, 1, 129, 1000, 2000] where start < bars.count {
+            let end = min(start + size, bars.count)
+            written += try rows.withUnsafeMutableBufferPointer { try batch.update(bars[start..<end], into: $0.baseAddress! + start * columns) }
+            start = end
+        }
+        #expect(start == bars.count)
+        for k in bars.indices {
+            guard let want = expected[k] else {
+                #expect(written[k] == nil, "bar \(k) is a redelivery")
+                continue
+            }
+            let got = Array(rows[k * columns..<(k + 1) * columns])
+            #expect(written[k] == !want.contains { $0.isNaN }, "bar \(k)")
+            let differing = spec.names.indices.filter { got[$0].bitPattern != want[$0].bitPattern }
+            #expect(differing.isEmpty, "bar \(k): \(differing.prefix(5).map { spec.names[$0] })")
+        }
+        #expect(expected.last!!.filter { !$0.isNaN }.count > columns * 3 / 4, "most features are defined by the end")
+    }
+
     @Test("docs/features.md's catalog table names every kind")
     func documented() throws {
         let doc = try String(contentsOf: Repository.root.appendingPathComponent("docs/features.md"), encoding: .utf8)

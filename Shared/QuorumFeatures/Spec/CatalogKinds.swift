@@ -9,7 +9,12 @@ extension FeatureKind {
         _ build: @escaping @Sendable (FeatureArguments) -> I
     ) -> FeatureKind where I.Output == Double {
         FeatureKind(name, group, summary, parameters: parameters + [.source()], check: check) { a in
-            ScalarSeriesNode(indicator: build(a), source: a.source())
+            let source = a.source()
+            return IndicatorNode(indicator: build(a), width: 1) { indicator, bar, out in
+                out.pointee = indicator.update(source.value(bar)) ?? .nan
+            } run: { indicator, bars, out, stride in
+                for k in bars.indices { out[k * stride] = indicator.update(source.value(bars[k])) ?? .nan }
+            }
         }
     }
 
@@ -20,7 +25,11 @@ extension FeatureKind {
         _ build: @escaping @Sendable (FeatureArguments) -> I
     ) -> FeatureKind where I.Output == Double {
         FeatureKind(name, group, summary, parameters: parameters, check: check) { a in
-            ScalarNode(indicator: build(a))
+            IndicatorNode(indicator: build(a), width: 1) { indicator, bar, out in
+                out.pointee = indicator.update(bar) ?? .nan
+            } run: { indicator, bars, out, stride in
+                for k in bars.indices { out[k * stride] = indicator.update(bars[k]) ?? .nan }
+            }
         }
     }
 
@@ -33,11 +42,14 @@ extension FeatureKind {
         write: @escaping @Sendable (I.Output, UnsafeMutablePointer<Double>) -> Void
     ) -> FeatureKind {
         FeatureKind(name, group, summary, parameters: parameters + [.source()], outputs: outputs, defaultOutputs: defaultOutputs, check: check) { a in
-            let source = a.source()
-            return MultiNode(indicator: build(a), width: outputs.count) { indicator, bar, out in
-                guard let value = indicator.update(source.value(bar)) else { return false }
-                write(value, out)
-                return true
+            let source = a.source(), width = outputs.count
+            return IndicatorNode(indicator: build(a), width: width) { indicator, bar, out in
+                if let value = indicator.update(source.value(bar)) { write(value, out) } else { out.update(repeating: .nan, count: width) }
+            } run: { indicator, bars, out, stride in
+                for k in bars.indices {
+                    if let value = indicator.update(source.value(bars[k])) { write(value, out + k * stride) }
+                    else { (out + k * stride).update(repeating: .nan, count: width) }
+                }
             }
         }
     }
@@ -51,10 +63,14 @@ extension FeatureKind {
         write: @escaping @Sendable (I.Output, UnsafeMutablePointer<Double>) -> Void
     ) -> FeatureKind {
         FeatureKind(name, group, summary, parameters: parameters, outputs: outputs, defaultOutputs: defaultOutputs, check: check) { a in
-            MultiNode(indicator: build(a), width: outputs.count) { indicator, bar, out in
-                guard let value = indicator.update(bar) else { return false }
-                write(value, out)
-                return true
+            let width = outputs.count
+            return IndicatorNode(indicator: build(a), width: width) { indicator, bar, out in
+                if let value = indicator.update(bar) { write(value, out) } else { out.update(repeating: .nan, count: width) }
+            } run: { indicator, bars, out, stride in
+                for k in bars.indices {
+                    if let value = indicator.update(bars[k]) { write(value, out + k * stride) }
+                    else { (out + k * stride).update(repeating: .nan, count: width) }
+                }
             }
         }
     }

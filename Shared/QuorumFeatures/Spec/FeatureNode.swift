@@ -13,10 +13,17 @@ public protocol FeatureNode: Sendable {
     /// The same for a cross-asset pair (`"with"`): `other` is the other symbol's bar as of this bar's event time
     /// (nil when there is none: the values are NaN and the state does not move).
     mutating func update(_ bar: TA.Candle, other: TA.Candle?, into out: UnsafeMutablePointer<Double>)
+    /// Takes `bars` in order, writing bar k's values from `out + k * stride` on: exactly what `update(_:into:)`
+    /// writes bar after bar, with one dynamic call per block instead of one per bar.
+    mutating func update(_ bars: UnsafeBufferPointer<TA.Candle>, into out: UnsafeMutablePointer<Double>, stride: Int)
 }
 
 extension FeatureNode {
     public mutating func update(_ bar: TA.Candle, other: TA.Candle?, into out: UnsafeMutablePointer<Double>) { update(bar, into: out) }
+
+    public mutating func update(_ bars: UnsafeBufferPointer<TA.Candle>, into out: UnsafeMutablePointer<Double>, stride: Int) {
+        for k in bars.indices { update(bars[k], into: out + k * stride) }
+    }
 }
 
 /// The price series a one-series indicator reads from each bar (`"source"` in a spec; the close by default).
@@ -43,40 +50,24 @@ public enum PriceSource: String, Sendable, CaseIterable {
     }
 }
 
-/// A bar indicator with one Double output.
-struct ScalarNode<I: StreamingIndicator>: FeatureNode where I.Output == Double {
-    var indicator: I
-    var lookback: Int { indicator.lookback }
-    var width: Int { 1 }
-
-    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
-        out.pointee = indicator.update(bar) ?? .nan
-    }
-}
-
-/// A one-series indicator with one Double output, fed `source` of each bar.
-struct ScalarSeriesNode<I: SeriesIndicator>: FeatureNode where I.Output == Double {
-    var indicator: I
-    let source: PriceSource
-    var lookback: Int { indicator.lookback }
-    var width: Int { 1 }
-
-    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
-        out.pointee = indicator.update(source.value(bar)) ?? .nan
-    }
-}
-
-/// An indicator with several outputs. `step` feeds it one bar and spreads its value over `width` slots (false, and
-/// nothing written, while it warms up); the catalog builds `step` where the indicator's type is known, so the hot
-/// path needs no generic metadata at run time.
-struct MultiNode<I: StreamingIndicator>: FeatureNode {
+/// A streaming indicator of this module as a node. `step` feeds it one bar and writes the bar's `width` values (NaN
+/// while it warms up); `run` does the same for a block of bars with a stride. The catalog builds both where the
+/// indicator's type is known, so they are compiled for that type: the node's own methods, called through
+/// `any FeatureNode`, are not specialised (Swift does not specialise a generic type's protocol witnesses), and doing
+/// the per-bar work in them would cost generic metadata look-ups on every bar.
+struct IndicatorNode<I: StreamingIndicator>: FeatureNode {
+    typealias Step = @Sendable (inout I, TA.Candle, UnsafeMutablePointer<Double>) -> Void
+    typealias Run = @Sendable (inout I, UnsafeBufferPointer<TA.Candle>, UnsafeMutablePointer<Double>, _ stride: Int) -> Void
     var indicator: I
     let width: Int
-    let step: @Sendable (inout I, TA.Candle, UnsafeMutablePointer<Double>) -> Bool
+    let step: Step
+    let run: Run
     var lookback: Int { indicator.lookback }
 
-    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
-        if !step(&indicator, bar, out) { out.update(repeating: .nan, count: width) }
+    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) { step(&indicator, bar, out) }
+
+    mutating func update(_ bars: UnsafeBufferPointer<TA.Candle>, into out: UnsafeMutablePointer<Double>, stride: Int) {
+        run(&indicator, bars, out, stride)
     }
 }
 

@@ -235,50 +235,55 @@ extension TA {
 
         public let period: Int
         public let type: MAType
-        private var average: any AverageCore
+        // The wrapped average: one of these, per `type` (stored side by side rather than as an existential or an
+        // enum payload, so that `x!.update` mutates it in place: no boxed or copied buffers per update).
+        private var sma: SMA?, ema: EMA?, wma: WMA?, dema: DEMA?, tema: TEMA?, trima: TRIMA?, kama: KAMA?, t3: T3?
 
         public init(period: Int = 30, type: MAType = .sma) {
             precondition(period >= 1, "MA period must be at least 1")
             self.period = period
             self.type = type
-            guard period > 1 else {
-                average = Identity()
-                return
-            }
+            // Period 1 is TA-Lib's identity: nothing stored.
+            guard period > 1 else { return }
             switch type {
-            case .sma: average = SMA(period: period)
-            case .ema: average = EMA(period: period)
-            case .wma: average = WMA(period: period)
-            case .dema: average = DEMA(period: period)
-            case .tema: average = TEMA(period: period)
-            case .trima: average = TRIMA(period: period)
-            case .kama: average = KAMA(period: period)
-            case .t3: average = T3(period: period, volumeFactor: 0.7)
+            case .sma: sma = SMA(period: period)
+            case .ema: ema = EMA(period: period)
+            case .wma: wma = WMA(period: period)
+            case .dema: dema = DEMA(period: period)
+            case .tema: tema = TEMA(period: period)
+            case .trima: trima = TRIMA(period: period)
+            case .kama: kama = KAMA(period: period)
+            case .t3: t3 = T3(period: period, volumeFactor: 0.7)
             }
         }
 
-        public var lookback: Int { average.lookback }
-        public mutating func update(_ value: Double) -> Double? { average.update(value) }
-    }
+        public var lookback: Int {
+            guard period > 1 else { return 0 }
+            return switch type {
+            case .sma: sma!.lookback
+            case .ema: ema!.lookback
+            case .wma: wma!.lookback
+            case .dema: dema!.lookback
+            case .tema: tema!.lookback
+            case .trima: trima!.lookback
+            case .kama: kama!.lookback
+            case .t3: t3!.lookback
+            }
+        }
 
-    /// What `MA` needs of the averages it wraps (an existential, so `MA` mutates the wrapped value in place).
-    protocol AverageCore: Sendable {
-        var lookback: Int { get }
-        mutating func update(_ value: Double) -> Double?
-    }
-
-    /// TA-Lib's `MA` with period 1: the input unchanged.
-    struct Identity: AverageCore {
-        var lookback: Int { 0 }
-        func update(_ value: Double) -> Double? { value }
+        public mutating func update(_ value: Double) -> Double? {
+            guard period > 1 else { return value }
+            return switch type {
+            case .sma: sma!.update(value)
+            case .ema: ema!.update(value)
+            case .wma: wma!.update(value)
+            case .dema: dema!.update(value)
+            case .tema: tema!.update(value)
+            case .trima: trima!.update(value)
+            case .kama: kama!.update(value)
+            case .t3: t3!.update(value)
+            }
+        }
     }
 }
 
-extension TA.SMA: TA.AverageCore {}
-extension TA.EMA: TA.AverageCore {}
-extension TA.WMA: TA.AverageCore {}
-extension TA.DEMA: TA.AverageCore {}
-extension TA.TEMA: TA.AverageCore {}
-extension TA.TRIMA: TA.AverageCore {}
-extension TA.KAMA: TA.AverageCore {}
-extension TA.T3: TA.AverageCore {}

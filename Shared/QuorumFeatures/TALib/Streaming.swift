@@ -135,34 +135,44 @@ extension TA {
     struct RollingExtreme: Sendable {
         let window: Int
         let highest: Bool
-        private var indices: [Int] = []
-        private var values: [Double] = []
-        private var head = 0
+        /// The monotone deque in a ring of `window` slots (it never holds more): the candidates for the extreme,
+        /// oldest first, from slot `front` on, `count` of them.
+        private var indices: [Int]
+        private var values: [Double]
+        private var front = 0
+        private var count = 0
         private(set) var index = -1
 
         init(window: Int, highest: Bool) {
             precondition(window >= 1, "a window holds at least one value")
             self.window = window
             self.highest = highest
+            indices = Array(repeating: 0, count: window)
+            values = Array(repeating: 0, count: window)
         }
 
         /// Adds the next value; returns the extreme of the last `window` values and the index of its bar
         /// (indices count pushes from 0).
         mutating func push(_ x: Double) -> (value: Double, index: Int) {
             index += 1
-            while values.count > head, highest ? values[values.count - 1] <= x : values[values.count - 1] >= x {
-                values.removeLast()
-                indices.removeLast()
+            // The oldest candidate leaves when it falls out of the window…
+            if count > 0 && indices[front] <= index - window {
+                front = front + 1 == window ? 0 : front + 1
+                count -= 1
             }
-            values.append(x)
-            indices.append(index)
-            while indices[head] <= index - window { head += 1 }
-            if head > 32 && head * 2 > values.count {
-                values.removeFirst(head)
-                indices.removeFirst(head)
-                head = 0
+            // …and the newest ones when x dominates them (ties go to the newer, as TA-Lib's scan does).
+            while count > 0 {
+                var last = front + count - 1
+                if last >= window { last -= window }
+                guard highest ? values[last] <= x : values[last] >= x else { break }
+                count -= 1
             }
-            return (values[head], indices[head])
+            var slot = front + count
+            if slot >= window { slot -= window }
+            values[slot] = x
+            indices[slot] = index
+            count += 1
+            return (values[front], indices[front])
         }
     }
 
