@@ -57,7 +57,7 @@ let package = Package(
         // Domain libraries: pure logic (no I/O), stage cores that take events and return actions.
         .target(name: "QuorumMarketData", dependencies: ["QuorumModel"], path: "Shared/QuorumMarketData", swiftSettings: strict),
         .target(name: "QuorumFeatures", dependencies: ["QuorumModel"], path: "Shared/QuorumFeatures", swiftSettings: numeric),
-        .target(name: "QuorumML", dependencies: ["QuorumModel", "COpenBLAS"], path: "Shared/QuorumML", swiftSettings: numeric),
+        .target(name: "QuorumML", dependencies: ["QuorumModel", "QuorumAnalytics", "COpenBLAS"], path: "Shared/QuorumML", swiftSettings: numeric),
         .target(name: "QuorumStrategy", dependencies: ["QuorumModel"], path: "Shared/QuorumStrategy", swiftSettings: strict),
         .target(name: "QuorumRisk", dependencies: ["QuorumModel"], path: "Shared/QuorumRisk", swiftSettings: strict),
         .target(name: "QuorumExecution", dependencies: ["QuorumModel", "QuorumAnalytics"], path: "Shared/QuorumExecution", swiftSettings: strict),

@@ -71,14 +71,7 @@ public struct LogisticModel: Sendable, Codable, Equatable {
     /// P(close goes up over the horizon | raw features).
     /// Throws `.widthMismatch` when `features.count != width`, `.nonFiniteValue` for NaN/∞ features.
     public func probabilityUp(_ features: [Double]) throws(MLError) -> Double {
-        guard features.count == width else {
-            throw MLError(.widthMismatch, "model \(symbol) (feature spec v\(featureSpecVersion)) expects \(width) "
-                          + "features, got \(features.count); check the feature spec version")
-        }
-        if let j = features.firstIndex(where: { !$0.isFinite }) {
-            throw MLError(.nonFiniteValue, "feature \(j) (\(featureNames.indices.contains(j) ? featureNames[j] : "?")) "
-                          + "is \(features[j]); cannot score a non-finite feature vector")
-        }
+        try ModelInput.check(features, width: width, names: featureNames, model: "\(symbol) (feature spec v\(featureSpecVersion))")
         return sigmoid(Vector.dot(weights, scaler.transform(features)) + bias)
     }
 
@@ -94,47 +87,13 @@ public struct LogisticModel: Sendable, Codable, Equatable {
     public static let artifactFormat = "quorum.ml.logistic-regression"
     public static let artifactFormatVersion = 1
 
-    private struct Envelope: Codable {
-        let format: String
-        let formatVersion: Int
-        let model: LogisticModel
-    }
-
-    /// The model as UTF-8 JSON with sorted keys: the same model always gives the same bytes.
-    /// Doubles are written in Swift's shortest round-trip form, so `init(artifact:)` restores them exactly.
-    public func artifact() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Never fail on a NaN (it is written as a string and rejected on load with a clear error).
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf",
-                                                                      nan: "nan")
-        do {
-            let data = try encoder.encode(Envelope(format: Self.artifactFormat,
-                                                   formatVersion: Self.artifactFormatVersion, model: self))
-            return [UInt8](data)
-        } catch {
-            preconditionFailure("encoding a LogisticModel cannot fail with a non-throwing float strategy: \(error)")
-        }
-    }
+    /// The model as UTF-8 JSON with sorted keys (`ModelArtifact`): the same model always gives the same bytes.
+    public func artifact() -> [UInt8] { ModelArtifact.encode(self, format: Self.artifactFormat, version: Self.artifactFormatVersion) }
 
     /// Loads and checks an artifact. Throws `.corruptArtifact` saying what is wrong when the bytes are not JSON of
     /// this format and version, or the model is inconsistent (widths differ, non-finite numbers, std ≤ 0).
     public init(artifact bytes: [UInt8]) throws(MLError) {
-        let envelope: Envelope
-        do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
-        } catch {
-            throw MLError(.corruptArtifact, "model artifact (\(bytes.count) bytes) is not a valid "
-                          + "\(Self.artifactFormat) JSON document: \(error)")
-        }
-        guard envelope.format == Self.artifactFormat else {
-            throw MLError(.corruptArtifact, "artifact format is \"\(envelope.format)\", expected \"\(Self.artifactFormat)\"")
-        }
-        guard envelope.formatVersion == Self.artifactFormatVersion else {
-            throw MLError(.corruptArtifact, "artifact format version \(envelope.formatVersion) is not supported "
-                          + "(this build reads version \(Self.artifactFormatVersion)); upgrade the reader or retrain")
-        }
-        let model = envelope.model
+        let model = try ModelArtifact.decode(LogisticModel.self, from: bytes, format: Self.artifactFormat, version: Self.artifactFormatVersion)
         let width = model.weights.count
         guard width >= 1, model.scaler.means.count == width, model.scaler.stds.count == width,
               model.featureNames.count == width else {

@@ -1,0 +1,198 @@
+import QuorumModel
+
+/// The model families Quorum trains.
+public enum ModelFamily: String, Sendable, Codable, CaseIterable {
+    /// `LogisticModel`: L2-regularised logistic regression on standardised features.
+    case logistic
+    /// `GBDTModel`: histogram gradient-boosted trees (`GradientBoostedTrees`).
+    case gbdt
+}
+
+/// A trained model of any family: what the trainer registers, inference scores with and backtests load. Every
+/// family scores a raw feature vector to P(up over the label horizon), serialises to a versioned artifact
+/// (`ModelArtifact`) and records its lineage.
+public enum TrainedModel: Sendable, Equatable {
+    case logistic(LogisticModel)
+    case gbdt(GBDTModel)
+
+    /// Loads an artifact of any family (by its `format`), checking it as that family's loader does.
+    public init(artifact bytes: [UInt8]) throws(MLError) {
+        switch try ModelArtifact.format(of: bytes) {
+        case LogisticModel.artifactFormat: self = .logistic(try LogisticModel(artifact: bytes))
+        case GBDTModel.artifactFormat: self = .gbdt(try GBDTModel(artifact: bytes))
+        case let other:
+            throw MLError(.corruptArtifact, "artifact format \"\(other)\" is not a model family this build reads "
+                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat))")
+        }
+    }
+
+    public var family: ModelFamily {
+        switch self {
+        case .logistic: .logistic
+        case .gbdt: .gbdt
+        }
+    }
+
+    public func artifact() -> [UInt8] {
+        switch self {
+        case .logistic(let m): m.artifact()
+        case .gbdt(let m): m.artifact()
+        }
+    }
+
+    /// `lr-<digest>` or `gb-<digest>` of the artifact.
+    public var version: String {
+        switch self {
+        case .logistic(let m): m.version
+        case .gbdt(let m): m.version
+        }
+    }
+
+    public var symbol: Symbol {
+        switch self {
+        case .logistic(let m): m.symbol
+        case .gbdt(let m): m.symbol
+        }
+    }
+
+    public var featureSpecVersion: Int {
+        switch self {
+        case .logistic(let m): m.featureSpecVersion
+        case .gbdt(let m): m.featureSpecVersion
+        }
+    }
+
+    public var featureNames: [String] {
+        switch self {
+        case .logistic(let m): m.featureNames
+        case .gbdt(let m): m.featureNames
+        }
+    }
+
+    public var provenance: TrainingProvenance {
+        switch self {
+        case .logistic(let m): m.provenance
+        case .gbdt(let m): m.provenance
+        }
+    }
+
+    public var trainMetrics: ClassificationMetrics {
+        switch self {
+        case .logistic(let m): m.trainMetrics
+        case .gbdt(let m): m.trainMetrics
+        }
+    }
+
+    public var validationMetrics: ClassificationMetrics {
+        switch self {
+        case .logistic(let m): m.validationMetrics
+        case .gbdt(let m): m.validationMetrics
+        }
+    }
+
+    public var hyperparameters: ModelHyperparameters {
+        switch self {
+        case .logistic(let m): .logistic(m.hyperparameters)
+        case .gbdt(let m): .gbdt(m.hyperparameters)
+        }
+    }
+
+    /// Per feature, how much the model leans on it: |weight| on the standardised feature (logistic), the splits'
+    /// loss reduction (trees).
+    public var importance: [Double] {
+        switch self {
+        case .logistic(let m): m.weights.map(abs)
+        case .gbdt(let m): m.gainImportance
+        }
+    }
+
+    /// P(close goes up over the horizon | raw features). Throws `.widthMismatch` or `.nonFiniteValue`.
+    public func probabilityUp(_ features: [Double]) throws(MLError) -> Double {
+        switch self {
+        case .logistic(let m): try m.probabilityUp(features)
+        case .gbdt(let m): try m.probabilityUp(features)
+        }
+    }
+
+    /// The probability of an up move and the confidence |2p − 1| ∈ [0, 1] (0 = coin flip, 1 = certain).
+    public func score(_ features: [Double]) throws(MLError) -> (probUp: Double, confidence: Double) {
+        let p = try probabilityUp(features)
+        return (p, abs(2 * p - 1))
+    }
+}
+
+/// One family's hyperparameters: what a training job carries.
+public enum ModelHyperparameters: Sendable, Codable, Equatable {
+    case logistic(LogisticHyperparameters)
+    case gbdt(GBDTHyperparameters)
+
+    public var family: ModelFamily {
+        switch self {
+        case .logistic: .logistic
+        case .gbdt: .gbdt
+        }
+    }
+
+    public func validate() throws(MLError) {
+        switch self {
+        case .logistic(let h): try h.validate()
+        case .gbdt(let h): try h.validate()
+        }
+    }
+
+    /// The family's defaults.
+    public static func defaults(_ family: ModelFamily) -> ModelHyperparameters {
+        switch family {
+        case .logistic: .logistic(LogisticHyperparameters())
+        case .gbdt: .gbdt(GBDTHyperparameters())
+        }
+    }
+
+    /// Every hyperparameter by its wire and config name (snake_case), as numbers: the `hyperparameters` map of a
+    /// `training.jobs` record and a walk-forward candidate.
+    public var values: [String: Double] {
+        switch self {
+        case .logistic(let h):
+            ["l2": h.l2, "learning_rate": h.learningRate, "max_iterations": Double(h.maxIterations), "tolerance": h.tolerance,
+             "balanced": h.classWeighting == .balanced ? 1 : 0]
+        case .gbdt(let h):
+            ["rounds": Double(h.rounds), "learning_rate": h.learningRate, "max_leaves": Double(h.maxLeaves), "max_depth": Double(h.maxDepth),
+             "min_child_samples": Double(h.minChildSamples), "min_child_hessian": h.minChildHessian, "l1": h.l1, "l2": h.l2,
+             "min_split_gain": h.minSplitGain, "row_subsample": h.rowSubsample, "column_subsample": h.columnSubsample,
+             "max_bins": Double(h.maxBins), "early_stopping_rounds": Double(h.earlyStoppingRounds)]
+        }
+    }
+
+    /// The family's hyperparameters from names and numbers (missing ones take the defaults). Throws for a name the
+    /// family does not have (with a did-you-mean), a whole-number parameter given a fraction, or an invalid value.
+    public init(family: ModelFamily, values: [String: Double]) throws(MLError) {
+        let known = Self.defaults(family).values
+        for name in values.keys.sorted() where known[name] == nil {
+            let hint = NameSuggestion.closest(to: name, among: known.keys.sorted()).map { " (did you mean \"\($0)\"?)" } ?? ""
+            throw MLError(.invalidHyperparameter, "\(family.rawValue) has no hyperparameter \"\(name)\"\(hint); "
+                          + "it has \(known.keys.sorted().joined(separator: ", "))")
+        }
+        func number(_ name: String) -> Double { values[name] ?? known[name]! }
+        func whole(_ name: String) throws(MLError) -> Int {
+            let v = number(name)
+            guard v.isFinite, v == v.rounded(), abs(v) < 1e15 else {
+                throw MLError(.invalidHyperparameter, "\(family.rawValue) hyperparameter \(name) = \(v) must be a whole number")
+            }
+            return Int(v)
+        }
+        switch family {
+        case .logistic:
+            self = .logistic(LogisticHyperparameters(l2: number("l2"), learningRate: number("learning_rate"),
+                                                     maxIterations: try whole("max_iterations"), tolerance: number("tolerance"),
+                                                     classWeighting: number("balanced") > 0 ? .balanced : .none))
+        case .gbdt:
+            self = .gbdt(GBDTHyperparameters(
+                rounds: try whole("rounds"), learningRate: number("learning_rate"), maxLeaves: try whole("max_leaves"),
+                maxDepth: try whole("max_depth"), minChildSamples: try whole("min_child_samples"),
+                minChildHessian: number("min_child_hessian"), l1: number("l1"), l2: number("l2"), minSplitGain: number("min_split_gain"),
+                rowSubsample: number("row_subsample"), columnSubsample: number("column_subsample"), maxBins: try whole("max_bins"),
+                earlyStoppingRounds: try whole("early_stopping_rounds")))
+        }
+        try validate()
+    }
+}
