@@ -171,7 +171,7 @@ let package = Package(
                     path: "Tests/QuorumPostgresTests", swiftSettings: strict),
         .testTarget(name: "QuorumStoresTests", dependencies: ["QuorumStores", "QuorumPostgres", "QuorumModel"],
                     path: "Tests/QuorumStoresTests", swiftSettings: strict),
-        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus", "QuorumKafka"],
+        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus", "QuorumKafka", "QuorumML", "QuorumFeatures"],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),
     ] + services.map { name in
         .executableTarget(name: name, dependencies: ["QuorumServiceKit", "QuorumServices"], path: serviceFolder(name), swiftSettings: strict)

@@ -6,6 +6,20 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
     case logistic
     /// `GBDTModel`: histogram gradient-boosted trees (`GradientBoostedTrees`).
     case gbdt
+
+    /// The name in `training.jobs` records' `model_kind` and the registry's `model_kind` column.
+    public var kind: String {
+        switch self {
+        case .logistic: "logistic-regression"
+        case .gbdt: "gbdt"
+        }
+    }
+
+    /// The family of a `model_kind` (or of its config name).
+    public init?(kind: String) {
+        guard let family = Self.allCases.first(where: { $0.kind == kind || $0.rawValue == kind }) else { return nil }
+        self = family
+    }
 }
 
 /// A trained model of any family: what the trainer registers, inference scores with and backtests load. Every
@@ -33,12 +47,25 @@ public enum TrainedModel: Sendable, Equatable {
         }
     }
 
+    /// The logistic model, if it is one.
+    public var logistic: LogisticModel? {
+        if case .logistic(let m) = self { m } else { nil }
+    }
+
+    /// The trees, if it is a boosted model.
+    public var gbdt: GBDTModel? {
+        if case .gbdt(let m) = self { m } else { nil }
+    }
+
     public func artifact() -> [UInt8] {
         switch self {
         case .logistic(let m): m.artifact()
         case .gbdt(let m): m.artifact()
         }
     }
+
+    /// FNV-1a 64-bit digest of the artifact bytes.
+    public var contentDigest: String { FNV1a64.hex(of: artifact()) }
 
     /// `lr-<digest>` or `gb-<digest>` of the artifact.
     public var version: String {
@@ -137,6 +164,18 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         switch self {
         case .logistic(let h): try h.validate()
         case .gbdt(let h): try h.validate()
+        }
+    }
+
+    /// The family and the hyperparameters that most tell candidates apart, e.g. "logistic l2=0.1" or
+    /// "gbdt leaves=31 rate=0.05 rounds=200".
+    public var summary: String {
+        func n(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : "\(x)" }
+        switch self {
+        case .logistic(let h): return "logistic l2=\(n(h.l2))" + (h.classWeighting == .balanced ? " balanced" : "")
+        case .gbdt(let h):
+            return "gbdt leaves=\(h.maxLeaves) rate=\(n(h.learningRate)) rounds=\(h.rounds)"
+                + (h.rowSubsample < 1 ? " rows=\(n(h.rowSubsample))" : "") + (h.columnSubsample < 1 ? " columns=\(n(h.columnSubsample))" : "")
         }
     }
 

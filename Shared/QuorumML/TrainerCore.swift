@@ -15,13 +15,14 @@ public struct TrainingJobSpec: Sendable, Codable, Equatable {
     public var excluded: [Range<Nanos>]
     /// Label horizon in rows (1 = next bar).
     public var horizon: Int
-    public var hyperparameters: LogisticHyperparameters
-    /// Recorded in the model for lineage; the deterministic optimiser does not consume randomness.
+    /// The family and its hyperparameters.
+    public var hyperparameters: ModelHyperparameters
+    /// Seeds the family's random draws (the trees' row and column subsampling); the logistic optimiser draws none.
     public var seed: UInt64
 
     public init(jobID: String, symbol: Symbol, featureSpecVersion: Int, featureNames: [String] = [],
                 trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, excluded: [Range<Nanos>] = [], horizon: Int = 1,
-                hyperparameters: LogisticHyperparameters = LogisticHyperparameters(), seed: UInt64 = 0) {
+                hyperparameters: ModelHyperparameters = .logistic(LogisticHyperparameters()), seed: UInt64 = 0) {
         self.jobID = jobID
         self.symbol = symbol
         self.featureSpecVersion = featureSpecVersion
@@ -39,7 +40,7 @@ public struct TrainingJobSpec: Sendable, Codable, Equatable {
 /// A finished training run.
 public struct TrainingResult: Sendable, Equatable {
     public let jobID: String
-    public let model: LogisticModel
+    public let model: TrainedModel
     public let trainMetrics: ClassificationMetrics
     public let validationMetrics: ClassificationMetrics
     public let verdict: GateVerdict
@@ -132,32 +133,64 @@ public struct TrainerCore: Sendable {
             throw MLError(.tooFewRows, "job \(job.jobID): no labelled validation rows in "
                           + "[\(job.trainTo), \(job.validateTo)); widen the validation range")
         }
-        let fit = try LogisticRegression.fit(features: train.features, labels: train.labels,
-                                             hyperparameters: job.hyperparameters)
-
-        let provenance = TrainingProvenance(
-            trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-            trainCount: train.rows.count, validationCount: validation.rows.count, horizon: job.horizon,
-            seed: job.seed, iterations: fit.iterations, converged: fit.converged)
         let placeholder = ClassificationMetrics(count: 0, accuracy: 0, logLoss: 0, brier: 0, auc: nil, baseRate: 0)
-        let unscored = LogisticModel(
-            symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
-            weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: job.hyperparameters,
-            provenance: provenance, trainMetrics: placeholder, validationMetrics: placeholder)
+        // The model with the given metrics (first placeholders, to score with; then the scores).
+        let model: (ClassificationMetrics, ClassificationMetrics) -> TrainedModel
+        switch job.hyperparameters {
+        case .logistic(let h):
+            let fit = try LogisticRegression.fit(features: train.features, labels: train.labels, hyperparameters: h)
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: train.rows.count, validationCount: validation.rows.count, horizon: job.horizon,
+                seed: job.seed, iterations: fit.iterations, converged: fit.converged)
+            model = { trainMetrics, validationMetrics in
+                .logistic(LogisticModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
+                                        weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: h,
+                                        provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics))
+            }
+        case .gbdt(let h):
+            let (fit, stopping) = try Self.fitTrees(train, horizon: job.horizon, hyperparameters: h, seed: job.seed)
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: train.rows.count - stopping, validationCount: validation.rows.count, horizon: job.horizon,
+                seed: job.seed, iterations: fit.trees.count, converged: true)
+            model = { trainMetrics, validationMetrics in
+                .gbdt(GBDTModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
+                                hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics))
+            }
+        }
         // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
+        let unscored = model(placeholder, placeholder)
         let trainMetrics = try Self.metrics(of: unscored, on: train)
         let validationMetrics = try Self.metrics(of: unscored, on: validation)
-        let model = LogisticModel(
-            symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
-            weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: job.hyperparameters,
-            provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics)
-        return TrainingResult(jobID: job.jobID, model: model, trainMetrics: trainMetrics,
+        return TrainingResult(jobID: job.jobID, model: model(trainMetrics, validationMetrics), trainMetrics: trainMetrics,
                               validationMetrics: validationMetrics, verdict: gate.evaluate(validation: validationMetrics),
                               droppedWithoutFuture: dataset.droppedWithoutFuture,
                               droppedNonFinite: dataset.droppedNonFinite)
     }
 
-    private static func metrics(of model: LogisticModel, on data: LabeledDataset) throws(MLError) -> ClassificationMetrics {
+    /// Share of the training rows (the latest) that early stopping of the trees watches.
+    public static let earlyStoppingShare = 0.2
+
+    /// The trees on the training rows: the latest `earlyStoppingShare` of them (after a purge of `horizon` rows, whose
+    /// labels reach into it) is the early-stopping set, the rest the trees' training set, so the job's validation rows
+    /// stay unseen until they score the model. Without early stopping, every training row trains. Returns the fit and
+    /// how many rows did not train the trees.
+    static func fitTrees(_ train: LabeledDataset, horizon: Int, hyperparameters h: GBDTHyperparameters,
+                         seed: UInt64) throws(MLError) -> (GBDTFit, notTraining: Int) {
+        let rows = train.rows
+        let stopAt = h.earlyStoppingRounds > 0 ? rows.count - Int(Double(rows.count) * earlyStoppingShare) : rows.count
+        guard stopAt < rows.count else {
+            return (try GradientBoostedTrees.fit(features: train.features, labels: train.labels, hyperparameters: h, seed: seed), 0)
+        }
+        let fitRows = rows[..<max(stopAt - horizon, 0)]
+        let stopRows = rows[stopAt...]
+        let fit = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
+                                               validation: (stopRows.map(\.features), stopRows.map(\.label)), hyperparameters: h, seed: seed)
+        return (fit, rows.count - fitRows.count)
+    }
+
+    private static func metrics(of model: TrainedModel, on data: LabeledDataset) throws(MLError) -> ClassificationMetrics {
         var probabilities: [Double] = []
         probabilities.reserveCapacity(data.rows.count)
         for row in data.rows { probabilities.append(try model.probabilityUp(row.features)) }

@@ -7,9 +7,9 @@ import QuorumProto
 /// A model that inference can serve, with its registry id.
 public struct ServedModel: Sendable {
     public var modelID: String
-    public var model: LogisticModel
+    public var model: TrainedModel
 
-    public init(modelID: String, model: LogisticModel) {
+    public init(modelID: String, model: TrainedModel) {
         self.modelID = modelID
         self.model = model
     }
@@ -80,9 +80,9 @@ public struct InferenceStage: StageLogic, StageInputs {
         guard event.kind == .activated || event.kind == .rolledBack, case .artifactBytes(let bytes)? = event.artifact else {
             return .done(message)
         }
-        let model: LogisticModel
+        let model: TrainedModel
         do {
-            model = try LogisticModel(artifact: Array(bytes))
+            model = try TrainedModel(artifact: Array(bytes))
         } catch {
             throw RejectedMessage(.invalid, "model \(event.modelID): artifact does not load: \(error)")
         }

@@ -7,16 +7,16 @@ import QuorumProto
 /// request published twice is one job for the trainers (they skip a job id they have recorded).
 public enum TrainingJobs {
     /// The hyperparameter candidates tried for each symbol and range.
-    public static let defaultCandidates: [LogisticHyperparameters] = [
-        LogisticHyperparameters(l2: 0.001),
-        LogisticHyperparameters(l2: 0.1),
+    public static let defaultCandidates: [ModelHyperparameters] = [
+        .logistic(LogisticHyperparameters(l2: 0.001)),
+        .logistic(LogisticHyperparameters(l2: 0.1)),
     ]
 
     /// Jobs training on `[trainFrom, trainTo)` and validating on `[trainTo, validateTo)` (event time, bar close), one
     /// per candidate. A walk-forward fold gives its index and the fold count, and the ranges its training leaves out
     /// (`WalkForwardFold.embargoed`).
     public static func make(symbol: Symbol, intervalSeconds: Int64, trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos,
-                            candidates: [LogisticHyperparameters] = defaultCandidates, spec: FeatureSpec = .default,
+                            candidates: [ModelHyperparameters] = defaultCandidates, spec: FeatureSpec = .default,
                             fold: (index: Int, count: Int) = (0, 1), excluded: [Range<Nanos>] = [],
                             stamp: EnvelopeStamp) -> [Quorum_V1_TrainingJob] {
         let runID = "run-\(symbol.name)-\(trainFrom)-\(trainTo)-\(validateTo)" + (fold.count > 1 ? "-f\(fold.index)" : "")
@@ -33,9 +33,8 @@ public enum TrainingJobs {
             job.runID = runID
             job.symbol = symbol.name
             job.intervalSeconds = UInt32(intervalSeconds)
-            job.modelKind = "logistic-regression"
-            job.hyperparameters = ["l2": h.l2, "learning_rate": h.learningRate, "max_iterations": Double(h.maxIterations),
-                                   "tolerance": h.tolerance, "balanced": h.classWeighting == .balanced ? 1 : 0]
+            job.modelKind = h.family.kind
+            job.hyperparameters = h.values
             var train = Quorum_V1_TimeRange()
             train.fromNs = trainFrom
             train.toNs = trainTo
@@ -97,10 +96,16 @@ extension Quorum_V1_TrainingJob {
         if let bad = excludedRanges.first(where: { $0.fromNs > $0.toNs }) {
             throw RejectedMessageError("job \(jobID): excluded range [\(bad.fromNs), \(bad.toNs)) ends before it starts")
         }
-        let h = LogisticHyperparameters(
-            l2: hyperparameters["l2"] ?? 0.001, learningRate: hyperparameters["learning_rate"] ?? 0.5,
-            maxIterations: Int(hyperparameters["max_iterations"] ?? 500), tolerance: hyperparameters["tolerance"] ?? 1e-6,
-            classWeighting: (hyperparameters["balanced"] ?? 0) > 0 ? .balanced : .none)
+        guard let family = ModelFamily(kind: modelKind) else {
+            throw RejectedMessageError("job \(jobID): model kind \"\(modelKind)\" is not one this trainer trains "
+                + "(\(ModelFamily.allCases.map(\.kind).joined(separator: ", ")))")
+        }
+        let h: ModelHyperparameters
+        do {
+            h = try ModelHyperparameters(family: family, values: hyperparameters)
+        } catch {
+            throw RejectedMessageError("job \(jobID): \(error.message)")
+        }
         let spec = TrainingJobSpec(jobID: jobID, symbol: Symbol(symbol), featureSpecVersion: Int(featureSpec.version),
                                    featureNames: featureSpec.names, trainFrom: trainRange.fromNs, trainTo: trainRange.toNs,
                                    validateTo: validationRange.toNs, excluded: excludedRanges.map { $0.fromNs..<$0.toNs },

@@ -40,8 +40,8 @@ public struct Backtest: Sendable {
                 guard let bytes = readWholeFile(resolved) else {
                     throw BacktestError(.model, "models[\(i)].file: model file \(resolved) does not exist or cannot be read")
                 }
-                let model: LogisticModel
-                do { model = try LogisticModel(artifact: bytes) } catch {
+                let model: TrainedModel
+                do { model = try TrainedModel(artifact: bytes) } catch {
                     throw BacktestError(.model, "models[\(i)].file: \(resolved) is not a model artifact: \(error)")
                 }
                 guard model.featureSpecVersion == Int(config.featureSpec.version) else {

@@ -196,7 +196,7 @@ public struct FeatureReport: Sendable {
     }
 
     /// Mean binary cross-entropy of the model's probabilities (clamped to [1e-12, 1 − 1e-12]).
-    static func logLoss(_ model: LogisticModel, _ rows: [[Double]], _ labels: [Int]) throws -> Double {
+    static func logLoss(_ model: TrainedModel, _ rows: [[Double]], _ labels: [Int]) throws -> Double {
         var total = 0.0
         for (x, y) in zip(rows, labels) {
             let p = min(max(try model.probabilityUp(x), 1e-12), 1 - 1e-12)

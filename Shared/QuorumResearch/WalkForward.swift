@@ -394,7 +394,7 @@ public struct WalkForwardResult: Sendable {
         public var validationGain: Double?
         public var converged: Bool?
         /// The served model (`quorum walk-forward` writes the artifacts to the run's `models/` folder).
-        public var model: LogisticModel?
+        public var model: TrainedModel?
     }
 
     public struct Fold: Sendable {
@@ -418,7 +418,7 @@ public struct WalkForwardResult: Sendable {
     /// One candidate traded alone in every fold.
     public struct CandidateRun: Sendable {
         public var candidate: Int
-        public var hyperparameters: LogisticHyperparameters
+        public var hyperparameters: ModelHyperparameters
         public var sharpe: Double
         public var totalReturn: Double
         public var maxDrawdown: Double

@@ -43,7 +43,9 @@ extension BacktestOutput {
             ])
         }
         let candidates: [JSON] = wf.candidates.map { c in
-            .object([("candidate", .int(c.candidate)), ("l2", .double(c.hyperparameters.l2)), ("sharpe", .double(c.sharpe)),
+            .object([("candidate", .int(c.candidate)), ("family", .string(c.hyperparameters.family.rawValue)),
+                     ("hyperparameters", .object(c.hyperparameters.values.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) })),
+                     ("sharpe", .double(c.sharpe)),
                      ("total_return", .double(c.totalReturn)), ("max_drawdown", .double(c.maxDrawdown)), ("trades", .int(c.trades))])
         }
         let o = wf.overfitting
@@ -130,9 +132,9 @@ extension ReportHTML {
             + "Over every test window the served models scored AUC \(wf.modelMetrics?.auc.map { n($0, 3) } ?? "n/a"), "
             + "accuracy \(wf.modelMetrics.map { n($0.accuracy, 3) } ?? "n/a").</p>\n"
         if !wf.candidates.isEmpty {
-            html += "<h2>Candidates traded alone</h2>\n<table><tr><th>Candidate</th><th>l2</th><th>Sharpe</th><th>Return</th><th>Max DD</th><th>Trades</th></tr>\n"
+            html += "<h2>Candidates traded alone</h2>\n<table><tr><th>Candidate</th><th>Model</th><th>Sharpe</th><th>Return</th><th>Max DD</th><th>Trades</th></tr>\n"
             for c in wf.candidates {
-                html += "<tr><td>c\(c.candidate)</td><td>\(n(c.hyperparameters.l2, 4))</td><td>\(n(c.sharpe, 2))</td><td>\(p(c.totalReturn))</td>"
+                html += "<tr><td>c\(c.candidate)</td><td>\(c.hyperparameters.summary)</td><td>\(n(c.sharpe, 2))</td><td>\(p(c.totalReturn))</td>"
                     + "<td>\(p(c.maxDrawdown))</td><td>\(c.trades)</td></tr>\n"
             }
             html += "</table>\n"

@@ -16,9 +16,9 @@ public struct WalkForwardSettings: Sendable, Equatable {
     public var embargo: Nanos = 0
     /// The last part of each training window that validates the candidates (gate and selection), e.g. 0.25.
     public var validationFraction = 0.25
-    /// The hyperparameter candidates every fold trains; the fold trades the one with the best validation log-loss gain
-    /// that passes the validation gate.
-    public var candidates: [LogisticHyperparameters] = TrainingJobs.defaultCandidates
+    /// The candidates (a model family and its hyperparameters) every fold trains; the fold trades the one with the best
+    /// validation log-loss gain that passes the validation gate.
+    public var candidates: [ModelHyperparameters] = TrainingJobs.defaultCandidates
     /// Training jobs run at once; 0: one per core.
     public var workers = 0
 
@@ -29,7 +29,8 @@ public struct WalkForwardSettings: Sendable, Equatable {
 
     /// The keys of the section, in documentation order.
     static let keys = ["window", "train", "test", "step", "embargo", "validation_fraction", "candidates", "workers"]
-    static let candidateKeys = ["l2", "learning_rate", "max_iterations", "tolerance", "balanced"]
+    /// A candidate's keys: `family` (default logistic), then its family's hyperparameters (`ModelHyperparameters.values`).
+    static let candidateKeys = ["family"] + Array(Set(ModelFamily.allCases.flatMap { ModelHyperparameters.defaults($0).values.keys })).sorted()
 
     static func parse(_ s: Section) throws(BacktestError) -> WalkForwardSettings {
         guard let train = try s.duration("train") else { throw s.invalid("train", "is required: the training window's length, e.g. \"60d\"") }
@@ -50,15 +51,21 @@ public struct WalkForwardSettings: Sendable, Equatable {
         if let list = try s.sections("candidates", keys: candidateKeys) {
             guard !list.isEmpty else { throw s.invalid("candidates", "is empty; give at least one candidate (e.g. [{\"l2\": 0.1}])") }
             w.candidates = try list.map { c throws(BacktestError) in
-                let defaults = LogisticHyperparameters()
-                var h = LogisticHyperparameters(
-                    l2: try c.double("l2", atLeast: 0) ?? defaults.l2,
-                    learningRate: try c.double("learning_rate", above: 0) ?? defaults.learningRate,
-                    maxIterations: try c.whole("max_iterations", atLeast: 1) ?? defaults.maxIterations,
-                    tolerance: try c.double("tolerance", atLeast: 0) ?? defaults.tolerance)
-                if try c.bool("balanced") == true { h.classWeighting = .balanced }
-                do { try h.validate() } catch { throw c.invalid("l2", "makes an invalid candidate: \(error)") }
-                return h
+                let name = try c.string("family") ?? ModelFamily.logistic.rawValue
+                guard let family = ModelFamily(rawValue: name) else {
+                    throw c.invalid("family", "is \"\(name)\"; use one of \(ModelFamily.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                // The family's own keys only, each a number (`balanced` also true or false).
+                try c.only(["family"] + ModelHyperparameters.defaults(family).values.keys.sorted())
+                var values: [String: Double] = [:]
+                for (key, _) in c.pairs where key != "family" {
+                    if key == "balanced", let b = try? c.bool(key) { values[key] = b ? 1 : 0 } else { values[key] = try c.double(key) }
+                }
+                do throws(MLError) {
+                    return try ModelHyperparameters(family: family, values: values)
+                } catch {
+                    throw BacktestError(.invalidValue, "\(c.file): \(c.path): \(error.message)")
+                }
             }
         }
         w.workers = try s.whole("workers", atLeast: 0) ?? 0
@@ -72,8 +79,7 @@ public struct WalkForwardSettings: Sendable, Equatable {
             ("step", duration(step ?? testLength)), ("embargo", duration(embargo)),
             ("validation_fraction", .double(validationFraction)),
             ("candidates", .array(candidates.map { h in
-                .object([("l2", .double(h.l2)), ("learning_rate", .double(h.learningRate)), ("max_iterations", .int(h.maxIterations)),
-                         ("tolerance", .double(h.tolerance)), ("balanced", .bool(h.classWeighting == .balanced))])
+                .object([("family", .string(h.family.rawValue))] + h.values.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) })
             })),
             ("workers", .int(workers)),
         ])

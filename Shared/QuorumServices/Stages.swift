@@ -44,7 +44,7 @@ public enum QuorumStages {
             var served: [ServedModel] = []
             for record in try await registry.activeModels() {
                 do {
-                    served.append(ServedModel(modelID: record.modelID, model: try LogisticModel(artifact: record.artifact)))
+                    served.append(ServedModel(modelID: record.modelID, model: try TrainedModel(artifact: record.artifact)))
                 } catch {
                     logger.error("active model does not load; its symbol gets no predictions until a new model is activated",
                                  metadata: ["model.id": .string(record.modelID), "error": .string("\(error)")])

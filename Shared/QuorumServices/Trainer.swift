@@ -167,7 +167,7 @@ public enum TrainerWorker: StageInputs {
 
         static let activationMetricName = TrainerWorker.activationMetric
 
-        func modelEvent(_ kind: Quorum_V1_ModelEvent.Kind, modelID: String, model: LogisticModel, job: Quorum_V1_TrainingJob,
+        func modelEvent(_ kind: Quorum_V1_ModelEvent.Kind, modelID: String, model: TrainedModel, job: Quorum_V1_TrainingJob,
                         metrics: [String: Double]) -> Quorum_V1_ModelEvent {
             var e = Quorum_V1_ModelEvent()
             e.envelope = stamp.envelope(id: "me-\(modelID)-\(kind.rawValue)", tsEvent: job.envelope.tsEventNs, cause: job.envelope)

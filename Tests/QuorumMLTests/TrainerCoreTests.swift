@@ -6,7 +6,7 @@ import QuorumModel
 @Suite("TrainerCore end to end, the model and its artifact")
 struct TrainerCoreTests {
     /// 3,000 one-minute rows: train on the first 2,000 minutes, validate on the next 1,000.
-    func job(id: String = "job-1", hyperparameters: LogisticHyperparameters = LogisticHyperparameters(),
+    func job(id: String = "job-1", hyperparameters: ModelHyperparameters = .logistic(LogisticHyperparameters()),
              featureNames: [String] = []) -> TrainingJobSpec {
         TrainingJobSpec(jobID: id, symbol: "BTC-USD", featureSpecVersion: 3, featureNames: featureNames,
                         trainFrom: 0, trainTo: 2000 * minute, validateTo: 3000 * minute,
@@ -33,6 +33,39 @@ struct TrainerCoreTests {
         #expect(result.model.provenance.seed == 7)
     }
 
+    @Test("a gbdt job: trees early-stopped on the latest training rows (never the validation rows), scored and gated like any model")
+    func gbdtJob() throws {
+        let rows = syntheticRows(count: 3000, width: 4, seed: 1, separable: true)
+        let h = GBDTHyperparameters(rounds: 300, learningRate: 0.1, earlyStoppingRounds: 10)
+        let result = try trained(TrainerCore().train(job: job(hyperparameters: .gbdt(h)), rows: rows))
+        let model = try #require(result.model.gbdt)
+        #expect(result.validationMetrics.accuracy > 0.9 && result.verdict.passed, "\(result.validationMetrics)")
+        // 20 % of the 2,000 training rows watch early stopping, one more row is purged before them.
+        #expect(model.provenance.trainCount == 2000 - 400 - 1)
+        #expect(model.trees.count == model.provenance.iterations && model.trees.count < 300)
+        #expect(result.model.version.hasPrefix("gb-"))
+        #expect(try TrainedModel(artifact: result.model.artifact()) == result.model)
+        // Deterministic: the same job, the same bytes.
+        let again = try trained(TrainerCore().train(job: job(hyperparameters: .gbdt(h)), rows: rows))
+        #expect(again.model.artifact() == result.model.artifact())
+    }
+
+    @Test("hyperparameters by name (the wire's and the configs' form): defaults fill in, unknown names get a did-you-mean")
+    func hyperparametersByName() throws {
+        let h = try ModelHyperparameters(family: .gbdt, values: ["max_leaves": 15, "row_subsample": 0.8])
+        #expect(h == .gbdt(GBDTHyperparameters(maxLeaves: 15, rowSubsample: 0.8)))
+        #expect(try ModelHyperparameters(family: .gbdt, values: h.values) == h)
+        #expect(try ModelHyperparameters(family: .logistic, values: [:]) == .logistic(LogisticHyperparameters()))
+        #expect(ModelFamily(kind: "logistic-regression") == .logistic && ModelFamily(kind: "gbdt") == .gbdt)
+        func error(_ family: ModelFamily, _ values: [String: Double]) -> String {
+            do { return "\(try ModelHyperparameters(family: family, values: values))" } catch { return error.message }
+        }
+        #expect(error(.gbdt, ["max_leafs": 15]).contains("did you mean \"max_leaves\""))
+        #expect(error(.logistic, ["max_leaves": 15]).contains("logistic has no hyperparameter \"max_leaves\""))
+        #expect(error(.gbdt, ["max_leaves": 15.5]).contains("whole number"))
+        #expect(error(.gbdt, ["learning_rate": 2]).contains("learningRate = 2.0 is invalid"))
+    }
+
     @Test("noise: validation accuracy near the base rate and the gate rejects")
     func noise() throws {
         let rows = syntheticRows(count: 3000, width: 4, seed: 2, separable: false, upProbability: 0.5)
@@ -44,7 +77,7 @@ struct TrainerCoreTests {
         #expect(v.accuracy <= majority + 0.02, "accuracy \(v.accuracy), majority share \(majority)")
         #expect(v.accuracy > 0.4)
         #expect(abs(v.brier - v.baseRate * (1 - v.baseRate)) < 0.01, "brier \(v.brier), base rate \(v.baseRate)")
-        #expect(result.model.weights.allSatisfy { abs($0) < 0.2 }, "\(result.model.weights)")
+        #expect(result.model.logistic!.weights.allSatisfy { abs($0) < 0.2 }, "\(result.model.logistic!.weights)")
         #expect(try #require(v.auc) > 0.4 && v.auc! < 0.6)
         #expect(!result.verdict.passed)
         #expect(result.verdict.improvement < ValidationGate().minimumImprovement)
@@ -70,7 +103,7 @@ struct TrainerCoreTests {
         #expect(first.model.version == second.model.version)
         #expect(first == second)
         // A different hyperparameter gives a different model and version.
-        let other = try trained(TrainerCore().train(job: job(hyperparameters: LogisticHyperparameters(l2: 0.1)),
+        let other = try trained(TrainerCore().train(job: job(hyperparameters: .logistic(LogisticHyperparameters(l2: 0.1))),
                                                     rows: rows))
         #expect(other.model.version != first.model.version)
     }
@@ -85,8 +118,8 @@ struct TrainerCoreTests {
             altered[i].features = altered[i].features.map { $0 * 1000 + 50 }
             altered[i].close *= 1 + rng.unit() * 0.1
         }
-        let original = try trained(TrainerCore().train(job: job(), rows: rows)).model
-        let changed = try trained(TrainerCore().train(job: job(), rows: altered)).model
+        let original = try #require(try trained(TrainerCore().train(job: job(), rows: rows)).model.logistic)
+        let changed = try #require(try trained(TrainerCore().train(job: job(), rows: altered)).model.logistic)
         #expect(changed.scaler == original.scaler)
         #expect(changed.weights == original.weights)
         #expect(changed.bias == original.bias)
@@ -124,7 +157,7 @@ struct TrainerCoreTests {
         let rows = syntheticRows(count: 600, width: 3, seed: 5, separable: true)
         let spec = TrainingJobSpec(jobID: "j", symbol: "ETH-USD", featureSpecVersion: 1, featureNames: ["x", "y", "z"],
                                    trainFrom: 0, trainTo: 400 * minute, validateTo: 600 * minute)
-        let model = try trained(TrainerCore().train(job: spec, rows: rows)).model
+        let model = try #require(try trained(TrainerCore().train(job: spec, rows: rows)).model.logistic)
         let bytes = model.artifact()
         let restored = try LogisticModel(artifact: bytes)
         #expect(restored == model)
@@ -171,7 +204,7 @@ struct TrainerCoreTests {
     func failures() {
         let rows = syntheticRows(count: 3000, width: 2, seed: 6, separable: true)
         let core = TrainerCore()
-        #expect(core.train(job: job(hyperparameters: LogisticHyperparameters(learningRate: -1)), rows: rows)
+        #expect(core.train(job: job(hyperparameters: .logistic(LogisticHyperparameters(learningRate: -1))), rows: rows)
             .failure?.code == .invalidHyperparameter)
         #expect(core.train(job: job(featureNames: ["only-one"]), rows: rows).failure?.code == .widthMismatch)
         #expect(core.train(job: job(), rows: Array(rows.prefix(40))).failure?.code == .tooFewRows)

@@ -80,6 +80,34 @@ struct WalkForwardRunTests {
         #expect(a[4].contents.contains("Walk-forward folds"))
     }
 
+    @Test("gbdt candidates beside a logistic one: trees trained per fold through the jobs' wire form, traded, byte-identical twice")
+    func gbdtCandidates() async throws {
+        let folder = try Support.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = try Support.writeMarkets(in: folder, from: "2019-01-01", to: "2019-03-02")
+        let config = try BacktestConfig.parse("""
+            {"data": {"files": [\(files.map { "\"\($0)\"" }.joined(separator: ", "))]}, "monte_carlo": {"paths": 50},
+             "features": {"spec": "rich-v1"},
+             "walk_forward": {"train": "30d", "test": "10d", "embargo": "1d",
+                              "candidates": [{"l2": 0.1}, {"family": "gbdt", "max_leaves": 7, "rounds": 60, "learning_rate": 0.1,
+                                              "min_child_samples": 40, "row_subsample": 0.8, "column_subsample": 0.5}]}}
+            """, file: "wf.json", baseDirectory: folder)
+        #expect(config.walkForward?.candidates[1].family == .gbdt)
+        let data = try BacktestData.load(config)
+        let result = try await WalkForward(config: config).run(data)
+        #expect(result.jobs == 3 * 2 * 2 && result.failed == 0)
+        let jobs = try WalkForward(config: config).makeJobs(folds: try WalkForward(config: config).folds(data), symbols: data.symbols,
+                                                           intervalSeconds: 1_800)
+        #expect(jobs.filter { $0.wire.modelKind == "gbdt" }.count == 6)
+        #expect(jobs.allSatisfy { $0.spec.hyperparameters.family == ModelFamily(kind: $0.wire.modelKind) })
+        let candidates = result.candidates.map(\.hyperparameters.summary)
+        #expect(candidates == ["logistic l2=0.1", "gbdt leaves=7 rate=0.1 rounds=60 rows=0.8 columns=0.5"])
+        let second = try await WalkForward(config: config).run(data)
+        for (x, y) in zip(BacktestOutput(walkForward: result, codeVersion: "t").files(), BacktestOutput(walkForward: second, codeVersion: "t").files()) {
+            #expect(x.contents == y.contents, "\(x.name) differs between runs")
+        }
+    }
+
     @Test("purge: a fold's training and validation rows all have labels known before its test window opens")
     func purge() throws {
         let bars = try Support.bars("btc_usd_30m.csv.gz", from: "2019-01-01", to: "2019-02-01")
@@ -110,7 +138,14 @@ struct WalkForwardRunTests {
         #expect(problem(#"{"walk_forward": {"train": "30d", "tset": "15d"}}"#)
             .contains("unknown key \"walk_forward.tset\". did you mean \"walk_forward.test\"?"))
         #expect(problem(#"{"walk_forward": {"train": "30d", "test": "15d", "window": "sliding"}}"#).contains("use \"rolling\" or \"expanding\""))
-        #expect(problem(#"{"walk_forward": {"train": "30d", "test": "15d", "candidates": [{"l2": -1}]}}"#).contains("walk_forward.candidates[0].l2"))
+        #expect(problem(#"{"walk_forward": {"train": "30d", "test": "15d", "candidates": [{"l2": -1}]}}"#)
+            .contains("walk_forward.candidates[0]: l2 = -1.0 is invalid"))
+        #expect(problem(#"{"walk_forward": {"train": "30d", "test": "15d", "candidates": [{"family": "gbdt", "max_leafs": 8}]}}"#)
+            .contains("unknown key \"walk_forward.candidates[0].max_leafs\". did you mean \"walk_forward.candidates[0].max_leaves\"?"))
+        #expect(problem(#"{"walk_forward": {"train": "30d", "test": "15d", "candidates": [{"family": "gbdt", "l2": 1, "max_iterations": 5}]}}"#)
+            .contains("unknown key \"walk_forward.candidates[0].max_iterations\""), "a logistic key on a gbdt candidate")
+        #expect(problem(#"{"walk_forward": {"train": "30d", "test": "15d", "candidates": [{"family": "forest"}]}}"#)
+            .contains("walk_forward.candidates[0].family is \"forest\"; use one of logistic, gbdt"))
         do { _ = try WalkForward(config: BacktestConfig()); Issue.record("expected an error") } catch {
             #expect(error.description.contains("no walk_forward section"))
         }
