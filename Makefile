@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -57,6 +57,10 @@ bench-backtest: bootstrap
 
 bench-features: bootstrap
 	@scripts/bench-features
+
+# Quorum's gbdt vs LightGBM (from PyPI into .testenv/) on the same walk-forward folds; docs/models.md.
+bench-train: bootstrap
+	@scripts/bench-train
 
 check-generated:
 	@scripts/check-generated

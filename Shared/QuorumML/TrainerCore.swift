@@ -179,15 +179,22 @@ public struct TrainerCore: Sendable {
     static func fitTrees(_ train: LabeledDataset, horizon: Int, hyperparameters h: GBDTHyperparameters,
                          seed: UInt64) throws(MLError) -> (GBDTFit, notTraining: Int) {
         let rows = train.rows
-        let stopAt = h.earlyStoppingRounds > 0 ? rows.count - Int(Double(rows.count) * earlyStoppingShare) : rows.count
-        guard stopAt < rows.count else {
+        let (fit, stop) = earlyStoppingSplit(rows: rows.count, horizon: horizon, hyperparameters: h)
+        guard !stop.isEmpty else {
             return (try GradientBoostedTrees.fit(features: train.features, labels: train.labels, hyperparameters: h, seed: seed), 0)
         }
-        let fitRows = rows[..<max(stopAt - horizon, 0)]
-        let stopRows = rows[stopAt...]
-        let fit = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
-                                               validation: (stopRows.map(\.features), stopRows.map(\.label)), hyperparameters: h, seed: seed)
-        return (fit, rows.count - fitRows.count)
+        let fitRows = rows[fit], stopRows = rows[stop]
+        let trees = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
+                                                 validation: (stopRows.map(\.features), stopRows.map(\.label)), hyperparameters: h, seed: seed)
+        return (trees, rows.count - fitRows.count)
+    }
+
+    /// Which of `rows` time-ordered training rows train the trees and which watch early stopping: the latest
+    /// `earlyStoppingShare` watch, `horizon` rows before them are purged. Without early stopping, all train.
+    public static func earlyStoppingSplit(rows: Int, horizon: Int, hyperparameters h: GBDTHyperparameters) -> (fit: Range<Int>, stop: Range<Int>) {
+        let stopAt = h.earlyStoppingRounds > 0 ? rows - Int(Double(rows) * earlyStoppingShare) : rows
+        guard stopAt < rows else { return (0..<rows, rows..<rows) }
+        return (0..<max(stopAt - horizon, 0), stopAt..<rows)
     }
 
     private static func metrics(of model: TrainedModel, on data: LabeledDataset) throws(MLError) -> ClassificationMetrics {
