@@ -10,9 +10,9 @@ public enum ClassWeighting: String, Sendable, Codable, Equatable {
 ///
 /// | field | meaning | default | valid |
 /// |---|---|---|---|
-/// | `l2` | L2 penalty λ on the weights (not the bias): loss + λ/2 · ‖w‖² | 0.001 | finite, ≥ 0 |
-/// | `learningRate` | initial gradient-descent step | 0.5 | finite, > 0, ≤ 100 |
-/// | `maxIterations` | iteration budget | 500 | 1 … 1,000,000 |
+/// | `l2` | L2 penalty λ on the weights (not the bias): loss + λ/2 · ‖w‖² | 0.1 | finite, ≥ 0 |
+/// | `learningRate` | first step tried along each Newton direction (1: the full step; smaller damps it) | 1 | (0, 1] |
+/// | `maxIterations` | Newton iteration budget | 100 | 1 … 1,000,000 |
 /// | `tolerance` | stop when every gradient component has magnitude ≤ this | 1e-6 | finite, ≥ 0 |
 /// | `classWeighting` | `.none` or `.balanced` | `.none` | — |
 public struct LogisticHyperparameters: Sendable, Codable, Equatable {
@@ -22,7 +22,7 @@ public struct LogisticHyperparameters: Sendable, Codable, Equatable {
     public var tolerance: Double
     public var classWeighting: ClassWeighting
 
-    public init(l2: Double = 0.001, learningRate: Double = 0.5, maxIterations: Int = 500,
+    public init(l2: Double = 0.1, learningRate: Double = 1, maxIterations: Int = 100,
                 tolerance: Double = 1e-6, classWeighting: ClassWeighting = .none) {
         self.l2 = l2
         self.learningRate = learningRate
@@ -34,15 +34,15 @@ public struct LogisticHyperparameters: Sendable, Codable, Equatable {
     /// Throws `MLError.invalidHyperparameter` naming the first bad field, its value and the valid range.
     public func validate() throws(MLError) {
         guard l2.isFinite, l2 >= 0 else {
-            throw MLError(.invalidHyperparameter, "l2 = \(l2) is invalid: use a finite value ≥ 0 (e.g. 0.001)")
+            throw MLError(.invalidHyperparameter, "l2 = \(l2) is invalid: use a finite value ≥ 0 (e.g. 0.1)")
         }
-        guard learningRate.isFinite, learningRate > 0, learningRate <= 100 else {
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else {
             throw MLError(.invalidHyperparameter,
-                          "learningRate = \(learningRate) is invalid: use a finite value in (0, 100] (e.g. 0.5)")
+                          "learningRate = \(learningRate) is invalid: use a value in (0, 1] (1: full Newton steps)")
         }
         guard (1...1_000_000).contains(maxIterations) else {
             throw MLError(.invalidHyperparameter,
-                          "maxIterations = \(maxIterations) is invalid: use 1 … 1,000,000 (e.g. 500)")
+                          "maxIterations = \(maxIterations) is invalid: use 1 … 1,000,000 (e.g. 100)")
         }
         guard tolerance.isFinite, tolerance >= 0 else {
             throw MLError(.invalidHyperparameter, "tolerance = \(tolerance) is invalid: use a finite value ≥ 0 (e.g. 1e-6)")

@@ -11,7 +11,7 @@ public struct TrainingProvenance: Sendable, Codable, Equatable {
     public let validationCount: Int
     /// Label horizon in rows.
     public let horizon: Int
-    /// The job's seed, recorded for lineage (full-batch gradient descent from zero does not consume it).
+    /// The job's seed, recorded for lineage (Newton's method from zero does not consume it).
     public let seed: UInt64
     public let iterations: Int
     public let converged: Bool

@@ -3,7 +3,7 @@ public struct LogisticFit: Sendable, Equatable {
     public let weights: [Double]
     public let bias: Double
     public let scaler: FeatureScaler
-    /// Gradient-descent iterations actually run.
+    /// Newton iterations actually run.
     public let iterations: Int
     /// True when the gradient fell below the tolerance before the budget ran out.
     public let converged: Bool
@@ -11,16 +11,17 @@ public struct LogisticFit: Sendable, Equatable {
     public let finalLoss: Double
 }
 
-/// Binary logistic regression trained by full-batch gradient descent.
+/// Binary logistic regression trained by Newton's method (iteratively reweighted least squares) with a line search.
 ///
 /// Algorithm (deterministic — no randomness, rows processed in the given order):
 /// 1. Validate hyperparameters and data (≥ 2 rows, equal widths, finite values, both classes present).
 /// 2. Fit a `FeatureScaler` on these (training) rows and standardise them.
 /// 3. Start from w = 0, b = 0 (so the `seed` of a job is not needed by this algorithm).
 /// 4. Repeat up to `maxIterations` times: stop if every gradient component is ≤ `tolerance` in magnitude;
-///    otherwise step (w, b) ← (w, b) − η ∇L. If the step would raise the loss, halve η and retry
-///    (at most 50 halvings; the smaller η is kept for later iterations). This backtracking makes a too-large
-///    `learningRate` safe instead of divergent.
+///    otherwise solve H·δ = ∇L (`LogisticObjective.hessian`, Cholesky) and step (w, b) ← (w, b) − η·δ, η starting at
+///    `learningRate` (1: the full Newton step) and halved until the loss falls enough (Armijo, at most 50 halvings).
+///    The loss is convex, so this converges in a few tens of iterations at most (quadratically near the minimum);
+///    gradient descent needed hundreds and often did not converge at weak L2.
 public enum LogisticRegression {
     /// Fits a model. `labels` are 0 or 1, one per row of `features`.
     public static func fit(features: [[Double]], labels: [Int],
@@ -71,7 +72,6 @@ public enum LogisticRegression {
         var weights = [Double](repeating: 0, count: width)
         var bias = 0.0
         var current = objective.evaluate(weights: weights, bias: bias)
-        var step = hyperparameters.learningRate
         var iterations = 0
         var converged = false
         while iterations < hyperparameters.maxIterations {
@@ -80,18 +80,31 @@ public enum LogisticRegression {
                 break
             }
             iterations += 1
+            let gradient = current.gradWeights + [current.gradBias]
+            var hessian = objective.hessian(weights: weights, bias: bias)
+            // Without L2 on perfectly separated rows the Hessian can be singular: a growing ridge keeps the step defined.
+            var direction = choleskySolve(hessian, gradient)
+            var ridge = 1e-10
+            while direction == nil && ridge < 1e6 {
+                for j in 0...width { hessian[j * (width + 1) + j] += ridge }
+                direction = choleskySolve(hessian, gradient)
+                ridge *= 100
+            }
+            let delta = direction ?? gradient
+            let decrease = Vector.dot(gradient, delta)
+            var step = hyperparameters.learningRate
             var accepted = false
             for _ in 0...50 {
                 var candidateWeights = weights
-                Vector.axpy(-step, current.gradWeights, &candidateWeights)
-                let candidateBias = bias - step * current.gradBias
+                for j in 0..<width { candidateWeights[j] -= step * delta[j] }
+                let candidateBias = bias - step * delta[width]
                 let candidate = objective.evaluate(weights: candidateWeights, bias: candidateBias)
                 // Near the minimum a step's loss change falls below rounding (the sums' order, and so their last
                 // bits, depend on the BLAS kernel of the CPU): there a step counts when the loss stays within a few
                 // ulps and the gradient shrinks, so the fit still reaches its gradient tolerance.
                 let withinRounding = candidate.loss <= current.loss + 4 * current.loss.ulp
                     && Self.largest(candidate) < Self.largest(current)
-                if candidate.loss.isFinite && (candidate.loss <= current.loss || withinRounding) {
+                if candidate.loss.isFinite && (candidate.loss <= current.loss - 1e-4 * step * decrease || withinRounding) {
                     weights = candidateWeights
                     bias = candidateBias
                     current = candidate
@@ -101,8 +114,7 @@ public enum LogisticRegression {
                 step /= 2
             }
             guard current.loss.isFinite else {
-                throw MLError(.diverged, "training loss became \(current.loss) at iteration \(iterations); "
-                              + "lower learningRate or raise l2")
+                throw MLError(.diverged, "training loss became \(current.loss) at iteration \(iterations); raise l2")
             }
             if !accepted {
                 // No step lowers the loss any more: we are at the minimum to machine precision.

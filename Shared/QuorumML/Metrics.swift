@@ -103,10 +103,15 @@ public struct ValidationGate: Sendable, Codable, Equatable {
         return -(q * log(p) + (1 - q) * log(1 - p))
     }
 
-    public func evaluate(validation: ClassificationMetrics) -> GateVerdict {
+    /// `converged`: whether the model's optimiser converged; a model that did not is refused (its weights are wherever
+    /// the iteration budget stopped them, not the fit the hyperparameters define).
+    public func evaluate(validation: ClassificationMetrics, converged: Bool = true) -> GateVerdict {
         let baseline = Self.baselineLogLoss(baseRate: validation.baseRate)
         let improvement = baseline - validation.logLoss
         var reasons: [String] = []
+        if !converged {
+            reasons.append("the optimiser did not converge within its iteration budget; raise max_iterations or l2")
+        }
         if validation.count < minimumCount {
             reasons.append("validation has \(validation.count) rows, the gate needs at least \(minimumCount)")
         }

@@ -164,7 +164,7 @@ public struct TrainerCore: Sendable {
         let trainMetrics = try Self.metrics(of: unscored, on: train)
         let validationMetrics = try Self.metrics(of: unscored, on: validation)
         return TrainingResult(jobID: job.jobID, model: model(trainMetrics, validationMetrics), trainMetrics: trainMetrics,
-                              validationMetrics: validationMetrics, verdict: gate.evaluate(validation: validationMetrics),
+                              validationMetrics: validationMetrics, verdict: gate.evaluate(validation: validationMetrics, converged: unscored.provenance.converged),
                               droppedWithoutFuture: dataset.droppedWithoutFuture,
                               droppedNonFinite: dataset.droppedNonFinite)
     }

@@ -8,7 +8,7 @@ import QuorumProto
 public enum TrainingJobs {
     /// The hyperparameter candidates tried for each symbol and range.
     public static let defaultCandidates: [ModelHyperparameters] = [
-        .logistic(LogisticHyperparameters(l2: 0.001)),
+        .logistic(LogisticHyperparameters(l2: 0.01)),
         .logistic(LogisticHyperparameters(l2: 0.1)),
     ]
 

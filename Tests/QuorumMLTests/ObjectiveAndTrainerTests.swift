@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import QuorumML
 
-@Suite("Logistic loss, gradient and the gradient-descent trainer")
+@Suite("Logistic loss, gradient, Hessian and the Newton trainer")
 struct ObjectiveAndTrainerTests {
     @Test("analytic gradient matches central finite differences")
     func gradientCheck() {
@@ -61,14 +61,33 @@ struct ObjectiveAndTrainerTests {
         #expect(abs(fit.weights[1]) < 0.3)
     }
 
-    @Test("a huge learning rate is tamed by step halving instead of diverging")
-    func hugeLearningRateStillConverges() throws {
-        let features: [[Double]] = (0..<50).map { i in [Double(i), Double(i % 7)] }
-        let labels = (0..<50).map { $0 % 3 == 0 ? 1 : 0 }
-        let fit = try LogisticRegression.fit(features: features, labels: labels,
-                                             hyperparameters: LogisticHyperparameters(learningRate: 100))
-        #expect(fit.finalLoss.isFinite)
-        #expect(fit.finalLoss < log(2)) // better than the starting point p = 0.5
+    @Test("Newton's method converges in tens of iterations even at weak L2 and on separable rows (gradient descent did not in 500)")
+    func newtonConverges() throws {
+        let rows = syntheticRows(count: 3000, width: 8, seed: 4, separable: true)
+        let data = try LabeledDataset.make(rows: rows)
+        for l2 in [0.0001, 0.001, 0.1, 10] {
+            let fit = try LogisticRegression.fit(features: data.features, labels: data.labels, hyperparameters: LogisticHyperparameters(l2: l2))
+            #expect(fit.converged && fit.iterations <= 30, "l2 \(l2): \(fit.iterations) iterations")
+        }
+        // Damped steps (learningRate < 1) still get there, more slowly.
+        let damped = try LogisticRegression.fit(features: data.features, labels: data.labels,
+                                                hyperparameters: LogisticHyperparameters(learningRate: 0.5))
+        #expect(damped.converged)
+        // Without any L2 on perfectly separated rows there is no minimum: the fit stops at its budget, not converged.
+        let separated: [[Double]] = (0..<40).map { [Double($0)] }
+        let apart = try LogisticRegression.fit(features: separated, labels: (0..<40).map { $0 < 20 ? 0 : 1 },
+                                               hyperparameters: LogisticHyperparameters(l2: 0, maxIterations: 40))
+        #expect(apart.finalLoss.isFinite && apart.finalLoss < 0.01)
+    }
+
+    @Test("the gate refuses a model whose optimiser did not converge")
+    func unconvergedIsRefused() throws {
+        let rows = syntheticRows(count: 3000, width: 4, seed: 1, separable: true)
+        let job = TrainingJobSpec(jobID: "j", symbol: "BTC-USD", featureSpecVersion: 1, trainFrom: 0, trainTo: 2000 * minute,
+                                  validateTo: 3000 * minute, hyperparameters: .logistic(LogisticHyperparameters(maxIterations: 1)))
+        let result = try #require(TrainerCore().train(job: job, rows: rows).result)
+        #expect(!result.model.provenance.converged && !result.verdict.passed)
+        #expect(result.verdict.reasons.contains { $0.contains("did not converge") })
     }
 
     @Test("scaler uses population mean/std; a constant feature gets std 1")

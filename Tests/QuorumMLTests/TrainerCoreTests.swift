@@ -103,7 +103,7 @@ struct TrainerCoreTests {
         #expect(first.model.version == second.model.version)
         #expect(first == second)
         // A different hyperparameter gives a different model and version.
-        let other = try trained(TrainerCore().train(job: job(hyperparameters: .logistic(LogisticHyperparameters(l2: 0.1))),
+        let other = try trained(TrainerCore().train(job: job(hyperparameters: .logistic(LogisticHyperparameters(l2: 1))),
                                                     rows: rows))
         #expect(other.model.version != first.model.version)
     }
