@@ -19,9 +19,13 @@ public struct GBDTModel: Sendable, Codable, Equatable {
     public let provenance: TrainingProvenance
     public let trainMetrics: ClassificationMetrics
     public let validationMetrics: ClassificationMetrics
+    /// Applied to σ(z); nil when the model is not calibrated.
+    public let calibration: Calibration?
 
     public init(symbol: Symbol, featureSpecVersion: Int, featureNames: [String], fit: GBDTFit, hyperparameters: GBDTHyperparameters,
-                provenance: TrainingProvenance, trainMetrics: ClassificationMetrics, validationMetrics: ClassificationMetrics) {
+                provenance: TrainingProvenance, trainMetrics: ClassificationMetrics, validationMetrics: ClassificationMetrics,
+                calibration: Calibration? = nil) {
+        self.calibration = calibration == Calibration.none ? nil : calibration
         self.symbol = symbol
         self.featureSpecVersion = featureSpecVersion
         self.featureNames = featureNames
@@ -43,7 +47,8 @@ public struct GBDTModel: Sendable, Codable, Equatable {
         return features.withUnsafeBufferPointer { x in
             var z = initialScore
             for tree in trees { z += tree.leafValue[tree.leaf(x.baseAddress!)] }
-            return sigmoid(z)
+            let p = sigmoid(z)
+            return calibration?.apply(p) ?? p
         }
     }
 
@@ -67,6 +72,7 @@ public struct GBDTModel: Sendable, Codable, Equatable {
         for (t, tree) in model.trees.enumerated() {
             if let problem = tree.problem(width: width) { throw MLError(.corruptArtifact, "artifact tree \(t): \(problem)") }
         }
+        if let problem = model.calibration?.problem() { throw MLError(.corruptArtifact, "artifact calibration: \(problem)") }
         self = model
     }
 

@@ -26,6 +26,7 @@ import QuorumModel
 /// | `columnSubsample` | fraction of features drawn for each tree [feature_fraction] | 1 | (0, 1] |
 /// | `maxBins` | bins per feature [max_bin] | 255 | 2 … 256 |
 /// | `earlyStoppingRounds` | stop when the validation log loss has not improved for this many rounds, keeping the best round; 0 = never [early_stopping_round] | 20 | ≥ 0 |
+/// | `calibrate` | in a training job, calibrate on the early-stopping rows (`Calibration.choose`) | true | — |
 public struct GBDTHyperparameters: Sendable, Codable, Equatable {
     public var rounds: Int
     public var learningRate: Double
@@ -40,10 +41,12 @@ public struct GBDTHyperparameters: Sendable, Codable, Equatable {
     public var columnSubsample: Double
     public var maxBins: Int
     public var earlyStoppingRounds: Int
+    public var calibrate: Bool
 
     public init(rounds: Int = 200, learningRate: Double = 0.05, maxLeaves: Int = 31, maxDepth: Int = 0, minChildSamples: Int = 20,
                 minChildHessian: Double = 1e-3, l1: Double = 0, l2: Double = 0, minSplitGain: Double = 0, rowSubsample: Double = 1,
-                columnSubsample: Double = 1, maxBins: Int = 255, earlyStoppingRounds: Int = 20) {
+                columnSubsample: Double = 1, maxBins: Int = 255, earlyStoppingRounds: Int = 20, calibrate: Bool = true) {
+        self.calibrate = calibrate
         self.rounds = rounds
         self.learningRate = learningRate
         self.maxLeaves = maxLeaves

@@ -49,10 +49,13 @@ public struct LogisticModel: Sendable, Codable, Equatable {
     public let provenance: TrainingProvenance
     public let trainMetrics: ClassificationMetrics
     public let validationMetrics: ClassificationMetrics
+    /// Applied to σ(z); nil (absent from the artifact) when the model is not calibrated.
+    public let calibration: Calibration?
 
     public init(symbol: Symbol, featureSpecVersion: Int, featureNames: [String], weights: [Double], bias: Double,
                 scaler: FeatureScaler, hyperparameters: LogisticHyperparameters, provenance: TrainingProvenance,
-                trainMetrics: ClassificationMetrics, validationMetrics: ClassificationMetrics) {
+                trainMetrics: ClassificationMetrics, validationMetrics: ClassificationMetrics, calibration: Calibration? = nil) {
+        self.calibration = calibration == Calibration.none ? nil : calibration
         self.symbol = symbol
         self.featureSpecVersion = featureSpecVersion
         self.featureNames = featureNames
@@ -72,7 +75,8 @@ public struct LogisticModel: Sendable, Codable, Equatable {
     /// Throws `.widthMismatch` when `features.count != width`, `.nonFiniteValue` for NaN/∞ features.
     public func probabilityUp(_ features: [Double]) throws(MLError) -> Double {
         try ModelInput.check(features, width: width, names: featureNames, model: "\(symbol) (feature spec v\(featureSpecVersion))")
-        return sigmoid(Vector.dot(weights, scaler.transform(features)) + bias)
+        let p = sigmoid(Vector.dot(weights, scaler.transform(features)) + bias)
+        return calibration?.apply(p) ?? p
     }
 
     /// The probability of an up move and the confidence |2p − 1| ∈ [0, 1] (0 = coin flip, 1 = certain).
@@ -104,6 +108,7 @@ public struct LogisticModel: Sendable, Codable, Equatable {
               model.scaler.stds.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw MLError(.corruptArtifact, "artifact has a non-finite weight, bias or mean, or a std that is not > 0")
         }
+        if let problem = model.calibration?.problem() { throw MLError(.corruptArtifact, "artifact calibration: \(problem)") }
         self = model
     }
 

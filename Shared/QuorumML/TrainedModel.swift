@@ -124,6 +124,14 @@ public enum TrainedModel: Sendable, Equatable {
         }
     }
 
+    /// The calibration applied to the raw probability (`.none` when there is none).
+    public var calibration: Calibration {
+        switch self {
+        case .logistic(let m): m.calibration ?? .none
+        case .gbdt(let m): m.calibration ?? .none
+        }
+    }
+
     /// Per feature, how much the model leans on it: |weight| on the standardised feature (logistic), the splits'
     /// loss reduction (trees).
     public var importance: [Double] {
@@ -193,12 +201,12 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         switch self {
         case .logistic(let h):
             ["l2": h.l2, "learning_rate": h.learningRate, "max_iterations": Double(h.maxIterations), "tolerance": h.tolerance,
-             "balanced": h.classWeighting == .balanced ? 1 : 0]
+             "balanced": h.classWeighting == .balanced ? 1 : 0, "calibrate": h.calibrate ? 1 : 0]
         case .gbdt(let h):
             ["rounds": Double(h.rounds), "learning_rate": h.learningRate, "max_leaves": Double(h.maxLeaves), "max_depth": Double(h.maxDepth),
              "min_child_samples": Double(h.minChildSamples), "min_child_hessian": h.minChildHessian, "l1": h.l1, "l2": h.l2,
              "min_split_gain": h.minSplitGain, "row_subsample": h.rowSubsample, "column_subsample": h.columnSubsample,
-             "max_bins": Double(h.maxBins), "early_stopping_rounds": Double(h.earlyStoppingRounds)]
+             "max_bins": Double(h.maxBins), "early_stopping_rounds": Double(h.earlyStoppingRounds), "calibrate": h.calibrate ? 1 : 0]
         }
     }
 
@@ -223,14 +231,15 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .logistic:
             self = .logistic(LogisticHyperparameters(l2: number("l2"), learningRate: number("learning_rate"),
                                                      maxIterations: try whole("max_iterations"), tolerance: number("tolerance"),
-                                                     classWeighting: number("balanced") > 0 ? .balanced : .none))
+                                                     classWeighting: number("balanced") > 0 ? .balanced : .none,
+                                                     calibrate: number("calibrate") > 0))
         case .gbdt:
             self = .gbdt(GBDTHyperparameters(
                 rounds: try whole("rounds"), learningRate: number("learning_rate"), maxLeaves: try whole("max_leaves"),
                 maxDepth: try whole("max_depth"), minChildSamples: try whole("min_child_samples"),
                 minChildHessian: number("min_child_hessian"), l1: number("l1"), l2: number("l2"), minSplitGain: number("min_split_gain"),
                 rowSubsample: number("row_subsample"), columnSubsample: number("column_subsample"), maxBins: try whole("max_bins"),
-                earlyStoppingRounds: try whole("early_stopping_rounds")))
+                earlyStoppingRounds: try whole("early_stopping_rounds"), calibrate: number("calibrate") > 0))
         }
         try validate()
     }

@@ -43,6 +43,8 @@ public struct TrainingResult: Sendable, Equatable {
     public let model: TrainedModel
     public let trainMetrics: ClassificationMetrics
     public let validationMetrics: ClassificationMetrics
+    /// How well the validation probabilities match the outcomes (10 bins, expected calibration error).
+    public let validationReliability: Reliability
     public let verdict: GateVerdict
     /// Input rows dropped while labelling (no future close / non-finite values).
     public let droppedWithoutFuture: Int
@@ -62,7 +64,7 @@ extension TrainingResult {
             "accuracy": v.accuracy, "log_loss": v.logLoss, "brier": v.brier, "base_rate": v.baseRate,
             Self.activationMetric: ValidationGate.baselineLogLoss(baseRate: v.baseRate) - v.logLoss,
             "validation_count": Double(v.count), "train_count": Double(trainMetrics.count),
-            "train_accuracy": trainMetrics.accuracy,
+            "train_accuracy": trainMetrics.accuracy, "ece": validationReliability.ece,
         ]
         if let auc = v.auc { metrics["auc"] = auc }
         return metrics
@@ -138,69 +140,80 @@ public struct TrainerCore: Sendable {
         let model: (ClassificationMetrics, ClassificationMetrics) -> TrainedModel
         switch job.hyperparameters {
         case .logistic(let h):
-            let fit = try LogisticRegression.fit(features: train.features, labels: train.labels, hyperparameters: h)
+            // With `calibrate`, the latest rows are held out of the fit to calibrate on.
+            let (fitRange, held) = h.calibrate ? Self.heldOutSplit(rows: train.rows.count, horizon: job.horizon)
+                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let fitRows = train.rows[fitRange]
+            let fit = try LogisticRegression.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), hyperparameters: h)
+            let heldRows = train.rows[held]
+            let calibration = held.isEmpty ? Calibration.none : Calibration.choose(
+                probabilities: heldRows.map { sigmoid(Vector.dot(fit.weights, fit.scaler.transform($0.features)) + fit.bias) },
+                labels: heldRows.map(\.label)).calibration
             let provenance = TrainingProvenance(
                 trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: train.rows.count, validationCount: validation.rows.count, horizon: job.horizon,
+                trainCount: fitRows.count, validationCount: validation.rows.count, horizon: job.horizon,
                 seed: job.seed, iterations: fit.iterations, converged: fit.converged)
             model = { trainMetrics, validationMetrics in
                 .logistic(LogisticModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
                                         weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: h,
-                                        provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics))
+                                        provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                                        calibration: calibration))
             }
         case .gbdt(let h):
-            let (fit, stopping) = try Self.fitTrees(train, horizon: job.horizon, hyperparameters: h, seed: job.seed)
+            // The latest training rows watch early stopping (and calibrate), the rest grow the trees.
+            let (fitRange, stop) = Self.earlyStoppingSplit(rows: train.rows.count, horizon: job.horizon, hyperparameters: h)
+            let fitRows = train.rows[fitRange], stopRows = train.rows[stop]
+            let fit = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
+                                                   validation: stop.isEmpty ? nil : (stopRows.map(\.features), stopRows.map(\.label)),
+                                                   hyperparameters: h, seed: job.seed)
+            let calibration = !h.calibrate || stop.isEmpty ? Calibration.none : Calibration.choose(
+                probabilities: stopRows.map { row in row.features.withUnsafeBufferPointer { sigmoid(fit.logOdds($0.baseAddress!)) } },
+                labels: stopRows.map(\.label)).calibration
             let provenance = TrainingProvenance(
                 trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: train.rows.count - stopping, validationCount: validation.rows.count, horizon: job.horizon,
+                trainCount: fitRows.count, validationCount: validation.rows.count, horizon: job.horizon,
                 seed: job.seed, iterations: fit.trees.count, converged: true)
             model = { trainMetrics, validationMetrics in
                 .gbdt(GBDTModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
-                                hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics))
+                                hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                                calibration: calibration))
             }
         }
         // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
         let unscored = model(placeholder, placeholder)
-        let trainMetrics = try Self.metrics(of: unscored, on: train)
-        let validationMetrics = try Self.metrics(of: unscored, on: validation)
+        let (trainMetrics, _) = try Self.metrics(of: unscored, on: train)
+        let (validationMetrics, reliability) = try Self.metrics(of: unscored, on: validation)
         return TrainingResult(jobID: job.jobID, model: model(trainMetrics, validationMetrics), trainMetrics: trainMetrics,
-                              validationMetrics: validationMetrics, verdict: gate.evaluate(validation: validationMetrics, converged: unscored.provenance.converged),
+                              validationMetrics: validationMetrics, validationReliability: reliability,
+                              verdict: gate.evaluate(validation: validationMetrics, converged: unscored.provenance.converged),
                               droppedWithoutFuture: dataset.droppedWithoutFuture,
                               droppedNonFinite: dataset.droppedNonFinite)
     }
 
-    /// Share of the training rows (the latest) that early stopping of the trees watches.
+    /// Share of the training rows (the latest) held out of the fit: the trees' early-stopping rows, the rows a model
+    /// is calibrated on.
     public static let earlyStoppingShare = 0.2
 
-    /// The trees on the training rows: the latest `earlyStoppingShare` of them (after a purge of `horizon` rows, whose
-    /// labels reach into it) is the early-stopping set, the rest the trees' training set, so the job's validation rows
-    /// stay unseen until they score the model. Without early stopping, every training row trains. Returns the fit and
-    /// how many rows did not train the trees.
-    static func fitTrees(_ train: LabeledDataset, horizon: Int, hyperparameters h: GBDTHyperparameters,
-                         seed: UInt64) throws(MLError) -> (GBDTFit, notTraining: Int) {
-        let rows = train.rows
-        let (fit, stop) = earlyStoppingSplit(rows: rows.count, horizon: horizon, hyperparameters: h)
-        guard !stop.isEmpty else {
-            return (try GradientBoostedTrees.fit(features: train.features, labels: train.labels, hyperparameters: h, seed: seed), 0)
-        }
-        let fitRows = rows[fit], stopRows = rows[stop]
-        let trees = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
-                                                 validation: (stopRows.map(\.features), stopRows.map(\.label)), hyperparameters: h, seed: seed)
-        return (trees, rows.count - fitRows.count)
+    /// The latest `earlyStoppingShare` of `rows` time-ordered training rows are held out; the `horizon` rows before
+    /// them are purged (their labels reach into the held-out rows); the rest fit. So the job's validation rows stay
+    /// unseen until they score the model.
+    public static func heldOutSplit(rows: Int, horizon: Int) -> (fit: Range<Int>, held: Range<Int>) {
+        let heldAt = rows - Int(Double(rows) * earlyStoppingShare)
+        guard heldAt < rows else { return (0..<rows, rows..<rows) }
+        return (0..<max(heldAt - horizon, 0), heldAt..<rows)
     }
 
-    /// Which of `rows` time-ordered training rows train the trees and which watch early stopping: the latest
-    /// `earlyStoppingShare` watch, `horizon` rows before them are purged. Without early stopping, all train.
+    /// Which training rows grow the trees and which watch early stopping (`heldOutSplit`); without early stopping, all
+    /// grow them.
     public static func earlyStoppingSplit(rows: Int, horizon: Int, hyperparameters h: GBDTHyperparameters) -> (fit: Range<Int>, stop: Range<Int>) {
-        let stopAt = h.earlyStoppingRounds > 0 ? rows - Int(Double(rows) * earlyStoppingShare) : rows
-        guard stopAt < rows else { return (0..<rows, rows..<rows) }
-        return (0..<max(stopAt - horizon, 0), stopAt..<rows)
+        h.earlyStoppingRounds > 0 ? heldOutSplit(rows: rows, horizon: horizon) : (0..<rows, rows..<rows)
     }
 
-    private static func metrics(of model: TrainedModel, on data: LabeledDataset) throws(MLError) -> ClassificationMetrics {
+    private static func metrics(of model: TrainedModel, on data: LabeledDataset) throws(MLError) -> (ClassificationMetrics, Reliability) {
         var probabilities: [Double] = []
         probabilities.reserveCapacity(data.rows.count)
         for row in data.rows { probabilities.append(try model.probabilityUp(row.features)) }
-        return ClassificationMetrics.compute(probabilities: probabilities, labels: data.labels)
+        let labels = data.labels
+        return (ClassificationMetrics.compute(probabilities: probabilities, labels: labels), Reliability(probabilities: probabilities, labels: labels))
     }
 }

@@ -141,6 +141,7 @@ public struct WalkForward: Sendable {
         return WalkForwardResult(
             backtest: result, settings: settings, folds: foldReports, candidates: candidateSummaries, overfitting: overfitting,
             modelMetrics: pooled.labels.isEmpty ? nil : ClassificationMetrics.compute(probabilities: pooled.probabilities, labels: pooled.labels),
+            reliability: pooled.labels.isEmpty ? nil : Reliability(probabilities: pooled.probabilities, labels: pooled.labels),
             jobs: jobs.count, trained: counted.filter { $0.result?.verdict.passed == true }.count,
             rejected: counted.filter { $0.result.map { !$0.verdict.passed } ?? false }.count,
             failed: counted.filter { $0.failure != nil }.count, allData: data)
@@ -433,6 +434,8 @@ public struct WalkForwardResult: Sendable {
     public let overfitting: CSCVResult?
     /// The served models over every test window.
     public let modelMetrics: ClassificationMetrics?
+    /// Their probabilities against the outcomes over every test window (10 bins, expected calibration error).
+    public let reliability: Reliability?
     public let jobs: Int
     /// Jobs whose model passed the validation gate, was rejected by it, or could not be trained.
     public let trained: Int

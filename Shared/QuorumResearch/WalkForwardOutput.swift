@@ -21,7 +21,16 @@ extension BacktestOutput {
     /// Top-level keys: the served models over every test window, and PBO.
     func walkForwardHeadline() -> [(String, JSON)] {
         guard let wf = walkForward else { return [] }
-        return Self.metricsJSON(wf.modelMetrics) + [("pbo", wf.overfitting.map { .double($0.probabilityOfOverfitting) } ?? .null)]
+        return Self.metricsJSON(wf.modelMetrics) + [
+            ("ece", wf.reliability.map { .double($0.ece) } ?? .null),
+            ("reliability", wf.reliability.map { r in
+                .array(r.bins.map { b in
+                    .object([("from", .double(b.from)), ("to", .double(b.to)), ("count", .int(b.count)),
+                             ("predicted", b.count > 0 ? .double(b.predicted) : .null), ("observed", b.count > 0 ? .double(b.observed) : .null)])
+                })
+            } ?? .null),
+            ("pbo", wf.overfitting.map { .double($0.probabilityOfOverfitting) } ?? .null),
+        ]
     }
 
     func walkForwardSections() -> [(String, JSON)] {
@@ -130,7 +139,16 @@ extension ReportHTML {
         html += "</table>\n"
         html += "<p>\(wf.jobs) training jobs: \(wf.trained) passed the validation gate, \(wf.rejected) were rejected, \(wf.failed) failed. "
             + "Over every test window the served models scored AUC \(wf.modelMetrics?.auc.map { n($0, 3) } ?? "n/a"), "
-            + "accuracy \(wf.modelMetrics.map { n($0.accuracy, 3) } ?? "n/a").</p>\n"
+            + "accuracy \(wf.modelMetrics.map { n($0.accuracy, 3) } ?? "n/a"), "
+            + "expected calibration error \(wf.reliability.map { n($0.ece, 4) } ?? "n/a").</p>\n"
+        if let r = wf.reliability {
+            html += "<h2>Reliability</h2>\n<p>The served models' test-window predictions in ten bins: how often the price went up against "
+                + "how likely they said it was.</p>\n<table><tr><th>Predicted P(up)</th><th>Rows</th><th>Mean predicted</th><th>Observed up-rate</th></tr>\n"
+            for b in r.bins where b.count > 0 {
+                html += "<tr><td>\(n(b.from, 1))–\(n(b.to, 1))</td><td>\(b.count)</td><td>\(n(b.predicted, 3))</td><td>\(n(b.observed, 3))</td></tr>\n"
+            }
+            html += "</table>\n"
+        }
         if !wf.candidates.isEmpty {
             html += "<h2>Candidates traded alone</h2>\n<table><tr><th>Candidate</th><th>Model</th><th>Sharpe</th><th>Return</th><th>Max DD</th><th>Trades</th></tr>\n"
             for c in wf.candidates {

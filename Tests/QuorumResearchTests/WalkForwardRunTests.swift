@@ -77,7 +77,11 @@ struct WalkForwardRunTests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(a[0].contents.utf8)) as? [String: Any])
         #expect((report["folds"] as? [[String: Any]])?.count == 3)
         #expect(report["auc"] != nil && report["pbo"] != nil && report["sharpe"] != nil)
-        #expect(a[4].contents.contains("Walk-forward folds"))
+        // Reliability of the served models over the test windows: ten bins whose rows add up to the scored rows.
+        let bins = try #require(report["reliability"] as? [[String: Any]])
+        #expect(bins.count == 10 && bins.compactMap { $0["count"] as? Int }.reduce(0, +) == report["scored"] as? Int)
+        #expect((report["ece"] as? Double).map { $0 >= 0 && $0 < 0.5 } == true)
+        #expect(a[4].contents.contains("Walk-forward folds") && a[4].contents.contains("<h2>Reliability</h2>"))
     }
 
     @Test("gbdt candidates beside a logistic one: trees trained per fold through the jobs' wire form, traded, byte-identical twice")
