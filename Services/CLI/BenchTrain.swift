@@ -10,7 +10,7 @@ import QuorumResearch
 struct BenchTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-train",
-        abstract: "Train gbdt and logistic models on walk-forward folds of bar files: AUC and seconds per fold; write the folds for a reference library.",
+        abstract: "Train gbdt, logistic and mlp models on walk-forward folds of bar files: AUC and seconds per fold; write the folds for a reference library.",
         discussion: """
             Per symbol and fold: the spec's feature rows, labelled up/down over one bar; training rows whose label is \
             known before the test window, the latest 20 % of them watching the trees' early stopping; the test window's \
@@ -46,18 +46,22 @@ struct BenchTrain: ParsableCommand {
         guard !folds.isEmpty else { throw ValidationError("no fold fits the data: shorten --train or --test") }
         FileHandle.standardError.write(Data("bench-train: \(folds.count) folds over \(datasets.count) symbols, \(featureSpec)\n".utf8))
         var figures: [JSON] = []
-        print("symbol   fold  fit   stop  test   gbdt AUC  trees  seconds   logistic AUC  seconds")
+        print("symbol   fold  fit   stop  test   gbdt AUC  trees  seconds   logistic AUC  seconds   mlp AUC  epochs  seconds")
         for fold in folds {
             let rows = datasets.first { $0.symbol == fold.symbol }!.rows
             let trees = try TrainBench.gbdt(rows, fold, h, seed: 1)
             let linear = try TrainBench.logistic(rows, fold, LogisticHyperparameters(l2: 0.1))
-            print(String(format: "%-8@ %4d %5d %5d %5d   %8.4f  %5d  %7.3f   %12.4f  %7.3f", fold.symbol.name, fold.index, fold.fit.count,
-                         fold.stop.count, fold.test.count, trees.auc, trees.size, trees.seconds, linear.auc, linear.seconds))
+            let network = try TrainBench.mlp(rows, fold, MLPHyperparameters(), seed: 1)
+            print(fold.symbol.name.padding(toLength: 8, withPad: " ", startingAt: 0)
+                  + String(format: " %4d %5d %5d %5d   %8.4f  %5d  %7.3f   %12.4f  %7.3f   %7.4f  %6d  %7.3f", fold.index, fold.fit.count,
+                           fold.stop.count, fold.test.count, trees.auc, trees.size, trees.seconds, linear.auc, linear.seconds,
+                           network.auc, network.size, network.seconds))
             func range(_ r: Range<Int>) -> JSON { .array([.int(r.lowerBound), .int(r.upperBound)]) }
             figures.append(.object([
                 ("symbol", .string(fold.symbol.name)), ("fold", .int(fold.index)), ("fit", range(fold.fit)), ("stop", range(fold.stop)),
                 ("test", range(fold.test)), ("gbdt_auc", .double(trees.auc)), ("gbdt_seconds", .double(trees.seconds)),
                 ("gbdt_trees", .int(trees.size)), ("logistic_auc", .double(linear.auc)), ("logistic_seconds", .double(linear.seconds)),
+                ("mlp_auc", .double(network.auc)), ("mlp_seconds", .double(network.seconds)), ("mlp_epochs", .int(network.size)),
             ]))
         }
         guard let out else { return }

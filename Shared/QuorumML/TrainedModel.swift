@@ -6,12 +6,15 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
     case logistic
     /// `GBDTModel`: histogram gradient-boosted trees (`GradientBoostedTrees`).
     case gbdt
+    /// `MLPModel`: a multilayer perceptron (`NeuralNetwork`).
+    case mlp
 
     /// The name in `training.jobs` records' `model_kind` and the registry's `model_kind` column.
     public var kind: String {
         switch self {
         case .logistic: "logistic-regression"
         case .gbdt: "gbdt"
+        case .mlp: "mlp"
         }
     }
 
@@ -28,15 +31,17 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
 public enum TrainedModel: Sendable, Equatable {
     case logistic(LogisticModel)
     case gbdt(GBDTModel)
+    case mlp(MLPModel)
 
     /// Loads an artifact of any family (by its `format`), checking it as that family's loader does.
     public init(artifact bytes: [UInt8]) throws(MLError) {
         switch try ModelArtifact.format(of: bytes) {
         case LogisticModel.artifactFormat: self = .logistic(try LogisticModel(artifact: bytes))
         case GBDTModel.artifactFormat: self = .gbdt(try GBDTModel(artifact: bytes))
+        case MLPModel.artifactFormat: self = .mlp(try MLPModel(artifact: bytes))
         case let other:
             throw MLError(.corruptArtifact, "artifact format \"\(other)\" is not a model family this build reads "
-                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat))")
+                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat), \(MLPModel.artifactFormat))")
         }
     }
 
@@ -44,6 +49,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic: .logistic
         case .gbdt: .gbdt
+        case .mlp: .mlp
         }
     }
 
@@ -57,10 +63,16 @@ public enum TrainedModel: Sendable, Equatable {
         if case .gbdt(let m) = self { m } else { nil }
     }
 
+    /// The network, if it is one.
+    public var mlp: MLPModel? {
+        if case .mlp(let m) = self { m } else { nil }
+    }
+
     public func artifact() -> [UInt8] {
         switch self {
         case .logistic(let m): m.artifact()
         case .gbdt(let m): m.artifact()
+        case .mlp(let m): m.artifact()
         }
     }
 
@@ -72,6 +84,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.version
         case .gbdt(let m): m.version
+        case .mlp(let m): m.version
         }
     }
 
@@ -79,6 +92,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.symbol
         case .gbdt(let m): m.symbol
+        case .mlp(let m): m.symbol
         }
     }
 
@@ -86,6 +100,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.featureSpecVersion
         case .gbdt(let m): m.featureSpecVersion
+        case .mlp(let m): m.featureSpecVersion
         }
     }
 
@@ -93,6 +108,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.featureNames
         case .gbdt(let m): m.featureNames
+        case .mlp(let m): m.featureNames
         }
     }
 
@@ -100,6 +116,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.provenance
         case .gbdt(let m): m.provenance
+        case .mlp(let m): m.provenance
         }
     }
 
@@ -107,6 +124,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.trainMetrics
         case .gbdt(let m): m.trainMetrics
+        case .mlp(let m): m.trainMetrics
         }
     }
 
@@ -114,6 +132,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.validationMetrics
         case .gbdt(let m): m.validationMetrics
+        case .mlp(let m): m.validationMetrics
         }
     }
 
@@ -121,6 +140,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): .logistic(m.hyperparameters)
         case .gbdt(let m): .gbdt(m.hyperparameters)
+        case .mlp(let m): .mlp(m.hyperparameters)
         }
     }
 
@@ -129,15 +149,17 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): m.calibration ?? .none
         case .gbdt(let m): m.calibration ?? .none
+        case .mlp(let m): m.calibration ?? .none
         }
     }
 
     /// Per feature, how much the model leans on it: |weight| on the standardised feature (logistic), the splits'
-    /// loss reduction (trees).
+    /// loss reduction (trees), the summed |weight| of the first layer on the standardised feature (network).
     public var importance: [Double] {
         switch self {
         case .logistic(let m): m.weights.map(abs)
         case .gbdt(let m): m.gainImportance
+        case .mlp(let m): m.inputImportance
         }
     }
 
@@ -146,6 +168,7 @@ public enum TrainedModel: Sendable, Equatable {
         switch self {
         case .logistic(let m): try m.probabilityUp(features)
         case .gbdt(let m): try m.probabilityUp(features)
+        case .mlp(let m): try m.probabilityUp(features)
         }
     }
 
@@ -160,11 +183,13 @@ public enum TrainedModel: Sendable, Equatable {
 public enum ModelHyperparameters: Sendable, Codable, Equatable {
     case logistic(LogisticHyperparameters)
     case gbdt(GBDTHyperparameters)
+    case mlp(MLPHyperparameters)
 
     public var family: ModelFamily {
         switch self {
         case .logistic: .logistic
         case .gbdt: .gbdt
+        case .mlp: .mlp
         }
     }
 
@@ -172,6 +197,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         switch self {
         case .logistic(let h): try h.validate()
         case .gbdt(let h): try h.validate()
+        case .mlp(let h): try h.validate()
         }
     }
 
@@ -184,6 +210,8 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .gbdt(let h):
             return "gbdt leaves=\(h.maxLeaves) rate=\(n(h.learningRate)) rounds=\(h.rounds)"
                 + (h.rowSubsample < 1 ? " rows=\(n(h.rowSubsample))" : "") + (h.columnSubsample < 1 ? " columns=\(n(h.columnSubsample))" : "")
+        case .mlp(let h):
+            return "mlp \(h.hidden)" + (h.hidden2 > 0 ? "x\(h.hidden2)" : "") + " rate=\(n(h.learningRate)) dropout=\(n(h.dropout))"
         }
     }
 
@@ -192,6 +220,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         switch family {
         case .logistic: .logistic(LogisticHyperparameters())
         case .gbdt: .gbdt(GBDTHyperparameters())
+        case .mlp: .mlp(MLPHyperparameters())
         }
     }
 
@@ -207,6 +236,10 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
              "min_child_samples": Double(h.minChildSamples), "min_child_hessian": h.minChildHessian, "l1": h.l1, "l2": h.l2,
              "min_split_gain": h.minSplitGain, "row_subsample": h.rowSubsample, "column_subsample": h.columnSubsample,
              "max_bins": Double(h.maxBins), "early_stopping_rounds": Double(h.earlyStoppingRounds), "calibrate": h.calibrate ? 1 : 0]
+        case .mlp(let h):
+            ["hidden": Double(h.hidden), "hidden2": Double(h.hidden2), "learning_rate": h.learningRate, "weight_decay": h.weightDecay,
+             "dropout": h.dropout, "epochs": Double(h.epochs), "batch_size": Double(h.batchSize),
+             "early_stopping_rounds": Double(h.earlyStoppingRounds), "calibrate": h.calibrate ? 1 : 0]
         }
     }
 
@@ -240,6 +273,11 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
                 minChildHessian: number("min_child_hessian"), l1: number("l1"), l2: number("l2"), minSplitGain: number("min_split_gain"),
                 rowSubsample: number("row_subsample"), columnSubsample: number("column_subsample"), maxBins: try whole("max_bins"),
                 earlyStoppingRounds: try whole("early_stopping_rounds"), calibrate: number("calibrate") > 0))
+        case .mlp:
+            self = .mlp(MLPHyperparameters(
+                hidden: try whole("hidden"), hidden2: try whole("hidden2"), learningRate: number("learning_rate"),
+                weightDecay: number("weight_decay"), dropout: number("dropout"), epochs: try whole("epochs"),
+                batchSize: try whole("batch_size"), earlyStoppingRounds: try whole("early_stopping_rounds"), calibrate: number("calibrate") > 0))
         }
         try validate()
     }

@@ -178,6 +178,25 @@ public struct TrainerCore: Sendable {
                                 hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
                                 calibration: calibration))
             }
+        case .mlp(let h):
+            // As for the trees: the latest training rows watch early stopping (and calibrate), the rest train.
+            let (fitRange, held) = h.earlyStoppingRounds > 0 ? Self.heldOutSplit(rows: train.rows.count, horizon: job.horizon)
+                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let fitRows = train.rows[fitRange], heldRows = train.rows[held]
+            let fit = try NeuralNetwork.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
+                                            validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
+                                            hyperparameters: h, seed: job.seed)
+            let calibration = !h.calibrate || held.isEmpty ? Calibration.none : Calibration.choose(
+                probabilities: heldRows.map { sigmoid(fit.logOdds($0.features)) }, labels: heldRows.map(\.label)).calibration
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: fitRows.count, validationCount: validation.rows.count, horizon: job.horizon,
+                seed: job.seed, iterations: fit.bestEpoch + 1, converged: true)
+            model = { trainMetrics, validationMetrics in
+                .mlp(MLPModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
+                              hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                              calibration: calibration))
+            }
         }
         // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
         let unscored = model(placeholder, placeholder)

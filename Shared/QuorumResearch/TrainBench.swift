@@ -77,6 +77,19 @@ public enum TrainBench {
                      seconds: seconds, size: trees.trees.count)
     }
 
+    /// The network on the fold's fitting rows, early-stopped on its stopping rows, scored on its test rows.
+    public static func mlp(_ rows: [LabeledRow], _ fold: Fold, _ h: MLPHyperparameters, seed: UInt64) throws -> Score {
+        let fit = rows[fold.fit], stop = rows[fold.stop]
+        let started = ContinuousClock.now
+        let network = try NeuralNetwork.fit(features: fit.map(\.features), labels: fit.map(\.label),
+                                            validation: stop.isEmpty ? nil : (stop.map(\.features), stop.map(\.label)),
+                                            hyperparameters: h, seed: seed)
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        let scores = rows[fold.test].map { network.logOdds($0.features) }
+        return Score(auc: ClassificationMetrics.areaUnderROC(scores: scores, labels: rows[fold.test].map(\.label)) ?? .nan,
+                     seconds: seconds, size: network.bestEpoch + 1)
+    }
+
     /// The logistic model on the fold's fitting and stopping rows, scored on its test rows.
     public static func logistic(_ rows: [LabeledRow], _ fold: Fold, _ h: LogisticHyperparameters) throws -> Score {
         let train = rows[fold.fit.lowerBound..<fold.stop.upperBound]

@@ -70,11 +70,12 @@ struct BacktestCommandTests {
         #expect(plain.status != 0 && plain.output.contains("no walk_forward section"), "\(plain.output)")
     }
 
-    @Test("quorum walk-forward on examples/walk-forward-gbdt.json (BTC, three months, rich-v1): a logistic and a gbdt candidate per fold")
-    func walkForwardGBDT() async throws {
+    @Test("quorum walk-forward on examples/walk-forward-gbdt.json and -mlp.json (BTC, three months, rich-v1): a logistic and a gbdt or mlp candidate per fold",
+          arguments: ["gbdt", "mlp"])
+    func walkForwardFamily(_ family: String) async throws {
         let out = NSTemporaryDirectory() + "quorum-runs-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let args = ["walk-forward", "--config", Self.root + "/examples/walk-forward-gbdt.json", "--data", Self.root + "/data/market/btc_usd_30m.csv.gz",
+        let args = ["walk-forward", "--config", Self.root + "/examples/walk-forward-\(family).json", "--data", Self.root + "/data/market/btc_usd_30m.csv.gz",
                     "--symbol", "BTC-USD", "--from", "2019-01-01", "--to", "2019-04-01", "--out", out]
         let run = try await Self.run(args)
         #expect(run.status == 0, "\(run.output)")
@@ -82,7 +83,7 @@ struct BacktestCommandTests {
         let folder = out + "/" + (try FileManager.default.contentsOfDirectory(atPath: out).first ?? "")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any]
         let candidates = (report?["walk_forward"] as? [String: Any])?["candidates"] as? [[String: Any]]
-        #expect(candidates?.map { $0["family"] as? String } == ["logistic", "gbdt"], "\(String(describing: report?["walk_forward"]))")
+        #expect(candidates?.map { $0["family"] as? String } == ["logistic", family], "\(String(describing: report?["walk_forward"]))")
         // A served model file loads as its family.
         if let model = try? Data(contentsOf: URL(fileURLWithPath: folder + "/models/BTC-USD-f0.model")) {
             #expect(try TrainedModel(artifact: [UInt8](model)).featureNames == FeatureSpec.richV1.names)
