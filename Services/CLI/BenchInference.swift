@@ -15,6 +15,7 @@ struct BenchInference: ParsableCommand {
         case .logistic(let m): "\(m.width) weights"
         case .gbdt(let m): "\(m.trees.count) trees of up to \(m.hyperparameters.maxLeaves) leaves"
         case .mlp(let m): "layers \(m.layers.shape.map(String.init).joined(separator: "-"))"
+        case .ensemble(let m): "members " + m.members.map { size($0) }.joined(separator: "; ")
         }
     }
 

@@ -8,6 +8,8 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
     case gbdt
     /// `MLPModel`: a multilayer perceptron (`NeuralNetwork`).
     case mlp
+    /// `EnsembleModel`: members of the other families blended by a logistic regression on held-out rows.
+    case ensemble
 
     /// The name in `training.jobs` records' `model_kind` and the registry's `model_kind` column.
     public var kind: String {
@@ -15,6 +17,7 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
         case .logistic: "logistic-regression"
         case .gbdt: "gbdt"
         case .mlp: "mlp"
+        case .ensemble: "ensemble"
         }
     }
 
@@ -32,6 +35,7 @@ public enum TrainedModel: Sendable, Equatable {
     case logistic(LogisticModel)
     case gbdt(GBDTModel)
     case mlp(MLPModel)
+    case ensemble(EnsembleModel)
 
     /// Loads an artifact of any family (by its `format`), checking it as that family's loader does.
     public init(artifact bytes: [UInt8]) throws(MLError) {
@@ -39,9 +43,10 @@ public enum TrainedModel: Sendable, Equatable {
         case LogisticModel.artifactFormat: self = .logistic(try LogisticModel(artifact: bytes))
         case GBDTModel.artifactFormat: self = .gbdt(try GBDTModel(artifact: bytes))
         case MLPModel.artifactFormat: self = .mlp(try MLPModel(artifact: bytes))
+        case EnsembleModel.artifactFormat: self = .ensemble(try EnsembleModel(artifact: bytes))
         case let other:
             throw MLError(.corruptArtifact, "artifact format \"\(other)\" is not a model family this build reads "
-                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat), \(MLPModel.artifactFormat))")
+                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat), \(MLPModel.artifactFormat), \(EnsembleModel.artifactFormat))")
         }
     }
 
@@ -50,6 +55,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic: .logistic
         case .gbdt: .gbdt
         case .mlp: .mlp
+        case .ensemble: .ensemble
         }
     }
 
@@ -73,6 +79,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.artifact()
         case .gbdt(let m): m.artifact()
         case .mlp(let m): m.artifact()
+        case .ensemble(let m): m.artifact()
         }
     }
 
@@ -85,6 +92,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.version
         case .gbdt(let m): m.version
         case .mlp(let m): m.version
+        case .ensemble(let m): m.version
         }
     }
 
@@ -93,6 +101,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.symbol
         case .gbdt(let m): m.symbol
         case .mlp(let m): m.symbol
+        case .ensemble(let m): m.symbol
         }
     }
 
@@ -101,6 +110,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.featureSpecVersion
         case .gbdt(let m): m.featureSpecVersion
         case .mlp(let m): m.featureSpecVersion
+        case .ensemble(let m): m.featureSpecVersion
         }
     }
 
@@ -109,6 +119,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.featureNames
         case .gbdt(let m): m.featureNames
         case .mlp(let m): m.featureNames
+        case .ensemble(let m): m.featureNames
         }
     }
 
@@ -117,6 +128,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.provenance
         case .gbdt(let m): m.provenance
         case .mlp(let m): m.provenance
+        case .ensemble(let m): m.provenance
         }
     }
 
@@ -125,6 +137,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.trainMetrics
         case .gbdt(let m): m.trainMetrics
         case .mlp(let m): m.trainMetrics
+        case .ensemble(let m): m.trainMetrics
         }
     }
 
@@ -133,6 +146,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.validationMetrics
         case .gbdt(let m): m.validationMetrics
         case .mlp(let m): m.validationMetrics
+        case .ensemble(let m): m.validationMetrics
         }
     }
 
@@ -141,6 +155,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): .logistic(m.hyperparameters)
         case .gbdt(let m): .gbdt(m.hyperparameters)
         case .mlp(let m): .mlp(m.hyperparameters)
+        case .ensemble(let m): .ensemble(m.hyperparameters)
         }
     }
 
@@ -150,6 +165,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.calibration ?? .none
         case .gbdt(let m): m.calibration ?? .none
         case .mlp(let m): m.calibration ?? .none
+        case .ensemble: .none
         }
     }
 
@@ -160,6 +176,10 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.weights.map(abs)
         case .gbdt(let m): m.gainImportance
         case .mlp(let m): m.inputImportance
+        case .ensemble(let m): m.members.reduce(into: [Double](repeating: 0, count: m.width)) { total, member in
+            let importance = member.importance, sum = importance.reduce(0, +)
+            for j in total.indices where sum > 0 { total[j] += importance[j] / sum / Double(m.members.count) }
+        }
         }
     }
 
@@ -169,11 +189,17 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): try m.probabilityUp(features)
         case .gbdt(let m): try m.probabilityUp(features)
         case .mlp(let m): try m.probabilityUp(features)
+        case .ensemble(let m): try m.probabilityUp(features)
         }
     }
 
-    /// The probability of an up move and the confidence |2p − 1| ∈ [0, 1] (0 = coin flip, 1 = certain).
+    /// The probability of an up move and the confidence in [0, 1]: the margin |2p − 1| (0 = coin flip, 1 = certain),
+    /// for an ensemble less twice its members' spread (members that disagree make a less confident prediction).
     public func score(_ features: [Double]) throws(MLError) -> (probUp: Double, confidence: Double) {
+        if case .ensemble(let m) = self {
+            let (p, spread) = try m.predict(features)
+            return (p, max(0, abs(2 * p - 1) - 2 * spread))
+        }
         let p = try probabilityUp(features)
         return (p, abs(2 * p - 1))
     }
@@ -184,12 +210,14 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
     case logistic(LogisticHyperparameters)
     case gbdt(GBDTHyperparameters)
     case mlp(MLPHyperparameters)
+    case ensemble(EnsembleHyperparameters)
 
     public var family: ModelFamily {
         switch self {
         case .logistic: .logistic
         case .gbdt: .gbdt
         case .mlp: .mlp
+        case .ensemble: .ensemble
         }
     }
 
@@ -198,6 +226,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .logistic(let h): try h.validate()
         case .gbdt(let h): try h.validate()
         case .mlp(let h): try h.validate()
+        case .ensemble(let h): try h.validate()
         }
     }
 
@@ -212,6 +241,8 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
                 + (h.rowSubsample < 1 ? " rows=\(n(h.rowSubsample))" : "") + (h.columnSubsample < 1 ? " columns=\(n(h.columnSubsample))" : "")
         case .mlp(let h):
             return "mlp \(h.hidden)" + (h.hidden2 > 0 ? "x\(h.hidden2)" : "") + " rate=\(n(h.learningRate)) dropout=\(n(h.dropout))"
+        case .ensemble(let h):
+            return "ensemble of " + h.members.map(\.family.rawValue).joined(separator: "+")
         }
     }
 
@@ -221,6 +252,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .logistic: .logistic(LogisticHyperparameters())
         case .gbdt: .gbdt(GBDTHyperparameters())
         case .mlp: .mlp(MLPHyperparameters())
+        case .ensemble: .ensemble(EnsembleHyperparameters())
         }
     }
 
@@ -240,6 +272,13 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
             ["hidden": Double(h.hidden), "hidden2": Double(h.hidden2), "learning_rate": h.learningRate, "weight_decay": h.weightDecay,
              "dropout": h.dropout, "epochs": Double(h.epochs), "batch_size": Double(h.batchSize),
              "early_stopping_rounds": Double(h.earlyStoppingRounds), "calibrate": h.calibrate ? 1 : 0]
+        case .ensemble(let h):
+            // Every member family's flag and names; an absent member's names show its defaults.
+            EnsembleHyperparameters.memberFamilies.reduce(into: ["l2": h.l2]) { values, family in
+                let member = h.members.first { $0.family == family }
+                values[family.rawValue] = member == nil ? 0 : 1
+                for (name, value) in (member ?? Self.defaults(family)).values { values[family.rawValue + "." + name] = value }
+            }
         }
     }
 
@@ -278,6 +317,20 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
                 hidden: try whole("hidden"), hidden2: try whole("hidden2"), learningRate: number("learning_rate"),
                 weightDecay: number("weight_decay"), dropout: number("dropout"), epochs: try whole("epochs"),
                 batchSize: try whole("batch_size"), earlyStoppingRounds: try whole("early_stopping_rounds"), calibrate: number("calibrate") > 0))
+        case .ensemble:
+            var members: [ModelHyperparameters] = []
+            for member in EnsembleHyperparameters.memberFamilies where number(member.rawValue) > 0 {
+                let prefix = member.rawValue + "."
+                let own = Dictionary(uniqueKeysWithValues: values.compactMap { key, value in
+                    key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
+                })
+                do throws(MLError) {
+                    members.append(try ModelHyperparameters(family: member, values: own))
+                } catch {
+                    throw MLError(.invalidHyperparameter, "ensemble member \(member.rawValue): \(error.message)")
+                }
+            }
+            self = .ensemble(EnsembleHyperparameters(members: members, l2: number("l2")))
         }
         try validate()
     }

@@ -137,67 +137,7 @@ public struct TrainerCore: Sendable {
         }
         let placeholder = ClassificationMetrics(count: 0, accuracy: 0, logLoss: 0, brier: 0, auc: nil, baseRate: 0)
         // The model with the given metrics (first placeholders, to score with; then the scores).
-        let model: (ClassificationMetrics, ClassificationMetrics) -> TrainedModel
-        switch job.hyperparameters {
-        case .logistic(let h):
-            // With `calibrate`, the latest rows are held out of the fit to calibrate on.
-            let (fitRange, held) = h.calibrate ? Self.heldOutSplit(rows: train.rows.count, horizon: job.horizon)
-                : (0..<train.rows.count, train.rows.count..<train.rows.count)
-            let fitRows = train.rows[fitRange]
-            let fit = try LogisticRegression.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), hyperparameters: h)
-            let heldRows = train.rows[held]
-            let calibration = held.isEmpty ? Calibration.none : Calibration.choose(
-                probabilities: heldRows.map { sigmoid(Vector.dot(fit.weights, fit.scaler.transform($0.features)) + fit.bias) },
-                labels: heldRows.map(\.label)).calibration
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validation.rows.count, horizon: job.horizon,
-                seed: job.seed, iterations: fit.iterations, converged: fit.converged)
-            model = { trainMetrics, validationMetrics in
-                .logistic(LogisticModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
-                                        weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: h,
-                                        provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
-                                        calibration: calibration))
-            }
-        case .gbdt(let h):
-            // The latest training rows watch early stopping (and calibrate), the rest grow the trees.
-            let (fitRange, stop) = Self.earlyStoppingSplit(rows: train.rows.count, horizon: job.horizon, hyperparameters: h)
-            let fitRows = train.rows[fitRange], stopRows = train.rows[stop]
-            let fit = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
-                                                   validation: stop.isEmpty ? nil : (stopRows.map(\.features), stopRows.map(\.label)),
-                                                   hyperparameters: h, seed: job.seed)
-            let calibration = !h.calibrate || stop.isEmpty ? Calibration.none : Calibration.choose(
-                probabilities: stopRows.map { row in row.features.withUnsafeBufferPointer { sigmoid(fit.logOdds($0.baseAddress!)) } },
-                labels: stopRows.map(\.label)).calibration
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validation.rows.count, horizon: job.horizon,
-                seed: job.seed, iterations: fit.trees.count, converged: true)
-            model = { trainMetrics, validationMetrics in
-                .gbdt(GBDTModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
-                                hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
-                                calibration: calibration))
-            }
-        case .mlp(let h):
-            // As for the trees: the latest training rows watch early stopping (and calibrate), the rest train.
-            let (fitRange, held) = h.earlyStoppingRounds > 0 ? Self.heldOutSplit(rows: train.rows.count, horizon: job.horizon)
-                : (0..<train.rows.count, train.rows.count..<train.rows.count)
-            let fitRows = train.rows[fitRange], heldRows = train.rows[held]
-            let fit = try NeuralNetwork.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
-                                            validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
-                                            hyperparameters: h, seed: job.seed)
-            let calibration = !h.calibrate || held.isEmpty ? Calibration.none : Calibration.choose(
-                probabilities: heldRows.map { sigmoid(fit.logOdds($0.features)) }, labels: heldRows.map(\.label)).calibration
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validation.rows.count, horizon: job.horizon,
-                seed: job.seed, iterations: fit.bestEpoch + 1, converged: true)
-            model = { trainMetrics, validationMetrics in
-                .mlp(MLPModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
-                              hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
-                              calibration: calibration))
-            }
-        }
+        let model = try Self.fit(job.hyperparameters, on: train, job: job, names: names, validationCount: validation.rows.count)
         // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
         let unscored = model(placeholder, placeholder)
         let (trainMetrics, _) = try Self.metrics(of: unscored, on: train)
@@ -207,6 +147,105 @@ public struct TrainerCore: Sendable {
                               verdict: gate.evaluate(validation: validationMetrics, converged: unscored.provenance.converged),
                               droppedWithoutFuture: dataset.droppedWithoutFuture,
                               droppedNonFinite: dataset.droppedNonFinite)
+    }
+
+    /// Fits a model of `hyperparameters`' family on `train` (the family's own held-out rows split off inside), for
+    /// `job`'s symbol, spec, ranges and seed: the model given its train and validation metrics.
+    static func fit(_ hyperparameters: ModelHyperparameters, on train: LabeledDataset, job: TrainingJobSpec, names: [String],
+                    validationCount: Int) throws(MLError) -> (ClassificationMetrics, ClassificationMetrics) -> TrainedModel {
+        let model: (ClassificationMetrics, ClassificationMetrics) -> TrainedModel
+        switch hyperparameters {
+        case .logistic(let h):
+            // With `calibrate`, the latest rows are held out of the fit to calibrate on.
+            let (fitRange, held) = h.calibrate ? heldOutSplit(rows: train.rows.count, horizon: job.horizon)
+                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let fitRows = train.rows[fitRange]
+            let fit = try LogisticRegression.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), hyperparameters: h)
+            let heldRows = train.rows[held]
+            let calibration = held.isEmpty ? Calibration.none : Calibration.choose(
+                probabilities: heldRows.map { sigmoid(Vector.dot(fit.weights, fit.scaler.transform($0.features)) + fit.bias) },
+                labels: heldRows.map(\.label)).calibration
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
+                seed: job.seed, iterations: fit.iterations, converged: fit.converged)
+            model = { trainMetrics, validationMetrics in
+                .logistic(LogisticModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
+                                        weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: h,
+                                        provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                                        calibration: calibration))
+            }
+        case .gbdt(let h):
+            // The latest training rows watch early stopping (and calibrate), the rest grow the trees.
+            let (fitRange, stop) = earlyStoppingSplit(rows: train.rows.count, horizon: job.horizon, hyperparameters: h)
+            let fitRows = train.rows[fitRange], stopRows = train.rows[stop]
+            let fit = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
+                                                   validation: stop.isEmpty ? nil : (stopRows.map(\.features), stopRows.map(\.label)),
+                                                   hyperparameters: h, seed: job.seed)
+            let calibration = !h.calibrate || stop.isEmpty ? Calibration.none : Calibration.choose(
+                probabilities: stopRows.map { row in row.features.withUnsafeBufferPointer { sigmoid(fit.logOdds($0.baseAddress!)) } },
+                labels: stopRows.map(\.label)).calibration
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
+                seed: job.seed, iterations: fit.trees.count, converged: true)
+            model = { trainMetrics, validationMetrics in
+                .gbdt(GBDTModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
+                                hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                                calibration: calibration))
+            }
+        case .mlp(let h):
+            // As for the trees: the latest training rows watch early stopping (and calibrate), the rest train.
+            let (fitRange, held) = h.earlyStoppingRounds > 0 ? heldOutSplit(rows: train.rows.count, horizon: job.horizon)
+                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let fitRows = train.rows[fitRange], heldRows = train.rows[held]
+            let fit = try NeuralNetwork.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
+                                            validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
+                                            hyperparameters: h, seed: job.seed)
+            let calibration = !h.calibrate || held.isEmpty ? Calibration.none : Calibration.choose(
+                probabilities: heldRows.map { sigmoid(fit.logOdds($0.features)) }, labels: heldRows.map(\.label)).calibration
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
+                seed: job.seed, iterations: fit.bestEpoch + 1, converged: true)
+            model = { trainMetrics, validationMetrics in
+                .mlp(MLPModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
+                              hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                              calibration: calibration))
+            }
+        case .ensemble(let h):
+            // Members fit on the earlier rows (each with its own early stopping and calibration inside them); the
+            // blend learns on the latest rows, which no member saw: out-of-fold predictions.
+            let (fitRange, held) = heldOutSplit(rows: train.rows.count, horizon: job.horizon)
+            let fitRows = LabeledDataset(rows: Array(train.rows[fitRange]), width: train.width), heldRows = train.rows[held]
+            guard heldRows.count >= 20, Set(heldRows.map(\.label)).count == 2 else {
+                throw MLError(.tooFewRows, "job \(job.jobID): the ensemble's blend needs held-out rows of both classes "
+                              + "(\(heldRows.count) held out); widen the training range")
+            }
+            let placeholder = ClassificationMetrics(count: 0, accuracy: 0, logLoss: 0, brier: 0, auc: nil, baseRate: 0)
+            var members: [TrainedModel] = []
+            for member in h.members {
+                members.append(try fit(member, on: fitRows, job: job, names: names, validationCount: 0)(placeholder, placeholder))
+            }
+            var logits: [[Double]] = []
+            for row in heldRows {
+                var z: [Double] = []
+                for member in members { z.append(Calibration.logit(try member.probabilityUp(row.features))) }
+                logits.append(z)
+            }
+            let blend = try LogisticRegression.fit(features: logits, labels: heldRows.map(\.label),
+                                                   hyperparameters: LogisticHyperparameters(l2: h.l2))
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: fitRows.rows.count, validationCount: validationCount, horizon: job.horizon, seed: job.seed,
+                iterations: blend.iterations, converged: blend.converged && members.allSatisfy(\.provenance.converged))
+            model = { trainMetrics, validationMetrics in
+                .ensemble(EnsembleModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, members: members,
+                                        blend: blend, hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics,
+                                        validationMetrics: validationMetrics))
+            }
+        }
+        return model
     }
 
     /// Share of the training rows (the latest) held out of the fit: the trees' early-stopping rows, the rows a model
