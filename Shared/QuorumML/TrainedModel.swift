@@ -233,7 +233,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
     /// The family and the hyperparameters that most tell candidates apart, e.g. "logistic l2=0.1" or
     /// "gbdt leaves=31 rate=0.05 rounds=200".
     public var summary: String {
-        func n(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : "\(x)" }
+        func n(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : String(format: "%.3g", x) }
         switch self {
         case .logistic(let h): return "logistic l2=\(n(h.l2))" + (h.classWeighting == .balanced ? " balanced" : "")
         case .gbdt(let h):

@@ -134,6 +134,8 @@ public struct BacktestConfig: Sendable {
     public var monteCarloBlockLength = 48
     /// Walk-forward settings (`quorum walk-forward`): a model trained per fold instead of `models`.
     public var walkForward: WalkForwardSettings?
+    /// `quorum tune`'s search (`tune` section).
+    public var tune: TuneSettings?
     /// Bars an order waits beyond the next before it fills (0: the next bar's open).
     public var fillDelayBars = 0
     /// Stress scenarios run after the backtest (`stress` section or `--stress`); nil: none.
@@ -196,7 +198,7 @@ extension BacktestConfig {
     /// Every top-level key, in documentation order.
     public static let topLevelKeys = ["symbols", "data", "interval", "from", "to", "features", "models", "rules", "consensus",
                                       "risk", "fees", "slippage", "fill_delay_bars", "starting_equity", "overfitting", "monte_carlo",
-                                      "walk_forward", "stress"]
+                                      "walk_forward", "stress", "tune"]
 
     /// Parses a config file's text. `file` names it in errors; `baseDirectory` is where relative paths start.
     public static func parse(_ text: String, file: String = "config", baseDirectory: String = ".") throws(BacktestError) -> BacktestConfig {
@@ -340,6 +342,7 @@ extension BacktestConfig {
             config.monteCarloSeed = try m.whole("seed", atLeast: 0).map { UInt64($0) } ?? config.monteCarloSeed
             config.monteCarloBlockLength = try m.whole("block_length", atLeast: 1) ?? config.monteCarloBlockLength
         }
+        if let t = try root.section("tune", keys: TuneSettings.keys) { config.tune = try TuneSettings.parse(t) }
         if let w = try root.section("walk_forward", keys: WalkForwardSettings.keys) {
             config.walkForward = try WalkForwardSettings.parse(w)
             if !config.models.isEmpty {

@@ -24,7 +24,7 @@ import QuorumProto
 ///    probability of backtest overfitting (CSCV) and the deflated Sharpe ratio's trials and their Sharpe variance.
 public struct WalkForward: Sendable {
     public let config: BacktestConfig
-    public let settings: WalkForwardSettings
+    public internal(set) var settings: WalkForwardSettings
 
     public init(config: BacktestConfig) throws(BacktestError) {
         guard let settings = config.walkForward else {
