@@ -71,10 +71,7 @@ public enum TrainBench {
         let trees = try GradientBoostedTrees.fit(features: fit.map(\.features), labels: fit.map(\.label),
                                                  validation: stop.isEmpty ? nil : (stop.map(\.features), stop.map(\.label)),
                                                  hyperparameters: h, seed: seed)
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        let scores = rows[fold.test].map { row in row.features.withUnsafeBufferPointer { trees.logOdds($0.baseAddress!) } }
-        return Score(auc: ClassificationMetrics.areaUnderROC(scores: scores, labels: rows[fold.test].map(\.label)) ?? .nan,
-                     seconds: seconds, size: trees.trees.count)
+        return score(rows, fold, since: started, size: trees.trees.count) { x in x.withUnsafeBufferPointer { trees.logOdds($0.baseAddress!) } }
     }
 
     /// The network on the fold's fitting rows, early-stopped on its stopping rows, scored on its test rows.
@@ -84,10 +81,7 @@ public enum TrainBench {
         let network = try NeuralNetwork.fit(features: fit.map(\.features), labels: fit.map(\.label),
                                             validation: stop.isEmpty ? nil : (stop.map(\.features), stop.map(\.label)),
                                             hyperparameters: h, seed: seed)
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        let scores = rows[fold.test].map { network.logOdds($0.features) }
-        return Score(auc: ClassificationMetrics.areaUnderROC(scores: scores, labels: rows[fold.test].map(\.label)) ?? .nan,
-                     seconds: seconds, size: network.bestEpoch + 1)
+        return score(rows, fold, since: started, size: network.bestEpoch + 1, network.logOdds)
     }
 
     /// The logistic model on the fold's fitting and stopping rows, scored on its test rows.
@@ -95,10 +89,16 @@ public enum TrainBench {
         let train = rows[fold.fit.lowerBound..<fold.stop.upperBound]
         let started = ContinuousClock.now
         let fit = try LogisticRegression.fit(features: train.map(\.features), labels: train.map(\.label), hyperparameters: h)
+        return score(rows, fold, since: started, size: fit.iterations) { Vector.dot(fit.weights, fit.scaler.transform($0)) + fit.bias }
+    }
+
+    /// The time since `started` and the test rows' AUC of `logOdds`.
+    static func score(_ rows: [LabeledRow], _ fold: Fold, since started: ContinuousClock.Instant, size: Int,
+                      _ logOdds: ([Double]) -> Double) -> Score {
         let seconds = (ContinuousClock.now - started) / .seconds(1)
-        let scores = rows[fold.test].map { Vector.dot(fit.weights, fit.scaler.transform($0.features)) + fit.bias }
+        let scores = rows[fold.test].map { logOdds($0.features) }
         return Score(auc: ClassificationMetrics.areaUnderROC(scores: scores, labels: rows[fold.test].map(\.label)) ?? .nan,
-                     seconds: seconds, size: fit.iterations)
+                     seconds: seconds, size: size)
     }
 
     /// A symbol's rows as CSV for the reference: `label,f0,…` (shortest round-trip decimals), one line per row.

@@ -118,13 +118,7 @@ public struct Tune: Sendable {
         try data.check(config.featureSpec)
         let interval = try WalkForward.interval(of: data)
         let folds = try walkForward.folds(data)
-        var rows: [Symbol: [PriceFeatureRow]] = [:]
-        let bars = data.bars.map(\.bar)
-        for symbol in data.symbols {
-            do { rows[symbol] = try TrainingRows.rows(bars: bars, symbol: symbol, spec: config.featureSpec) } catch {
-                throw BacktestError(.invalidValue, "features.spec: \(error)")
-            }
-        }
+        let rows = try WalkForward.featureRows(data, spec: config.featureSpec)
         let space = settings.space
         var search = SuccessiveHalving(dimensions: space.names.count, trials: settings.trials, eta: settings.eta, rungs: settings.rungs,
                                        generationSize: settings.generation, seed: settings.seed, sampler: TPESampler(startup: settings.startup))

@@ -1,6 +1,7 @@
 import Foundation
 import QuorumAnalytics
 import QuorumBus
+import QuorumFeatures
 import QuorumML
 import QuorumModel
 import QuorumPipeline
@@ -58,14 +59,7 @@ public struct WalkForward: Sendable {
         let interval = try Self.interval(of: data)
         let folds = try self.folds(data)
 
-        // Feature rows per symbol: one engine over all the data, as the features stage computes them.
-        var rows: [Symbol: [PriceFeatureRow]] = [:]
-        let bars = data.bars.map(\.bar)
-        for symbol in data.symbols {
-            do { rows[symbol] = try TrainingRows.rows(bars: bars, symbol: symbol, spec: config.featureSpec) } catch {
-                throw BacktestError(.invalidValue, "features.spec: \(error)")
-            }
-        }
+        let rows = try Self.featureRows(data, spec: config.featureSpec)
         let jobs = try makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval)
         let outcomes = await train(jobs, rows: rows, progress: progress)
         let candidates = settings.candidates.count
@@ -198,6 +192,18 @@ public struct WalkForward: Sendable {
             }
         }
         return jobs
+    }
+
+    /// Feature rows per symbol: one engine over all the data, as the features stage computes them.
+    static func featureRows(_ data: BacktestData, spec: FeatureSpec) throws(BacktestError) -> [Symbol: [PriceFeatureRow]] {
+        var rows: [Symbol: [PriceFeatureRow]] = [:]
+        let bars = data.bars.map(\.bar)
+        for symbol in data.symbols {
+            do { rows[symbol] = try TrainingRows.rows(bars: bars, symbol: symbol, spec: spec) } catch {
+                throw BacktestError(.invalidValue, "features.spec: \(error)")
+            }
+        }
+        return rows
     }
 
     /// A fold's training and validation split: validation is the window's last `validationFraction` (whole bars) and
