@@ -46,11 +46,11 @@ public nonisolated struct Quorum_V1_FeatureVector: Sendable {
   /// Bar length in seconds.
   public var intervalSeconds: UInt32 = 0
 
-  /// Id of the feature specification, e.g. "core". The specification names the features and fixes
+  /// Name of the feature specification, e.g. "rich-v1". The specification names the features and fixes
   /// their order; names are not repeated in every message.
   public var featureSpec: String = String()
 
-  /// Version of that specification; a model only accepts vectors of the version it was trained on.
+  /// Version of that specification (its content hash); a model only accepts vectors of the version it was trained on.
   public var featureSpecVersion: UInt32 = 0
 
   /// Feature values, in the order of the specification's feature names.
