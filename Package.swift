@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -92,6 +93,7 @@ let package = Package(
             "QuorumModel", "QuorumProto", "QuorumBus", "QuorumMarketData", "QuorumFeatures", "QuorumML",
             "QuorumStrategy", "QuorumRisk", "QuorumExecution", "CZlib",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/QuorumPipeline", swiftSettings: strict),
         // Research: `quorum backtest` on the stage logics (EventTimeDriver), its config, outputs and report; no servers.

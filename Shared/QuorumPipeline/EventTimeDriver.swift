@@ -1,3 +1,4 @@
+import DequeModule
 import QuorumBus
 import QuorumModel
 import QuorumProto
@@ -92,15 +93,8 @@ public struct EventTimeDriver: Sendable {
 
     /// Delivers the records and everything they cause, until nothing is left to handle.
     public mutating func publish(_ messages: [OutgoingMessage]) async throws {
-        var queue = messages
-        var head = 0
-        while head < queue.count {
-            let message = queue[head]
-            head += 1
-            if head >= 4096, head * 2 >= queue.count {   // drop what is done, in O(1) amortised per record
-                queue.removeFirst(head)
-                head = 0
-            }
+        var queue = Deque(messages)
+        while let message = queue.popFirst() {
             let offset = offsets[message.topic, default: 0]
             offsets[message.topic] = offset + 1
             published[message.topic, default: 0] += 1

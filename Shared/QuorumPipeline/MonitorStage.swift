@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import QuorumBus
 import QuorumFeatures
@@ -166,8 +167,7 @@ public struct MonitorStage: StageLogic, StageInputs {
     let stamp = EnvelopeStamp(producer: "quorum-monitor")
     /// ts_init by message id, for the latency of the messages they cause (bounded FIFO).
     private var tsInit: [String: Int64] = [:]
-    private var order: [String] = []
-    private var orderHead = 0
+    private var order: Deque<String> = []
     private let remember = 400_000
 
     private struct SymbolState: Sendable {
@@ -245,14 +245,7 @@ public struct MonitorStage: StageLogic, StageInputs {
         guard tsInit[id] == nil else { return }
         tsInit[id] = ts
         order.append(id)
-        if order.count - orderHead > remember {
-            tsInit[order[orderHead]] = nil
-            orderHead += 1
-            if orderHead > remember {
-                order.removeFirst(orderHead)
-                orderHead = 0
-            }
-        }
+        if order.count > remember, let oldest = order.popFirst() { tsInit[oldest] = nil }
     }
 
     private mutating func onBar(_ wire: Quorum_V1_Bar) throws -> [OutgoingMessage] {

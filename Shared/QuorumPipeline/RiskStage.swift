@@ -1,3 +1,4 @@
+import DequeModule
 import QuorumBus
 import QuorumModel
 import QuorumProto
@@ -50,24 +51,8 @@ public struct RiskStage: StageLogic, StageInputs {
         var events: [RiskEvent]
         var position: MessagePosition?
     }
-    private var queues: [Symbol: Queue] = [:]
-
-    /// First-in first-out decisions of one symbol; taking the first is O(1).
-    private struct Queue: Sendable {
-        private var items: [Held] = []
-        private var head = 0
-        var isEmpty: Bool { head == items.count }
-        var count: Int { items.count - head }
-        var first: Held? { isEmpty ? nil : items[head] }
-        mutating func append(_ h: Held) { items.append(h) }
-        mutating func removeFirst() {
-            head += 1
-            if head > 1024, head * 2 > items.count {
-                items.removeFirst(head)
-                head = 0
-            }
-        }
-    }
+    /// First-in first-out decisions per symbol.
+    private var queues: [Symbol: Deque<Held>] = [:]
     private var latest: [Symbol: Nanos] = [:]
     private var lastArrival: [Symbol: ContinuousClock.Instant] = [:]
     /// Approved orders without a final report yet: symbol and decision time.
@@ -134,7 +119,7 @@ public struct RiskStage: StageLogic, StageInputs {
             if let last = latest[symbol], decision.time <= last { return .done(message) }
             latest[symbol] = decision.time
             if idleTimeout != nil { lastArrival[symbol] = .now }
-            queues[symbol, default: Queue()].append(Held(decision: decision, envelope: wire.envelope, position: position))
+            queues[symbol, default: []].append(Held(decision: decision, envelope: wire.envelope, position: position))
             return try release()
         }
         if message.topic == reportsTopic {

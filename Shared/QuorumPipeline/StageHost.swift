@@ -1,3 +1,4 @@
+import DequeModule
 import Logging
 import QuorumBus
 import Synchronization
@@ -531,8 +532,7 @@ struct StopWhileRetrying: Error {}
 
 /// Received and completed offsets of one partition; `advance` gives the last offset of the completed prefix.
 struct PartitionTrack: Sendable {
-    private var inFlight: [Int64] = []
-    private var head = 0
+    private var inFlight: Deque<Int64> = []
     private var done: Set<Int64> = []
 
     mutating func received(_ offset: Int64) { inFlight.append(offset) }
@@ -542,13 +542,8 @@ struct PartitionTrack: Sendable {
     /// Pops the completed prefix; returns its last offset (nil when nothing new is complete).
     mutating func advance() -> Int64? {
         var last: Int64?
-        while head < inFlight.count, done.remove(inFlight[head]) != nil {
-            last = inFlight[head]
-            head += 1
-        }
-        if head > 4096, head * 2 > inFlight.count {
-            inFlight.removeFirst(head)
-            head = 0
+        while let first = inFlight.first, done.remove(first) != nil {
+            last = inFlight.removeFirst()
         }
         return last
     }
