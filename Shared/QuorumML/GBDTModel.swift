@@ -45,9 +45,7 @@ public struct GBDTModel: Sendable, Codable, Equatable {
     public func probabilityUp(_ features: [Double]) throws(MLError) -> Double {
         try ModelInput.check(features, width: width, names: featureNames, model: "\(symbol) gbdt (feature spec v\(featureSpecVersion))")
         return features.withUnsafeBufferPointer { x in
-            var z = initialScore
-            for tree in trees { z += tree.leafValue[tree.leaf(x.baseAddress!)] }
-            let p = sigmoid(z)
+            let p = sigmoid(trees.logOdds(x.baseAddress!, from: initialScore))
             return calibration?.apply(p) ?? p
         }
     }

@@ -125,6 +125,15 @@ public struct RegressionTree: Sendable, Codable, Equatable {
     }
 }
 
+extension [RegressionTree] {
+    /// `initial` plus every tree's leaf value for `x`: a boosted model's log-odds.
+    @inline(__always) func logOdds(_ x: UnsafePointer<Double>, from initial: Double) -> Double {
+        var z = initial
+        for tree in self { z += tree.leafValue[tree.leaf(x)] }
+        return z
+    }
+}
+
 /// The result of `GradientBoostedTrees.fit`.
 public struct GBDTFit: Sendable, Equatable {
     /// The log-odds every prediction starts from: that of the weighted base rate.
@@ -141,11 +150,7 @@ public struct GBDTFit: Sendable, Equatable {
     public let validationLogLoss: [Double]
 
     /// The log-odds of an up move for `x` (raw features, width as trained).
-    public func logOdds(_ x: UnsafePointer<Double>) -> Double {
-        var z = initialScore
-        for tree in trees { z += tree.leafValue[tree.leaf(x)] }
-        return z
-    }
+    public func logOdds(_ x: UnsafePointer<Double>) -> Double { trees.logOdds(x, from: initialScore) }
 }
 
 /// The trainer: `fit` on feature rows, 0/1 labels and optional weights, with an optional validation split for early

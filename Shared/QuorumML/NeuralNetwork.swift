@@ -167,6 +167,8 @@ private struct Trainer {
     let shape: [Int]
     /// Where each layer's W and b start in `parameters`.
     let weightAt: [Int], biasAt: [Int]
+    /// Whether each parameter is a weight (decayed) rather than a bias.
+    let isWeight: [Bool]
     var parameters: [Double]
     var m: [Double], v: [Double]
     var t = 0
@@ -186,6 +188,7 @@ private struct Trainer {
         }
         self.weightAt = weightAt
         self.biasAt = biasAt
+        isWeight = Self.weights(shape: shape, at: weightAt)
         rng = Xoshiro256StarStar(seed: seed)
         // He initialisation for the ReLU layers (normal, σ = √(2 / fan-in)); biases 0.
         var parameters = [Double](repeating: 0, count: count)
@@ -215,6 +218,7 @@ private struct Trainer {
         }
         self.weightAt = weightAt
         self.biasAt = biasAt
+        isWeight = Self.weights(shape: shape, at: weightAt)
         self.parameters = parameters
         m = []
         v = []
@@ -224,6 +228,16 @@ private struct Trainer {
         y = []
         w = []
         rows = 0
+    }
+
+    static func weights(shape: [Int], at weightAt: [Int]) -> [Bool] {
+        var count = 0
+        for l in 0..<(shape.count - 1) { count += shape[l] * shape[l + 1] + shape[l + 1] }
+        var isWeight = [Bool](repeating: false, count: count)
+        for l in 0..<(shape.count - 1) {
+            for k in weightAt[l]..<(weightAt[l] + shape[l] * shape[l + 1]) { isWeight[k] = true }
+        }
+        return isWeight
     }
 
     static func gaussian(_ rng: inout Xoshiro256StarStar) -> Double {
@@ -316,10 +330,6 @@ private struct Trainer {
         t += 1
         let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
         let correction1 = 1 - pow(beta1, Double(t)), correction2 = 1 - pow(beta2, Double(t))
-        var isWeight = [Bool](repeating: false, count: parameters.count)
-        for l in 0..<(shape.count - 1) {
-            for k in weightAt[l]..<(weightAt[l] + shape[l] * shape[l + 1]) { isWeight[k] = true }
-        }
         for k in parameters.indices {
             m[k] = beta1 * m[k] + (1 - beta1) * gradient[k]
             v[k] = beta2 * v[k] + (1 - beta2) * gradient[k] * gradient[k]

@@ -162,9 +162,7 @@ public struct TrainerCore: Sendable {
             let fitRows = train.rows[fitRange]
             let fit = try LogisticRegression.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), hyperparameters: h)
             let heldRows = train.rows[held]
-            let calibration = held.isEmpty ? Calibration.none : Calibration.choose(
-                probabilities: heldRows.map { sigmoid(Vector.dot(fit.weights, fit.scaler.transform($0.features)) + fit.bias) },
-                labels: heldRows.map(\.label)).calibration
+            let calibration = calibrate(h.calibrate, on: heldRows) { sigmoid(Vector.dot(fit.weights, fit.scaler.transform($0)) + fit.bias) }
             let provenance = TrainingProvenance(
                 trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
                 trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
@@ -182,9 +180,7 @@ public struct TrainerCore: Sendable {
             let fit = try GradientBoostedTrees.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
                                                    validation: stop.isEmpty ? nil : (stopRows.map(\.features), stopRows.map(\.label)),
                                                    hyperparameters: h, seed: job.seed)
-            let calibration = !h.calibrate || stop.isEmpty ? Calibration.none : Calibration.choose(
-                probabilities: stopRows.map { row in row.features.withUnsafeBufferPointer { sigmoid(fit.logOdds($0.baseAddress!)) } },
-                labels: stopRows.map(\.label)).calibration
+            let calibration = calibrate(h.calibrate, on: stopRows) { x in x.withUnsafeBufferPointer { sigmoid(fit.logOdds($0.baseAddress!)) } }
             let provenance = TrainingProvenance(
                 trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
                 trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
@@ -202,8 +198,7 @@ public struct TrainerCore: Sendable {
             let fit = try NeuralNetwork.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
                                             validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
                                             hyperparameters: h, seed: job.seed)
-            let calibration = !h.calibrate || held.isEmpty ? Calibration.none : Calibration.choose(
-                probabilities: heldRows.map { sigmoid(fit.logOdds($0.features)) }, labels: heldRows.map(\.label)).calibration
+            let calibration = calibrate(h.calibrate, on: heldRows) { sigmoid(fit.logOdds($0)) }
             let provenance = TrainingProvenance(
                 trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
                 trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
@@ -246,6 +241,13 @@ public struct TrainerCore: Sendable {
             }
         }
         return model
+    }
+
+    /// The calibration chosen on held-out rows (`Calibration.choose`) for the raw probability `p`; none when not
+    /// asked for or without held-out rows.
+    static func calibrate(_ enabled: Bool, on rows: ArraySlice<LabeledRow>, _ p: ([Double]) -> Double) -> Calibration {
+        guard enabled, !rows.isEmpty else { return .none }
+        return Calibration.choose(probabilities: rows.map { p($0.features) }, labels: rows.map(\.label)).calibration
     }
 
     /// Share of the training rows (the latest) held out of the fit: the trees' early-stopping rows, the rows a model
