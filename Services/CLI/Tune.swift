@@ -1,10 +1,16 @@
 import ArgumentParser
 import Foundation
+import QuorumBus
 import QuorumML
 import QuorumModel
+import QuorumPipeline
 import QuorumResearch
+import QuorumServiceKit
+import QuorumServices
+import QuorumStores
 
-/// `quorum tune --config FILE`: a hyperparameter search over the config's walk-forward folds (docs/models.md, "Tuning").
+/// `quorum tune --config FILE [--cluster [--register]]`: a hyperparameter search over the config's walk-forward folds
+/// (docs/models.md, "Tuning").
 struct TuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
@@ -12,21 +18,107 @@ struct TuneCommand: AsyncParsableCommand {
         discussion: """
             The config's tune section names the family, the search space, the number of trials, the halving (eta, rungs, \
             generation size), the objective (log_loss or auc) and the seed; its walk_forward section the folds. Every work \
-            item is a training job per fold × symbol of the trainers' core, on a pool of walk_forward.workers; the same \
-            seed gives the same trials. Prints the best trials and writes every one to <out>/tune.json.
+            item is a training job per fold × symbol; the same seed gives the same trials. Without --cluster the trainers' core \
+            runs them on a pool of walk_forward.workers; with --cluster they go to training.jobs for the cluster's trainer \
+            workers, the search and its trials are stored in Postgres (tuning_searches, tuning_trials), and a search that \
+            is run again (after a crash of the tuner or a worker) resumes: jobs already done are not run again. \
+            --register then trains the best hyperparameters on the latest data through the trainers, which register the \
+            model with the search's lineage and activate it when it passes the gate and beats the active one. \
+            Prints the best trials and writes every one to <out>/tune.json.
             """)
 
     @OptionGroup var options: ResearchOptions
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var stores: StoreOptions
+    @Flag(help: "Run the jobs on the cluster's trainer workers (training.jobs); store the search in Postgres.") var cluster = false
+    @Flag(help: "With --cluster: register the best hyperparameters' model per symbol through the trainers.") var register = false
+    @Option(help: "With --cluster: give up when no job has finished for this many seconds.") var stallTimeout: Int = 600
+
+    func validate() throws {
+        if register && !cluster { throw ValidationError("--register needs --cluster: the trainers register the model in the cluster's registry") }
+        if stallTimeout < 1 { throw ValidationError("--stall-timeout must be at least 1 second, got \(stallTimeout)") }
+    }
 
     func run() async throws {
         let (settings, bars) = try options.load()
         let tune = try Tune(config: settings)
+        let result: Tune.Result
+        if cluster {
+            result = try await runOnCluster(tune, bars)
+        } else {
+            result = try await tune.run(bars, progress: Self.progressLine(tune))
+        }
+        report(result)
+        try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
+        let file = options.out + "/tune.json"
+        try (result.json().rendered() + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        print("wrote \(file)")
+    }
+
+    /// A progress line over the work items; returns its update function.
+    static func progressLine(_ tune: Tune) -> (Int, Int) -> Void {
         var progress = ProgressLine(total: tune.settings.trials, label: "tune work items")
-        let result = try await tune.run(bars) { done, given in
+        return { done, given in
             progress.total = given
             progress.update(done)
+            if done == given, given > 0 { progress.finish() }
         }
-        progress.finish()
+    }
+
+    func runOnCluster(_ tune: Tune, _ bars: BacktestData) async throws -> Tune.Result {
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        try await bus.createTopics(namer.specsWithNames())
+        let (register, stall) = (self.register, Duration.seconds(stallTimeout))
+        let searchID = tune.searchID(bars)
+        return try await stores.withStore(prefix: broker.prefix) { store in
+            let searches = TuningSearches(store: store)
+            let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), stallTimeout: stall)
+            do {
+                let known = try await searches.search(id: searchID)
+                print("search \(searchID): \(known == nil ? "new" : "resumed (\(try await searches.trials(searchID: searchID).count) trial rungs recorded)") "
+                      + "on the cluster's trainers (\(namer.name(Topic.trainingJobs)))")
+                try await searches.begin(TuningSearchRecord(searchID: searchID, family: tune.settings.space.family.rawValue,
+                                                            objective: tune.settings.objective.rawValue,
+                                                            settings: tune.settings.json().rendered()))
+                let result = try await tune.run(bars, runner: runner, progress: Self.progressLine(tune)) { item in
+                    try await searches.record(TuningTrialRecord(
+                        searchID: searchID, trial: item.trial, rung: item.rung, hyperparameters: item.hyperparameters.values,
+                        budget: item.budget, loss: item.loss.isFinite ? item.loss : nil, jobs: item.jobs, failedJobs: item.failedJobs,
+                        durationMs: item.durationMs))
+                }
+                let best = result.best.flatMap { b in result.bestRung.map { (trial: b.index, rung: $0, loss: b.losses[$0] ?? .infinity) } }
+                try await searches.finish(searchID: searchID, best: best)
+                if register { try await Self.registerBest(tune, result, bars, runner: runner, registry: ModelRegistry(store: store)) }
+                await runner.close()
+                return result
+            } catch {
+                await runner.close()
+                throw error
+            }
+        }
+    }
+
+    static func registerBest(_ tune: Tune, _ result: Tune.Result, _ bars: BacktestData, runner: ClusterTrainingRunner,
+                      registry: ModelRegistry) async throws {
+        let jobs = try tune.registrationJobs(result, data: bars, codeVersion: QuorumMetrics.buildVersion)
+        guard !jobs.isEmpty else {
+            print("register: no trial finished, nothing to register")
+            return
+        }
+        print("register: training trial \(result.best!.index)'s hyperparameters on the latest data for \(jobs.count) symbols")
+        let outcomes = try await runner.run(jobs, progress: nil)
+        for job in jobs {
+            let outcome = outcomes[job.jobID]!
+            let model = try await registry.model(id: "model-\(job.jobID)")
+            let state = model.map { "\($0.modelID) \($0.status.rawValue)" } ?? "no model"
+            let gain = outcome.metrics[TrainingResult.activationMetric].map { String(format: "%+.5f", $0) } ?? "-"
+            print("  \(job.symbol): \(outcome.status.rawValue), \(state), log_loss_gain \(gain)\(outcome.error.map { " (\($0))" } ?? "")")
+        }
+    }
+
+    func report(_ result: Tune.Result) {
         let ranked = result.trials.sorted { a, b in
             let ra = a.losses.lastIndex { $0 != nil } ?? -1, rb = b.losses.lastIndex { $0 != nil } ?? -1
             return ra != rb ? ra > rb : (a.losses[ra] ?? .infinity, a.index) < (b.losses[rb] ?? .infinity, b.index)
@@ -40,9 +132,5 @@ struct TuneCommand: AsyncParsableCommand {
         if let best = result.best {
             print("best: trial \(best.index) at rung \(result.bestRung ?? 0): \(best.hyperparameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
         }
-        try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
-        let file = options.out + "/tune.json"
-        try (result.json().rendered() + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        print("wrote \(file)")
     }
 }

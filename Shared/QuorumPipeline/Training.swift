@@ -157,3 +157,37 @@ public enum TrainingRows {
         return rows
     }
 }
+
+/// What became of one training job, as a tuning search reads it: from the trainer core in process, or from a trainer
+/// worker's `training.results` record.
+public struct TrainingJobOutcome: Sendable, Equatable {
+    public enum Status: String, Sendable, Equatable {
+        /// Trained and passed the validation gate.
+        case succeeded
+        /// Trained; the gate refused the model (the metrics are still those of the trained model).
+        case rejected
+        /// No model could be trained (`error` says why).
+        case failed
+    }
+
+    public var status: Status
+    /// `TrainingResult.registryMetrics` (empty when failed).
+    public var metrics: [String: Double]
+    public var error: String?
+    /// The worker's wall time on the job (capacity planning; never part of a decision).
+    public var durationMs: Int64
+
+    public init(status: Status, metrics: [String: Double] = [:], error: String? = nil, durationMs: Int64 = 0) {
+        self.status = status
+        self.metrics = metrics
+        self.error = error
+        self.durationMs = durationMs
+    }
+}
+
+/// Runs training jobs somewhere — the trainer core on a local pool (`quorum tune`), or the cluster's trainer workers
+/// through `training.jobs` and `training.results` (`quorum tune --cluster`) — and returns every job's outcome by job id.
+public protocol TrainingJobRunner: Sendable {
+    /// `progress` gets the jobs done so far and the number given.
+    func run(_ jobs: [Quorum_V1_TrainingJob], progress: (@Sendable (Int, Int) -> Void)?) async throws -> [String: TrainingJobOutcome]
+}

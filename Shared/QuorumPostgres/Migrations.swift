@@ -144,5 +144,43 @@ extension Migration {
             );
             CREATE INDEX alerts_ts_event ON alerts (ts_event_ns DESC);
             """),
+        Migration(version: 3, name: "create_tuning_records", sql: """
+            -- How long each training job took (milliseconds of the worker's wall time; capacity planning only).
+            ALTER TABLE training_runs ADD COLUMN duration_ms bigint NULL;
+            CREATE INDEX training_runs_run ON training_runs (run_id);
+
+            -- Where a model comes from beyond its job: the tuning search, trial and folds that chose its
+            -- hyperparameters, the data range, the code version (TrainingJob.lineage).
+            ALTER TABLE models ADD COLUMN lineage jsonb NOT NULL DEFAULT '{}';
+
+            -- Hyperparameter searches (`quorum tune --cluster`): one row per search, its settings and outcome.
+            CREATE TABLE tuning_searches (
+                search_id   text        PRIMARY KEY,
+                family      text        NOT NULL,
+                objective   text        NOT NULL,
+                settings    jsonb       NOT NULL,
+                status      text        NOT NULL CHECK (status IN ('running', 'finished')),
+                best_trial  int         NULL,
+                best_rung   int         NULL,
+                best_loss   double precision NULL,
+                started_at  timestamptz NOT NULL DEFAULT now(),
+                finished_at timestamptz NULL
+            );
+
+            -- One row per trial and rung run: its hyperparameters, budget, loss (NULL: a job failed) and jobs.
+            CREATE TABLE tuning_trials (
+                search_id       text             NOT NULL REFERENCES tuning_searches (search_id),
+                trial           int              NOT NULL,
+                rung            int              NOT NULL,
+                hyperparameters jsonb            NOT NULL,
+                budget          double precision NOT NULL,
+                loss            double precision NULL,
+                jobs            int              NOT NULL,
+                failed_jobs     int              NOT NULL,
+                duration_ms     bigint           NOT NULL,
+                finished_at     timestamptz      NOT NULL DEFAULT now(),
+                PRIMARY KEY (search_id, trial, rung)
+            );
+            """),
     ]
 }

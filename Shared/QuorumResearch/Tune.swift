@@ -1,8 +1,10 @@
 import Foundation
 import QuorumAnalytics
+import QuorumFeatures
 import QuorumML
 import QuorumModel
 import QuorumPipeline
+import QuorumProto
 
 /// The `tune` section of a run configuration (docs/models.md, "Tuning"): the family and search space, the search, and
 /// the objective. The folds come from the config's `walk_forward` section.
@@ -26,6 +28,24 @@ public struct TuneSettings: Sendable, Equatable {
     public var seed: UInt64 = 1
 
     static let keys = ["family", "space", "fixed", "trials", "eta", "rungs", "generation", "startup", "objective", "seed"]
+
+    /// The settings as the config's `tune` section would give them (every key, defaults filled in).
+    public func json() -> JSON {
+        func dimension(_ d: SearchSpace.Dimension) -> JSON {
+            switch d {
+            case .choice(let values): .object([("choices", .array(values.map { .double($0) }))])
+            case .range(let low, let high, let log, let integer):
+                .object([("min", .double(low)), ("max", .double(high)), ("log", .bool(log)), ("integer", .bool(integer))])
+            }
+        }
+        return .object([
+            ("family", .string(space.family.rawValue)),
+            ("space", .object(zip(space.names, space.dimensions).map { ($0, dimension($1)) })),
+            ("fixed", .object(space.fixed.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) })),
+            ("trials", .int(trials)), ("eta", .int(eta)), ("rungs", .int(rungs)), ("generation", .int(generation)),
+            ("startup", .int(startup)), ("objective", .string(objective.rawValue)), ("seed", .int(seed)),
+        ])
+    }
 
     static func parse(_ s: Section) throws(BacktestError) -> TuneSettings {
         let name = try s.string("family") ?? ModelFamily.logistic.rawValue
@@ -80,9 +100,13 @@ public struct TuneSettings: Sendable, Equatable {
 
 /// `quorum tune`: a hyperparameter search over the walk-forward folds. Each work item (a trial at a rung) is one
 /// training job per fold × symbol, made as the cluster makes them (`TrainingJobs.make`), its training window cut to the
-/// rung's budget (the latest share of it), trained by the trainers' core on a pool of workers; the item's loss is the
-/// objective averaged over those jobs (a failed job counts as the worst). Successive halving decides, generation by
-/// generation, which trials go on with more budget; TPE proposes the new ones.
+/// rung's budget (the latest share of it) and marked a trial (no model is registered); the item's loss is the objective
+/// averaged over those jobs (a failed job counts as the worst). Successive halving decides, generation by generation,
+/// which trials go on with more budget; TPE proposes the new ones.
+///
+/// The jobs run on a `TrainingJobRunner`: the trainer core on a local pool (`LocalTrainingRunner`), or the cluster's
+/// trainer workers (`quorum tune --cluster`). Both see the same jobs (ids, windows, seeds) and the search only reads the
+/// outcomes' metrics, so on the same bars both give the same trials and losses.
 public struct Tune: Sendable {
     public let config: BacktestConfig
     public let settings: TuneSettings
@@ -105,6 +129,7 @@ public struct Tune: Sendable {
     }
 
     public struct Result: Sendable {
+        public let searchID: String
         public let settings: TuneSettings
         public let trials: [Trial]
         public let best: Trial?
@@ -113,12 +138,44 @@ public struct Tune: Sendable {
         public let folds: Int
     }
 
-    /// `progress` gets the work items done and those handed out so far, after each generation.
-    public func run(_ data: BacktestData, progress: ((Int, Int) -> Void)? = nil) async throws -> Result {
+    /// One work item as measured: what `quorum tune --cluster` stores per trial and rung.
+    public struct ItemOutcome: Sendable {
+        public let trial: Int
+        public let rung: Int
+        public let hyperparameters: ModelHyperparameters
+        public let budget: Double
+        /// The objective averaged over the item's jobs; +∞ when one failed.
+        public let loss: Double
+        public let jobs: Int
+        public let failedJobs: Int
+        public let durationMs: Int64
+    }
+
+    /// The search's id: the config (with its tune section, without `walk_forward.workers`, which changes no result) and
+    /// the data's digests. The same search on the same bars has the same id, so a resumed `quorum tune --cluster` finds
+    /// its earlier trials; the jobs' ids start with it.
+    public func searchID(_ data: BacktestData) -> String {
+        var c = config
+        c.walkForward?.workers = 0
+        return String(SHA256.hex(BacktestOutput.runID(config: c, data: data) + "\n" + settings.json().rendered()).prefix(12))
+    }
+
+    /// The in-process runner on the data's feature rows (one engine over all the data, as the features stage computes
+    /// them), `walk_forward.workers` jobs at a time.
+    public func localRunner(_ data: BacktestData) throws -> LocalTrainingRunner {
+        LocalTrainingRunner(rows: try WalkForward.featureRows(data, spec: config.featureSpec), featureSpec: config.featureSpec,
+                            workers: walkForward.settings.workers)
+    }
+
+    /// Runs the search. `runner` trains the jobs (default: `localRunner`); `progress` gets the work items done and
+    /// those handed out so far, after each generation; `recorded` each item once measured (in the search's order).
+    public func run(_ data: BacktestData, runner: (any TrainingJobRunner)? = nil, progress: ((Int, Int) -> Void)? = nil,
+                    recorded: ((ItemOutcome) async throws -> Void)? = nil) async throws -> Result {
         try data.check(config.featureSpec)
         let interval = try WalkForward.interval(of: data)
         let folds = try walkForward.folds(data)
-        let rows = try WalkForward.featureRows(data, spec: config.featureSpec)
+        let runner = try runner ?? localRunner(data)
+        let searchID = searchID(data)
         let space = settings.space
         var search = SuccessiveHalving(dimensions: space.names.count, trials: settings.trials, eta: settings.eta, rungs: settings.rungs,
                                        generationSize: settings.generation, seed: settings.seed, sampler: TPESampler(startup: settings.startup))
@@ -137,35 +194,120 @@ public struct Tune: Sendable {
             // One job per fold × symbol × item; the item's budget keeps the latest share of the training window.
             var generation = walkForward
             generation.settings.candidates = candidates
-            var jobs = try generation.makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval)
-            for k in jobs.indices {
-                let budget = items[jobs[k].key.candidate].budget
-                let spec = jobs[k].spec
-                let span = Double(spec.trainTo - spec.trainFrom)
-                jobs[k].spec.trainFrom = spec.trainTo - Nanos((span * budget).rounded(.up))
-                jobs[k].spec.seed = settings.seed &+ UInt64(items[jobs[k].key.candidate].trial)
+            let jobs = try generation.makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval).map { job in
+                let item = items[job.key.candidate]
+                var wire = job.wire
+                let span = Double(wire.trainRange.toNs - wire.trainRange.fromNs)
+                wire.trainRange.fromNs = wire.trainRange.toNs - Nanos((span * item.budget).rounded(.up))
+                wire.seed = settings.seed &+ UInt64(item.trial)
+                wire.trial = true
+                wire.runID = "tune-\(searchID)"
+                wire.jobID = "tune-\(searchID)-t\(item.trial)-r\(item.rung)-\(job.key.symbol.name)-f\(job.key.fold)"
+                wire.envelope.id = wire.jobID
+                wire.candidateIndex = UInt32(item.trial)
+                wire.candidateCount = UInt32(settings.trials)
+                return (candidate: job.key.candidate, wire: wire)
             }
-            let outcomes = await generation.train(jobs, rows: rows, progress: nil)
+            let outcomes = try await runner.run(jobs.map(\.wire), progress: nil)
             jobCount += jobs.count
             for (c, item) in items.enumerated() {
-                let results = jobs.filter { $0.key.candidate == c }.map { outcomes[$0.key]?.result }
-                var total = 0.0
-                for result in results {
-                    guard let r = result else { total = .infinity; break }
-                    switch settings.objective {
-                    case .logLoss: total += r.validationMetrics.logLoss
-                    case .auc: total += 1 - (r.validationMetrics.auc ?? 0.5)
-                    }
+                let mine = jobs.filter { $0.candidate == c }.map { outcomes[$0.wire.jobID] }
+                var total = 0.0, failed = 0, duration: Int64 = 0
+                for outcome in mine {
+                    duration += outcome?.durationMs ?? 0
+                    guard let o = outcome, o.status != .failed, let loss = loss(o.metrics) else { failed += 1; continue }
+                    total += loss
                 }
-                search.report(item, loss: results.isEmpty ? .infinity : total / Double(results.count))
+                let loss = mine.isEmpty || failed > 0 ? Double.infinity : total / Double(mine.count)
+                search.report(item, loss: loss)
                 itemsDone += 1
+                try await recorded?(ItemOutcome(trial: item.trial, rung: item.rung, hyperparameters: hyperparameters[item.trial]!,
+                                                budget: item.budget, loss: loss, jobs: mine.count, failedJobs: failed, durationMs: duration))
             }
             progress?(itemsDone, itemsGiven)
         }
         let trials = search.points.indices.map { Trial(index: $0, hyperparameters: hyperparameters[$0]!, losses: search.losses[$0]) }
         let best = search.best
-        return Result(settings: settings, trials: trials, best: best.map { trials[$0.trial] }, bestRung: best?.rung, jobs: jobCount,
-                      folds: folds.count)
+        return Result(searchID: searchID, settings: settings, trials: trials, best: best.map { trials[$0.trial] }, bestRung: best?.rung,
+                      jobs: jobCount, folds: folds.count)
+    }
+
+    /// A job's loss under the objective, from its registry metrics (nil when the metric is missing).
+    func loss(_ metrics: [String: Double]) -> Double? {
+        switch settings.objective {
+        case .logLoss: metrics["log_loss"]
+        case .auc: 1 - (metrics["auc"] ?? 0.5)
+        }
+    }
+
+    /// The jobs that register the search's best hyperparameters (`quorum tune --cluster --register`): one ordinary job per
+    /// symbol on the latest data — its training window as long as the folds' and its validation the same share, ending at
+    /// the last bar's close — with the search's lineage, so the trainers register the model and activate it when it
+    /// passes the gate and beats the active one.
+    public func registrationJobs(_ result: Result, data: BacktestData, codeVersion: String) throws -> [Quorum_V1_TrainingJob] {
+        guard let best = result.best, let rung = result.bestRung else { return [] }
+        let interval = try WalkForward.interval(of: data)
+        let intervalNs = interval * 1_000_000_000
+        let wf = walkForward.settings
+        let stamp = EnvelopeStamp(producer: "quorum-tune")
+        var jobs: [Quorum_V1_TrainingJob] = []
+        for symbol in data.symbols {
+            let bars = data.bars.lazy.filter { $0.bar.symbol == symbol }
+            guard let first = bars.first?.bar.openTime, let lastClose = bars.last?.bar.closeTime else { continue }
+            let trainFrom = max(first, lastClose - wf.trainLength)
+            let total = (lastClose - trainFrom) / intervalNs
+            let trainingBars = max(1, Int64((Double(total) * (1 - wf.validationFraction)).rounded(.down)))
+            let trainTo = min(trainFrom + trainingBars * intervalNs, lastClose)
+            var job = EnvelopeStamp.$stampsEventTime.withValue(true) {
+                TrainingJobs.make(symbol: symbol, intervalSeconds: interval, trainFrom: trainFrom, trainTo: trainTo, validateTo: lastClose,
+                                  candidates: [best.hyperparameters], spec: config.featureSpec, stamp: stamp)[0]
+            }
+            job.runID = "tune-\(result.searchID)-final"
+            job.jobID = "tune-\(result.searchID)-final-\(symbol.name)"
+            job.envelope.id = job.jobID
+            job.seed = settings.seed &+ UInt64(best.index)
+            job.lineage = [
+                "search_id": result.searchID, "trial": String(best.index), "rung": String(rung),
+                "objective": settings.objective.rawValue, "folds": String(result.folds), "trials": String(result.trials.count),
+                "feature_spec": FeatureSpec.label(config.featureSpec.name, config.featureSpec.version),
+                "data_from": String(first), "data_to": String(lastClose), "code_version": codeVersion,
+            ]
+            jobs.append(job)
+        }
+        return jobs
+    }
+}
+
+/// Trains jobs with the trainer core in this process, `workers` at a time (0: one per core), on feature rows per symbol.
+public struct LocalTrainingRunner: TrainingJobRunner {
+    let rows: [Symbol: [PriceFeatureRow]]
+    let featureSpec: FeatureSpec
+    let workers: Int
+
+    public func run(_ jobs: [Quorum_V1_TrainingJob], progress: (@Sendable (Int, Int) -> Void)?) async throws -> [String: TrainingJobOutcome] {
+        var specs: [TrainingJobSpec] = []
+        for job in jobs {
+            do { specs.append(try job.spec(known: [featureSpec]).0) } catch {
+                throw BacktestError(.invalidValue, "tune: \(error)")
+            }
+        }
+        let (rows, jobSpecs) = (self.rows, specs)
+        let core = TrainerCore()
+        let outcomes = await WalkForward.onPool(jobSpecs.count, workers: workers, progress: progress) { k in
+            let started = ContinuousClock.now
+            let outcome = core.train(job: jobSpecs[k], rows: rows[jobSpecs[k].symbol] ?? [])
+            let elapsed = ContinuousClock.now - started
+            let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            switch outcome {
+            case .trained(let r):
+                return TrainingJobOutcome(status: r.verdict.passed ? .succeeded : .rejected, metrics: r.registryMetrics, durationMs: ms)
+            case .failed(_, let reason):
+                return TrainingJobOutcome(status: .failed, error: reason.description, durationMs: ms)
+            }
+        }
+        var byID: [String: TrainingJobOutcome] = [:]
+        for (job, outcome) in zip(jobs, outcomes) { byID[job.jobID] = outcome }
+        return byID
     }
 }
 
@@ -180,7 +322,7 @@ extension Tune.Result {
                      ("losses", .array(t.losses.map(loss)))])
         }
         return .object([
-            ("objective", .string(settings.objective.rawValue)), ("family", .string(settings.space.family.rawValue)),
+            ("search_id", .string(searchID)), ("objective", .string(settings.objective.rawValue)), ("family", .string(settings.space.family.rawValue)),
             ("trials", .int(trials.count)), ("rungs", .int(settings.rungs)), ("eta", .int(settings.eta)), ("seed", .int(settings.seed)),
             ("folds", .int(folds)), ("jobs", .int(jobs)),
             ("best", best.map(trialJSON) ?? .null), ("best_rung", bestRung.map { .int($0) } ?? .null),

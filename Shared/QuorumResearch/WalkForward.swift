@@ -219,26 +219,38 @@ public struct WalkForward: Sendable {
     /// Trains every job on a pool of `settings.workers` tasks (0: one per core); outcomes by job.
     func train(_ jobs: [Job], rows: [Symbol: [PriceFeatureRow]],
                progress: ((Progress) -> Void)?) async -> [JobKey: TrainingOutcome] {
-        let workers = max(1, settings.workers > 0 ? settings.workers : ProcessInfo.processInfo.activeProcessorCount)
         let core = TrainerCore()
-        var outcomes: [JobKey: TrainingOutcome] = [:]
-        await withTaskGroup(of: (JobKey, TrainingOutcome).self) { group in
-            var next = 0
+        let outcomes = await Self.onPool(jobs.count, workers: settings.workers, progress: progress.map { report in
+            { done, total in report(.training(done: done, total: total)) }
+        }) { k in core.train(job: jobs[k].spec, rows: rows[jobs[k].key.symbol] ?? []) }
+        var byKey: [JobKey: TrainingOutcome] = [:]
+        for (job, outcome) in zip(jobs, outcomes) { byKey[job.key] = outcome }
+        return byKey
+    }
+
+    /// `work(0..<count)` on a pool of `workers` Dispatch threads (0: one per core); results in index order. `progress` gets
+    /// the items done and `count` after each one.
+    static func onPool<T: Sendable>(_ count: Int, workers: Int, progress: ((Int, Int) -> Void)?,
+                                    _ work: @escaping @Sendable (Int) -> T) async -> [T] {
+        let workers = max(1, workers > 0 ? workers : ProcessInfo.processInfo.activeProcessorCount)
+        var results = [T?](repeating: nil, count: count)
+        await withTaskGroup(of: (Int, T).self) { group in
+            var next = 0, done = 0
             func start() {
-                guard next < jobs.count else { return }
-                let job = jobs[next]
-                let input = rows[job.key.symbol] ?? []
+                guard next < count else { return }
+                let k = next
                 next += 1
-                group.addTask { (job.key, await Self.offCooperativePool { core.train(job: job.spec, rows: input) }) }
+                group.addTask { (k, await offCooperativePool { work(k) }) }
             }
-            for _ in 0..<min(workers, jobs.count) { start() }
-            while let (key, outcome) = await group.next() {
-                outcomes[key] = outcome
-                progress?(.training(done: outcomes.count, total: jobs.count))
+            for _ in 0..<min(workers, count) { start() }
+            while let (k, result) = await group.next() {
+                results[k] = result
+                done += 1
+                progress?(done, count)
                 start()
             }
         }
-        return outcomes
+        return results.map { $0! }
     }
 
     /// Runs CPU-bound work on a Dispatch thread: seconds of training on Swift's cooperative pool (one thread per core)

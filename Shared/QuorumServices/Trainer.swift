@@ -21,6 +21,9 @@ import ServiceLifecycle
 /// 4. publish the result on `training.results` and the model events on `models` (ACTIVATED carries the artifact,
 ///    so inference swaps without reading Postgres);
 /// 5. record the run — last, so a crash anywhere before it makes the redelivered job run again, idempotently.
+///
+/// A tuning trial (`TrainingJob.trial`, from `quorum tune --cluster`) skips 3: its result carries the validation
+/// metrics the search needs, and no model is registered or activated.
 public enum TrainerWorker: StageInputs {
     public static let group = "quorum-trainer"
     public static let defaultGroup = group
@@ -107,6 +110,10 @@ public enum TrainerWorker: StageInputs {
             result.worker = worker
             var outputs: [OutgoingMessage] = []
             var record = TrainingRunRecord(jobID: job.jobID, runID: job.runID, symbol: spec.symbol, worker: worker, status: .failed)
+            let elapsed = ContinuousClock.now - started
+            let durationMs = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            result.durationMs = UInt64(max(0, durationMs))
+            record.durationMs = durationMs
 
             switch outcome {
             case .failed(_, let reason):
@@ -115,6 +122,14 @@ public enum TrainerWorker: StageInputs {
                 record.error = reason.description
                 failed.increment()
                 logger.warning("training failed", metadata: ["job.id": .string(job.jobID), "error": .string(reason.description)])
+            case .trained(let trainedResult) where job.trial:
+                // A tuning trial: the metrics are the answer; the model is not kept.
+                let passed = trainedResult.verdict.passed
+                result.status = passed ? .succeeded : .rejected
+                result.metrics = trainedResult.registryMetrics
+                record.status = passed ? .succeeded : .rejected
+                record.metrics = trainedResult.registryMetrics
+                (passed ? trained : rejected).increment()
             case .trained(let trainedResult):
                 let model = trainedResult.model
                 let metrics = trainedResult.registryMetrics
@@ -124,7 +139,7 @@ public enum TrainerWorker: StageInputs {
                     modelID: modelID, symbol: spec.symbol, version: model.version, modelKind: job.modelKind,
                     featureSpec: featureSpec.name, featureSpecVersion: spec.featureSpecVersion, trainFrom: spec.trainFrom,
                     trainTo: spec.trainTo, validateTo: spec.validateTo, metrics: metrics, artifact: model.artifact(),
-                    jobID: job.jobID, runID: job.runID, status: passed ? .registered : .rejected))
+                    jobID: job.jobID, runID: job.runID, status: passed ? .registered : .rejected, lineage: job.lineage))
                 result.status = passed ? .succeeded : .rejected
                 result.metrics = metrics
                 record.status = passed ? .succeeded : .rejected

@@ -31,6 +31,9 @@ public struct ModelRecord: Sendable, Hashable {
     public var jobID: String
     public var runID: String
     public var status: Status
+    /// Where it comes from beyond its job (`TrainingJob.lineage`): e.g. the tuning search, trial and folds that chose its
+    /// hyperparameters, the data range, the code version. Empty for a model of an ordinary training run.
+    public var lineage: [String: String]
     /// Set by the database when registered; nil in a record not yet registered.
     public var createdAt: Date?
     /// When it last became active; nil if it never was.
@@ -39,7 +42,8 @@ public struct ModelRecord: Sendable, Hashable {
     public init(
         modelID: String, symbol: Symbol, version: String, modelKind: String, featureSpec: String, featureSpecVersion: Int,
         trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, metrics: [String: Double], artifact: [UInt8],
-        jobID: String, runID: String, status: Status = .registered, createdAt: Date? = nil, activatedAt: Date? = nil
+        jobID: String, runID: String, status: Status = .registered, lineage: [String: String] = [:], createdAt: Date? = nil,
+        activatedAt: Date? = nil
     ) {
         self.modelID = modelID
         self.symbol = symbol
@@ -55,6 +59,7 @@ public struct ModelRecord: Sendable, Hashable {
         self.jobID = jobID
         self.runID = runID
         self.status = status
+        self.lineage = lineage
         self.createdAt = createdAt
         self.activatedAt = activatedAt
     }
@@ -101,13 +106,16 @@ public struct ModelRegistry: Sendable {
         let metrics = try MetricsJSON.encode(record.metrics, what: "model \(record.modelID)")
         let specVersion = try int32(Int64(record.featureSpecVersion), "featureSpecVersion of model \(record.modelID)")
         let artifact = ByteBuffer(bytes: record.artifact)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let lineage = String(decoding: try encoder.encode(record.lineage), as: UTF8.self)
         let inserted = try await scalar("""
             WITH inserted AS (
                 INSERT INTO models (model_id, symbol, version, model_kind, feature_spec, feature_spec_version,
-                                    train_from_ns, train_to_ns, validate_to_ns, metrics, artifact, job_id, run_id, status)
+                                    train_from_ns, train_to_ns, validate_to_ns, metrics, artifact, job_id, run_id, status, lineage)
                 VALUES (\(record.modelID), \(record.symbol.name), \(record.version), \(record.modelKind), \(record.featureSpec),
                         \(specVersion), \(record.trainFrom), \(record.trainTo), \(record.validateTo), \(metrics)::jsonb,
-                        \(artifact), \(record.jobID), \(record.runID), \(record.status.rawValue))
+                        \(artifact), \(record.jobID), \(record.runID), \(record.status.rawValue), \(lineage)::jsonb)
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -221,7 +229,7 @@ public struct ModelRegistry: Sendable {
         let logger = self.logger
         let query = PostgresQuery(unsafeSQL: """
             SELECT model_id, symbol, version, model_kind, feature_spec, feature_spec_version, train_from_ns, train_to_ns,
-                   validate_to_ns, metrics::text AS metrics, artifact, job_id, run_id, status, created_at, activated_at
+                   validate_to_ns, metrics::text AS metrics, artifact, job_id, run_id, status, lineage::text AS lineage, created_at, activated_at
             FROM models
             """ + " " + tail.sql, binds: tail.binds)
         return try await self.store.withConnection { connection in
@@ -238,8 +246,15 @@ public struct ModelRegistry: Sendable {
                     artifact: Array(artifact.readableBytesView),
                     jobID: try row.value("job_id"), runID: try row.value("run_id"),
                     status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
+                    lineage: try Self.lineage(try row.value("lineage"), model: id),
                     createdAt: try row.value("created_at", as: Date.self), activatedAt: try row.value("activated_at", as: Date?.self))
             }
+        }
+    }
+
+    static func lineage(_ text: String, model: String) throws -> [String: String] {
+        do { return try JSONDecoder().decode([String: String].self, from: Data(text.utf8)) } catch {
+            throw StoresError(code: .invalidData, message: "model \(model): lineage is not a JSON object of strings: \(text.prefix(200))")
         }
     }
 }

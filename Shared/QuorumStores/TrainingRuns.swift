@@ -26,11 +26,13 @@ public struct TrainingRunRecord: Sendable, Hashable {
     public var error: String?
     /// The model it produced, if any.
     public var modelID: String?
+    /// The worker's wall time on the job, in milliseconds (nil in records made before it was kept).
+    public var durationMs: Int64?
     /// Set by the database when recorded; nil in a record not yet stored.
     public var finishedAt: Date?
 
     public init(jobID: String, runID: String, symbol: Symbol, worker: String, status: Status, metrics: [String: Double] = [:],
-                error: String? = nil, modelID: String? = nil, finishedAt: Date? = nil) {
+                error: String? = nil, modelID: String? = nil, durationMs: Int64? = nil, finishedAt: Date? = nil) {
         self.jobID = jobID
         self.runID = runID
         self.symbol = symbol
@@ -39,6 +41,7 @@ public struct TrainingRunRecord: Sendable, Hashable {
         self.metrics = metrics
         self.error = error
         self.modelID = modelID
+        self.durationMs = durationMs
         self.finishedAt = finishedAt
     }
 }
@@ -69,9 +72,9 @@ public struct TrainingRuns: Sendable {
         let metrics = try MetricsJSON.encode(run.metrics, what: "training run \(run.jobID)")
         let inserted = try await scalar("""
             WITH inserted AS (
-                INSERT INTO training_runs (job_id, run_id, symbol, worker, status, metrics, error, model_id)
+                INSERT INTO training_runs (job_id, run_id, symbol, worker, status, metrics, error, model_id, duration_ms)
                 VALUES (\(run.jobID), \(run.runID), \(run.symbol.name), \(run.worker), \(run.status.rawValue),
-                        \(metrics)::jsonb, \(run.error), \(run.modelID))
+                        \(metrics)::jsonb, \(run.error), \(run.modelID), \(run.durationMs))
                 ON CONFLICT DO NOTHING
                 RETURNING 1
             )
@@ -82,20 +85,30 @@ public struct TrainingRuns: Sendable {
 
     /// The run of `jobID`, if recorded.
     public func run(jobID: String) async throws -> TrainingRunRecord? {
+        try await select("WHERE job_id = \(jobID)", what: "training run \(jobID)").first
+    }
+
+    /// Every recorded run of a training run (`run_id`, e.g. a tuning search), by job id.
+    public func runs(runID: String) async throws -> [TrainingRunRecord] {
+        try await select("WHERE run_id = \(runID) ORDER BY job_id", what: "a run of \(runID)")
+    }
+
+    private func select(_ condition: PostgresQuery, what: String) async throws -> [TrainingRunRecord] {
         let logger = self.logger
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT job_id, run_id, symbol, worker, status, metrics::text AS metrics, error, model_id, duration_ms, finished_at
+            FROM training_runs
+            """ + " " + condition.sql, binds: condition.binds)
         return try await self.store.withConnection { connection in
-            try await collect("""
-                SELECT job_id, run_id, symbol, worker, status, metrics::text AS metrics, error, model_id, finished_at
-                FROM training_runs WHERE job_id = \(jobID)
-                """, on: connection, logger: logger) { row in
+            try await collect(query, on: connection, logger: logger) { row in
                 TrainingRunRecord(
                     jobID: try row.value("job_id"), runID: try row.value("run_id"), symbol: Symbol(try row.value("symbol")),
                     worker: try row.value("worker"),
                     status: try row.enumeration("status", as: TrainingRunRecord.Status.self, in: "training_runs"),
-                    metrics: try MetricsJSON.decode(try row.value("metrics"), what: "training run \(jobID)"),
+                    metrics: try MetricsJSON.decode(try row.value("metrics"), what: what),
                     error: try row.value("error", as: String?.self), modelID: try row.value("model_id", as: String?.self),
-                    finishedAt: try row.value("finished_at", as: Date.self))
-            }.first
+                    durationMs: try row.value("duration_ms", as: Int64?.self), finishedAt: try row.value("finished_at", as: Date.self))
+            }
         }
     }
 

@@ -154,6 +154,20 @@ public nonisolated struct Quorum_V1_TrainingJob: @unchecked Sendable {
     set {_uniqueStorage()._excludedRanges = newValue}
   }
 
+  /// A tuning trial (`quorum tune --cluster`): the trainer trains and validates, publishes the result with its metrics
+  /// and records the run, but registers no model. False for a job whose model is meant to serve.
+  public var trial: Bool {
+    get {_storage._trial}
+    set {_uniqueStorage()._trial = newValue}
+  }
+
+  /// Where the job comes from, recorded with the model it registers (the registry's `lineage`), e.g. the search id,
+  /// trial and folds of the tuning run that chose its hyperparameters, the data range and the code version.
+  public var lineage: Dictionary<String,String> {
+    get {_storage._lineage}
+    set {_uniqueStorage()._lineage = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -343,7 +357,7 @@ nonisolated extension Quorum_V1_TimeRange: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingJob"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}symbol\0\u{3}interval_seconds\0\u{3}model_kind\0\u{1}hyperparameters\0\u{3}train_range\0\u{3}validation_range\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}fold_index\0\u{3}fold_count\0\u{3}candidate_index\0\u{3}candidate_count\0\u{1}seed\0\u{3}excluded_ranges\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}symbol\0\u{3}interval_seconds\0\u{3}model_kind\0\u{1}hyperparameters\0\u{3}train_range\0\u{3}validation_range\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}fold_index\0\u{3}fold_count\0\u{3}candidate_index\0\u{3}candidate_count\0\u{1}seed\0\u{3}excluded_ranges\0\u{1}trial\0\u{1}lineage\0")
 
   fileprivate class _StorageClass {
     var _envelope: Quorum_V1_Envelope? = nil
@@ -363,6 +377,8 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
     var _candidateCount: UInt32 = 0
     var _seed: UInt64 = 0
     var _excludedRanges: [Quorum_V1_TimeRange] = []
+    var _trial: Bool = false
+    var _lineage: Dictionary<String,String> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -390,6 +406,8 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
       _candidateCount = source._candidateCount
       _seed = source._seed
       _excludedRanges = source._excludedRanges
+      _trial = source._trial
+      _lineage = source._lineage
     }
   }
 
@@ -425,6 +443,8 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
         case 15: try { try decoder.decodeSingularUInt32Field(value: &_storage._candidateCount) }()
         case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._seed) }()
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._excludedRanges) }()
+        case 18: try { try decoder.decodeSingularBoolField(value: &_storage._trial) }()
+        case 19: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._lineage) }()
         default: break
         }
       }
@@ -488,6 +508,12 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
       if !_storage._excludedRanges.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._excludedRanges, fieldNumber: 17)
       }
+      if _storage._trial != false {
+        try visitor.visitSingularBoolField(value: _storage._trial, fieldNumber: 18)
+      }
+      if !_storage._lineage.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._lineage, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -514,6 +540,8 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
         if _storage._candidateCount != rhs_storage._candidateCount {return false}
         if _storage._seed != rhs_storage._seed {return false}
         if _storage._excludedRanges != rhs_storage._excludedRanges {return false}
+        if _storage._trial != rhs_storage._trial {return false}
+        if _storage._lineage != rhs_storage._lineage {return false}
         return true
       }
       if !storagesAreEqual {return false}
