@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -61,6 +61,11 @@ bench-features: bootstrap
 # Quorum's gbdt vs LightGBM (from PyPI into .testenv/) on the same walk-forward folds; docs/models.md.
 bench-train: bootstrap
 	@scripts/bench-train
+
+# The same `quorum tune --cluster` search on 1 and on 2 trainer workers (servers started in .bench/tune): trials/s and
+# the ratio; docs/models.md.
+bench-tune: bootstrap
+	@scripts/bench-tune
 
 # One prediction's latency (p50/p99) and batched predictions/s per model family; docs/models.md.
 bench-inference: bootstrap

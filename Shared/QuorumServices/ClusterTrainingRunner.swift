@@ -84,8 +84,13 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
         }
         let missing = jobs.filter { outcomes[$0.jobID] == nil }
         if !missing.isEmpty {
+            // Stamped now: the jobs are made in event time (the same bytes in every search), but the trainer's latency
+            // (result minus job, `quorum summary`) counts from when they were handed out.
+            let now = wallClockNanos()
             _ = try await producer.send(missing.map { job in
-                try OutgoingMessage(topic: namer.name(Topic.trainingJobs), key: job.jobID, message: job, eventTimeNs: job.envelope.tsEventNs)
+                var job = job
+                job.envelope.tsInitNs = now
+                return try OutgoingMessage(topic: namer.name(Topic.trainingJobs), key: job.jobID, message: job, eventTimeNs: job.envelope.tsEventNs)
             })
         }
         var lastProgress = ContinuousClock.now
