@@ -3,8 +3,10 @@ import ArgumentParser
 @preconcurrency import Glibc
 #endif
 import Foundation
+import QuorumPipeline
 import QuorumResearch
 import QuorumServiceKit
+import QuorumStores
 
 /// `quorum backtest`: parses the options, runs `Backtest` (QuorumResearch) and prints; everything it computes lives
 /// in the library.
@@ -32,7 +34,7 @@ struct BacktestCommand: AsyncParsableCommand {
     func run() async throws {
         let clock = ContinuousClock()
         let started = clock.now
-        var (settings, bars) = try options.load()
+        var (settings, bars) = try await options.load()
         if stress, settings.stress == nil { settings.stress = StressSettings() }
         let backtest = try Backtest(config: settings)
         if checkLookahead {
@@ -88,7 +90,7 @@ struct WalkForwardCommand: AsyncParsableCommand {
     @OptionGroup var options: ResearchOptions
 
     func run() async throws {
-        let (settings, bars) = try options.load()
+        let (settings, bars) = try await options.load()
         let walkForward = try WalkForward(config: settings)
         var training = ProgressLine(total: 1, label: "walk-forward training jobs")
         var trading: ProgressLine?
@@ -125,11 +127,48 @@ struct ResearchOptions: ParsableArguments {
     @Option(help: "Only bars opening before this time; overrides the config.") var to: String?
     @Option(help: "Folder that receives runs/<run-id>/ (the run's folder is <out>/<run-id>).") var out: String = "runs"
 
-    /// The config with the command line's overrides, and its bars.
-    func load() throws -> (BacktestConfig, BacktestData) {
+    @OptionGroup var stores: StoreOptions
+
+    /// The config with the command line's overrides, and its bars. A config that reads the bar archive (`data.archive`)
+    /// or serves registered models (`models[].registered_id`) reads them from Postgres (`--postgres.url`, default
+    /// `$QUORUM_POSTGRES_URL`), in the schema of the topic prefix it names.
+    func load() async throws -> (BacktestConfig, BacktestData) {
         var settings = try BacktestConfig.load(path: config)
         try settings.override(data: data, symbol: symbol, from: from, to: to)
-        return (settings, try BacktestData.load(settings))
+        var archived: [ArchivedBarRecord]?
+        if case .archive(let prefix) = settings.data {
+            let config = settings
+            archived = try await stores.withStore(prefix: prefix) { store in
+                try await Self.archivedBars(BarArchive(store: store), config: config, prefix: prefix)
+            }
+        }
+        for case .registered(let id, let prefix) in settings.models {
+            let record = try await stores.withStore(prefix: prefix) { try await ModelRegistry(store: $0).model(id: id) }
+            guard let record else {
+                throw ValidationError("models: no model \(id) in the registry of topic prefix \"\(prefix)\" (quorum models list"
+                                      + (prefix.isEmpty ? "" : " --topic.prefix \(prefix)") + " shows the registered ones)")
+            }
+            settings.registeredArtifacts[id] = record.artifact
+        }
+        return (settings, try BacktestData.load(settings, archived: archived))
+    }
+
+    /// Every archived bar of the config's symbols (all the archive's, when it names none) in its range, at each symbol's
+    /// shortest interval, with the file and line each was ingested from.
+    static func archivedBars(_ archive: BarArchive, config: BacktestConfig, prefix: String) async throws -> [ArchivedBarRecord] {
+        let symbols = config.symbols.isEmpty ? try await archive.symbols() : config.symbols
+        guard !symbols.isEmpty else {
+            throw ValidationError("data.archive: the bar archive of topic prefix \"\(prefix)\" is empty: ingest bars first (quorum ingest FILE…)")
+        }
+        var records: [ArchivedBarRecord] = []
+        for symbol in symbols {
+            guard let interval = try await archive.intervals(symbol: symbol).first else { continue }  // BacktestData names it
+            let from = config.from ?? .min, to = config.to.map { $0 - 1 } ?? .max
+            for r in try await archive.records(symbol: symbol, intervalSeconds: interval, fromOpenNs: from, toOpenNs: to) {
+                records.append(ArchivedBarRecord(bar: r.bar, id: r.bar.wireID, file: r.file, line: r.line))
+            }
+        }
+        return records
     }
 
     /// Writes the run's files, prints the summary, returns the run's folder.

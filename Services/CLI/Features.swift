@@ -177,7 +177,7 @@ struct Features: AsyncParsableCommand {
         @Option(help: "Also write the pruned spec to this file.") var emitSpec: String?
 
         func run() async throws {
-            let (settings, bars) = try options.load()
+            let (settings, bars) = try await options.load()
             var training = ProgressLine(total: 1, label: "features report: training jobs")
             let report = try await FeatureReport.run(config: settings, data: bars, maxCorrelation: maxCorrelation, seed: seed) { step in
                 if case .training(let done, let total) = step {

@@ -29,7 +29,6 @@ struct TuneCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ResearchOptions
     @OptionGroup var broker: BrokerOptions
-    @OptionGroup var stores: StoreOptions
     @Flag(help: "Run the jobs on the cluster's trainer workers (training.jobs); store the search in Postgres.") var cluster = false
     @Flag(help: "With --cluster: register the best hyperparameters' model per symbol through the trainers.") var register = false
     @Option(help: "With --cluster: give up when no job has finished for this many seconds.") var stallTimeout: Int = 600
@@ -40,7 +39,7 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (settings, bars) = try options.load()
+        let (settings, bars) = try await options.load()
         let tune = try Tune(config: settings)
         let result: Tune.Result
         if cluster {
@@ -72,7 +71,7 @@ struct TuneCommand: AsyncParsableCommand {
         try await bus.createTopics(namer.specsWithNames())
         let (register, stall) = (self.register, Duration.seconds(stallTimeout))
         let searchID = tune.searchID(bars)
-        return try await stores.withStore(prefix: broker.prefix) { store in
+        return try await options.stores.withStore(prefix: broker.prefix) { store in
             let searches = TuningSearches(store: store)
             let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), stallTimeout: stall)
             do {

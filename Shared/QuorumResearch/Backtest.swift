@@ -32,31 +32,40 @@ public struct Backtest: Sendable {
         var served: [ServedModel] = []
         for (i, source) in config.models.enumerated() {
             switch source {
-            case .registered(let id):
-                throw BacktestError(.unsupported, "models[\(i)].registered_id \"\(id)\": loading from the Postgres model registry is "
-                                    + "not implemented yet; export the artifact to a file and give models[\(i)].file")
+            case .registered(let id, let prefix):
+                guard let bytes = config.registeredArtifacts[id] else {
+                    throw BacktestError(.unsupported, "models[\(i)].registered_id \"\(id)\": the model registry is in Postgres "
+                        + "(topic prefix \"\(prefix)\"), which only `quorum backtest` reads; export the artifact to a file and give models[\(i)].file")
+                }
+                try served.append(load(bytes, at: i, key: "registered_id", what: "registered model \(id)", name: id, config: config, served: served))
             case .file(let path, let id):
                 let resolved = config.resolve(path)
                 guard let bytes = readWholeFile(resolved) else {
                     throw BacktestError(.model, "models[\(i)].file: model file \(resolved) does not exist or cannot be read")
                 }
-                let model: TrainedModel
-                do { model = try TrainedModel(artifact: bytes) } catch {
-                    throw BacktestError(.model, "models[\(i)].file: \(resolved) is not a model artifact: \(error)")
-                }
-                guard model.featureSpecVersion == Int(config.featureSpec.version) else {
-                    throw BacktestError(.model, "models[\(i)].file: \(resolved) was trained on vectors of feature spec version "
-                        + "\(FeatureSpec.label("", UInt32(truncatingIfNeeded: model.featureSpecVersion)).dropFirst()) (\(model.featureNames.count) features), "
-                        + "the run computes \(config.featureSpec) (\(config.featureSpec.names.count)): set features.spec to the model's spec")
-                }
-                if let other = served.first(where: { $0.model.symbol == model.symbol }) {
-                    throw BacktestError(.model, "models[\(i)].file: a second model for \(model.symbol) (\(other.modelID) serves it already); give one per symbol")
-                }
                 let name = id ?? String(resolved.split(separator: "/").last.map { $0.split(separator: ".").first ?? $0 } ?? "model")
-                served.append(ServedModel(modelID: name, model: model))
+                try served.append(load(bytes, at: i, key: "file", what: resolved, name: name, config: config, served: served))
             }
         }
         return served
+    }
+
+    /// One model entry's artifact, checked against the run's feature spec and the models before it.
+    static func load(_ bytes: [UInt8], at i: Int, key: String, what resolved: String, name: String, config: BacktestConfig,
+                     served: [ServedModel]) throws(BacktestError) -> ServedModel {
+        let model: TrainedModel
+        do { model = try TrainedModel(artifact: bytes) } catch {
+            throw BacktestError(.model, "models[\(i)].\(key): \(resolved) is not a model artifact: \(error)")
+        }
+        guard model.featureSpecVersion == Int(config.featureSpec.version) else {
+            throw BacktestError(.model, "models[\(i)].\(key): \(resolved) was trained on vectors of feature spec version "
+                + "\(FeatureSpec.label("", UInt32(truncatingIfNeeded: model.featureSpecVersion)).dropFirst()) (\(model.featureNames.count) features), "
+                + "the run computes \(config.featureSpec) (\(config.featureSpec.names.count)): set features.spec to the model's spec")
+        }
+        if let other = served.first(where: { $0.model.symbol == model.symbol }) {
+            throw BacktestError(.model, "models[\(i)].\(key): a second model for \(model.symbol) (\(other.modelID) serves it already); give one per symbol")
+        }
+        return ServedModel(modelID: name, model: model)
     }
 
     /// The run's pipeline: the stages as the services build them, with the config's settings.

@@ -21,7 +21,7 @@ public struct BacktestError: Error, Sendable, CustomStringConvertible {
         case unknownKey
         /// A value of the wrong type or out of range, or a required key missing.
         case invalidValue
-        /// Valid, but not implemented yet (the bar archive as a data source, registered model ids).
+        /// Valid, but not available where it runs (the bar archive or the model registry without Postgres).
         case unsupported
         /// A data file cannot be read, or has a malformed row.
         case data
@@ -52,7 +52,8 @@ public struct BacktestConfig: Sendable {
         /// OHLCV files in any format `quorum ingest` reads (paths as written in the config; relative ones are taken
         /// from `baseDirectory`).
         case files([String])
-        /// The Postgres bar archive (a topic prefix's schema). Designed, not implemented yet.
+        /// The Postgres bar archive of a topic prefix's schema ("" for the live run): what `quorum ingest` and
+        /// `quorum-ingest` archived. `quorum backtest` reads it (`archived` of `BacktestData.load`).
         case archive(prefix: String)
     }
 
@@ -61,9 +62,14 @@ public struct BacktestConfig: Sendable {
         /// A model artifact file (`LogisticModel.artifact()` bytes) and the id its predictions carry (default: the
         /// file's name without extension).
         case file(path: String, id: String?)
-        /// A model registered in the Postgres registry. Designed, not implemented yet.
-        case registered(id: String)
+        /// A model of the Postgres model registry of a topic prefix's schema ("" for the live run), by model id; its
+        /// artifact is read into `registeredArtifacts` before the run (`quorum backtest` does).
+        case registered(id: String, prefix: String)
     }
+
+    /// The artifacts of the `.registered` models by model id, read from the registry by the command that runs the config
+    /// (not part of the config file).
+    public var registeredArtifacts: [String: [UInt8]] = [:]
 
     /// A rule strategy and its parameters.
     public enum RuleSpec: Sendable, Equatable {
@@ -256,11 +262,15 @@ extension BacktestConfig {
                     + "config was written; remove features.version to run with the current spec")
             }
         }
-        if let models = try root.sections("models", keys: ["file", "id", "registered_id"]) {
+        if let models = try root.sections("models", keys: ["file", "id", "registered_id", "topic_prefix"]) {
             config.models = try models.map { m throws(BacktestError) in
                 switch (try m.string("file"), try m.string("registered_id")) {
-                case (let file?, nil): return .file(path: file, id: try m.string("id"))
-                case (nil, let id?): return .registered(id: id)
+                case (let file?, nil):
+                    try m.only(["file", "id"])
+                    return .file(path: file, id: try m.string("id"))
+                case (nil, let id?):
+                    try m.only(["registered_id", "topic_prefix"])
+                    return .registered(id: id, prefix: try m.string("topic_prefix") ?? "")
                 default: throw m.invalid("file", "give a model artifact \"file\" or a \"registered_id\" (exactly one)")
                 }
             }
@@ -380,7 +390,7 @@ extension BacktestConfig {
         let modelsJSON: [JSON] = models.map {
             switch $0 {
             case .file(let path, let id): .object([("file", .string(path)), ("id", id.map(JSON.string) ?? .null)])
-            case .registered(let id): .object([("registered_id", .string(id))])
+            case .registered(let id, let prefix): .object([("registered_id", .string(id)), ("topic_prefix", .string(prefix))])
             }
         }
         let rulesJSON: [JSON] = rules.map {

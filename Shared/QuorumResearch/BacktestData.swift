@@ -48,51 +48,65 @@ public struct BacktestData: Sendable {
         }
     }
 
-    /// Reads the config's data source. Errors name the file and line of a malformed row, a symbol without data, a
-    /// range without bars.
-    public static func load(_ config: BacktestConfig) throws(BacktestError) -> BacktestData {
-        let paths: [String]
+    /// Reads the config's data source: its files, or for `data.archive` the bars `archived` holds (read from Postgres by
+    /// the command, `BarArchive.records`, every symbol's bars of the range). Errors name the file and line of a malformed
+    /// row, a symbol without data, a range without bars.
+    public static func load(_ config: BacktestConfig, archived: [ArchivedBarRecord]? = nil) throws(BacktestError) -> BacktestData {
         switch config.data {
-        case .archive:
-            throw BacktestError(.unsupported, "data.archive: reading the Postgres bar archive is not implemented yet; "
-                                + "export the bars to CSV or give the files with data.files / --data")
+        case .archive(let prefix):
+            guard let archived else {
+                throw BacktestError(.unsupported, "data.archive: the bar archive (topic prefix \"\(prefix)\") is in Postgres, which only "
+                                    + "`quorum backtest` reads; export the bars to CSV or give the files with data.files / --data")
+            }
+            let ordered = archived.sorted { ($0.bar.closeTime, $0.bar.symbol) < ($1.bar.closeTime, $1.bar.symbol) }
+            let inRange = ordered.filter { r in config.from.map { r.bar.openTime >= $0 } ?? true && config.to.map { r.bar.openTime < $0 } ?? true }
+            return try select(all: ordered, inRange: inRange, source: "the bar archive (topic prefix \"\(prefix)\")", config: config,
+                              files: [], skipped: 0)
         case .files(let files):
             guard !files.isEmpty else {
                 throw BacktestError(.invalidValue, "no data: list bar files in data.files of the config, or give --data FILE")
             }
-            paths = files.map(config.resolve)
-        }
-        let options = try config.readerOptions()
-        var contents: [BarFileContents] = []
-        for path in paths {
-            do { contents.append(try IngestReader.readFile(path, options: options)) } catch {
-                throw BacktestError(.data, error.description)
+            let paths = files.map(config.resolve)
+            let options = try config.readerOptions()
+            var contents: [BarFileContents] = []
+            for path in paths {
+                do { contents.append(try IngestReader.readFile(path, options: options)) } catch {
+                    throw BacktestError(.data, error.description)
+                }
             }
+            let rejections = contents.flatMap(\.rejections)
+            if config.badRows == .error, let first = rejections.first {
+                let more = rejections.count > 1 ? " (and \(rejections.count - 1) more malformed rows)" : ""
+                throw BacktestError(.data, "malformed row: \(first)\(more); fix the file, or set data.bad_rows to \"skip\" to leave such rows out")
+            }
+            return try select(all: IngestReader.merge(contents).bars, inRange: IngestReader.merge(contents, from: config.from, to: config.to).bars,
+                              source: paths.joined(separator: ", "), config: config, files: zip(paths, contents).map { ($0, $1.bars) },
+                              skipped: rejections.count)
         }
-        let rejections = contents.flatMap(\.rejections)
-        if config.badRows == .error, let first = rejections.first {
-            let more = rejections.count > 1 ? " (and \(rejections.count - 1) more malformed rows)" : ""
-            throw BacktestError(.data, "malformed row: \(first)\(more); fix the file, or set data.bad_rows to \"skip\" to leave such rows out")
-        }
-        let all = IngestReader.merge(contents).bars
+    }
+
+    /// The config's symbols of `inRange` (the bars of `all`, in event-time order, in the config's range), checked: every
+    /// symbol the config names has data, and bars in the range.
+    static func select(all: [ArchivedBarRecord], inRange: [ArchivedBarRecord], source: String, config: BacktestConfig,
+                       files: [(file: String, bars: Int)], skipped: Int) throws(BacktestError) -> BacktestData {
         let present = Set(all.map(\.bar.symbol))
         for symbol in config.symbols where !present.contains(symbol) {
             let hint = NameSuggestion.closest(to: symbol.name, among: present.map(\.name)).map { " Did you mean \($0)?" } ?? ""
-            throw BacktestError(.noBars, "symbol \(symbol) has no data in \(paths.joined(separator: ", ")) "
-                                + "(the files hold: \(present.map(\.name).sorted().joined(separator: ", "))).\(hint)")
+            throw BacktestError(.noBars, "symbol \(symbol) has no data in \(source) "
+                                + "(it holds: \(present.map(\.name).sorted().joined(separator: ", "))).\(hint)")
         }
         let wanted = config.symbols.isEmpty ? present : Set(config.symbols)
-        let chosen = IngestReader.merge(contents, from: config.from, to: config.to).bars.filter { wanted.contains($0.bar.symbol) }
+        let chosen = inRange.filter { wanted.contains($0.bar.symbol) }
         let range = "[\(config.from.map(TimestampParser.iso) ?? "start"), \(config.to.map(TimestampParser.iso) ?? "end"))"
         guard !chosen.isEmpty else {
             let span = all.isEmpty ? "no bars at all" : "bars from \(TimestampParser.iso(all.first!.bar.openTime)) to \(TimestampParser.iso(all.last!.bar.openTime))"
             throw BacktestError(.noBars, "no bars in the range \(range): the data has \(span); change from/to (or --from/--to)")
         }
-        let inRange = Set(chosen.map(\.bar.symbol))
-        if let missing = wanted.sorted().first(where: { !inRange.contains($0) }) {
+        let inRangeSymbols = Set(chosen.map(\.bar.symbol))
+        if let missing = wanted.sorted().first(where: { !inRangeSymbols.contains($0) }) {
             throw BacktestError(.noBars, "symbol \(missing) has no bars in the range \(range)")
         }
-        return BacktestData(bars: chosen, files: zip(paths, contents).map { ($0, $1.bars) }, skippedRows: rejections.count)
+        return BacktestData(bars: chosen, files: files, skippedRows: skipped)
     }
 }
 

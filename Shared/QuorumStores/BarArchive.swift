@@ -99,6 +99,26 @@ public struct BarArchive: Sendable {
         }
     }
 
+    /// ``bars(symbol:intervalSeconds:fromOpenNs:toOpenNs:)`` with each bar's provenance: the file and line it was ingested from.
+    public func records(symbol: Symbol, intervalSeconds: Int64, fromOpenNs: Nanos, toOpenNs: Nanos) async throws
+        -> [(bar: Bar, file: String, line: Int)] {
+        let logger = self.logger
+        let interval = try int32(intervalSeconds, "intervalSeconds")
+        return try await self.store.withConnection { connection in
+            try await collect("""
+                SELECT open_time_ns, open, high, low, close, volume, source_file, source_line FROM bars
+                WHERE symbol = \(symbol.name) AND interval_seconds = \(interval)
+                  AND open_time_ns BETWEEN \(fromOpenNs) AND \(toOpenNs)
+                ORDER BY open_time_ns
+                """, on: connection, logger: logger) { row in
+                (bar: Bar(symbol: symbol, openTime: try row.value("open_time_ns"), intervalSeconds: intervalSeconds,
+                          open: try row.fixed("open"), high: try row.fixed("high"), low: try row.fixed("low"),
+                          close: try row.fixed("close"), volume: try row.fixed("volume")),
+                 file: try row.value("source_file", as: String.self), line: Int(try row.value("source_line", as: Int64.self)))
+            }
+        }
+    }
+
     /// Every symbol with archived bars, in name order.
     public func symbols() async throws -> [Symbol] {
         let logger = self.logger

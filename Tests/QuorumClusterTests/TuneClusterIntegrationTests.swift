@@ -14,7 +14,7 @@ import Testing
 /// tuner that loses no trial and runs no job twice to completion, and the best model registered with its lineage.
 /// Part of the cluster suite (`scripts/test` runs `ClusterIntegrationTests` first, on its own): it is an extension of it.
 extension ClusterIntegrationTests {
-    @Test("tune --cluster: the trainer workers give the in-process trials; kill -9 of the tuner resumes; the best is registered with its lineage")
+    @Test("tune --cluster: the trainer workers give the in-process trials; kill -9 of the tuner resumes; the best is registered with its lineage; backtest from the archive and registry equals backtest from files")
     func tuneOnTheCluster() async throws {
         let env = try Self.environment()
         let fixture = try Self.writeFixture(env)
@@ -112,5 +112,33 @@ extension ClusterIntegrationTests {
             #expect(model.lineage["search_id"] == searchID && model.lineage["trial"] == s.bestTrial.map(String.init))
             #expect(model.lineage["feature_spec"]?.hasPrefix("core-v1") == true && model.lineage["code_version"] != nil)
         }
+
+        // `quorum backtest` on the cluster's sources — the bar archive and the registered models, read from Postgres —
+        // decides exactly as on the same files and the same models exported to artifact files (equal digests).
+        var modelFiles: [String] = []
+        for model in models {
+            let file = "\(env.work)/\(prefix)-\(model.symbol.name).model"
+            try Data(model.artifact).write(to: URL(fileURLWithPath: file))
+            modelFiles.append(#"{"file": "\#(file)", "id": "\#(model.modelID)"}"#)
+        }
+        let common = #""interval": "30m", "features": {"spec": "core-v1"}, "consensus": {"threshold": 0.2}, "monte_carlo": {"paths": 0}"#
+        let fromFiles = "\(env.work)/\(prefix)-files.json", fromCluster = "\(env.work)/\(prefix)-sources.json"
+        try #"{"data": {"files": [\#(files.map { "\"\($0)\"" }.joined(separator: ", "))], "bad_rows": "skip"}, "models": [\#(modelFiles.joined(separator: ", "))], \#(common)}"#
+            .write(toFile: fromFiles, atomically: true, encoding: .utf8)
+        let registered = models.map { #"{"registered_id": "\#($0.modelID)", "topic_prefix": "\#(prefix)"}"# }
+        try #"{"data": {"archive": {"topic_prefix": "\#(prefix)"}}, "models": [\#(registered.joined(separator: ", "))], \#(common)}"#
+            .write(toFile: fromCluster, atomically: true, encoding: .utf8)
+        var digests: [String] = []
+        for (name, config) in [("files", fromFiles), ("sources", fromCluster)] {
+            let log = "\(env.work)/\(prefix)-backtest-\(name).log"
+            let child = try ChildProcess.spawn("\(env.bin)/quorum", ["backtest", "--config", config, "--digests", "--out", "\(env.work)/\(prefix)-runs"],
+                                               log: log, environment: run.secrets)
+            while child.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+            let output = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(child.exitStatus == 0, "\(output)")
+            digests.append(output.split(separator: "\n").filter { $0.hasPrefix("digest ") }.joined(separator: "\n"))
+        }
+        #expect(!digests[0].isEmpty && digests[0] == digests[1], "files:\n\(digests[0])\nPostgres sources:\n\(digests[1])")
+        #expect(!digests[0].contains("orders.approved: 0 records"), "the backtest should trade: \(digests[0])")
     }
 }

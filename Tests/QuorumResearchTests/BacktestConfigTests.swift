@@ -1,6 +1,7 @@
 import Foundation
 import QuorumMarketData
 import QuorumModel
+import QuorumPipeline
 @testable import QuorumResearch
 import Testing
 
@@ -65,14 +66,37 @@ struct BacktestConfigTests {
         #expect(error(#"{"symbols": ["A"], "symbols": ["B"]}"#)?.description.contains("appears twice") == true)
     }
 
-    @Test("not implemented yet: the bar archive and registered model ids say so; a missing model file is named")
-    func unsupportedAndMissing() throws {
-        let archive = try BacktestConfig.parse(#"{"data": {"archive": {"topic_prefix": ""}}}"#)
+    @Test("Postgres sources: the archive's bars are selected like a file's; registered models load from the artifacts read; without them each says who reads Postgres; a missing model file is named")
+    func postgresSourcesAndMissing() throws {
+        let archive = try BacktestConfig.parse(#"{"data": {"archive": {"topic_prefix": "run-1"}}, "from": "2020-01-01T01:00:00Z"}"#)
         #expect(throws: BacktestError.self) { try BacktestData.load(archive) }
-        let registered = try BacktestConfig.parse(#"{"models": [{"registered_id": "m-1"}]}"#)
-        do { _ = try Backtest(config: registered); Issue.record("expected an error") } catch {
-            #expect(error.code == .unsupported)
+        // The bars the command read from the archive: any order in, event-time order out, the range applied.
+        let t0: Int64 = 1_577_836_800_000_000_000  // 2020-01-01
+        func record(_ symbol: String, _ k: Int64) -> ArchivedBarRecord {
+            let bar = Bar(symbol: Symbol(symbol), openTime: t0 + k * 1_800_000_000_000, intervalSeconds: 1800, open: 10, high: 11, low: 9,
+                          close: 10, volume: 1)
+            return ArchivedBarRecord(bar: bar, id: bar.wireID, file: "\(symbol).csv", line: Int(k) + 2)
         }
+        let archived = [record("B-USD", 3), record("A-USD", 3), record("A-USD", 1), record("B-USD", 2), record("A-USD", 2)]
+        let data = try BacktestData.load(archive, archived: archived)
+        #expect(data.bars.map { "\($0.bar.symbol.name)@\(($0.bar.openTime - t0) / 1_800_000_000_000)" } == ["A-USD@2", "B-USD@2", "A-USD@3", "B-USD@3"])
+        #expect(data.symbols == [Symbol("A-USD"), Symbol("B-USD")])
+        var late = archive
+        late.from = t0 + 100 * 1_800_000_000_000
+        do { _ = try BacktestData.load(late, archived: archived); Issue.record("expected an error") } catch {
+            #expect(error.code == .noBars && error.description.contains("no bars in the range"), "\(error)")
+        }
+
+        var registered = try BacktestConfig.parse(#"{"models": [{"registered_id": "m-1", "topic_prefix": "run-1"}]}"#)
+        #expect(registered.models == [.registered(id: "m-1", prefix: "run-1")])
+        do { _ = try Backtest(config: registered); Issue.record("expected an error") } catch {
+            #expect(error.code == .unsupported && error.description.contains("quorum backtest"), "\(error)")
+        }
+        registered.registeredArtifacts["m-1"] = Array("not a model".utf8)
+        do { _ = try Backtest(config: registered); Issue.record("expected an error") } catch {
+            #expect(error.code == .model && error.description.contains("registered model m-1 is not a model artifact"), "\(error)")
+        }
+        #expect(throws: BacktestError.self) { try BacktestConfig.parse(#"{"models": [{"file": "a.model", "topic_prefix": "x"}]}"#) }
         let missing = try BacktestConfig.parse(#"{"models": [{"file": "nowhere/model.bin"}]}"#, baseDirectory: "/tmp")
         do { _ = try Backtest(config: missing); Issue.record("expected an error") } catch {
             #expect(error.code == .model)
