@@ -83,20 +83,7 @@ public struct BarArchive: Sendable {
     /// The bars of `symbol` and interval whose open time is in `fromOpenNs...toOpenNs` (both ends included),
     /// oldest first.
     public func bars(symbol: Symbol, intervalSeconds: Int64, fromOpenNs: Nanos, toOpenNs: Nanos) async throws -> [Bar] {
-        let logger = self.logger
-        let interval = try int32(intervalSeconds, "intervalSeconds")
-        return try await self.store.withConnection { connection in
-            try await collect("""
-                SELECT open_time_ns, open, high, low, close, volume FROM bars
-                WHERE symbol = \(symbol.name) AND interval_seconds = \(interval)
-                  AND open_time_ns BETWEEN \(fromOpenNs) AND \(toOpenNs)
-                ORDER BY open_time_ns
-                """, on: connection, logger: logger) { row in
-                Bar(symbol: symbol, openTime: try row.value("open_time_ns"), intervalSeconds: intervalSeconds,
-                    open: try row.fixed("open"), high: try row.fixed("high"), low: try row.fixed("low"),
-                    close: try row.fixed("close"), volume: try row.fixed("volume"))
-            }
-        }
+        try await records(symbol: symbol, intervalSeconds: intervalSeconds, fromOpenNs: fromOpenNs, toOpenNs: toOpenNs).map(\.bar)
     }
 
     /// ``bars(symbol:intervalSeconds:fromOpenNs:toOpenNs:)`` with each bar's provenance: the file and line it was ingested from.

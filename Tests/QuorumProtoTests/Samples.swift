@@ -81,6 +81,8 @@ enum Samples {
         embargo.fromNs = 1_701_000_000_000_000_000
         embargo.toNs = 1_701_086_400_000_000_000
         m.excludedRanges = [embargo]
+        m.trial = true
+        m.lineage = ["search_id": "3f2a9c1b7e44", "trial": "4"]
         return m
     }
 
