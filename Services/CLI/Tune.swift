@@ -70,10 +70,15 @@ struct TuneCommand: AsyncParsableCommand {
         try await bus.checkConnection()
         try await bus.createTopics(namer.specsWithNames())
         let (register, stall) = (self.register, Duration.seconds(stallTimeout))
+        let jobsTopic = namer.name(Topic.trainingJobs)
+        guard let partitions = try await bus.topicPartitionCounts()[jobsTopic] else {
+            throw ValidationError("the broker has no topic \(jobsTopic) after creating the topics: is it the cluster's broker?")
+        }
         let searchID = tune.searchID(bars)
         return try await options.stores.withStore(prefix: broker.prefix) { store in
             let searches = TuningSearches(store: store)
-            let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), stallTimeout: stall)
+            let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: Int32(partitions),
+                                                   stallTimeout: stall)
             do {
                 let known = try await searches.search(id: searchID)
                 print("search \(searchID): \(known == nil ? "new" : "resumed (\(try await searches.trials(searchID: searchID).count) trial rungs recorded)") "
@@ -81,14 +86,23 @@ struct TuneCommand: AsyncParsableCommand {
                 try await searches.begin(TuningSearchRecord(searchID: searchID, family: tune.settings.space.family.rawValue,
                                                             objective: tune.settings.objective.rawValue,
                                                             settings: tune.settings.json().rendered()))
+                let started = ContinuousClock.now
                 let result = try await tune.run(bars, runner: runner, progress: Self.progressLine(tune)) { item in
                     try await searches.record(TuningTrialRecord(
                         searchID: searchID, trial: item.trial, rung: item.rung, hyperparameters: item.hyperparameters.values,
                         budget: item.budget, loss: item.loss.isFinite ? item.loss : nil, jobs: item.jobs, failedJobs: item.failedJobs,
                         durationMs: item.durationMs))
                 }
+                // The search's own time (the first jobs handed out → the last outcome): what the workers' number changes.
+                print("search time: " + String(format: "%.2f s for %d jobs", (ContinuousClock.now - started).seconds, result.jobs))
                 let best = result.best.flatMap { b in result.bestRung.map { (trial: b.index, rung: $0, loss: b.losses[$0] ?? .infinity) } }
                 try await searches.finish(searchID: searchID, best: best)
+                // How the trainers shared the work: jobs and busy time per worker (training_runs).
+                let runs = try await TrainingRuns(store: store).runs(runID: "tune-\(searchID)")
+                for (worker, mine) in Dictionary(grouping: runs, by: \.worker).sorted(by: { $0.key < $1.key }) {
+                    let busy = Double(mine.reduce(0) { $0 + ($1.durationMs ?? 0) }) / 1000
+                    print("worker \(worker): \(mine.count) jobs, " + String(format: "%.1f s busy", busy))
+                }
                 if register { try await Self.registerBest(tune, result, bars, runner: runner, registry: ModelRegistry(store: store)) }
                 await runner.close()
                 return result

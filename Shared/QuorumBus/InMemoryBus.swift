@@ -124,7 +124,8 @@ public final class InMemoryBus: MessageBus {
                     created = true
                 }
                 let count = Int32(s.topics[m.topic]!.partitions.count)
-                let p = Partitioner.partition(forKey: m.key, partitions: count)
+                let p = m.partition.map { precondition((0..<count).contains($0), "partition \($0) of \(m.topic), which has \(count)"); return $0 }
+                    ?? Partitioner.partition(forKey: m.key, partitions: count)
                 let offset = Int64(s.topics[m.topic]!.partitions[Int(p)].count)
                 s.topics[m.topic]!.partitions[Int(p)].append(IncomingMessage(
                     topic: m.topic, partition: p, offset: offset, key: m.key, value: m.value, headers: m.headers,

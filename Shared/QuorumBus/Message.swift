@@ -16,7 +16,7 @@ public struct MessageHeader: Sendable, Hashable {
     public var text: String { String(decoding: value, as: UTF8.self) }
 }
 
-/// A record to publish. `key` chooses the partition (same key → same partition → ordered).
+/// A record to publish. `key` chooses the partition (same key → same partition → ordered), unless `partition` is set.
 public struct OutgoingMessage: Sendable, Hashable {
     public var topic: String
     public var key: [UInt8]
@@ -25,6 +25,11 @@ public struct OutgoingMessage: Sendable, Hashable {
     /// Record timestamp in milliseconds since the epoch. Quorum sets it to the event time (`ts_event`) so
     /// that offsets-for-times (replay) works on event time. `nil` lets the client use the wall clock.
     public var timestampMs: Int64?
+    /// An explicit partition instead of the key's, in `0 ..< the topic's partition count` (the broker refuses others). For
+    /// work spread evenly over a consumer group (`quorum tune --cluster` deals its jobs round-robin); a publisher that
+    /// sets it must choose the same partition for the same record every time, or a record published twice could be
+    /// handled twice at once by two members.
+    public var partition: Int32?
 
     public init(topic: String, key: [UInt8], value: [UInt8], headers: [MessageHeader] = [], timestampMs: Int64? = nil) {
         self.topic = topic

@@ -234,7 +234,7 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
         }
         let err = m.key.withUnsafeBytes { key in
             m.value.withUnsafeBytes { value -> rd_kafka_resp_err_t in
-                var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                var vus = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 8)
                 var n = 0
                 vus[n].vtype = RD_KAFKA_VTYPE_RKT; vus[n].u.rkt = rkt; n += 1
                 vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS; vus[n].u.i = RD_KAFKA_MSG_F_COPY; n += 1
@@ -244,6 +244,7 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
                 vus[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress); vus[n].u.mem.size = value.count; n += 1
                 vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE; vus[n].u.ptr = UnsafeMutableRawPointer(opaque); n += 1
                 if let ts = m.timestampMs { vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP; vus[n].u.i64 = ts; n += 1 }
+                if let p = m.partition { vus[n].vtype = RD_KAFKA_VTYPE_PARTITION; vus[n].u.i32 = p; n += 1 }
                 if let headers { vus[n].vtype = RD_KAFKA_VTYPE_HEADERS; vus[n].u.headers = headers; n += 1 }
                 guard let error = rd_kafka_produceva(rk, vus, n) else { return RD_KAFKA_RESP_ERR_NO_ERROR }
                 let code = rd_kafka_error_code(error)

@@ -25,11 +25,14 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
     let runs: TrainingRuns
     let stallTimeout: Duration
     let recheckInterval: Duration
+    /// The partitions of `training.jobs` in the order jobs are dealt to them (see `run`).
+    let dealOrder: [Int32]
     let logger: Logger
     private let received = Received()
     private let reader: Task<Void, Never>
 
-    public init(bus: any MessageBus, namer: TopicNamer, runs: TrainingRuns, clientID: String = "quorum-tune",
+    /// - Parameter partitions: the partition count of `training.jobs` (`MessageBus.topicPartitionCounts`).
+    public init(bus: any MessageBus, namer: TopicNamer, runs: TrainingRuns, partitions: Int32, clientID: String = "quorum-tune",
                 stallTimeout: Duration = .seconds(600), recheckInterval: Duration = .seconds(2),
                 logger: Logger = Logger(label: "quorum.tune")) throws {
         producer = try bus.makeProducer(clientID: clientID)
@@ -42,6 +45,9 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
         self.runs = runs
         self.stallTimeout = stallTimeout
         self.recheckInterval = recheckInterval
+        let count = max(1, partitions)
+        let half = (count + 1) / 2
+        dealOrder = (0..<half).flatMap { i in half + i < count ? [i, half + i] : [i] }
         self.logger = logger
         let received = self.received
         reader = Task {
@@ -82,15 +88,23 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
                 outcomes[record.jobID] = Self.outcome(record)
             }
         }
-        let missing = jobs.filter { outcomes[$0.jobID] == nil }
+        // Dealt round-robin over the partitions by the job's place in `jobs` (the same place when a resumed search asks
+        // again, so a job published twice lands on the same partition and is handled once): the trainers of the group
+        // each own a share of the partitions, and the jobs' key hash would share them out unevenly (81 to 63 measured).
+        // The deal alternates between the lower and the upper half of the partitions, the shares the range assignor
+        // gives two members, so a generation that does not divide evenly still splits within one job.
+        let missing = jobs.enumerated().filter { outcomes[$0.element.jobID] == nil }
         if !missing.isEmpty {
             // Stamped now: the jobs are made in event time (the same bytes in every search), but the trainer's latency
             // (result minus job, `quorum summary`) counts from when they were handed out.
             let now = wallClockNanos()
-            _ = try await producer.send(missing.map { job in
+            _ = try await producer.send(missing.map { index, job in
                 var job = job
                 job.envelope.tsInitNs = now
-                return try OutgoingMessage(topic: namer.name(Topic.trainingJobs), key: job.jobID, message: job, eventTimeNs: job.envelope.tsEventNs)
+                var message = try OutgoingMessage(topic: namer.name(Topic.trainingJobs), key: job.jobID, message: job,
+                                                  eventTimeNs: job.envelope.tsEventNs)
+                message.partition = dealOrder[index % dealOrder.count]
+                return message
             })
         }
         var lastProgress = ContinuousClock.now

@@ -49,6 +49,26 @@ struct KafkaIntegrationTests {
         }
     }
 
+    @Test("an explicit partition overrides the key's, on the broker and in the in-memory bus alike")
+    func explicitPartition() async throws {
+        let topic = uniqueTopic("explicit")
+        // The key alone would put every record on one partition; the explicit one deals them out.
+        let messages = (0..<6).map { i in
+            var m = OutgoingMessage(topic: topic, key: "same-key", value: [UInt8(i)])
+            m.partition = Int32(i % 3)
+            return m
+        }
+        let bus = try makeTestBus()
+        try await bus.createTopics([spec(topic, partitions: 3)])
+        let producer = try bus.makeProducer(clientID: "explicit-producer")
+        let reports = try await producer.send(messages)
+        await producer.close()
+        #expect(reports.map(\.partition) == [0, 1, 2, 0, 1, 2])
+        let memory = InMemoryBus(defaultPartitions: 3)
+        let memoryProducer = try memory.makeProducer(clientID: "explicit-memory")
+        #expect(try await memoryProducer.send(messages).map(\.partition) == [0, 1, 2, 0, 1, 2])
+    }
+
     @Test("committed offsets survive the consumer: a new member of the group resumes after the last commit")
     func commitResumes() async throws {
         let bus = try makeTestBus()
