@@ -16,6 +16,7 @@ struct BenchInference: ParsableCommand {
         case .gbdt(let m): "\(m.trees.count) trees of up to \(m.hyperparameters.maxLeaves) leaves"
         case .mlp(let m): "layers \(m.layers.shape.map(String.init).joined(separator: "-"))"
         case .ensemble(let m): "members " + m.members.map { size($0) }.joined(separator: "; ")
+        case .tcn(let m): "\(m.layers.layers) dilated layers of \(m.layers.channels) channels over \(m.sequenceLength) vectors"
         }
     }
 
@@ -26,7 +27,8 @@ struct BenchInference: ParsableCommand {
             Trains each family on the first 70 % of the file's rows (gbdt: every one of --rounds rounds, no early stopping, \
             so the trees are as many as the defaults allow), then scores the other 30 %: --count single predictions, each \
             timed alone, and the whole set in a loop for about a second. Prints a table and \
-            `RESULT gbdt_p99_us=N logistic_p99_us=N gbdt_batch_per_s=N logistic_batch_per_s=N mlp_p99_us=N mlp_batch_per_s=N`.
+            `RESULT gbdt_p99_us=N logistic_p99_us=N gbdt_batch_per_s=N logistic_batch_per_s=N mlp_p99_us=N mlp_batch_per_s=N \
+            tcn_p99_us=N tcn_batch_per_s=N` (the tcn scores a window of the last 16 vectors, as inference gives it).
             """)
     @Argument(help: "One bar file (.csv, optionally .gz).") var file: String
     @Option(help: "A built-in spec or a spec file.") var spec: String = FeatureSpec.default.name
@@ -41,12 +43,15 @@ struct BenchInference: ParsableCommand {
         let rows = try TrainingRows.rows(bars: data.bars.map(\.bar), spec: featureSpec)
         let cut = rows.count * 7 / 10
         guard cut > 1_000 else { throw ValidationError("\(file) has \(rows.count) feature rows; the bench needs a few thousand") }
-        let vectors = rows[cut...].map(\.features)
+
         let core = TrainerCore(gate: ValidationGate(minimumCount: 1, minimumImprovement: -1))
         var figures: [(family: String, p50: Double, p99: Double, perSecond: Double)] = []
         for (name, h) in [("logistic", ModelHyperparameters.logistic(LogisticHyperparameters())),
                           ("gbdt", .gbdt(GBDTHyperparameters(rounds: rounds, earlyStoppingRounds: 0))),
-                          ("mlp", .mlp(MLPHyperparameters()))] {
+                          ("mlp", .mlp(MLPHyperparameters())), ("tcn", .tcn(TCNHyperparameters(epochs: 5)))] {
+            // What inference scores: one vector, or the last K concatenated for a sequence model.
+            let k = h.sequenceLength
+            let vectors = k == 1 ? rows[cut...].map(\.features) : TrainerCore.windows(Array(rows[(cut - k + 1)...]), length: k).map(\.features)
             let job = TrainingJobSpec(jobID: name, symbol: data.symbols[0], featureSpecVersion: Int(featureSpec.version),
                                       featureNames: featureSpec.names, trainFrom: rows[0].time, trainTo: rows[cut * 8 / 10].time,
                                       validateTo: rows[cut].time, hyperparameters: h)
@@ -80,8 +85,9 @@ struct BenchInference: ParsableCommand {
             print(f.family.padding(toLength: 9, withPad: " ", startingAt: 0) + String(format: " %7.3f  %7.3f   %12.0f", f.p50, f.p99, f.perSecond))
         }
         let g = figures[1], l = figures[0]
-        let m = figures[2]
-        print(String(format: "RESULT gbdt_p99_us=%.3f logistic_p99_us=%.3f gbdt_batch_per_s=%.0f logistic_batch_per_s=%.0f mlp_p99_us=%.3f mlp_batch_per_s=%.0f",
-                     g.p99, l.p99, g.perSecond, l.perSecond, m.p99, m.perSecond))
+        let m = figures[2], t = figures[3]
+        print(String(format: "RESULT gbdt_p99_us=%.3f logistic_p99_us=%.3f gbdt_batch_per_s=%.0f logistic_batch_per_s=%.0f mlp_p99_us=%.3f "
+                     + "mlp_batch_per_s=%.0f tcn_p99_us=%.3f tcn_batch_per_s=%.0f",
+                     g.p99, l.p99, g.perSecond, l.perSecond, m.p99, m.perSecond, t.p99, t.perSecond))
     }
 }

@@ -170,8 +170,7 @@ private struct Trainer {
     /// Whether each parameter is a weight (decayed) rather than a bias.
     let isWeight: [Bool]
     var parameters: [Double]
-    var m: [Double], v: [Double]
-    var t = 0
+    var optimiser: AdamW
     var rng: Xoshiro256StarStar
     let h: MLPHyperparameters
     let x: [Double], y: [Double], w: [Double]
@@ -194,11 +193,10 @@ private struct Trainer {
         var parameters = [Double](repeating: 0, count: count)
         for l in 0..<(shape.count - 1) {
             let sigma = (2 / Double(shape[l])).squareRoot()
-            for k in 0..<(shape[l] * shape[l + 1]) { parameters[weightAt[l] + k] = sigma * Self.gaussian(&rng) }
+            for k in 0..<(shape[l] * shape[l + 1]) { parameters[weightAt[l] + k] = sigma * gaussian(&rng) }
         }
         self.parameters = parameters
-        m = Array(repeating: 0, count: count)
-        v = Array(repeating: 0, count: count)
+        optimiser = AdamW(count: count, learningRate: h.learningRate, weightDecay: h.weightDecay, decays: isWeight)
         self.h = h
         self.x = x
         self.y = y
@@ -220,8 +218,7 @@ private struct Trainer {
         self.biasAt = biasAt
         isWeight = Self.weights(shape: shape, at: weightAt)
         self.parameters = parameters
-        m = []
-        v = []
+        optimiser = AdamW(count: 0, learningRate: 1, weightDecay: 0, decays: [])
         rng = Xoshiro256StarStar(seed: 0)
         h = MLPHyperparameters(dropout: 0)
         x = []
@@ -238,11 +235,6 @@ private struct Trainer {
             for k in weightAt[l]..<(weightAt[l] + shape[l] * shape[l + 1]) { isWeight[k] = true }
         }
         return isWeight
-    }
-
-    static func gaussian(_ rng: inout Xoshiro256StarStar) -> Double {
-        let u1 = max(rng.unit(), 1e-300), u2 = rng.unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
     var layers: NetworkLayers {
@@ -325,19 +317,6 @@ private struct Trainer {
         return (loss / total, gradient)
     }
 
-    /// One AdamW update with `gradient`.
-    mutating func adam(_ gradient: [Double]) {
-        t += 1
-        let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
-        let correction1 = 1 - pow(beta1, Double(t)), correction2 = 1 - pow(beta2, Double(t))
-        for k in parameters.indices {
-            m[k] = beta1 * m[k] + (1 - beta1) * gradient[k]
-            v[k] = beta2 * v[k] + (1 - beta2) * gradient[k] * gradient[k]
-            let update = (m[k] / correction1) / ((v[k] / correction2).squareRoot() + epsilon)
-            parameters[k] -= h.learningRate * (update + (isWeight[k] ? h.weightDecay * parameters[k] : 0))
-        }
-    }
-
     mutating func run(scaler: FeatureScaler, heldOut: ([Double], [Int])?) -> MLPFit {
         let width = shape[0]
         var order = Array(0..<rows)
@@ -362,7 +341,7 @@ private struct Trainer {
                 }
                 if batchW.contains(where: { $0 > 0 }) {
                     let (_, gradient) = step(x: batchX, y: batchY, w: batchW, rows: end - start, training: true)
-                    adam(gradient)
+                    optimiser.step(&parameters, gradient)
                 }
                 start = end
             }
@@ -381,4 +360,41 @@ private struct Trainer {
         if heldOut.map({ !$0.1.isEmpty }) ?? false { parameters = best.parameters } else { best.epoch = epochsRun - 1 }
         return MLPFit(scaler: scaler, layers: layers, epochsRun: epochsRun, bestEpoch: best.epoch, heldOutLogLoss: losses)
     }
+}
+
+/// Adam (Kingma & Ba 2015) with decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on the parameters `decays`
+/// marks (the weights, not the biases): the optimiser of the MLP and the TCN.
+struct AdamW {
+    var m: [Double], v: [Double]
+    var t = 0
+    let learningRate: Double
+    let weightDecay: Double
+    let decays: [Bool]
+
+    init(count: Int, learningRate: Double, weightDecay: Double, decays: [Bool]) {
+        m = Array(repeating: 0, count: count)
+        v = Array(repeating: 0, count: count)
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.decays = decays
+    }
+
+    /// One update of `parameters` with `gradient`.
+    mutating func step(_ parameters: inout [Double], _ gradient: [Double]) {
+        t += 1
+        let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
+        let correction1 = 1 - pow(beta1, Double(t)), correction2 = 1 - pow(beta2, Double(t))
+        for k in parameters.indices {
+            m[k] = beta1 * m[k] + (1 - beta1) * gradient[k]
+            v[k] = beta2 * v[k] + (1 - beta2) * gradient[k] * gradient[k]
+            let update = (m[k] / correction1) / ((v[k] / correction2).squareRoot() + epsilon)
+            parameters[k] -= learningRate * (update + (decays[k] ? weightDecay * parameters[k] : 0))
+        }
+    }
+}
+
+/// A standard normal draw (Box–Muller) from the seeded generator: weight initialisation.
+func gaussian(_ rng: inout Xoshiro256StarStar) -> Double {
+    let u1 = max(rng.unit(), 1e-300), u2 = rng.unit()
+    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
 }

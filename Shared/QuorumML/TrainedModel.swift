@@ -10,6 +10,8 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
     case mlp
     /// `EnsembleModel`: members of the other families blended by a logistic regression on held-out rows.
     case ensemble
+    /// `TCNModel`: a temporal convolutional network over the last K feature vectors (`TemporalConvNet`).
+    case tcn
 
     /// The name in `training.jobs` records' `model_kind` and the registry's `model_kind` column.
     public var kind: String {
@@ -18,6 +20,7 @@ public enum ModelFamily: String, Sendable, Codable, CaseIterable {
         case .gbdt: "gbdt"
         case .mlp: "mlp"
         case .ensemble: "ensemble"
+        case .tcn: "tcn"
         }
     }
 
@@ -36,6 +39,7 @@ public enum TrainedModel: Sendable, Equatable {
     case gbdt(GBDTModel)
     case mlp(MLPModel)
     case ensemble(EnsembleModel)
+    case tcn(TCNModel)
 
     /// Loads an artifact of any family (by its `format`), checking it as that family's loader does.
     public init(artifact bytes: [UInt8]) throws(MLError) {
@@ -44,9 +48,11 @@ public enum TrainedModel: Sendable, Equatable {
         case GBDTModel.artifactFormat: self = .gbdt(try GBDTModel(artifact: bytes))
         case MLPModel.artifactFormat: self = .mlp(try MLPModel(artifact: bytes))
         case EnsembleModel.artifactFormat: self = .ensemble(try EnsembleModel(artifact: bytes))
+        case TCNModel.artifactFormat: self = .tcn(try TCNModel(artifact: bytes))
         case let other:
             throw MLError(.corruptArtifact, "artifact format \"\(other)\" is not a model family this build reads "
-                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat), \(MLPModel.artifactFormat), \(EnsembleModel.artifactFormat))")
+                          + "(\(LogisticModel.artifactFormat), \(GBDTModel.artifactFormat), \(MLPModel.artifactFormat), "
+                          + "\(EnsembleModel.artifactFormat), \(TCNModel.artifactFormat))")
         }
     }
 
@@ -56,7 +62,14 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt: .gbdt
         case .mlp: .mlp
         case .ensemble: .ensemble
+        case .tcn: .tcn
         }
+    }
+
+    /// Feature vectors per input: K for a sequence model (its input is the symbol's last K vectors concatenated, oldest
+    /// first), 1 for the others.
+    public var sequenceLength: Int {
+        if case .tcn(let m) = self { m.sequenceLength } else { 1 }
     }
 
     /// The logistic model, if it is one.
@@ -80,6 +93,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.artifact()
         case .mlp(let m): m.artifact()
         case .ensemble(let m): m.artifact()
+        case .tcn(let m): m.artifact()
         }
     }
 
@@ -93,6 +107,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.version
         case .mlp(let m): m.version
         case .ensemble(let m): m.version
+        case .tcn(let m): m.version
         }
     }
 
@@ -102,6 +117,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.symbol
         case .mlp(let m): m.symbol
         case .ensemble(let m): m.symbol
+        case .tcn(let m): m.symbol
         }
     }
 
@@ -111,6 +127,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.featureSpecVersion
         case .mlp(let m): m.featureSpecVersion
         case .ensemble(let m): m.featureSpecVersion
+        case .tcn(let m): m.featureSpecVersion
         }
     }
 
@@ -120,6 +137,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.featureNames
         case .mlp(let m): m.featureNames
         case .ensemble(let m): m.featureNames
+        case .tcn(let m): m.featureNames
         }
     }
 
@@ -129,6 +147,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.provenance
         case .mlp(let m): m.provenance
         case .ensemble(let m): m.provenance
+        case .tcn(let m): m.provenance
         }
     }
 
@@ -138,6 +157,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.trainMetrics
         case .mlp(let m): m.trainMetrics
         case .ensemble(let m): m.trainMetrics
+        case .tcn(let m): m.trainMetrics
         }
     }
 
@@ -147,6 +167,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): m.validationMetrics
         case .mlp(let m): m.validationMetrics
         case .ensemble(let m): m.validationMetrics
+        case .tcn(let m): m.validationMetrics
         }
     }
 
@@ -156,6 +177,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .gbdt(let m): .gbdt(m.hyperparameters)
         case .mlp(let m): .mlp(m.hyperparameters)
         case .ensemble(let m): .ensemble(m.hyperparameters)
+        case .tcn(let m): .tcn(m.hyperparameters)
         }
     }
 
@@ -165,6 +187,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.calibration ?? .none
         case .gbdt(let m): m.calibration ?? .none
         case .mlp(let m): m.calibration ?? .none
+        case .tcn(let m): m.calibration ?? .none
         case .ensemble: .none
         }
     }
@@ -176,6 +199,7 @@ public enum TrainedModel: Sendable, Equatable {
         case .logistic(let m): m.weights.map(abs)
         case .gbdt(let m): m.gainImportance
         case .mlp(let m): m.inputImportance
+        case .tcn(let m): m.inputImportance
         case .ensemble(let m): m.members.reduce(into: [Double](repeating: 0, count: m.width)) { total, member in
             let importance = member.importance, sum = importance.reduce(0, +)
             for j in total.indices where sum > 0 { total[j] += importance[j] / sum / Double(m.members.count) }
@@ -183,9 +207,11 @@ public enum TrainedModel: Sendable, Equatable {
         }
     }
 
-    /// P(close goes up over the horizon | raw features). Throws `.widthMismatch` or `.nonFiniteValue`.
+    /// P(close goes up over the horizon | raw features): one vector, or for a sequence model the last
+    /// `sequenceLength` vectors concatenated, oldest first. Throws `.widthMismatch` or `.nonFiniteValue`.
     public func probabilityUp(_ features: [Double]) throws(MLError) -> Double {
         switch self {
+        case .tcn(let m): try m.probabilityUp(features)
         case .logistic(let m): try m.probabilityUp(features)
         case .gbdt(let m): try m.probabilityUp(features)
         case .mlp(let m): try m.probabilityUp(features)
@@ -211,9 +237,16 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
     case gbdt(GBDTHyperparameters)
     case mlp(MLPHyperparameters)
     case ensemble(EnsembleHyperparameters)
+    case tcn(TCNHyperparameters)
+
+    /// Feature vectors per training row and per prediction (see `TrainedModel.sequenceLength`).
+    public var sequenceLength: Int {
+        if case .tcn(let h) = self { h.sequenceLength } else { 1 }
+    }
 
     public var family: ModelFamily {
         switch self {
+        case .tcn: .tcn
         case .logistic: .logistic
         case .gbdt: .gbdt
         case .mlp: .mlp
@@ -227,6 +260,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .gbdt(let h): try h.validate()
         case .mlp(let h): try h.validate()
         case .ensemble(let h): try h.validate()
+        case .tcn(let h): try h.validate()
         }
     }
 
@@ -243,6 +277,8 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
             return "mlp \(h.hidden)" + (h.hidden2 > 0 ? "x\(h.hidden2)" : "") + " rate=\(n(h.learningRate)) dropout=\(n(h.dropout))"
         case .ensemble(let h):
             return "ensemble of " + h.members.map(\.family.rawValue).joined(separator: "+")
+        case .tcn(let h):
+            return "tcn k=\(h.sequenceLength) \(h.layers)x\(h.channels) rate=\(n(h.learningRate))"
         }
     }
 
@@ -253,6 +289,7 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .gbdt: .gbdt(GBDTHyperparameters())
         case .mlp: .mlp(MLPHyperparameters())
         case .ensemble: .ensemble(EnsembleHyperparameters())
+        case .tcn: .tcn(TCNHyperparameters())
         }
     }
 
@@ -271,6 +308,10 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
         case .mlp(let h):
             ["hidden": Double(h.hidden), "hidden2": Double(h.hidden2), "learning_rate": h.learningRate, "weight_decay": h.weightDecay,
              "dropout": h.dropout, "epochs": Double(h.epochs), "batch_size": Double(h.batchSize),
+             "early_stopping_rounds": Double(h.earlyStoppingRounds), "calibrate": h.calibrate ? 1 : 0]
+        case .tcn(let h):
+            ["sequence_length": Double(h.sequenceLength), "channels": Double(h.channels), "layers": Double(h.layers),
+             "learning_rate": h.learningRate, "weight_decay": h.weightDecay, "epochs": Double(h.epochs), "batch_size": Double(h.batchSize),
              "early_stopping_rounds": Double(h.earlyStoppingRounds), "calibrate": h.calibrate ? 1 : 0]
         case .ensemble(let h):
             // Every member family's flag and names; an absent member's names show its defaults.
@@ -316,6 +357,11 @@ public enum ModelHyperparameters: Sendable, Codable, Equatable {
             self = .mlp(MLPHyperparameters(
                 hidden: try whole("hidden"), hidden2: try whole("hidden2"), learningRate: number("learning_rate"),
                 weightDecay: number("weight_decay"), dropout: number("dropout"), epochs: try whole("epochs"),
+                batchSize: try whole("batch_size"), earlyStoppingRounds: try whole("early_stopping_rounds"), calibrate: number("calibrate") > 0))
+        case .tcn:
+            self = .tcn(TCNHyperparameters(
+                sequenceLength: try whole("sequence_length"), channels: try whole("channels"), layers: try whole("layers"),
+                learningRate: number("learning_rate"), weightDecay: number("weight_decay"), epochs: try whole("epochs"),
                 batchSize: try whole("batch_size"), earlyStoppingRounds: try whole("early_stopping_rounds"), calibrate: number("calibrate") > 0))
         case .ensemble:
             var members: [ModelHyperparameters] = []

@@ -115,11 +115,17 @@ public struct TrainerCore: Sendable {
 
     private func trainOrThrow(job: TrainingJobSpec, rows: [PriceFeatureRow]) throws(MLError) -> TrainingResult {
         try job.hyperparameters.validate()
-        let dataset = try LabeledDataset.make(rows: rows, horizon: job.horizon)
-        let names = job.featureNames.isEmpty ? (0..<dataset.width).map { "f\($0)" } : job.featureNames
-        guard names.count == dataset.width else {
+        let k = job.hyperparameters.sequenceLength
+        guard rows.count >= k else {
+            throw MLError(.tooFewRows, "job \(job.jobID): a sequence of \(k) feature vectors needs at least \(k) rows, there are "
+                          + "\(rows.count); lower sequence_length or widen the data")
+        }
+        let dataset = try LabeledDataset.make(rows: k > 1 ? Self.windows(rows, length: k) : rows, horizon: job.horizon)
+        let stepWidth = dataset.width / k
+        let names = job.featureNames.isEmpty ? (0..<stepWidth).map { "f\($0)" } : job.featureNames
+        guard names.count * k == dataset.width else {
             throw MLError(.widthMismatch, "job \(job.jobID) names \(names.count) features but the rows have "
-                          + "\(dataset.width); the rows and the job must use the same feature spec")
+                          + "\(stepWidth); the rows and the job must use the same feature spec")
         }
         var (train, validation) = try dataset.walkForward(trainFrom: job.trainFrom, trainTo: job.trainTo,
                                                           validateTo: job.validateTo)
@@ -208,6 +214,24 @@ public struct TrainerCore: Sendable {
                               hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
                               calibration: calibration))
             }
+        case .tcn(let h):
+            // As for the MLP: the latest training windows watch early stopping (and calibrate), the rest train.
+            let (fitRange, held) = h.earlyStoppingRounds > 0 ? heldOutSplit(rows: train.rows.count, horizon: job.horizon)
+                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let fitRows = train.rows[fitRange], heldRows = train.rows[held]
+            let fit = try TemporalConvNet.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), width: names.count,
+                                              validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
+                                              hyperparameters: h, seed: job.seed)
+            let calibration = calibrate(h.calibrate, on: heldRows) { sigmoid(fit.logOdds($0)) }
+            let provenance = TrainingProvenance(
+                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
+                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
+                seed: job.seed, iterations: fit.bestEpoch + 1, converged: true)
+            model = { trainMetrics, validationMetrics in
+                .tcn(TCNModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
+                              hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                              calibration: calibration))
+            }
         case .ensemble(let h):
             // Members fit on the earlier rows (each with its own early stopping and calibration inside them); the
             // blend learns on the latest rows, which no member saw: out-of-fold predictions.
@@ -241,6 +265,19 @@ public struct TrainerCore: Sendable {
             }
         }
         return model
+    }
+
+    /// The input rows of a sequence model: row i (from the `length`-th on) with the features of rows i − length + 1 … i
+    /// concatenated, oldest first — what inference gives it from the symbol's last `length` vectors. A window with a
+    /// non-finite value is dropped when the rows are labelled, as a row with one is.
+    public static func windows(_ rows: [PriceFeatureRow], length k: Int) -> [PriceFeatureRow] {
+        guard k > 1, rows.count >= k else { return k > 1 ? [] : rows }
+        return (k - 1..<rows.count).map { i in
+            var features: [Double] = []
+            features.reserveCapacity(k * rows[i].features.count)
+            for j in (i - k + 1)...i { features.append(contentsOf: rows[j].features) }
+            return (time: rows[i].time, features: features, close: rows[i].close)
+        }
     }
 
     /// The calibration chosen on held-out rows (`Calibration.choose`) for the raw probability `p`; none when not

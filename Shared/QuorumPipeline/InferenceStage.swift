@@ -1,3 +1,4 @@
+import DequeModule
 import QuorumBus
 import QuorumFeatures
 import QuorumML
@@ -21,12 +22,20 @@ public struct ServedModel: Sendable {
 /// (ACTIVATED with the artifact bytes, or ROLLED_BACK): the swap happens between two messages, without a restart.
 /// Vectors of a symbol without a model or not yet warm produce nothing; a vector of another feature spec than its
 /// model's is rejected (a dead letter naming both).
+///
+/// A sequence model (`TrainedModel.sequenceLength` K > 1, e.g. a TCN) scores the symbol's last K warm vectors,
+/// concatenated oldest first, as its trainer built its rows (`TrainerCore.windows`): the stage keeps each symbol's last
+/// `historyLimit` warm vectors, and a symbol with fewer than K of them gets no prediction yet. That history is state, so
+/// a stage that serves a sequence model at start-up rebuilds it from its inputs (`rebuildsState`).
 public struct InferenceStage: StageLogic, StageInputs {
     public static let defaultGroup = "quorum-inference"
     public static let inputTopics: [TopicSpec] = [Topic.features, Topic.models]
     public let group: String
     public let inputs: [String]
-    public var rebuildsState: Bool { false }
+    public var rebuildsState: Bool { models.values.contains { $0.model.sequenceLength > 1 } }
+    /// Warm vectors kept per symbol: the longest window a sequence model may ask for (`TCNHyperparameters`).
+    public static let historyLimit = 256
+    private var history: [Symbol: Deque<[Double]>] = [:]
     let featuresTopic: String
     let output: String
     let stamp = EnvelopeStamp(producer: "quorum-inference")
@@ -50,16 +59,25 @@ public struct InferenceStage: StageLogic, StageInputs {
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
         if message.topic == featuresTopic {
             let vector = try message.decode(Quorum_V1_FeatureVector.self)
-            guard vector.warm, let served = models[Symbol(vector.symbol)] else { return .done(message) }
+            guard vector.warm else { return .done(message) }
+            let symbol = Symbol(vector.symbol)
+            var recent = history.removeValue(forKey: symbol) ?? []
+            recent.append(vector.values)
+            if recent.count > Self.historyLimit { recent.removeFirst() }
+            history[symbol] = recent
+            guard let served = models[symbol] else { return .done(message) }
             guard served.model.featureSpecVersion == Int(vector.featureSpecVersion) else {
                 throw RejectedMessage(.invalid, "vector \(vector.envelope.id) was computed with feature spec "
                     + "\(FeatureSpec.label(vector.featureSpec, vector.featureSpecVersion)), but \(served.modelID) was trained on spec version "
                     + "\(FeatureSpec.label("", UInt32(truncatingIfNeeded: served.model.featureSpecVersion)).dropFirst()) "
                     + "(\(served.model.featureNames.count) features): train a model on the spec the features stage computes (features.spec)")
             }
+            let k = served.model.sequenceLength
+            guard recent.count >= k else { return .done(message) }  // a sequence model waits for its first window
+            let input = k == 1 ? vector.values : recent.suffix(k).flatMap { $0 }
             let scored: (probUp: Double, confidence: Double)
             do {
-                scored = try served.model.score(vector.values)
+                scored = try served.model.score(input)
             } catch {
                 throw RejectedMessage(.invalid, "cannot score \(vector.envelope.id) with \(served.modelID): \(error)")
             }

@@ -174,6 +174,13 @@ public struct WalkForward: Sendable {
         var jobs: [Job] = []
         for fold in folds {
             let window = Self.trainingWindow(fold, validationFraction: settings.validationFraction, intervalNs: intervalNs)
+            // A sequence model reads its last K vectors: a training window of fewer bars cannot give it one row.
+            let bars = Int((window.trainTo - fold.trainFrom) / intervalNs)
+            for (c, candidate) in settings.candidates.enumerated() where candidate.sequenceLength > bars / 2 {
+                throw BacktestError(.invalidValue, "walk_forward.candidates[\(c)] (\(candidate.summary)): sequence_length "
+                    + "\(candidate.sequenceLength) needs more than twice as many bars in each training window, and fold \(fold.index) trains "
+                    + "on \(bars); lower sequence_length or lengthen walk_forward.train")
+            }
             // The embargo after each earlier test window that lies inside this fold's training window.
             let embargoed = fold.embargoed.filter { $0.overlaps(fold.trainFrom..<fold.testFrom) }
             for symbol in symbols {

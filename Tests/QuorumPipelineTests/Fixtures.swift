@@ -45,12 +45,12 @@ enum Fixtures {
     }
 
     /// A model trained on the first `trainBars` bars (the gate's verdict does not matter for serving tests).
-    static func model(bars: [Bar], trainBars: Int) throws -> ServedModel {
+    static func model(bars: [Bar], trainBars: Int, hyperparameters: ModelHyperparameters = .logistic(LogisticHyperparameters())) throws -> ServedModel {
         let rows = try TrainingRows.rows(bars: Array(bars.prefix(trainBars)), spec: .coreV1)
         let trainTo = rows[rows.count * 3 / 4].time
         let job = TrainingJobSpec(jobID: "fixture-\(bars[0].symbol.name)", symbol: bars[0].symbol, featureSpecVersion: Int(FeatureSpec.coreV1.version),
                                   featureNames: FeatureSpec.coreV1.names, trainFrom: rows[0].time, trainTo: trainTo,
-                                  validateTo: rows.last!.time + 1)
+                                  validateTo: rows.last!.time + 1, hyperparameters: hyperparameters)
         let core = TrainerCore(gate: ValidationGate(minimumCount: 10, minimumImprovement: -1), minimumTrainingRows: 50)
         guard let result = core.train(job: job, rows: rows).result else { throw FixtureError.training }
         return ServedModel(modelID: "m-\(bars[0].symbol.name)", model: result.model)

@@ -70,8 +70,8 @@ struct BacktestCommandTests {
         #expect(plain.status != 0 && plain.output.contains("no walk_forward section"), "\(plain.output)")
     }
 
-    @Test("quorum walk-forward on examples/walk-forward-{gbdt,mlp,ensemble}.json (BTC, three months, rich-v1): a logistic candidate and one of the family per fold",
-          arguments: ["gbdt", "mlp", "ensemble"])
+    @Test("quorum walk-forward on examples/walk-forward-{gbdt,mlp,ensemble,tcn}.json (BTC, three months, rich-v1): a logistic candidate and one of the family per fold",
+          arguments: ["gbdt", "mlp", "ensemble", "tcn"])
     func walkForwardFamily(_ family: String) async throws {
         let out = NSTemporaryDirectory() + "quorum-runs-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }

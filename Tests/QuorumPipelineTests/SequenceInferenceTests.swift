@@ -1,0 +1,42 @@
+import QuorumBus
+import QuorumFeatures
+import QuorumML
+import QuorumModel
+import QuorumPipeline
+import QuorumProto
+import Testing
+
+@Suite("Inference with a sequence model")
+struct SequenceInferenceTests {
+    @Test("a tcn scores the symbol's last K warm vectors, oldest first, as its trainer built its rows; nothing before K of them; it rebuilds that history")
+    func history() throws {
+        let bars = Fixtures.bars(symbol: "BTC-USD", count: 600, seed: 5)
+        let k = 6
+        let served = try Fixtures.model(bars: bars, trainBars: 500,
+                                        hyperparameters: .tcn(TCNHyperparameters(sequenceLength: k, channels: 4, layers: 2, epochs: 3)))
+        #expect(served.model.sequenceLength == k)
+        var stage = InferenceStage(namer: .live, initialModels: [served], hotState: nil)
+        #expect(stage.rebuildsState, "the window history is state: rebuilt at start-up")
+        #expect(!InferenceStage(namer: .live, initialModels: [try Fixtures.model(bars: bars, trainBars: 500)], hotState: nil).rebuildsState)
+
+        var core = FeaturesCore(spec: .coreV1)
+        var warm: [FeatureVector] = []
+        var predictions: [Quorum_V1_Prediction] = []
+        for bar in bars.suffix(100) {
+            for case .publish(let v) in try core.handle(bar) {
+                let step = try stage.handle(try SpecMismatchTests.message(v, spec: .coreV1), replaying: false)
+                if v.isWarm { warm.append(v) }
+                predictions += try step.outputs.map { try Quorum_V1_Prediction(serializedBytes: $0.value) }
+            }
+        }
+        // The first warm vectors of this stream come after the fixture's warm-up, so the first K − 1 give nothing.
+        #expect(warm.count > k && predictions.count == warm.count - (k - 1))
+        for (i, p) in predictions.enumerated() {
+            let window: [Double] = warm[i...(i + k - 1)].flatMap(\.values)
+            let expected: Double = try served.model.score(window).probUp
+            let latest: FeatureVector = warm[i + k - 1]
+            #expect(p.probUp == expected)
+            #expect(p.envelope.tsEventNs == latest.barCloseTime)
+        }
+    }
+}
