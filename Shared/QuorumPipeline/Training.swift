@@ -176,12 +176,15 @@ public struct TrainingJobOutcome: Sendable, Equatable {
     public var error: String?
     /// The worker's wall time on the job (capacity planning; never part of a decision).
     public var durationMs: Int64
+    /// The trained model's artifact, when the job asked for it (`TrainingJob.return_artifact`).
+    public var artifact: [UInt8]?
 
-    public init(status: Status, metrics: [String: Double] = [:], error: String? = nil, durationMs: Int64 = 0) {
+    public init(status: Status, metrics: [String: Double] = [:], error: String? = nil, durationMs: Int64 = 0, artifact: [UInt8]? = nil) {
         self.status = status
         self.metrics = metrics
         self.error = error
         self.durationMs = durationMs
+        self.artifact = artifact
     }
 }
 

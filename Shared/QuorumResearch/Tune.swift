@@ -14,6 +14,11 @@ public struct TuneSettings: Sendable, Equatable {
         case logLoss = "log_loss"
         /// Mean validation AUC (the search minimises 1 − AUC).
         case auc
+        /// The strategy's Sharpe ratio net of costs over the folds' test windows: each work item's models traded as
+        /// `quorum walk-forward` trades a candidate alone (each fold's model activated at its test start, the config's
+        /// consensus, risk, fees and slippage). The search minimises −Sharpe; a run without a defined Sharpe (no
+        /// trade) counts 0.
+        case sharpe
     }
 
     public var space: SearchSpace
@@ -90,7 +95,9 @@ public struct TuneSettings: Sendable, Equatable {
         t.generation = try s.whole("generation", atLeast: 1) ?? t.generation
         t.startup = try s.whole("startup", atLeast: 1) ?? t.startup
         if let objective = try s.string("objective") {
-            guard let o = Objective(rawValue: objective) else { throw s.invalid("objective", "is \"\(objective)\"; use \"log_loss\" or \"auc\"") }
+            guard let o = Objective(rawValue: objective) else {
+                throw s.invalid("objective", "is \"\(objective)\"; use \"log_loss\", \"auc\" or \"sharpe\"")
+            }
             t.objective = o
         }
         if let seed = try s.whole("seed", atLeast: 0) { t.seed = UInt64(seed) }
@@ -162,7 +169,7 @@ public struct Tune: Sendable {
 
     /// The in-process runner on the data's feature rows (one engine over all the data, as the features stage computes
     /// them), `walk_forward.workers` jobs at a time.
-    public func localRunner(_ data: BacktestData) throws -> LocalTrainingRunner {
+    public func localRunner(_ data: BacktestData) throws(BacktestError) -> LocalTrainingRunner {
         LocalTrainingRunner(rows: try WalkForward.featureRows(data, spec: config.featureSpec), featureSpec: config.featureSpec,
                             workers: walkForward.settings.workers)
     }
@@ -176,6 +183,11 @@ public struct Tune: Sendable {
         let folds = try walkForward.folds(data)
         let runner = try runner ?? localRunner(data)
         let searchID = searchID(data)
+        // The Sharpe objective trades each item's models over the test windows; the bars before them warm the features.
+        let tradeFrom = folds.first!.testFrom, tradeTo = folds.last!.testTo
+        let warmUp = settings.objective == .sharpe ? data.bars.filter { $0.bar.closeTime < tradeFrom } : []
+        let tested = settings.objective != .sharpe ? data : BacktestData(
+            bars: data.bars.filter { $0.bar.closeTime >= tradeFrom && $0.bar.closeTime < tradeTo }, files: data.files, skippedRows: data.skippedRows)
         let space = settings.space
         var search = SuccessiveHalving(dimensions: space.names.count, trials: settings.trials, eta: settings.eta, rungs: settings.rungs,
                                        generationSize: settings.generation, seed: settings.seed, sampler: TPESampler(startup: settings.startup))
@@ -201,24 +213,30 @@ public struct Tune: Sendable {
                 wire.trainRange.fromNs = wire.trainRange.toNs - Nanos((span * item.budget).rounded(.up))
                 wire.seed = settings.seed &+ UInt64(item.trial)
                 wire.trial = true
+                wire.returnArtifact = settings.objective == .sharpe
                 wire.runID = "tune-\(searchID)"
                 wire.jobID = "tune-\(searchID)-t\(item.trial)-r\(item.rung)-\(job.key.symbol.name)-f\(job.key.fold)"
                 wire.envelope.id = wire.jobID
                 wire.candidateIndex = UInt32(item.trial)
                 wire.candidateCount = UInt32(settings.trials)
-                return (candidate: job.key.candidate, wire: wire)
+                return (candidate: job.key.candidate, fold: job.key.fold, symbol: job.key.symbol, wire: wire)
             }
             let outcomes = try await runner.run(jobs.map(\.wire), progress: nil)
             jobCount += jobs.count
             for (c, item) in items.enumerated() {
-                let mine = jobs.filter { $0.candidate == c }.map { outcomes[$0.wire.jobID] }
+                let own = jobs.filter { $0.candidate == c }
+                let mine = own.map { outcomes[$0.wire.jobID] }
                 var total = 0.0, failed = 0, duration: Int64 = 0
                 for outcome in mine {
                     duration += outcome?.durationMs ?? 0
                     guard let o = outcome, o.status != .failed, let loss = loss(o.metrics) else { failed += 1; continue }
                     total += loss
                 }
-                let loss = mine.isEmpty || failed > 0 ? Double.infinity : total / Double(mine.count)
+                var loss = mine.isEmpty || failed > 0 ? Double.infinity : total / Double(mine.count)
+                if settings.objective == .sharpe, loss.isFinite {
+                    loss = try await tradingLoss(own.map { ($0.fold, $0.symbol, $0.wire.jobID, outcomes[$0.wire.jobID]) }, folds: folds,
+                                                 data: tested, warmUp: warmUp)
+                }
                 search.report(item, loss: loss)
                 itemsDone += 1
                 try await recorded?(ItemOutcome(trial: item.trial, rung: item.rung, hyperparameters: hyperparameters[item.trial]!,
@@ -232,12 +250,37 @@ public struct Tune: Sendable {
                       jobs: jobCount, folds: folds.count)
     }
 
-    /// A job's loss under the objective, from its registry metrics (nil when the metric is missing).
+    /// A job's loss under the objective, from its registry metrics (nil when the metric is missing). The Sharpe objective
+    /// is the item's, not a job's (`tradingLoss`): 0 here.
     func loss(_ metrics: [String: Double]) -> Double? {
         switch settings.objective {
         case .logLoss: metrics["log_loss"]
         case .auc: 1 - (metrics["auc"] ?? 0.5)
+        case .sharpe: 0
         }
+    }
+
+    /// −Sharpe of trading one item's models: each fold's model of each symbol (its job's returned artifact) activated at
+    /// the fold's test start, over the test windows, as `quorum walk-forward` trades a candidate alone.
+    func tradingLoss(_ jobs: [(fold: Int, symbol: Symbol, jobID: String, outcome: TrainingJobOutcome?)], folds: [WalkForwardFold],
+                     data: BacktestData, warmUp: [ArchivedBarRecord]) async throws -> Double {
+        var models = [WalkForward.TradedModel?](repeating: nil, count: folds.count * data.symbols.count)
+        for job in jobs {
+            guard let s = data.symbols.firstIndex(of: job.symbol), let outcome = job.outcome else { continue }
+            guard let bytes = outcome.artifact else {
+                throw BacktestError(.model, "tune: job \(job.jobID) returned no model artifact, which the sharpe objective trades "
+                                    + "(are the trainers older than this tuner?)")
+            }
+            let model: TrainedModel
+            do { model = try TrainedModel(artifact: bytes) } catch {
+                throw BacktestError(.model, "tune: job \(job.jobID) returned a model that does not load: \(error)")
+            }
+            models[job.fold * data.symbols.count + s] = WalkForward.TradedModel(id: "model-" + job.jobID, model: model, metrics: outcome.metrics)
+        }
+        // The config keeps its walk_forward section: models arrive by `models` events, as in `quorum walk-forward`.
+        let result = try await walkForward.trade(data, warmUp: warmUp, folds: folds, models: models, config: config) { _ in }
+        let sharpe = result.returns.sharpe
+        return sharpe.isFinite ? -sharpe : 0
     }
 
     /// The jobs that register the search's best hyperparameters (`quorum tune --cluster --register`): one ordinary job per
@@ -291,7 +334,7 @@ public struct LocalTrainingRunner: TrainingJobRunner {
                 throw BacktestError(.invalidValue, "tune: \(error)")
             }
         }
-        let (rows, jobSpecs) = (self.rows, specs)
+        let (rows, jobSpecs, returnArtifact) = (self.rows, specs, jobs.map(\.returnArtifact))
         let core = TrainerCore()
         let outcomes = await WalkForward.onPool(jobSpecs.count, workers: workers, progress: progress) { k in
             let started = ContinuousClock.now
@@ -300,7 +343,8 @@ public struct LocalTrainingRunner: TrainingJobRunner {
             let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
             switch outcome {
             case .trained(let r):
-                return TrainingJobOutcome(status: r.verdict.passed ? .succeeded : .rejected, metrics: r.registryMetrics, durationMs: ms)
+                return TrainingJobOutcome(status: r.verdict.passed ? .succeeded : .rejected, metrics: r.registryMetrics, durationMs: ms,
+                                          artifact: returnArtifact[k] ? r.model.artifact() : nil)
             case .failed(_, let reason):
                 return TrainingJobOutcome(status: .failed, error: reason.description, durationMs: ms)
             }

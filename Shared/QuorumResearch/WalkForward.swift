@@ -289,8 +289,33 @@ public struct WalkForward: Sendable {
 
     static func modelID(fold: Int, symbol: Symbol, candidate: Int) -> String { "wf-\(symbol.name)-f\(fold)-c\(candidate)" }
 
+    /// A model as a trading run activates it: its registry id (`model-<job id>`, as a trainer registers it), the model
+    /// and its validation metrics.
+    struct TradedModel: Sendable {
+        let id: String
+        let model: TrainedModel
+        let metrics: [String: Double]
+
+        init(id: String, model: TrainedModel, metrics: [String: Double]) {
+            self.id = id
+            self.model = model
+            self.metrics = metrics
+        }
+
+        init(_ slot: ServedSlot) {
+            self.init(id: "model-" + slot.result.jobID, model: slot.result.model, metrics: slot.result.registryMetrics)
+        }
+    }
+
     /// Backtests `data` with each fold's models activated at its test start (`slots`: fold-major, then symbol).
     func trade(_ data: BacktestData, warmUp: [ArchivedBarRecord], folds: [WalkForwardFold], slots: [ServedSlot?],
+               config: BacktestConfig, progress: @escaping (Int) -> Void) async throws -> BacktestResult {
+        try await trade(data, warmUp: warmUp, folds: folds, models: slots.map { $0.map(TradedModel.init) }, config: config, progress: progress)
+    }
+
+    /// Backtests `data` with each fold's models activated at its test start (`models`: fold-major, then symbol; nil: the
+    /// symbol keeps its previous model).
+    func trade(_ data: BacktestData, warmUp: [ArchivedBarRecord], folds: [WalkForwardFold], models slots: [TradedModel?],
                config: BacktestConfig, progress: @escaping (Int) -> Void) async throws -> BacktestResult {
         let symbols = data.symbols
         let namer = TopicNamer.live
@@ -302,7 +327,7 @@ public struct WalkForward: Sendable {
                 var messages: [OutgoingMessage] = []
                 for (s, symbol) in symbols.enumerated() {
                     guard let slot = slots[fold.index * symbols.count + s] else { continue }
-                    let id = slot.result.model.version + "@" + symbol.name
+                    let id = slot.model.version + "@" + symbol.name
                     guard active[symbol] != id else { continue }
                     active[symbol] = id
                     messages.append(try Self.activation(slot, symbol: symbol, at: fold.testFrom, stamp: stamp, namer: namer))
@@ -314,19 +339,19 @@ public struct WalkForward: Sendable {
     }
 
     /// The `models` event that activates a trained model, as a trainer publishes it (the artifact inside).
-    static func activation(_ slot: ServedSlot, symbol: Symbol, at time: Nanos, stamp: EnvelopeStamp,
+    static func activation(_ slot: TradedModel, symbol: Symbol, at time: Nanos, stamp: EnvelopeStamp,
                            namer: TopicNamer) throws -> OutgoingMessage {
-        let model = slot.result.model
-        let id = "model-" + slot.result.jobID
+        let model = slot.model
+        let id = slot.id
         var e = Quorum_V1_ModelEvent()
         e.envelope = stamp.envelope(id: "me-\(id)-activated-\(time)", tsEvent: time, cause: nil)
         e.kind = .activated
         e.modelID = id
         e.version = model.version
         e.symbol = symbol.name
-        e.modelKind = "logistic-regression"
+        e.modelKind = model.family.kind
         e.featureSpecVersion = UInt32(model.featureSpecVersion)
-        e.metrics = slot.result.registryMetrics
+        e.metrics = slot.metrics
         e.artifactBytes = Data(model.artifact())
         e.role = .primary
         return try OutgoingMessage(topic: namer.name(Topic.models), key: symbol.name, message: e, eventTimeNs: time)

@@ -82,10 +82,15 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
 
     public func run(_ jobs: [Quorum_V1_TrainingJob], progress: (@Sendable (Int, Int) -> Void)?) async throws -> [String: TrainingJobOutcome] {
         let wanted = Set(jobs.map(\.jobID))
+        // A job that asked for its model's artifact is done only with it: `training_runs` does not keep artifacts, so
+        // such a job's outcome comes from its `training.results` record (read from the start, it arrives).
+        let needsArtifact = Set(jobs.filter(\.returnArtifact).map(\.jobID))
         var outcomes: [String: TrainingJobOutcome] = [:]
+        var recorded: Set<String> = []
         for runID in Set(jobs.map(\.runID)) {
             for record in try await runs.runs(runID: runID) where wanted.contains(record.jobID) {
-                outcomes[record.jobID] = Self.outcome(record)
+                recorded.insert(record.jobID)
+                if !needsArtifact.contains(record.jobID) || record.status == .failed { outcomes[record.jobID] = Self.outcome(record) }
             }
         }
         // Dealt round-robin over the partitions by the job's place in `jobs` (the same place when a resumed search asks
@@ -93,7 +98,7 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
         // each own a share of the partitions, and the jobs' key hash would share them out unevenly (81 to 63 measured).
         // The deal alternates between the lower and the upper half of the partitions, the shares the range assignor
         // gives two members, so a generation that does not divide evenly still splits within one job.
-        let missing = jobs.enumerated().filter { outcomes[$0.element.jobID] == nil }
+        let missing = jobs.enumerated().filter { outcomes[$0.element.jobID] == nil && !recorded.contains($0.element.jobID) }
         if !missing.isEmpty {
             // Stamped now: the jobs are made in event time (the same bytes in every search), but the trainer's latency
             // (result minus job, `quorum summary`) counts from when they were handed out.
@@ -118,7 +123,8 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
             if outcomes.count < wanted.count, ContinuousClock.now - lastCheck >= recheckInterval {
                 lastCheck = .now
                 for runID in Set(jobs.map(\.runID)) {
-                    for record in try await runs.runs(runID: runID) where wanted.contains(record.jobID) && outcomes[record.jobID] == nil {
+                    for record in try await runs.runs(runID: runID) where wanted.contains(record.jobID) && outcomes[record.jobID] == nil
+                        && (!needsArtifact.contains(record.jobID) || record.status == .failed) {
                         outcomes[record.jobID] = Self.outcome(record)
                     }
                 }
@@ -148,7 +154,7 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
         default: .failed
         }
         return TrainingJobOutcome(status: status, metrics: result.metrics, error: result.error.isEmpty ? nil : result.error,
-                                  durationMs: Int64(clamping: result.durationMs))
+                                  durationMs: Int64(clamping: result.durationMs), artifact: result.artifact.isEmpty ? nil : Array(result.artifact))
     }
 
     static func outcome(_ record: TrainingRunRecord) -> TrainingJobOutcome {

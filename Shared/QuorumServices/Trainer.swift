@@ -129,6 +129,7 @@ public enum TrainerWorker: StageInputs {
                 result.metrics = trainedResult.registryMetrics
                 record.status = passed ? .succeeded : .rejected
                 record.metrics = trainedResult.registryMetrics
+                if job.returnArtifact { result.artifact = Data(trainedResult.model.artifact()) }
                 (passed ? trained : rejected).increment()
             case .trained(let trainedResult):
                 let model = trainedResult.model

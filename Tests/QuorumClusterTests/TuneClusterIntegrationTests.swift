@@ -140,5 +140,18 @@ extension ClusterIntegrationTests {
         }
         #expect(!digests[0].isEmpty && digests[0] == digests[1], "files:\n\(digests[0])\nPostgres sources:\n\(digests[1])")
         #expect(!digests[0].contains("orders.approved: 0 records"), "the backtest should trade: \(digests[0])")
+
+        // The sharpe objective on the cluster: the trainers return each trial's model (TrainingJob.return_artifact), the
+        // tuner trades them; the same trials and losses as in process.
+        let sharpe = "\(env.work)/\(prefix)-sharpe.json"
+        try String(contentsOfFile: config, encoding: .utf8)
+            .replacingOccurrences(of: #""trials": 6, "eta": 3, "rungs": 2, "generation": 3, "startup": 3, "objective": "log_loss""#,
+                                  with: #""trials": 3, "eta": 3, "rungs": 1, "generation": 3, "startup": 3, "objective": "sharpe""#)
+            .write(toFile: sharpe, atomically: true, encoding: .utf8)
+        try await run.cli(["tune", "--config", sharpe, "--data"] + files + ["--out", local + "-sharpe"])
+        try await run.cli(["tune", "--config", sharpe, "--data"] + files + ["--out", clusterOut + "-sharpe", "--cluster"])
+        let sharpeLocal = try String(contentsOfFile: local + "-sharpe/tune.json", encoding: .utf8)
+        #expect(sharpeLocal.contains(#""objective": "sharpe""#) && !sharpeLocal.contains(#""failed""#), "\(sharpeLocal)")
+        #expect(try String(contentsOfFile: clusterOut + "-sharpe/tune.json", encoding: .utf8) == sharpeLocal)
     }
 }

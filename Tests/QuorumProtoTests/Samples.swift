@@ -83,6 +83,7 @@ enum Samples {
         m.excludedRanges = [embargo]
         m.trial = true
         m.lineage = ["search_id": "3f2a9c1b7e44", "trial": "4"]
+        m.returnArtifact = true
         return m
     }
 
@@ -101,6 +102,7 @@ enum Samples {
         m.foldIndex = 2
         m.candidateIndex = 5
         m.durationMs = 1234
+        m.artifact = Data("{\"format\":\"quorum.ml.logistic\"}".utf8)
         return m
     }
 

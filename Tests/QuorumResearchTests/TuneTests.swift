@@ -43,6 +43,30 @@ struct TuneTests {
         #expect(result.json().rendered().contains("\"trials\": 9"))
     }
 
+    @Test("the sharpe objective trades each item's models over the test windows: the best trial's top-rung loss is −Sharpe of walk-forward trading it alone")
+    func sharpeObjective() async throws {
+        let folder = try Support.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let search = """
+            {"family": "logistic", "space": {"l2": {"min": 0.01, "max": 10, "log": true}}, "trials": 4, "eta": 2, "rungs": 2,
+             "generation": 4, "startup": 2, "objective": "sharpe", "seed": 5}
+            """
+        let config = try Self.config(folder: folder, workers: 2, tune: search)
+        let data = try BacktestData.load(config)
+        let result = try await Tune(config: config).run(data)
+        let best = try #require(result.best)
+        let loss = try #require(best.losses[1])
+        #expect(loss.isFinite && loss != 0, "the best trial traded: \(result.json().rendered())")
+        // Walk-forward with the best trial's hyperparameters as a candidate (and another, so each is traded alone).
+        var check = config
+        check.tune = nil
+        check.walkForward?.candidates = [best.hyperparameters, .logistic(LogisticHyperparameters(l2: 123))]
+        let walk = try await WalkForward(config: check).run(data)
+        let alone = try #require(walk.candidates.first)
+        #expect(-loss == alone.sharpe, "tune \(-loss), walk-forward \(alone.sharpe)")
+        #expect(result.json().rendered().contains("\"objective\": \"sharpe\""))
+    }
+
     @Test("bad tune sections are refused before any job runs, saying what and where")
     func errors() {
         func problem(_ tune: String) -> String {
@@ -54,7 +78,7 @@ struct TuneTests {
         #expect(problem(#"{"family": "gbdt", "space": {"max_leafs": {"min": 2, "max": 8}}}"#).contains("did you mean \"max_leaves\""))
         #expect(problem(#"{"family": "gbdt", "space": {"l2": {"min": 0, "max": 1, "log": true}}}"#).contains("min > 0"))
         #expect(problem(#"{"family": "forest", "space": {}}"#).contains("tune.family is \"forest\""))
-        #expect(problem(#"{"family": "gbdt", "space": {"l2": {"min": 0.1, "max": 1}}, "objective": "sharp"}"#).contains("use \"log_loss\" or \"auc\""))
+        #expect(problem(#"{"family": "gbdt", "space": {"l2": {"min": 0.1, "max": 1}}, "objective": "shrpe"}"#).contains("use \"log_loss\", \"auc\" or \"sharpe\""))
         #expect(problem(#"{"family": "gbdt"}"#).contains("tune.space is required"))
         #expect(problem(#"{"family": "gbdt", "space": {"l2": {"min": 1, "mx": 2}}}"#).contains("unknown key \"tune.space.l2.mx\""))
     }

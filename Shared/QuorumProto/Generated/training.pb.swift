@@ -11,6 +11,11 @@
 /// Training: jobs on `training.jobs` (key: job_id), results on `training.results` (key: job_id).
 /// quorum-trainer workers share one consumer group, so each job is trained by exactly one worker.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -168,6 +173,13 @@ public nonisolated struct Quorum_V1_TrainingJob: @unchecked Sendable {
     set {_uniqueStorage()._lineage = newValue}
   }
 
+  /// With `trial`: put the trained model's artifact in the result (`TrainingResult.artifact`), for a search whose
+  /// objective trades the models (`quorum tune`, objective "sharpe").
+  public var returnArtifact: Bool {
+    get {_storage._returnArtifact}
+    set {_uniqueStorage()._returnArtifact = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -259,6 +271,12 @@ public nonisolated struct Quorum_V1_TrainingResult: @unchecked Sendable {
   public var durationMs: UInt64 {
     get {_storage._durationMs}
     set {_uniqueStorage()._durationMs = newValue}
+  }
+
+  /// The trained model's artifact, when the job asked for it (`TrainingJob.return_artifact`).
+  public var artifact: Data {
+    get {_storage._artifact}
+    set {_uniqueStorage()._artifact = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -357,7 +375,7 @@ nonisolated extension Quorum_V1_TimeRange: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingJob"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}symbol\0\u{3}interval_seconds\0\u{3}model_kind\0\u{1}hyperparameters\0\u{3}train_range\0\u{3}validation_range\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}fold_index\0\u{3}fold_count\0\u{3}candidate_index\0\u{3}candidate_count\0\u{1}seed\0\u{3}excluded_ranges\0\u{1}trial\0\u{1}lineage\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}symbol\0\u{3}interval_seconds\0\u{3}model_kind\0\u{1}hyperparameters\0\u{3}train_range\0\u{3}validation_range\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}fold_index\0\u{3}fold_count\0\u{3}candidate_index\0\u{3}candidate_count\0\u{1}seed\0\u{3}excluded_ranges\0\u{1}trial\0\u{1}lineage\0\u{3}return_artifact\0")
 
   fileprivate class _StorageClass {
     var _envelope: Quorum_V1_Envelope? = nil
@@ -379,6 +397,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
     var _excludedRanges: [Quorum_V1_TimeRange] = []
     var _trial: Bool = false
     var _lineage: Dictionary<String,String> = [:]
+    var _returnArtifact: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -408,6 +427,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
       _excludedRanges = source._excludedRanges
       _trial = source._trial
       _lineage = source._lineage
+      _returnArtifact = source._returnArtifact
     }
   }
 
@@ -445,6 +465,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
         case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._excludedRanges) }()
         case 18: try { try decoder.decodeSingularBoolField(value: &_storage._trial) }()
         case 19: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._lineage) }()
+        case 20: try { try decoder.decodeSingularBoolField(value: &_storage._returnArtifact) }()
         default: break
         }
       }
@@ -514,6 +535,9 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
       if !_storage._lineage.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._lineage, fieldNumber: 19)
       }
+      if _storage._returnArtifact != false {
+        try visitor.visitSingularBoolField(value: _storage._returnArtifact, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -542,6 +566,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
         if _storage._excludedRanges != rhs_storage._excludedRanges {return false}
         if _storage._trial != rhs_storage._trial {return false}
         if _storage._lineage != rhs_storage._lineage {return false}
+        if _storage._returnArtifact != rhs_storage._returnArtifact {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -553,7 +578,7 @@ nonisolated extension Quorum_V1_TrainingJob: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Quorum_V1_TrainingResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}worker\0\u{1}status\0\u{1}metrics\0\u{1}error\0\u{3}model_version\0\u{1}symbol\0\u{3}model_kind\0\u{3}fold_index\0\u{3}candidate_index\0\u{3}duration_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{3}job_id\0\u{3}run_id\0\u{1}worker\0\u{1}status\0\u{1}metrics\0\u{1}error\0\u{3}model_version\0\u{1}symbol\0\u{3}model_kind\0\u{3}fold_index\0\u{3}candidate_index\0\u{3}duration_ms\0\u{1}artifact\0")
 
   fileprivate class _StorageClass {
     var _envelope: Quorum_V1_Envelope? = nil
@@ -569,6 +594,7 @@ nonisolated extension Quorum_V1_TrainingResult: SwiftProtobuf.Message, SwiftProt
     var _foldIndex: UInt32 = 0
     var _candidateIndex: UInt32 = 0
     var _durationMs: UInt64 = 0
+    var _artifact: Data = Data()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -592,6 +618,7 @@ nonisolated extension Quorum_V1_TrainingResult: SwiftProtobuf.Message, SwiftProt
       _foldIndex = source._foldIndex
       _candidateIndex = source._candidateIndex
       _durationMs = source._durationMs
+      _artifact = source._artifact
     }
   }
 
@@ -623,6 +650,7 @@ nonisolated extension Quorum_V1_TrainingResult: SwiftProtobuf.Message, SwiftProt
         case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._foldIndex) }()
         case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._candidateIndex) }()
         case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._durationMs) }()
+        case 14: try { try decoder.decodeSingularBytesField(value: &_storage._artifact) }()
         default: break
         }
       }
@@ -674,6 +702,9 @@ nonisolated extension Quorum_V1_TrainingResult: SwiftProtobuf.Message, SwiftProt
       if _storage._durationMs != 0 {
         try visitor.visitSingularUInt64Field(value: _storage._durationMs, fieldNumber: 13)
       }
+      if !_storage._artifact.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._artifact, fieldNumber: 14)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -696,6 +727,7 @@ nonisolated extension Quorum_V1_TrainingResult: SwiftProtobuf.Message, SwiftProt
         if _storage._foldIndex != rhs_storage._foldIndex {return false}
         if _storage._candidateIndex != rhs_storage._candidateIndex {return false}
         if _storage._durationMs != rhs_storage._durationMs {return false}
+        if _storage._artifact != rhs_storage._artifact {return false}
         return true
       }
       if !storagesAreEqual {return false}
