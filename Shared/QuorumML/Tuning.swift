@@ -69,6 +69,18 @@ public struct SearchSpace: Sendable, Equatable {
     }
 
     /// The family's hyperparameters at a point; throws for an unknown name or a value the family refuses.
+    /// The largest value `name` can take in a trial: its dimension's largest, else its fixed value, else the family's
+    /// default (nil for a name the family does not have).
+    public func largest(_ name: String) -> Double? {
+        if let d = names.firstIndex(of: name) {
+            switch dimensions[d] {
+            case .range(_, let high, _, _): return high
+            case .choice(let values): return values.max()
+            }
+        }
+        return fixed[name] ?? ModelHyperparameters.defaults(family).values[name]
+    }
+
     public func hyperparameters(_ point: [Double]) throws(MLError) -> ModelHyperparameters {
         try ModelHyperparameters(family: family, values: values(point))
     }

@@ -181,6 +181,15 @@ public struct Tune: Sendable {
         try data.check(config.featureSpec)
         let interval = try WalkForward.interval(of: data)
         let folds = try walkForward.folds(data)
+        // A sequence model's window must fit the folds' training windows whatever the search draws: checked before any job.
+        if let k = settings.space.largest("sequence_length"), let fold = folds.first {
+            let bars = (WalkForward.trainingWindow(fold, validationFraction: walkForward.settings.validationFraction,
+                                                   intervalNs: interval * 1_000_000_000).trainTo - fold.trainFrom) / (interval * 1_000_000_000)
+            guard k <= Double(bars / 2) else {
+                throw BacktestError(.invalidValue, "tune.space: sequence_length can be \(Int(k)), but each fold trains on \(bars) bars "
+                    + "(a sequence model needs more than twice its window); lower sequence_length or lengthen walk_forward.train")
+            }
+        }
         let runner = try runner ?? localRunner(data)
         let searchID = searchID(data)
         // The Sharpe objective trades each item's models over the test windows; the bars before them warm the features.

@@ -68,7 +68,7 @@ struct TuneTests {
     }
 
     @Test("bad tune sections are refused before any job runs, saying what and where")
-    func errors() {
+    func errors() async throws {
         func problem(_ tune: String) -> String {
             do { _ = try BacktestConfig.parse(#"{"walk_forward": {"train": "30d", "test": "10d"}, "tune": "# + tune + "}", file: "t.json"); return "no error" } catch {
                 return error.description
@@ -80,6 +80,14 @@ struct TuneTests {
         #expect(problem(#"{"family": "forest", "space": {}}"#).contains("tune.family is \"forest\""))
         #expect(problem(#"{"family": "gbdt", "space": {"l2": {"min": 0.1, "max": 1}}, "objective": "shrpe"}"#).contains("use \"log_loss\", \"auc\" or \"sharpe\""))
         #expect(problem(#"{"family": "gbdt"}"#).contains("tune.space is required"))
+        // A sequence window longer than the data can give: refused before any job runs.
+        let folder = try Support.folder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var long = try Self.config(folder: folder, workers: 1, tune: #"{"family": "tcn", "space": {"sequence_length": {"min": 8, "max": 256, "integer": true}}}"#)
+        long.walkForward?.trainLength = 5 * 86_400_000_000_000   // 240 bars, 180 of them training
+        do { _ = try await Tune(config: long).run(try BacktestData.load(long)); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("sequence_length can be 256, but each fold trains on 180 bars"), "\(error)")
+        }
         #expect(problem(#"{"family": "gbdt", "space": {"l2": {"min": 1, "mx": 2}}}"#).contains("unknown key \"tune.space.l2.mx\""))
     }
 }
