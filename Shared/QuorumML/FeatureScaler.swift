@@ -14,6 +14,14 @@ public struct FeatureScaler: Sendable, Codable, Equatable {
     /// Number of features.
     public var width: Int { means.count }
 
+    /// What an artifact's scaler must satisfy for `width` features: nil when sound, else what is wrong.
+    func problem(width: Int) -> String? {
+        guard means.count == width, stds.count == width, means.allSatisfy(\.isFinite), stds.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            return "artifact scaler does not fit \(width) features, or has a non-finite mean or a std that is not > 0"
+        }
+        return nil
+    }
+
     /// Fits means and stds column by column over `rows` (each of length `width`). Two-pass, in row order, so the
     /// result is deterministic. Precondition: at least one row, all rows of length `width`, finite values.
     public static func fit(rows: [[Double]], width: Int) -> FeatureScaler {

@@ -64,9 +64,7 @@ public struct GBDTHyperparameters: Sendable, Codable, Equatable {
 
     /// Throws `MLError.invalidHyperparameter` naming the first bad field, its value and the valid range.
     public func validate() throws(MLError) {
-        func bad(_ name: String, _ value: Any, _ valid: String) -> MLError {
-            MLError(.invalidHyperparameter, "\(name) = \(value) is invalid: use \(valid)")
-        }
+        let bad = MLError.invalid
         guard (1...100_000).contains(rounds) else { throw bad("rounds", rounds, "1 … 100,000 (e.g. 200)") }
         guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw bad("learningRate", learningRate, "a value in (0, 1] (e.g. 0.05)") }
         guard (2...65_536).contains(maxLeaves) else { throw bad("maxLeaves", maxLeaves, "2 … 65,536 (e.g. 31)") }

@@ -35,5 +35,10 @@ public struct MLError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var isRetriable: Bool { false }
 
+    /// `.invalidHyperparameter` naming the field, its value and the valid range: what every family's `validate` throws.
+    static func invalid(_ name: String, _ value: Any, _ valid: String) -> MLError {
+        MLError(.invalidHyperparameter, "\(name) = \(value) is invalid: use \(valid)")
+    }
+
     public var description: String { "\(code.rawValue): \(message)" }
 }

@@ -57,10 +57,7 @@ public struct MLPModel: Sendable, Codable, Equatable {
         let model = try ModelArtifact.decode(MLPModel.self, from: bytes, format: Self.artifactFormat, version: Self.artifactFormatVersion)
         let width = model.featureNames.count
         if let problem = model.layers.problem(width: width) { throw MLError(.corruptArtifact, "artifact layers: \(problem)") }
-        guard model.scaler.means.count == width, model.scaler.stds.count == width, model.scaler.means.allSatisfy(\.isFinite),
-              model.scaler.stds.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw MLError(.corruptArtifact, "artifact scaler does not fit \(width) features, or has a non-finite mean or a std that is not > 0")
-        }
+        if let problem = model.scaler.problem(width: width) { throw MLError(.corruptArtifact, problem) }
         if let problem = model.calibration?.problem() { throw MLError(.corruptArtifact, "artifact calibration: \(problem)") }
         self = model
     }

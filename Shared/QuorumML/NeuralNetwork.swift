@@ -47,9 +47,7 @@ public struct MLPHyperparameters: Sendable, Codable, Equatable {
 
     /// Throws `MLError.invalidHyperparameter` naming the first bad field, its value and the valid range.
     public func validate() throws(MLError) {
-        func bad(_ name: String, _ value: Any, _ valid: String) -> MLError {
-            MLError(.invalidHyperparameter, "\(name) = \(value) is invalid: use \(valid)")
-        }
+        let bad = MLError.invalid
         guard (1...4096).contains(hidden) else { throw bad("hidden", hidden, "1 … 4,096 (e.g. 32)") }
         guard (0...4096).contains(hidden2) else { throw bad("hidden2", hidden2, "0 (one hidden layer) … 4,096") }
         guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw bad("learningRate", learningRate, "a value in (0, 1] (e.g. 0.001)") }

@@ -75,10 +75,7 @@ public struct TCNModel: Sendable, Codable, Equatable {
             throw MLError(.corruptArtifact, "artifact layers (steps \(model.layers.steps), channels \(model.layers.channels), layers "
                           + "\(model.layers.layers)) differ from its hyperparameters")
         }
-        guard model.scaler.means.count == width, model.scaler.stds.count == width, model.scaler.means.allSatisfy(\.isFinite),
-              model.scaler.stds.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw MLError(.corruptArtifact, "artifact scaler does not fit \(width) features, or has a non-finite mean or a std that is not > 0")
-        }
+        if let problem = model.scaler.problem(width: width) { throw MLError(.corruptArtifact, problem) }
         if let problem = model.calibration?.problem() { throw MLError(.corruptArtifact, "artifact calibration: \(problem)") }
         self = model
     }

@@ -48,9 +48,7 @@ public struct TCNHyperparameters: Sendable, Codable, Equatable {
 
     /// Throws `MLError.invalidHyperparameter` naming the first bad field, its value and the valid range.
     public func validate() throws(MLError) {
-        func bad(_ name: String, _ value: Any, _ valid: String) -> MLError {
-            MLError(.invalidHyperparameter, "\(name) = \(value) is invalid: use \(valid)")
-        }
+        let bad = MLError.invalid
         guard (2...256).contains(sequenceLength) else { throw bad("sequenceLength", sequenceLength, "2 … 256 feature vectors (e.g. 16)") }
         guard (1...512).contains(channels) else { throw bad("channels", channels, "1 … 512 (e.g. 16)") }
         guard (1...8).contains(layers) else { throw bad("layers", layers, "1 … 8 (receptive field 2^layers steps)") }

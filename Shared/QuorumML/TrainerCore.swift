@@ -163,16 +163,13 @@ public struct TrainerCore: Sendable {
         switch hyperparameters {
         case .logistic(let h):
             // With `calibrate`, the latest rows are held out of the fit to calibrate on.
-            let (fitRange, held) = h.calibrate ? heldOutSplit(rows: train.rows.count, horizon: job.horizon)
-                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let (fitRange, held) = heldOutSplit(rows: train.rows.count, horizon: job.horizon, if: h.calibrate)
             let fitRows = train.rows[fitRange]
             let fit = try LogisticRegression.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), hyperparameters: h)
             let heldRows = train.rows[held]
             let calibration = calibrate(h.calibrate, on: heldRows) { sigmoid(Vector.dot(fit.weights, fit.scaler.transform($0)) + fit.bias) }
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
-                seed: job.seed, iterations: fit.iterations, converged: fit.converged)
+            let provenance = TrainingProvenance(job, trainCount: fitRows.count, validationCount: validationCount,
+                                                iterations: fit.iterations, converged: fit.converged)
             model = { trainMetrics, validationMetrics in
                 .logistic(LogisticModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names,
                                         weights: fit.weights, bias: fit.bias, scaler: fit.scaler, hyperparameters: h,
@@ -187,10 +184,8 @@ public struct TrainerCore: Sendable {
                                                    validation: stop.isEmpty ? nil : (stopRows.map(\.features), stopRows.map(\.label)),
                                                    hyperparameters: h, seed: job.seed)
             let calibration = calibrate(h.calibrate, on: stopRows) { x in x.withUnsafeBufferPointer { sigmoid(fit.logOdds($0.baseAddress!)) } }
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
-                seed: job.seed, iterations: fit.trees.count, converged: true)
+            let provenance = TrainingProvenance(job, trainCount: fitRows.count, validationCount: validationCount,
+                                                iterations: fit.trees.count, converged: true)
             model = { trainMetrics, validationMetrics in
                 .gbdt(GBDTModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
                                 hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
@@ -198,17 +193,14 @@ public struct TrainerCore: Sendable {
             }
         case .mlp(let h):
             // As for the trees: the latest training rows watch early stopping (and calibrate), the rest train.
-            let (fitRange, held) = h.earlyStoppingRounds > 0 ? heldOutSplit(rows: train.rows.count, horizon: job.horizon)
-                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let (fitRange, held) = heldOutSplit(rows: train.rows.count, horizon: job.horizon, if: h.earlyStoppingRounds > 0)
             let fitRows = train.rows[fitRange], heldRows = train.rows[held]
             let fit = try NeuralNetwork.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label),
                                             validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
                                             hyperparameters: h, seed: job.seed)
             let calibration = calibrate(h.calibrate, on: heldRows) { sigmoid(fit.logOdds($0)) }
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
-                seed: job.seed, iterations: fit.bestEpoch + 1, converged: true)
+            let provenance = TrainingProvenance(job, trainCount: fitRows.count, validationCount: validationCount,
+                                                iterations: fit.bestEpoch + 1, converged: true)
             model = { trainMetrics, validationMetrics in
                 .mlp(MLPModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
                               hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
@@ -216,17 +208,14 @@ public struct TrainerCore: Sendable {
             }
         case .tcn(let h):
             // As for the MLP: the latest training windows watch early stopping (and calibrate), the rest train.
-            let (fitRange, held) = h.earlyStoppingRounds > 0 ? heldOutSplit(rows: train.rows.count, horizon: job.horizon)
-                : (0..<train.rows.count, train.rows.count..<train.rows.count)
+            let (fitRange, held) = heldOutSplit(rows: train.rows.count, horizon: job.horizon, if: h.earlyStoppingRounds > 0)
             let fitRows = train.rows[fitRange], heldRows = train.rows[held]
             let fit = try TemporalConvNet.fit(features: fitRows.map(\.features), labels: fitRows.map(\.label), width: names.count,
                                               validation: held.isEmpty ? nil : (heldRows.map(\.features), heldRows.map(\.label)),
                                               hyperparameters: h, seed: job.seed)
             let calibration = calibrate(h.calibrate, on: heldRows) { sigmoid(fit.logOdds($0)) }
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.count, validationCount: validationCount, horizon: job.horizon,
-                seed: job.seed, iterations: fit.bestEpoch + 1, converged: true)
+            let provenance = TrainingProvenance(job, trainCount: fitRows.count, validationCount: validationCount,
+                                                iterations: fit.bestEpoch + 1, converged: true)
             model = { trainMetrics, validationMetrics in
                 .tcn(TCNModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, fit: fit,
                               hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
@@ -254,10 +243,8 @@ public struct TrainerCore: Sendable {
             }
             let blend = try LogisticRegression.fit(features: logits, labels: heldRows.map(\.label),
                                                    hyperparameters: LogisticHyperparameters(l2: h.l2))
-            let provenance = TrainingProvenance(
-                trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo,
-                trainCount: fitRows.rows.count, validationCount: validationCount, horizon: job.horizon, seed: job.seed,
-                iterations: blend.iterations, converged: blend.converged && members.allSatisfy(\.provenance.converged))
+            let provenance = TrainingProvenance(job, trainCount: fitRows.rows.count, validationCount: validationCount,
+                                                iterations: blend.iterations, converged: blend.converged && members.allSatisfy(\.provenance.converged))
             model = { trainMetrics, validationMetrics in
                 .ensemble(EnsembleModel(symbol: job.symbol, featureSpecVersion: job.featureSpecVersion, featureNames: names, members: members,
                                         blend: blend, hyperparameters: h, provenance: provenance, trainMetrics: trainMetrics,
@@ -300,10 +287,16 @@ public struct TrainerCore: Sendable {
         return (0..<max(heldAt - horizon, 0), heldAt..<rows)
     }
 
+    /// `heldOutSplit` when `enabled` (a family's early stopping or calibration wants held-out rows), else every row fits.
+    public static func heldOutSplit(rows: Int, horizon: Int, if enabled: Bool) -> (fit: Range<Int>, held: Range<Int>) {
+        enabled ? heldOutSplit(rows: rows, horizon: horizon) : (0..<rows, rows..<rows)
+    }
+
     /// Which training rows grow the trees and which watch early stopping (`heldOutSplit`); without early stopping, all
     /// grow them.
     public static func earlyStoppingSplit(rows: Int, horizon: Int, hyperparameters h: GBDTHyperparameters) -> (fit: Range<Int>, stop: Range<Int>) {
-        h.earlyStoppingRounds > 0 ? heldOutSplit(rows: rows, horizon: horizon) : (0..<rows, rows..<rows)
+        let split = heldOutSplit(rows: rows, horizon: horizon, if: h.earlyStoppingRounds > 0)
+        return (split.fit, split.held)
     }
 
     private static func metrics(of model: TrainedModel, on data: LabeledDataset) throws(MLError) -> (ClassificationMetrics, Reliability) {
@@ -312,5 +305,13 @@ public struct TrainerCore: Sendable {
         for row in data.rows { probabilities.append(try model.probabilityUp(row.features)) }
         let labels = data.labels
         return (ClassificationMetrics.compute(probabilities: probabilities, labels: labels), Reliability(probabilities: probabilities, labels: labels))
+    }
+}
+
+extension TrainingProvenance {
+    /// The lineage of a model trained for `job`: its ranges, horizon and seed, with what the fit reports.
+    init(_ job: TrainingJobSpec, trainCount: Int, validationCount: Int, iterations: Int, converged: Bool) {
+        self.init(trainFrom: job.trainFrom, trainTo: job.trainTo, validateTo: job.validateTo, trainCount: trainCount,
+                  validationCount: validationCount, horizon: job.horizon, seed: job.seed, iterations: iterations, converged: converged)
     }
 }
