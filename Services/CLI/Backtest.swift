@@ -3,9 +3,11 @@ import ArgumentParser
 @preconcurrency import Glibc
 #endif
 import Foundation
+import QuorumBus
 import QuorumPipeline
 import QuorumResearch
 import QuorumServiceKit
+import QuorumServices
 import QuorumStores
 
 /// `quorum backtest`: parses the options, runs `Backtest` (QuorumResearch) and prints; everything it computes lives
@@ -82,19 +84,59 @@ struct WalkForwardCommand: AsyncParsableCommand {
         discussion: """
             The config's walk_forward section sets the folds (rolling or expanding training windows, test length, step, \
             embargo) and the hyperparameter candidates (docs/backtest.md, "Walk-forward"; examples/walk-forward.json). \
-            Each fold × candidate × symbol is a training job of the cluster's trainer core, run on a pool of workers; the \
+            Each fold × candidate × symbol is a training job of the cluster's trainer core, run on a pool of workers (or, \
+            with --cluster, on the cluster's trainer workers, each model then measured here as the pool would); the \
             out-of-sample equity is the test windows back to back. Outputs as `quorum backtest`, with the fold table, \
             the candidates traded alone and the probability of backtest overfitting.
             """)
 
     @OptionGroup var options: ResearchOptions
+    @OptionGroup var broker: BrokerOptions
+    @Flag(help: "Train the jobs on the cluster's trainer workers (training.jobs); their archive must hold the same bars (docs/backtest.md).")
+    var cluster = false
+    @Option(help: "With --cluster: give up when no job has finished for this many seconds.") var stallTimeout: Int = 600
 
     func run() async throws {
         let (settings, bars) = try await options.load()
         let walkForward = try WalkForward(config: settings)
+        let result: WalkForwardResult
+        if cluster {
+            let bus = try broker.bus()
+            let namer = try TopicNamer(prefix: broker.prefix)
+            try await bus.checkConnection()
+            try await bus.createTopics(namer.specsWithNames())
+            let jobsTopic = namer.name(Topic.trainingJobs)
+            guard let partitions = try await bus.topicPartitionCounts()[jobsTopic] else {
+                throw ValidationError("the broker has no topic \(jobsTopic) after creating the topics: is it the cluster's broker?")
+            }
+            let stall = Duration.seconds(stallTimeout)
+            print("walk-forward: training on the cluster's trainers (\(jobsTopic))")
+            result = try await options.stores.withStore(prefix: broker.prefix) { store in
+                let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: Int32(partitions),
+                                                       stallTimeout: stall)
+                do {
+                    let result = try await Self.execute(walkForward, bars, runner: runner)
+                    await runner.close()
+                    return result
+                } catch {
+                    await runner.close()
+                    throw error
+                }
+            }
+        } else {
+            result = try await Self.execute(walkForward, bars, runner: nil)
+        }
+        let output = BacktestOutput(walkForward: result, codeVersion: QuorumMetrics.buildVersion)
+        let folder = try options.write(output)
+        let models = try output.writeModels(to: folder)
+        if !models.isEmpty { print("  wrote \(models.count) fold models to \(folder)/models/") }
+    }
+
+    /// The walk-forward with progress lines on standard error.
+    static func execute(_ walkForward: WalkForward, _ bars: BacktestData, runner: (any TrainingJobRunner)?) async throws -> WalkForwardResult {
         var training = ProgressLine(total: 1, label: "walk-forward training jobs")
         var trading: ProgressLine?
-        let result = try await walkForward.run(bars) { step in
+        let result = try await walkForward.run(bars, runner: runner) { step in
             switch step {
             case .training(let done, let total):
                 training.total = total
@@ -109,10 +151,7 @@ struct WalkForwardCommand: AsyncParsableCommand {
             }
         }
         trading?.finish()
-        let output = BacktestOutput(walkForward: result, codeVersion: QuorumMetrics.buildVersion)
-        let folder = try options.write(output)
-        let models = try output.writeModels(to: folder)
-        if !models.isEmpty { print("  wrote \(models.count) fold models to \(folder)/models/") }
+        return result
     }
 }
 

@@ -114,6 +114,38 @@ public struct TrainerCore: Sendable {
     }
 
     private func trainOrThrow(job: TrainingJobSpec, rows: [PriceFeatureRow]) throws(MLError) -> TrainingResult {
+        let (dataset, train, validation, names) = try prepare(job: job, rows: rows)
+        let placeholder = ClassificationMetrics(count: 0, accuracy: 0, logLoss: 0, brier: 0, auc: nil, baseRate: 0)
+        // The model with the given metrics (first placeholders, to score with; then the scores).
+        let model = try Self.fit(job.hyperparameters, on: train, job: job, names: names, validationCount: validation.rows.count)
+        // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
+        let unscored = model(placeholder, placeholder)
+        let (trainMetrics, _) = try Self.metrics(of: unscored, on: train)
+        let (validationMetrics, reliability) = try Self.metrics(of: unscored, on: validation)
+        return TrainingResult(jobID: job.jobID, model: model(trainMetrics, validationMetrics), trainMetrics: trainMetrics,
+                              validationMetrics: validationMetrics, validationReliability: reliability,
+                              verdict: gate.evaluate(validation: validationMetrics, converged: unscored.provenance.converged),
+                              droppedWithoutFuture: dataset.droppedWithoutFuture,
+                              droppedNonFinite: dataset.droppedNonFinite)
+    }
+
+    /// The result `train` gives for a model of `job` trained elsewhere (a trainer worker, from the same rows): the model
+    /// scored here on the job's training and validation rows, and this core's gate. The same as `train`'s when the model
+    /// is the one `train` would fit.
+    public func result(of model: TrainedModel, job: TrainingJobSpec, rows: [PriceFeatureRow]) throws(MLError) -> TrainingResult {
+        let (dataset, train, validation, _) = try prepare(job: job, rows: rows)
+        let (trainMetrics, _) = try Self.metrics(of: model, on: train)
+        let (validationMetrics, reliability) = try Self.metrics(of: model, on: validation)
+        return TrainingResult(jobID: job.jobID, model: model, trainMetrics: trainMetrics, validationMetrics: validationMetrics,
+                              validationReliability: reliability,
+                              verdict: gate.evaluate(validation: validationMetrics, converged: model.provenance.converged),
+                              droppedWithoutFuture: dataset.droppedWithoutFuture, droppedNonFinite: dataset.droppedNonFinite)
+    }
+
+    /// A job's labelled rows (windows for a sequence model), split walk-forward by event time with the excluded ranges
+    /// left out, checked for size; and the feature names.
+    private func prepare(job: TrainingJobSpec, rows: [PriceFeatureRow]) throws(MLError)
+        -> (dataset: LabeledDataset, train: LabeledDataset, validation: LabeledDataset, names: [String]) {
         try job.hyperparameters.validate()
         let k = job.hyperparameters.sequenceLength
         guard rows.count >= k else {
@@ -141,18 +173,7 @@ public struct TrainerCore: Sendable {
             throw MLError(.tooFewRows, "job \(job.jobID): no labelled validation rows in "
                           + "[\(job.trainTo), \(job.validateTo)); widen the validation range")
         }
-        let placeholder = ClassificationMetrics(count: 0, accuracy: 0, logLoss: 0, brier: 0, auc: nil, baseRate: 0)
-        // The model with the given metrics (first placeholders, to score with; then the scores).
-        let model = try Self.fit(job.hyperparameters, on: train, job: job, names: names, validationCount: validation.rows.count)
-        // Score exactly as inference will (same code path), so the recorded metrics are what serving would see.
-        let unscored = model(placeholder, placeholder)
-        let (trainMetrics, _) = try Self.metrics(of: unscored, on: train)
-        let (validationMetrics, reliability) = try Self.metrics(of: unscored, on: validation)
-        return TrainingResult(jobID: job.jobID, model: model(trainMetrics, validationMetrics), trainMetrics: trainMetrics,
-                              validationMetrics: validationMetrics, validationReliability: reliability,
-                              verdict: gate.evaluate(validation: validationMetrics, converged: unscored.provenance.converged),
-                              droppedWithoutFuture: dataset.droppedWithoutFuture,
-                              droppedNonFinite: dataset.droppedNonFinite)
+        return (dataset, train, validation, names)
     }
 
     /// Fits a model of `hyperparameters`' family on `train` (the family's own held-out rows split off inside), for

@@ -54,14 +54,15 @@ public struct WalkForward: Sendable {
         let selected: [ServedSlot?]
     }
 
-    func trainModels(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> Models {
+    func trainModels(_ data: BacktestData, runner: (any TrainingJobRunner)? = nil, progress: ((Progress) -> Void)? = nil) async throws -> Models {
         try data.check(config.featureSpec)
         let interval = try Self.interval(of: data)
         let folds = try self.folds(data)
 
         let rows = try Self.featureRows(data, spec: config.featureSpec)
-        let jobs = try makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval)
-        let outcomes = await train(jobs, rows: rows, progress: progress)
+        let jobs = try makeJobs(folds: folds, symbols: data.symbols, intervalSeconds: interval, idPrefix: jobPrefix(data))
+        let outcomes = if let runner { try await train(jobs, rows: rows, on: runner, progress: progress) }
+            else { await train(jobs, rows: rows, progress: progress) }
         let candidates = settings.candidates.count
 
         // The served model of every fold and symbol: the best candidate that passes the gate.
@@ -80,8 +81,12 @@ public struct WalkForward: Sendable {
         return Models(folds: folds, intervalSeconds: interval, rows: rows, jobs: jobs, outcomes: outcomes, selected: selected)
     }
 
-    public func run(_ data: BacktestData, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
-        let models = try await trainModels(data, progress: progress)
+    /// Runs the walk-forward. `runner`: where the jobs train — nil for the trainer core on a local pool, or the cluster's
+    /// trainer workers (`quorum walk-forward --cluster`): each job goes out as a trial that returns its model, and the
+    /// model is measured here on the same rows with this run's gate (`TrainerCore.result(of:job:rows:)`), so the run is
+    /// the one a local pool gives when the trainers' archive holds the same bars.
+    public func run(_ data: BacktestData, runner: (any TrainingJobRunner)? = nil, progress: ((Progress) -> Void)? = nil) async throws -> WalkForwardResult {
+        let models = try await trainModels(data, runner: runner, progress: progress)
         let (folds, interval, rows, jobs, outcomes, selected) = (models.folds, models.intervalSeconds, models.rows, models.jobs,
                                                                   models.outcomes, models.selected)
         let candidates = settings.candidates.count
@@ -167,8 +172,17 @@ public struct WalkForward: Sendable {
         var spec: TrainingJobSpec
     }
 
-    /// One job per fold × symbol × candidate, made as the cluster makes them.
-    func makeJobs(folds: [WalkForwardFold], symbols: [Symbol], intervalSeconds: Int64) throws(BacktestError) -> [Job] {
+    /// Job ids start with this (`wf-<digest of the config and data>-`): a trainer worker that recorded a job of another run
+    /// with the same windows and candidate index must not take this run's for it. `walk_forward.workers` is left out of
+    /// the digest; it changes no result.
+    func jobPrefix(_ data: BacktestData) -> String {
+        var c = config
+        c.walkForward?.workers = 0
+        return "wf-" + BacktestOutput.runID(config: c, data: data) + "-"
+    }
+
+    /// One job per fold × symbol × candidate, made as the cluster makes them (ids prefixed with `idPrefix`).
+    func makeJobs(folds: [WalkForwardFold], symbols: [Symbol], intervalSeconds: Int64, idPrefix: String = "") throws(BacktestError) -> [Job] {
         let stamp = EnvelopeStamp(producer: "quorum-walk-forward")
         let intervalNs = intervalSeconds * 1_000_000_000
         var jobs: [Job] = []
@@ -189,7 +203,11 @@ public struct WalkForward: Sendable {
                                       validateTo: window.validateTo, candidates: settings.candidates, spec: config.featureSpec,
                                       fold: (fold.index, folds.count), excluded: embargoed, stamp: stamp)
                 }
-                for (c, wire) in wires.enumerated() {
+                for (c, made) in wires.enumerated() {
+                    var wire = made
+                    wire.jobID = idPrefix + wire.jobID
+                    wire.runID = idPrefix + wire.runID
+                    wire.envelope.id = wire.jobID
                     let spec: TrainingJobSpec
                     do { spec = try wire.spec(known: [config.featureSpec]).0 } catch {
                         throw BacktestError(.invalidValue, "walk_forward fold \(fold.index): \(error)")
@@ -233,6 +251,43 @@ public struct WalkForward: Sendable {
         var byKey: [JobKey: TrainingOutcome] = [:]
         for (job, outcome) in zip(jobs, outcomes) { byKey[job.key] = outcome }
         return byKey
+    }
+
+    /// Trains every job on `runner` (trials that return their models) and measures each returned model on the same rows
+    /// with this run's gate: the outcomes `train(_:rows:progress:)` gives locally.
+    func train(_ jobs: [Job], rows: [Symbol: [PriceFeatureRow]], on runner: any TrainingJobRunner,
+               progress: ((Progress) -> Void)?) async throws -> [JobKey: TrainingOutcome] {
+        let wires = jobs.map { job in
+            var wire = job.wire
+            wire.trial = true
+            wire.returnArtifact = true
+            return wire
+        }
+        let results = try await runner.run(wires, progress: nil)
+        progress?(.training(done: jobs.count, total: jobs.count))
+        let core = TrainerCore()
+        var outcomes: [JobKey: TrainingOutcome] = [:]
+        for job in jobs {
+            let id = job.spec.jobID
+            guard let result = results[id], result.status != .failed else {
+                // The worker's reason, as "code: message" (MLError's description).
+                let text = results[id]?.error ?? "no outcome"
+                let parts = text.split(separator: ":", maxSplits: 1)
+                let code = parts.count == 2 ? MLError.Code(rawValue: String(parts[0])) : nil
+                outcomes[job.key] = .failed(jobID: id, reason: MLError(code ?? .diverged, code == nil ? text : String(parts[1]).trimmingCharacters(in: .whitespaces)))
+                continue
+            }
+            guard let bytes = result.artifact else {
+                throw BacktestError(.model, "walk-forward: job \(id) came back without its model (are the trainers older than this command?)")
+            }
+            do {
+                let model = try TrainedModel(artifact: bytes)
+                outcomes[job.key] = .trained(try core.result(of: model, job: job.spec, rows: rows[job.key.symbol] ?? []))
+            } catch {
+                outcomes[job.key] = .failed(jobID: id, reason: error)
+            }
+        }
+        return outcomes
     }
 
     /// `work(0..<count)` on a pool of `workers` Dispatch threads (0: one per core); results in index order. `progress` gets

@@ -153,5 +153,23 @@ extension ClusterIntegrationTests {
         let sharpeLocal = try String(contentsOfFile: local + "-sharpe/tune.json", encoding: .utf8)
         #expect(sharpeLocal.contains(#""objective": "sharpe""#) && !sharpeLocal.contains(#""failed""#), "\(sharpeLocal)")
         #expect(try String(contentsOfFile: clusterOut + "-sharpe/tune.json", encoding: .utf8) == sharpeLocal)
+
+        // quorum walk-forward --cluster: the trainers train the fold jobs, the command measures their models with its own
+        // gate: the same report and fold models as a local pool.
+        var reports: [String] = []
+        for (name, extra) in [("local", [String]()), ("cluster", ["--cluster"])] {
+            let out = "\(env.work)/\(prefix)-wf-\(name)"
+            let output = try await run.cli(["walk-forward", "--config", config, "--data"] + files + ["--out", out] + extra)
+            #expect(output.contains("walk-forward: 4 folds, 16 jobs"), "\(output)")
+            let folder = out + "/" + (try #require(try FileManager.default.contentsOfDirectory(atPath: out).first))
+            reports.append(try String(contentsOfFile: folder + "/report.json", encoding: .utf8))
+            // Fold models are written for the candidates that passed the gate (the fixture's may not); the candidates traded
+            // alone in report.json use every fold's model.
+            let models = ((try? FileManager.default.contentsOfDirectory(atPath: folder + "/models")) ?? []).sorted()
+            reports.append(try models.map { try String(contentsOfFile: folder + "/models/" + $0, encoding: .utf8) }.joined(separator: "\n"))
+        }
+        #expect(reports[0] == reports[2], "report.json differs between a local pool and the cluster's trainers")
+        #expect(reports[0].contains("\"candidates\""), "two candidates, each traded alone")
+        #expect(reports[1] == reports[3], "the fold models differ between a local pool and the cluster's trainers")
     }
 }
