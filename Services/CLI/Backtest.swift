@@ -109,10 +109,11 @@ struct WalkForwardCommand: AsyncParsableCommand {
             guard let partitions = try await bus.topicPartitionCounts()[jobsTopic] else {
                 throw ValidationError("the broker has no topic \(jobsTopic) after creating the topics: is it the cluster's broker?")
             }
-            let stall = Duration.seconds(stallTimeout)
+            let (stall, prefix) = (Duration.seconds(stallTimeout), walkForward.jobPrefix(bars))
             print("walk-forward: training on the cluster's trainers (\(jobsTopic))")
             result = try await options.stores.withStore(prefix: broker.prefix) { store in
                 let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: Int32(partitions),
+                                                       runIDPrefix: prefix,
                                                        stallTimeout: stall)
                 do {
                     let result = try await Self.execute(walkForward, bars, runner: runner)

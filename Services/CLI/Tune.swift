@@ -78,6 +78,7 @@ struct TuneCommand: AsyncParsableCommand {
         return try await options.stores.withStore(prefix: broker.prefix) { store in
             let searches = TuningSearches(store: store)
             let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: Int32(partitions),
+                                                   runIDPrefix: "tune-\(searchID)",
                                                    stallTimeout: stall)
             do {
                 let known = try await searches.search(id: searchID)

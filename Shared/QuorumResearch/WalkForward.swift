@@ -175,7 +175,7 @@ public struct WalkForward: Sendable {
     /// Job ids start with this (`wf-<digest of the config and data>-`): a trainer worker that recorded a job of another run
     /// with the same windows and candidate index must not take this run's for it. `walk_forward.workers` is left out of
     /// the digest; it changes no result.
-    func jobPrefix(_ data: BacktestData) -> String {
+    public func jobPrefix(_ data: BacktestData) -> String {
         var c = config
         c.walkForward?.workers = 0
         return "wf-" + BacktestOutput.runID(config: c, data: data) + "-"

@@ -31,8 +31,11 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
     private let received = Received()
     private let reader: Task<Void, Never>
 
-    /// - Parameter partitions: the partition count of `training.jobs` (`MessageBus.topicPartitionCounts`).
-    public init(bus: any MessageBus, namer: TopicNamer, runs: TrainingRuns, partitions: Int32, clientID: String = "quorum-tune",
+    /// - Parameters:
+    ///   - partitions: the partition count of `training.jobs` (`MessageBus.topicPartitionCounts`).
+    ///   - runIDPrefix: the run ids of the jobs this runner will be given start with it (e.g. `tune-<search>`): the results
+    ///     of other runs on the topic are skipped as they are read, so their models' artifacts are not held in memory.
+    public init(bus: any MessageBus, namer: TopicNamer, runs: TrainingRuns, partitions: Int32, runIDPrefix: String, clientID: String = "quorum-tune",
                 stallTimeout: Duration = .seconds(600), recheckInterval: Duration = .seconds(2),
                 logger: Logger = Logger(label: "quorum.tune")) throws {
         producer = try bus.makeProducer(clientID: clientID)
@@ -62,6 +65,7 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
                 guard let message else { return }
                 do {
                     let result = try message.decode(Quorum_V1_TrainingResult.self)
+                    guard result.runID.hasPrefix(runIDPrefix) else { continue }
                     received.outcomes.withLock { $0[result.jobID] = Self.outcome(result) }
                 } catch {
                     // Another producer's broken record; the job it answers (if one of ours) is found in training_runs.
