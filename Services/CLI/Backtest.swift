@@ -3,11 +3,9 @@ import ArgumentParser
 @preconcurrency import Glibc
 #endif
 import Foundation
-import QuorumBus
 import QuorumPipeline
 import QuorumResearch
 import QuorumServiceKit
-import QuorumServices
 import QuorumStores
 
 /// `quorum backtest`: parses the options, runs `Backtest` (QuorumResearch) and prints; everything it computes lives
@@ -101,28 +99,10 @@ struct WalkForwardCommand: AsyncParsableCommand {
         let walkForward = try WalkForward(config: settings)
         let result: WalkForwardResult
         if cluster {
-            let bus = try broker.bus()
-            let namer = try TopicNamer(prefix: broker.prefix)
-            try await bus.checkConnection()
-            try await bus.createTopics(namer.specsWithNames())
-            let jobsTopic = namer.name(Topic.trainingJobs)
-            guard let partitions = try await bus.topicPartitionCounts()[jobsTopic] else {
-                throw ValidationError("the broker has no topic \(jobsTopic) after creating the topics: is it the cluster's broker?")
-            }
-            let (stall, prefix) = (Duration.seconds(stallTimeout), walkForward.jobPrefix(bars))
-            print("walk-forward: training on the cluster's trainers (\(jobsTopic))")
-            result = try await options.stores.withStore(prefix: broker.prefix) { store in
-                let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: Int32(partitions),
-                                                       runIDPrefix: prefix,
-                                                       stallTimeout: stall)
-                do {
-                    let result = try await Self.execute(walkForward, bars, runner: runner)
-                    await runner.close()
-                    return result
-                } catch {
-                    await runner.close()
-                    throw error
-                }
+            result = try await ClusterRun.with(broker: broker, stores: options.stores, runIDPrefix: walkForward.jobPrefix(bars),
+                                               stallTimeout: .seconds(stallTimeout)) { runner, _, jobsTopic in
+                print("walk-forward: training on the cluster's trainers (\(jobsTopic))")
+                return try await Self.execute(walkForward, bars, runner: runner)
             }
         } else {
             result = try await Self.execute(walkForward, bars, runner: nil)

@@ -4,6 +4,7 @@ import QuorumBus
 import QuorumML
 import QuorumModel
 import QuorumPipeline
+import QuorumPostgres
 import QuorumResearch
 import QuorumServiceKit
 import QuorumServices
@@ -17,7 +18,7 @@ struct TuneCommand: AsyncParsableCommand {
         abstract: "Search a model family's hyperparameters over walk-forward folds (TPE and successive halving); write the trials to JSON.",
         discussion: """
             The config's tune section names the family, the search space, the number of trials, the halving (eta, rungs, \
-            generation size), the objective (log_loss or auc) and the seed; its walk_forward section the folds. Every work \
+            generation size), the objective (log_loss, auc or sharpe) and the seed; its walk_forward section the folds. Every work \
             item is a training job per fold × symbol; the same seed gives the same trials. Without --cluster the trainers' core \
             runs them on a pool of walk_forward.workers; with --cluster they go to training.jobs for the cluster's trainer \
             workers, the search and its trials are stored in Postgres (tuning_searches, tuning_trials), and a search that \
@@ -65,52 +66,36 @@ struct TuneCommand: AsyncParsableCommand {
     }
 
     func runOnCluster(_ tune: Tune, _ bars: BacktestData) async throws -> Tune.Result {
-        let bus = try broker.bus()
-        let namer = try TopicNamer(prefix: broker.prefix)
-        try await bus.checkConnection()
-        try await bus.createTopics(namer.specsWithNames())
-        let (register, stall) = (self.register, Duration.seconds(stallTimeout))
-        let jobsTopic = namer.name(Topic.trainingJobs)
-        guard let partitions = try await bus.topicPartitionCounts()[jobsTopic] else {
-            throw ValidationError("the broker has no topic \(jobsTopic) after creating the topics: is it the cluster's broker?")
-        }
+        let register = self.register
         let searchID = tune.searchID(bars)
-        return try await options.stores.withStore(prefix: broker.prefix) { store in
+        return try await ClusterRun.with(broker: broker, stores: options.stores, runIDPrefix: "tune-\(searchID)",
+                                         stallTimeout: .seconds(stallTimeout)) { runner, store, jobsTopic in
             let searches = TuningSearches(store: store)
-            let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: Int32(partitions),
-                                                   runIDPrefix: "tune-\(searchID)",
-                                                   stallTimeout: stall)
-            do {
-                let known = try await searches.search(id: searchID)
-                print("search \(searchID): \(known == nil ? "new" : "resumed (\(try await searches.trials(searchID: searchID).count) trial rungs recorded)") "
-                      + "on the cluster's trainers (\(namer.name(Topic.trainingJobs)))")
-                try await searches.begin(TuningSearchRecord(searchID: searchID, family: tune.settings.space.family.rawValue,
-                                                            objective: tune.settings.objective.rawValue,
-                                                            settings: tune.settings.json().rendered()))
-                let started = ContinuousClock.now
-                let result = try await tune.run(bars, runner: runner, progress: Self.progressLine(tune)) { item in
-                    try await searches.record(TuningTrialRecord(
-                        searchID: searchID, trial: item.trial, rung: item.rung, hyperparameters: item.hyperparameters.values,
-                        budget: item.budget, loss: item.loss.isFinite ? item.loss : nil, jobs: item.jobs, failedJobs: item.failedJobs,
-                        durationMs: item.durationMs))
-                }
-                // The search's own time (the first jobs handed out → the last outcome): what the workers' number changes.
-                print("search time: " + String(format: "%.2f s for %d jobs", (ContinuousClock.now - started).seconds, result.jobs))
-                let best = result.best.flatMap { b in result.bestRung.map { (trial: b.index, rung: $0, loss: b.losses[$0] ?? .infinity) } }
-                try await searches.finish(searchID: searchID, best: best)
-                // How the trainers shared the work: jobs and busy time per worker (training_runs).
-                let runs = try await TrainingRuns(store: store).runs(runID: "tune-\(searchID)")
-                for (worker, mine) in Dictionary(grouping: runs, by: \.worker).sorted(by: { $0.key < $1.key }) {
-                    let busy = Double(mine.reduce(0) { $0 + ($1.durationMs ?? 0) }) / 1000
-                    print("worker \(worker): \(mine.count) jobs, " + String(format: "%.1f s busy", busy))
-                }
-                if register { try await Self.registerBest(tune, result, bars, runner: runner, registry: ModelRegistry(store: store)) }
-                await runner.close()
-                return result
-            } catch {
-                await runner.close()
-                throw error
+            let known = try await searches.search(id: searchID)
+            print("search \(searchID): \(known == nil ? "new" : "resumed (\(try await searches.trials(searchID: searchID).count) trial rungs recorded)") "
+                  + "on the cluster's trainers (\(jobsTopic))")
+            try await searches.begin(TuningSearchRecord(searchID: searchID, family: tune.settings.space.family.rawValue,
+                                                        objective: tune.settings.objective.rawValue,
+                                                        settings: tune.settings.json().rendered()))
+            let started = ContinuousClock.now
+            let result = try await tune.run(bars, runner: runner, progress: Self.progressLine(tune)) { item in
+                try await searches.record(TuningTrialRecord(
+                    searchID: searchID, trial: item.trial, rung: item.rung, hyperparameters: item.hyperparameters.values,
+                    budget: item.budget, loss: item.loss.isFinite ? item.loss : nil, jobs: item.jobs, failedJobs: item.failedJobs,
+                    durationMs: item.durationMs))
             }
+            // The search's own time (the first jobs handed out → the last outcome): what the workers' number changes.
+            print("search time: " + String(format: "%.2f s for %d jobs", (ContinuousClock.now - started).seconds, result.jobs))
+            let best = result.best.flatMap { b in result.bestRung.map { (trial: b.index, rung: $0, loss: b.losses[$0] ?? .infinity) } }
+            try await searches.finish(searchID: searchID, best: best)
+            // How the trainers shared the work: jobs and busy time per worker (training_runs).
+            let runs = try await TrainingRuns(store: store).runs(runID: "tune-\(searchID)")
+            for (worker, mine) in Dictionary(grouping: runs, by: \.worker).sorted(by: { $0.key < $1.key }) {
+                let busy = Double(mine.reduce(0) { $0 + ($1.durationMs ?? 0) }) / 1000
+                print("worker \(worker): \(mine.count) jobs, " + String(format: "%.1f s busy", busy))
+            }
+            if register { try await Self.registerBest(tune, result, bars, runner: runner, registry: ModelRegistry(store: store)) }
+            return result
         }
     }
 
@@ -145,6 +130,34 @@ struct TuneCommand: AsyncParsableCommand {
         }
         if let best = result.best {
             print("best: trial \(best.index) at rung \(result.bestRung ?? 0): \(best.hyperparameters.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+        }
+    }
+}
+
+/// A command's run on the cluster's trainer workers: the broker's topics made sure of, a `ClusterTrainingRunner` on
+/// `training.jobs` (its partitions counted), the Postgres store; the runner is closed however `body` ends.
+enum ClusterRun {
+    static func with<T: Sendable>(broker: BrokerOptions, stores: StoreOptions, runIDPrefix: String, stallTimeout: Duration,
+                                  _ body: @escaping @Sendable (ClusterTrainingRunner, PostgresStore, String) async throws -> T) async throws -> T {
+        let bus = try broker.bus()
+        let namer = try TopicNamer(prefix: broker.prefix)
+        try await bus.checkConnection()
+        try await bus.createTopics(namer.specsWithNames())
+        let jobsTopic = namer.name(Topic.trainingJobs)
+        guard let partitions = try await bus.topicPartitionCounts()[jobsTopic] else {
+            throw ValidationError("the broker has no topic \(jobsTopic) after creating the topics: is it the cluster's broker?")
+        }
+        return try await stores.withStore(prefix: broker.prefix) { store in
+            let runner = try ClusterTrainingRunner(bus: bus, namer: namer, runs: TrainingRuns(store: store), partitions: partitions,
+                                                   runIDPrefix: runIDPrefix, stallTimeout: stallTimeout)
+            do {
+                let result = try await body(runner, store, jobsTopic)
+                await runner.close()
+                return result
+            } catch {
+                await runner.close()
+                throw error
+            }
         }
     }
 }

@@ -193,10 +193,7 @@ public struct Tune: Sendable {
         let runner = try runner ?? localRunner(data)
         let searchID = searchID(data)
         // The Sharpe objective trades each item's models over the test windows; the bars before them warm the features.
-        let tradeFrom = folds.first!.testFrom, tradeTo = folds.last!.testTo
-        let warmUp = settings.objective == .sharpe ? data.bars.filter { $0.bar.closeTime < tradeFrom } : []
-        let tested = settings.objective != .sharpe ? data : BacktestData(
-            bars: data.bars.filter { $0.bar.closeTime >= tradeFrom && $0.bar.closeTime < tradeTo }, files: data.files, skippedRows: data.skippedRows)
+        let trading: (tested: BacktestData, warmUp: [ArchivedBarRecord])? = settings.objective == .sharpe ? WalkForward.tradingData(data, folds: folds) : nil
         let space = settings.space
         var search = SuccessiveHalving(dimensions: space.names.count, trials: settings.trials, eta: settings.eta, rungs: settings.rungs,
                                        generationSize: settings.generation, seed: settings.seed, sampler: TPESampler(startup: settings.startup))
@@ -242,9 +239,9 @@ public struct Tune: Sendable {
                     total += loss
                 }
                 var loss = mine.isEmpty || failed > 0 ? Double.infinity : total / Double(mine.count)
-                if settings.objective == .sharpe, loss.isFinite {
+                if let trading, loss.isFinite {
                     loss = try await tradingLoss(own.map { ($0.fold, $0.symbol, $0.wire.jobID, outcomes[$0.wire.jobID]) }, folds: folds,
-                                                 data: tested, warmUp: warmUp)
+                                                 data: trading.tested, warmUp: trading.warmUp)
                 }
                 search.report(item, loss: loss)
                 itemsDone += 1

@@ -96,11 +96,7 @@ public struct WalkForward: Sendable {
             }
         }
 
-        // Trading: bars before the first test window only warm the features up.
-        let tradeFrom = folds.first!.testFrom, tradeTo = folds.last!.testTo
-        let warmUp = data.bars.filter { $0.bar.closeTime < tradeFrom }
-        let tested = BacktestData(bars: data.bars.filter { $0.bar.closeTime >= tradeFrom && $0.bar.closeTime < tradeTo },
-                                  files: data.files, skippedRows: data.skippedRows)
+        let (tested, warmUp) = Self.tradingData(data, folds: folds)
         let runs = 1 + alone.count
         var candidateReturns: [[Double]] = []
         var candidateSummaries: [WalkForwardResult.CandidateRun] = []
@@ -324,6 +320,15 @@ public struct WalkForward: Sendable {
     }
 
     // MARK: trading
+
+    /// What a trading run over the folds trades — the bars closing in the test windows, back to back — and the bars before
+    /// them, which only warm the features up.
+    static func tradingData(_ data: BacktestData, folds: [WalkForwardFold]) -> (tested: BacktestData, warmUp: [ArchivedBarRecord]) {
+        let tradeFrom = folds.first!.testFrom, tradeTo = folds.last!.testTo
+        let tested = BacktestData(bars: data.bars.filter { $0.bar.closeTime >= tradeFrom && $0.bar.closeTime < tradeTo },
+                                  files: data.files, skippedRows: data.skippedRows)
+        return (tested, data.bars.filter { $0.bar.closeTime < tradeFrom })
+    }
 
     /// The model a symbol trades in a fold: a job's result (its candidate), or none.
     typealias ServedSlot = (candidate: Int, result: TrainingResult)

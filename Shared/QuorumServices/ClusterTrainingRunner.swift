@@ -15,7 +15,8 @@ import Synchronization
 /// - a job published twice (the tuner died after publishing, before seeing the result) is trained once: the trainer
 ///   skips a job `training_runs` already records;
 /// - results are read from the start of `training.results` with a group of this process's own that never commits, and
-///   `training_runs` is looked at again every `recheckInterval`, so no outcome is missed whatever the timing.
+///   `training_runs` is looked at again whenever no outcome came for `recheckInterval`, so none is missed whatever the
+///   timing.
 ///
 /// `run` throws when no job has finished for `stallTimeout` (trainers down, or a job they dead-letter).
 public final class ClusterTrainingRunner: TrainingJobRunner {
@@ -124,7 +125,8 @@ public final class ClusterTrainingRunner: TrainingJobRunner {
             received.outcomes.withLock { seen in
                 for id in wanted where outcomes[id] == nil { if let o = seen[id] { outcomes[id] = o } }
             }
-            if outcomes.count < wanted.count, ContinuousClock.now - lastCheck >= recheckInterval {
+            // Postgres only when the topic has brought nothing for a while: while results flow, no re-read of the runs.
+            if outcomes.count < wanted.count, ContinuousClock.now - max(lastCheck, lastProgress) >= recheckInterval {
                 lastCheck = .now
                 for runID in Set(jobs.map(\.runID)) {
                     for record in try await runs.runs(runID: runID) where wanted.contains(record.jobID) && outcomes[record.jobID] == nil

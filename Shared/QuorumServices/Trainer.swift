@@ -18,8 +18,6 @@ public enum TrainerWorker: StageInputs {
     public static let group = "quorum-trainer"
     public static let defaultGroup = group
     public static let inputTopics: [TopicSpec] = [Topic.trainingJobs]
-    /// The registry metric that decides which model is better: base-rate log loss minus validation log loss.
-    public static let activationMetric = TrainerLogic.activationMetric
 
     public static func services(_ context: QuorumContext) async throws -> [any Service] {
         let backends = try await Backends.connect(context, needs: .all)
