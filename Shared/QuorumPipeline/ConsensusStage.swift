@@ -19,6 +19,7 @@ public struct ConsensusStage: StageLogic, StageInputs {
     private var core: ConsensusCore
     /// The feature spec the features stage computes (`features.spec`): names the vectors' values for the rules.
     let spec: FeatureSpec
+    let columns: FeatureColumns
     private var intervals: [Symbol: Int64] = [:]
     /// Envelopes of predictions not yet decided, by symbol and bar time: a decision's cause is always its prediction
     /// (not whichever input happened to arrive second), so replays give identical envelopes. Rules only
@@ -35,6 +36,7 @@ public struct ConsensusStage: StageLogic, StageInputs {
         decisionsTopic = namer.name(Topic.decisions)
         core = ConsensusCore(config: config, rules: rules)
         self.spec = spec
+        columns = FeatureColumns(spec.names)
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
@@ -44,7 +46,7 @@ public struct ConsensusStage: StageLogic, StageInputs {
             // Cold vectors have undefined indicators: rules would read garbage; the model does not score them either.
             guard vector.warm else { return .done(message) }
             intervals[Symbol(vector.symbol)] = Int64(vector.intervalSeconds)
-            let snapshot = try vector.snapshot(spec: spec)
+            let snapshot = try vector.snapshot(spec: spec, columns: columns)
             if core.config.rulesOnly { predictionEnvelopes[snapshot.symbol, default: [:]][snapshot.time] = vector.envelope }
             actions = core.handle(.features(snapshot))
         } else {

@@ -134,9 +134,9 @@ extension Quorum_V1_FeatureVector {
     /// Close time of the bar the vector describes.
     public var barCloseTime: Nanos { barOpenTimeNs + Int64(intervalSeconds) * 1_000_000_000 }
 
-    /// The consensus core's view: values by feature name, named by `spec`, the spec the stage is configured with.
-    /// A vector of another spec (by content hash) is rejected: the services disagree on `features.spec`.
-    public func snapshot(spec: FeatureSpec) throws -> FeatureSnapshot {
+    /// The consensus core's view: values by feature name, named by `spec` (`columns`: its names), the spec the stage is
+    /// configured with. A vector of another spec (by content hash) is rejected: the services disagree on `features.spec`.
+    public func snapshot(spec: FeatureSpec, columns: FeatureColumns) throws -> FeatureSnapshot {
         guard featureSpecVersion == spec.version else {
             throw RejectedMessage(.invalid, "feature vector \(envelope.id) was computed with feature spec \(FeatureSpec.label(featureSpec, featureSpecVersion)); "
                 + "this service is configured with \(spec): set features.spec to the same spec in every service")
@@ -144,10 +144,8 @@ extension Quorum_V1_FeatureVector {
         guard values.count == spec.names.count else {
             throw RejectedMessage(.invalid, "feature vector \(envelope.id) has \(values.count) values; \(spec) has \(spec.names.count)")
         }
-        var named: [String: Double] = [:]
-        for (name, value) in zip(spec.names, values) { named[name] = value }
         return FeatureSnapshot(id: envelope.id, symbol: Symbol(symbol), time: barCloseTime,
-                               close: try Fixed(wire: close, field: "close"), values: named)
+                               close: try Fixed(wire: close, field: "close"), values: FeatureValues(columns: columns, values: values))
     }
 }
 

@@ -182,18 +182,22 @@ public struct ConsensusCore: Sendable {
     }
 
     /// The vote for one joined bar (or, without a prediction, the rules' vote alone). Pure: depends only on the inputs
-    /// and the configuration.
+    /// and the configuration. The reasons are kept as values (`Decision.basis`) and written out when a record shows them.
     public func decide(features: FeatureSnapshot, prediction: MLPrediction?) -> [ConsensusAction] {
         let ml = prediction.map(Self.signal(from:))
-        let ruleSignals = rules.compactMap { $0.evaluate(features) }
-        let all = (ml.map { [$0] } ?? []) + ruleSignals
+        var all: [SignalOut] = []
+        all.reserveCapacity(rules.count + 1)
+        if let ml { all.append(ml) }
+        let firstRule = all.count
+        for rule in rules { if let s = rule.evaluate(features) { all.append(s) } }
 
         var numerator = 0.0
         var denominator = 0.0
-        var reasons: [String] = []
+        var weights: [Double] = []
+        weights.reserveCapacity(all.count)
         for s in all {
-            let w = config.weight(of: s.source)
-            reasons.append("\(s.source): \(s.direction.rawValue) conf \(Self.format(s.confidence)) weight \(Self.format(w)) (\(s.note))")
+            let w = config.weights.isEmpty ? config.defaultWeight : config.weight(of: s.source)
+            weights.append(w)
             guard s.confidence > 0, w > 0 else { continue }
             numerator += w * s.confidence * Double(s.direction.sign)
             denominator += w
@@ -201,42 +205,50 @@ public struct ConsensusCore: Sendable {
         let score = denominator > 0 ? numerator / denominator : 0
         let leaning: Direction = score > 0 ? .long : score < 0 ? .short : .flat
 
-        let conflicting = ml.map { ml in ruleSignals.filter {
-            ml.direction != .flat && $0.direction != .flat && $0.direction != ml.direction
-                && ml.confidence >= config.conflictConfidence && $0.confidence >= config.conflictConfidence
-        } } ?? []
-
-        var action: DecisionAction
-        var target: Direction
-        if !conflicting.isEmpty {
-            action = .hold
-            target = leaning
-            reasons.append("conflict: ml \(ml?.direction.rawValue ?? "") vs " + conflicting.map { "\($0.source) \($0.direction.rawValue)" }.joined(separator: ", ")
-                + " (both ≥ \(Self.format(config.conflictConfidence)) confident) → hold")
-        } else if abs(score) < config.threshold || leaning == .flat {
-            action = .hold
-            target = leaning
-            reasons.append("score \(Self.format(score)) below threshold \(Self.format(config.threshold)) → hold")
-        } else if leaning == .long {
-            action = .buy
-            target = .long
-            reasons.append("score \(Self.format(score)) ≥ threshold \(Self.format(config.threshold)) → long")
-        } else if config.longOnly {
-            action = .sell
-            target = .flat
-            reasons.append("score \(Self.format(score)) ≤ −threshold \(Self.format(config.threshold)), long-only → flat")
-        } else {
-            action = .sell
-            target = .short
-            reasons.append("score \(Self.format(score)) ≤ −threshold \(Self.format(config.threshold)) → short")
+        var conflicting: [SignalOut] = []
+        if let ml, ml.direction != .flat, ml.confidence >= config.conflictConfidence {
+            conflicting = all[firstRule...].filter {
+                $0.direction != .flat && $0.direction != ml.direction && $0.confidence >= config.conflictConfidence
+            }
         }
 
-        // Rules-only decisions have no prediction: their id says so instead of a prediction id.
-        let id = "d-" + StableHash.hex("\(features.symbol.name)|\(features.time)|\(features.id)|\(prediction?.id ?? "rules-only")")
-        let decision = Decision(id: id, symbol: features.symbol, time: features.time, action: action, targetDirection: target,
-                                confidence: min(1, abs(score)), reasons: reasons, referencePrice: features.close,
-                                atr: features.values["atr_14"])
-        return all.map { .signal($0) } + [.decision(decision)]
+        let action: DecisionAction
+        let target: Direction
+        let outcome: DecisionBasis.Outcome
+        if let ml, !conflicting.isEmpty {
+            (action, target) = (.hold, leaning)
+            outcome = .conflict(ml: ml.direction, against: conflicting, conflictConfidence: config.conflictConfidence)
+        } else if abs(score) < config.threshold || leaning == .flat {
+            (action, target) = (.hold, leaning)
+            outcome = .belowThreshold(score: score, threshold: config.threshold)
+        } else if leaning == .long {
+            (action, target) = (.buy, .long)
+            outcome = .long(score: score, threshold: config.threshold)
+        } else if config.longOnly {
+            (action, target) = (.sell, .flat)
+            outcome = .flat(score: score, threshold: config.threshold)
+        } else {
+            (action, target) = (.sell, .short)
+            outcome = .short(score: score, threshold: config.threshold)
+        }
+
+        // "d-" + the hash of "symbol|time|feature id|prediction id"; rules-only decisions have no prediction: their id
+        // says so instead of a prediction id.
+        var hash = StableHash()
+        hash.add(features.symbol.name)
+        hash.add(UInt8(ascii: "|"))
+        hash.add(features.time)
+        hash.add(UInt8(ascii: "|"))
+        hash.add(features.id)
+        hash.add(UInt8(ascii: "|"))
+        hash.add(prediction?.id ?? "rules-only")
+        let decision = Decision(id: "d-" + StableHash.hex(hash.value), symbol: features.symbol, time: features.time, action: action,
+                                targetDirection: target, confidence: min(1, abs(score)),
+                                basis: DecisionBasis(signals: all, weights: weights, outcome: outcome),
+                                referencePrice: features.close, atr: features.values["atr_14"])
+        var actions = all.map { ConsensusAction.signal($0) }
+        actions.append(.decision(decision))
+        return actions
     }
 
     /// The model's opinion as a signal: long when `probUp > 0.5`, short when below, flat at exactly 0.5;
@@ -245,7 +257,7 @@ public struct ConsensusCore: Sendable {
         let direction: Direction = p.probUp > 0.5 ? .long : p.probUp < 0.5 ? .short : .flat
         return SignalOut(source: "ml", symbol: p.symbol, time: p.time, direction: direction,
                          strength: min(1, abs(p.probUp - 0.5) * 2), confidence: max(0, min(1, p.confidence)),
-                         note: "model \(p.modelID) probUp \(format(p.probUp))")
+                         detail: .model(p.modelID, probUp: p.probUp))
     }
 
     /// Fixed 3-decimal rendering so reasons are byte-identical on replay.

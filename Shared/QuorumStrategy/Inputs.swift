@@ -24,14 +24,77 @@ public struct FeatureSnapshot: Sendable, Hashable, Codable {
     /// Close price of that bar; becomes the decision's reference price.
     public var close: Fixed
     /// Feature values by name, e.g. `ema_12`, `ema_26`, `rsi_14`, `atr_14`, `vol_20`, `macd_hist`.
-    public var values: [String: Double]
+    public var values: FeatureValues
 
-    public init(id: String, symbol: Symbol, time: Nanos, close: Fixed, values: [String: Double]) {
+    public init(id: String, symbol: Symbol, time: Nanos, close: Fixed, values: FeatureValues) {
         self.id = id
         self.symbol = symbol
         self.time = time
         self.close = close
         self.values = values
+    }
+}
+
+/// The names of a feature spec's columns, made once per spec and shared by every vector's `FeatureValues`.
+public final class FeatureColumns: Sendable {
+    public let names: [String]
+    let index: [String: Int]
+
+    public init(_ names: [String]) {
+        self.names = names
+        var index: [String: Int] = [:]
+        for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }
+        self.index = index
+    }
+}
+
+/// One vector's values, read by feature name: the vector's own array under its spec's shared column names, so a
+/// snapshot costs no dictionary per bar.
+public struct FeatureValues: Sendable, Hashable, Codable, ExpressibleByDictionaryLiteral {
+    public let columns: FeatureColumns
+    /// Parallel to `columns.names`.
+    public let values: [Double]
+
+    public init(columns: FeatureColumns, values: [Double]) {
+        precondition(columns.names.count == values.count, "FeatureValues: \(values.count) values for \(columns.names.count) columns")
+        self.columns = columns
+        self.values = values
+    }
+
+    public init(_ named: [String: Double]) {
+        let names = named.keys.sorted()
+        self.init(columns: FeatureColumns(names), values: names.map { named[$0]! })
+    }
+
+    public init(dictionaryLiteral elements: (String, Double)...) {
+        self.init(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+
+    public subscript(name: String) -> Double? {
+        guard let i = columns.index[name] else { return nil }
+        return values[i]
+    }
+
+    /// Name → value (the first column of a repeated name).
+    public var dictionary: [String: Double] { columns.index.mapValues { values[$0] } }
+
+    public static func == (a: FeatureValues, b: FeatureValues) -> Bool {
+        (a.columns === b.columns || a.columns.names == b.columns.names) ? a.values == b.values : a.dictionary == b.dictionary
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for (name, value) in dictionary.sorted(by: { $0.key < $1.key }) {
+            hasher.combine(name)
+            hasher.combine(value)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(try [String: Double](from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try dictionary.encode(to: encoder)
     }
 }
 
@@ -69,17 +132,47 @@ public struct SignalOut: Sendable, Hashable, Codable {
     public var strength: Double
     /// How much the source trusts this opinion, in 0...1; the vote weight is `weight × confidence`.
     public var confidence: Double
-    /// Short human-readable explanation, e.g. "ema_12 101.2 > ema_26 100.4".
-    public var note: String
+    /// What the opinion was based on; `note` is its text.
+    public var detail: SignalNote
 
-    public init(source: String, symbol: Symbol, time: Nanos, direction: Direction, strength: Double, confidence: Double, note: String = "") {
+    /// Short human-readable explanation, e.g. "ema_12 101.2 > ema_26 100.4".
+    public var note: String { detail.description }
+
+    public init(source: String, symbol: Symbol, time: Nanos, direction: Direction, strength: Double, confidence: Double,
+                detail: SignalNote) {
         self.source = source
         self.symbol = symbol
         self.time = time
         self.direction = direction
         self.strength = strength
         self.confidence = confidence
-        self.note = note
+        self.detail = detail
+    }
+
+    public init(source: String, symbol: Symbol, time: Nanos, direction: Direction, strength: Double, confidence: Double, note: String = "") {
+        self.init(source: source, symbol: symbol, time: time, direction: direction, strength: strength, confidence: confidence,
+                  detail: .text(note))
+    }
+}
+
+/// What a signal was based on, kept as values and written out only when read: numbers are formatted for the records
+/// that show them (signals, decision reasons), never for a backtest that does not publish them.
+public enum SignalNote: Sendable, Hashable, Codable, CustomStringConvertible {
+    case text(String)
+    /// Two features compared, e.g. "ema_12 101.2 > ema_26 100.4".
+    case comparison(String, Double, String, Double)
+    /// A feature against its bands, e.g. "rsi_14 25.0 (bands 30.0/70.0)".
+    case bands(String, Double, lower: Double, upper: Double)
+    /// The model's probability up (3 decimals).
+    case model(String, probUp: Double)
+
+    public var description: String {
+        switch self {
+        case .text(let text): text
+        case .comparison(let a, let x, let b, let y): "\(a) \(x) \(x > y ? ">" : x < y ? "<" : "=") \(b) \(y)"
+        case .bands(let key, let value, let lower, let upper): "\(key) \(value) (bands \(lower)/\(upper))"
+        case .model(let id, let probUp): "model \(id) probUp \(ConsensusCore.format(probUp))"
+        }
     }
 }
 
@@ -101,42 +194,122 @@ public struct Decision: Sendable, Hashable, Codable {
     public var targetDirection: Direction
     /// |vote score| in 0...1.
     public var confidence: Double
-    /// Why, one line per fact (each source's vote, threshold, conflict).
-    public var reasons: [String]
+    /// What the vote was made of; `reasons` is its text.
+    public var basis: DecisionBasis
     /// Close of the decided bar.
     public var referencePrice: Fixed
     /// `atr_14` of the decided bar when present; risk derives the stop distance from it.
     public var atr: Double?
 
+    /// Why, one line per fact (each source's vote, threshold, conflict).
+    public var reasons: [String] { basis.reasons }
+
     public init(id: String, symbol: Symbol, time: Nanos, action: DecisionAction, targetDirection: Direction,
-                confidence: Double, reasons: [String], referencePrice: Fixed, atr: Double?) {
+                confidence: Double, basis: DecisionBasis, referencePrice: Fixed, atr: Double?) {
         self.id = id
         self.symbol = symbol
         self.time = time
         self.action = action
         self.targetDirection = targetDirection
         self.confidence = confidence
-        self.reasons = reasons
+        self.basis = basis
         self.referencePrice = referencePrice
         self.atr = atr
     }
 }
 
-/// 64-bit FNV-1a over UTF-8 bytes: stable across processes and platforms (unlike `Hasher`), so ids derived
-/// from it survive restarts and replays.
-enum StableHash {
-    static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
+/// The facts behind a decision, as values: each source's signal with its weight, and how the vote came out. Turned
+/// into text (`reasons`) only for the records that show it.
+public struct DecisionBasis: Sendable, Hashable, Codable {
+    public var signals: [SignalOut]
+    /// Parallel to `signals`.
+    public var weights: [Double]
+    public var outcome: Outcome
+
+    public enum Outcome: Sendable, Hashable, Codable {
+        /// The model and these confident rules point in opposite directions.
+        case conflict(ml: Direction, against: [SignalOut], conflictConfidence: Double)
+        case belowThreshold(score: Double, threshold: Double)
+        case long(score: Double, threshold: Double)
+        /// A short vote in long-only mode: go flat.
+        case flat(score: Double, threshold: Double)
+        case short(score: Double, threshold: Double)
+    }
+
+    public init(signals: [SignalOut], weights: [Double], outcome: Outcome) {
+        self.signals = signals
+        self.weights = weights
+        self.outcome = outcome
+    }
+
+    public var reasons: [String] {
+        let f = ConsensusCore.format
+        var lines = zip(signals, weights).map { s, w in
+            "\(s.source): \(s.direction.rawValue) conf \(f(s.confidence)) weight \(f(w)) (\(s.note))"
         }
-        return hash
+        switch outcome {
+        case .conflict(let ml, let against, let confidence):
+            lines.append("conflict: ml \(ml.rawValue) vs " + against.map { "\($0.source) \($0.direction.rawValue)" }.joined(separator: ", ")
+                + " (both ≥ \(f(confidence)) confident) → hold")
+        case .belowThreshold(let score, let threshold): lines.append("score \(f(score)) below threshold \(f(threshold)) → hold")
+        case .long(let score, let threshold): lines.append("score \(f(score)) ≥ threshold \(f(threshold)) → long")
+        case .flat(let score, let threshold): lines.append("score \(f(score)) ≤ −threshold \(f(threshold)), long-only → flat")
+        case .short(let score, let threshold): lines.append("score \(f(score)) ≤ −threshold \(f(threshold)) → short")
+        }
+        return lines
+    }
+}
+
+/// 64-bit FNV-1a over UTF-8 bytes: stable across processes and platforms (unlike `Hasher`), so ids derived
+/// from it survive restarts and replays. Fed piece by piece (`add`), it hashes the text the pieces would make without
+/// making it.
+struct StableHash {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add(_ text: String) {
+        var text = text
+        text.withUTF8 { for byte in $0 { add(byte) } }
+    }
+
+    mutating func add(_ byte: UInt8) {
+        value ^= UInt64(byte)
+        value = value &* 0x0000_0100_0000_01b3
+    }
+
+    /// The decimal digits of `n`, as `"\(n)"` writes them.
+    mutating func add(_ n: Int64) {
+        if n < 0 { add(UInt8(ascii: "-")) }
+        var m = n.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, 8 bits each, least significant first
+        var count = 0
+        repeat {
+            let d = UInt64(m % 10)
+            m /= 10
+            let shift = UInt64((count % 8) * 8)
+            switch count / 8 {
+            case 0: digits.0 |= d << shift
+            case 1: digits.1 |= d << shift
+            default: digits.2 |= d << shift
+            }
+            count += 1
+        } while m > 0
+        for k in stride(from: count - 1, through: 0, by: -1) {
+            let word = k / 8 == 0 ? digits.0 : k / 8 == 1 ? digits.1 : digits.2
+            add(UInt8(ascii: "0") + UInt8((word >> UInt64((k % 8) * 8)) & 0xff))
+        }
+    }
+
+    static func fnv1a(_ text: String) -> UInt64 {
+        var h = StableHash()
+        h.add(text)
+        return h.value
     }
 
     /// 16 lowercase hex digits.
-    static func hex(_ text: String) -> String {
-        let h = String(fnv1a(text), radix: 16)
+    static func hex(_ text: String) -> String { hex(fnv1a(text)) }
+
+    static func hex(_ value: UInt64) -> String {
+        let h = String(value, radix: 16)
         return String(repeating: "0", count: 16 - h.count) + h
     }
 }

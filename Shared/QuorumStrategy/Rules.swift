@@ -32,10 +32,8 @@ public struct EMACrossoverRule: RuleStrategy {
         let gap = abs(fast - slow) / abs(slow)
         let score = min(1, gap / saturationGap)
         let direction: Direction = fast > slow ? .long : fast < slow ? .short : .flat
-        let relation = fast > slow ? ">" : fast < slow ? "<" : "="
         return SignalOut(source: name, symbol: snapshot.symbol, time: snapshot.time, direction: direction,
-                         strength: score, confidence: score,
-                         note: "\(fastKey) \(fast) \(relation) \(slowKey) \(slow)")
+                         strength: score, confidence: score, detail: .comparison(fastKey, fast, slowKey, slow))
     }
 }
 
@@ -71,6 +69,6 @@ public struct RSIMeanReversionRule: RuleStrategy {
             score = 0
         }
         return SignalOut(source: name, symbol: snapshot.symbol, time: snapshot.time, direction: direction,
-                         strength: score, confidence: score, note: "\(key) \(rsi) (bands \(lower)/\(upper))")
+                         strength: score, confidence: score, detail: .bands(key, rsi, lower: lower, upper: upper))
     }
 }

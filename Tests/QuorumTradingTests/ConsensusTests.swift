@@ -9,7 +9,7 @@ private func features(_ id: String, _ time: Nanos, ema12: Double? = 101, ema26: 
     values["ema_26"] = ema26
     values["rsi_14"] = rsi
     values["atr_14"] = atr
-    return FeatureSnapshot(id: id, symbol: symbol, time: time, close: close, values: values)
+    return FeatureSnapshot(id: id, symbol: symbol, time: time, close: close, values: FeatureValues(values))
 }
 
 private func prediction(_ id: String, _ time: Nanos, probUp: Double, confidence: Double, symbol: Symbol = "BTC-USD") -> MLPrediction {
