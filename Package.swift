@@ -99,7 +99,7 @@ let package = Package(
         // Research: `quorum backtest` on the stage logics (EventTimeDriver), its config, outputs and report; no servers.
         .target(name: "QuorumResearch", dependencies: [
             "QuorumPipeline", "QuorumAnalytics", "QuorumModel", "QuorumMarketData", "QuorumFeatures", "QuorumML",
-            "QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumBus",
+            "QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumBus", "QuorumProto",
         ], path: "Shared/QuorumResearch", swiftSettings: strict),
         // Stores: the pipeline's durable records in Postgres (bar archive, model registry, training runs,
         // orders/fills/positions ledger, risk denials, alerts); every write idempotent.

@@ -4,6 +4,7 @@ import QuorumFeatures
 import QuorumML
 import QuorumModel
 import QuorumProto
+import QuorumStrategy
 
 /// A model that inference can serve, with its registry id.
 public struct ServedModel: Sendable {
@@ -32,18 +33,18 @@ public struct InferenceStage: StageLogic, StageInputs {
     public static let inputTopics: [TopicSpec] = [Topic.features, Topic.models]
     public let group: String
     public let inputs: [String]
-    public var rebuildsState: Bool { models.values.contains { $0.model.sequenceLength > 1 } }
-    /// Warm vectors kept per symbol: the longest window a sequence model may ask for (`TCNHyperparameters`).
-    public static let historyLimit = 256
-    private var history: [Symbol: Deque<[Double]>] = [:]
+    public var rebuildsState: Bool { core.servesSequenceModel }
+    /// Warm vectors kept per symbol (`InferenceCore.historyLimit`).
+    public static let historyLimit = InferenceCore.historyLimit
     let featuresTopic: String
     let output: String
     let stamp = EnvelopeStamp(producer: "quorum-inference")
     let hotState: (any HotStateSink)?
-    public private(set) var models: [Symbol: ServedModel]
+    private var core: InferenceCore
+    public var models: [Symbol: ServedModel] { core.models }
     private var changedPointers: [Symbol: String] = [:]
     /// Number of model swaps (for metrics).
-    public private(set) var swaps = 0
+    public var swaps: Int { core.swaps }
 
     public init(namer: TopicNamer, initialModels: [ServedModel], hotState: (any HotStateSink)?, group: String = defaultGroup) {
         self.group = namer.group(group)
@@ -51,39 +52,32 @@ public struct InferenceStage: StageLogic, StageInputs {
         inputs = Self.inputTopics.map(namer.name)
         output = namer.name(Topic.predictions)
         self.hotState = hotState
-        var byID: [Symbol: ServedModel] = [:]
-        for m in initialModels { byID[m.model.symbol] = m }
-        models = byID
+        core = InferenceCore(models: initialModels)
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
         if message.topic == featuresTopic {
             let vector = try message.decode(Quorum_V1_FeatureVector.self)
             guard vector.warm else { return .done(message) }
-            let symbol = Symbol(vector.symbol)
-            var recent = history.removeValue(forKey: symbol) ?? []
-            recent.append(vector.values)
-            if recent.count > Self.historyLimit { recent.removeFirst() }
-            history[symbol] = recent
-            guard let served = models[symbol] else { return .done(message) }
-            guard served.model.featureSpecVersion == Int(vector.featureSpecVersion) else {
+            let scored: InferenceCore.Scored
+            do {
+                guard let s = try core.score(symbol: Symbol(vector.symbol), values: vector.values, specVersion: vector.featureSpecVersion) else {
+                    return .done(message)
+                }
+                scored = s
+            } catch .specMismatch(let served) {
                 throw RejectedMessage(.invalid, "vector \(vector.envelope.id) was computed with feature spec "
                     + "\(FeatureSpec.label(vector.featureSpec, vector.featureSpecVersion)), but \(served.modelID) was trained on spec version "
                     + "\(FeatureSpec.label("", UInt32(truncatingIfNeeded: served.model.featureSpecVersion)).dropFirst()) "
                     + "(\(served.model.featureNames.count) features): train a model on the spec the features stage computes (features.spec)")
-            }
-            let k = served.model.sequenceLength
-            guard recent.count >= k else { return .done(message) }  // a sequence model waits for its first window
-            let input = k == 1 ? vector.values : recent.suffix(k).flatMap { $0 }
-            let scored: (probUp: Double, confidence: Double)
-            do {
-                scored = try served.model.score(input)
-            } catch {
+            } catch .scoring(let served, let error) {
                 throw RejectedMessage(.invalid, "cannot score \(vector.envelope.id) with \(served.modelID): \(error)")
             }
+            let served = scored.served
             var p = Quorum_V1_Prediction()
             let time = vector.barCloseTime
-            p.envelope = stamp.envelope(id: "pr-\(vector.symbol)-\(time)-\(served.model.version)", tsEvent: time, cause: vector.envelope)
+            p.envelope = stamp.envelope(id: MLPrediction.id(symbol: vector.symbol, time: time, modelVersion: served.model.version),
+                                        tsEvent: time, cause: vector.envelope)
             p.symbol = vector.symbol
             p.modelID = served.modelID
             p.modelVersion = served.model.version
@@ -95,20 +89,8 @@ public struct InferenceStage: StageLogic, StageInputs {
         }
         // models topic
         let event = try message.decode(Quorum_V1_ModelEvent.self)
-        guard event.kind == .activated || event.kind == .rolledBack, case .artifactBytes(let bytes)? = event.artifact else {
-            return .done(message)
-        }
-        let model: TrainedModel
-        do {
-            model = try TrainedModel(artifact: Array(bytes))
-        } catch {
-            throw RejectedMessage(.invalid, "model \(event.modelID): artifact does not load: \(error)")
-        }
-        if models[model.symbol]?.modelID != event.modelID {
-            models[model.symbol] = ServedModel(modelID: event.modelID, model: model)
-            changedPointers[model.symbol] = event.modelID
-            swaps += 1
-        }
+        guard let served = try event.activation() else { return .done(message) }
+        if core.activate(served) { changedPointers[served.model.symbol] = served.modelID }
         return .done(message)
     }
 
@@ -118,5 +100,18 @@ public struct InferenceStage: StageLogic, StageInputs {
             try await hotState.setActiveModel(symbol: symbol.name, modelID: id)
         }
         changedPointers = [:]
+    }
+}
+
+extension Quorum_V1_ModelEvent {
+    /// The model an ACTIVATED or ROLLED_BACK event puts in service (nil for other events). An artifact that does not load
+    /// is rejected (a dead letter naming the model).
+    public func activation() throws -> ServedModel? {
+        guard kind == .activated || kind == .rolledBack, case .artifactBytes(let bytes)? = artifact else { return nil }
+        do {
+            return ServedModel(modelID: modelID, model: try TrainedModel(artifact: Array(bytes)))
+        } catch {
+            throw RejectedMessage(.invalid, "model \(modelID): artifact does not load: \(error)")
+        }
     }
 }

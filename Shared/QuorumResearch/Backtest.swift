@@ -10,6 +10,7 @@ import QuorumML
 import QuorumFeatures
 import QuorumModel
 import QuorumPipeline
+import QuorumProto
 import QuorumRisk
 import Synchronization
 
@@ -81,6 +82,14 @@ public struct Backtest: Sendable {
         return p
     }
 
+    /// How a run drives the stages.
+    public enum Engine: Sendable {
+        /// The stage cores on typed values (`DirectDriver`): the same decisions, orders and fills, at research speed.
+        case direct
+        /// The stages' `StageLogic`s on wire messages (`EventTimeDriver`), as the services run them; needed for digests.
+        case messages
+    }
+
     /// Runs the bars through the stages. `progress` is called with the bars done so far (after each close time).
     ///
     /// Walk-forward (`WalkForward`) also gives `warmUp`, bars before `data` that only the features stage sees (so the
@@ -88,14 +97,31 @@ public struct Backtest: Sendable {
     /// model activation at its start.
     ///
     /// `digests`: keep the records of `RecordDigest.ledgerTopics` and digest them (`BacktestResult.digests`), as
-    /// `quorum replay --digest` does for a cluster run — equal digests, identical decisions, orders and fills.
+    /// `quorum replay --digest` does for a cluster run — equal digests, identical decisions, orders and fills. Digests
+    /// need the records, so they run on `.messages` whatever `engine` says.
     public func run(_ data: BacktestData, warmUp: [ArchivedBarRecord] = [], scheduled: [EventTimeDriver.Scheduled] = [],
-                    digests: Bool = false, progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
+                    digests: Bool = false, engine: Engine = .direct, progress: ((Int) -> Void)? = nil) async throws -> BacktestResult {
         try data.check(config.featureSpec)
         let records = BacktestRecords()
-        let namer = TopicNamer.live
         var pipeline = pipeline(records: records)
         pipeline.modelsArrive = config.walkForward != nil
+        let modelsTopic = TopicNamer.live.name(Topic.models)
+        if engine == .direct, !digests, scheduled.allSatisfy({ $0.messages.allSatisfy { $0.topic == modelsTopic } }) {
+            let activations = scheduled.map { s in
+                DirectDriver.ScheduledModels(time: s.time, models: s.messages.map { m in
+                    // A record inference would dead-letter (undecodable, an artifact that does not load): nil.
+                    do { return try Quorum_V1_ModelEvent(serializedBytes: m.value).activation() } catch { return nil }
+                })
+            }
+            var driver = DirectDriver(pipeline: pipeline, symbols: data.symbols,
+                                      sequenceModelsArrive: activations.contains { $0.models.contains { ($0?.model.sequenceLength ?? 1) > 1 } })
+            driver.warmUp(warmUp)
+            await driver.run(data.bars, scheduled: activations, progress: progress)
+            return BacktestResult(config: config, data: data, exchange: driver.exchange,
+                                  records: BacktestRecords.Snapshot(orderRows: driver.orderRows, fills: driver.fills, denials: driver.denials),
+                                  decisions: driver.decisions, deadLetters: driver.deadLetters)
+        }
+        let namer = TopicNamer.live
         var stages = pipeline.stages(symbols: data.symbols, namer: namer)
         if !warmUp.isEmpty {
             guard stages.first is FeaturesStage else { preconditionFailure("the pipeline starts with the features stage") }
@@ -107,14 +133,9 @@ public struct Backtest: Sendable {
         var driver = EventTimeDriver(stages: stages, namer: namer, keep: kept)
         try await driver.run(data.bars, scheduled: scheduled, progress: progress)
         guard let execution = driver.stage(ExecutionStage.self) else { preconditionFailure("the pipeline has an execution stage") }
-        var counts: [String: Int] = [:]
-        for spec in namer.specsWithNames() {
-            counts[spec.name] = driver.published[spec.name] ?? 0
-            counts[spec.name + Topic.deadLetterSuffix] = driver.published[spec.name + Topic.deadLetterSuffix] ?? 0
-        }
+        let deadLetters = namer.specsWithNames().reduce(0) { $0 + (driver.published[$1.name + Topic.deadLetterSuffix] ?? 0) }
         var result = BacktestResult(config: config, data: data, exchange: execution.exchange, records: records.snapshot(),
-                                    decisions: driver.published[namer.name(Topic.decisions)] ?? 0,
-                                    deadLetters: counts.filter { $0.key.hasSuffix(Topic.deadLetterSuffix) }.values.reduce(0, +))
+                                    decisions: driver.published[namer.name(Topic.decisions)] ?? 0, deadLetters: deadLetters)
         if digests {
             result.digestLines = try RecordDigest.ledgerTopics.map { spec in
                 RecordDigest.line(spec, try RecordDigest.digest(valueType: spec.valueType, values: driver.records(namer.name(spec)).map(\.value)))
@@ -144,6 +165,12 @@ public final class BacktestRecords: ExecutionRecordSink, DenialRecordSink {
         public var orderRows: [OrderRow] = []
         public var fills: [Fill] = []
         public var denials: [OrderDenial] = []
+
+        public init(orderRows: [OrderRow] = [], fills: [Fill] = [], denials: [OrderDenial] = []) {
+            self.orderRows = orderRows
+            self.fills = fills
+            self.denials = denials
+        }
     }
 
     // The driver runs the stages in one task; the lock only makes the sink Sendable, it is never contended.

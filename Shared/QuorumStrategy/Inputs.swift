@@ -119,6 +119,9 @@ public struct MLPrediction: Sendable, Hashable, Codable {
         self.confidence = confidence
         self.modelID = modelID
     }
+
+    /// The id inference gives the prediction of a model version for a symbol's bar.
+    public static func id(symbol: String, time: Nanos, modelVersion: String) -> String { "pr-\(symbol)-\(time)-\(modelVersion)" }
 }
 
 /// One source's opinion on one bar (published on `signals`).
