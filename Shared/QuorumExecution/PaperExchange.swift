@@ -133,7 +133,7 @@ public struct PaperExchange: Sendable {
             _ = record.transition(to: .accepted)
             actions.append(report(record, time: order.time))
             // Its fill bar may have arrived already: fill at the first remembered bar opening at or after the order.
-            if let bar = recentBars[order.symbol]?.first(where: { fills(order, at: $0) }) {
+            if let bar = firstFillBar(for: order) {
                 actions.append(fill(&record, at: bar))
             } else {
                 working.append(order.clientOrderID)
@@ -141,6 +141,18 @@ public struct PaperExchange: Sendable {
         }
         orders[order.clientOrderID] = record
         return actions
+    }
+
+    /// The first remembered bar of the order's symbol it fills at, if any. The bars are in open-time order and `fills` is
+    /// true from some bar on, so a binary search finds it.
+    private func firstFillBar(for order: PaperOrder) -> Bar? {
+        guard let bars = recentBars[order.symbol] else { return nil }
+        var lo = 0, hi = bars.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if fills(order, at: bars[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo < bars.count ? bars[lo] : nil
     }
 
     /// Quantity of accepted buys not yet filled for a symbol.

@@ -22,12 +22,12 @@ import QuorumStrategy
 public struct DirectDriver: Sendable {
     private var features: FeaturesCore
     private let columns: FeatureColumns
-    /// Per symbol, the parts of its vectors' ids around the bar time (`FeatureVector.wireID`).
-    private var idParts: [Symbol: (prefix: String, suffix: String)] = [:]
+    /// Per symbol, the part of its vectors' ids before the bar time (`FeatureVector.wireID`); found by a scan.
+    private var idPrefixes: [(symbol: Symbol, prefix: String)] = []
     private let idSuffix: String
     private var inference: InferenceCore?
     private var consensus: ConsensusCore
-    private var risk: RiskSequencer<Void, Void>
+    private var risk: RiskSequencer
     public private(set) var exchange: PaperExchange
     /// The decision of each order still open (its order rows name it).
     private var decisionIDs: [String: String] = [:]
@@ -123,12 +123,11 @@ public struct DirectDriver: Sendable {
     /// One warm vector through inference and consensus, and its decision through risk.
     private mutating func decide(_ vector: FeatureVector) {
         let symbol = vector.symbol
-        let parts = idParts[symbol] ?? {
-            let p = (prefix: "fv-\(symbol.name)-", suffix: idSuffix)
-            idParts[symbol] = p
-            return p
+        let prefix = idPrefixes.first { $0.symbol == symbol }?.prefix ?? {
+            idPrefixes.append((symbol, "fv-\(symbol.name)-"))
+            return idPrefixes[idPrefixes.count - 1].prefix
         }()
-        let snapshot = FeatureSnapshot(id: parts.prefix + String(vector.barCloseTime) + parts.suffix, symbol: symbol,
+        let snapshot = FeatureSnapshot(id: prefix + String(vector.barCloseTime) + idSuffix, symbol: symbol,
                                        time: vector.barCloseTime, close: vector.close,
                                        values: FeatureValues(columns: columns, values: vector.values))
         var prediction: MLPrediction?
@@ -145,10 +144,10 @@ public struct DirectDriver: Sendable {
         }
         var actions = consensus.handle(.features(snapshot))
         if let prediction { actions += consensus.handle(.prediction(prediction)) }
-        var released: [RiskSequencer<Void, Void>.Output] = []
+        var released: [RiskSequencer.Output] = []
         for case .decision(let d) in actions {
             decisions += 1
-            guard risk.decision(d.riskDecision, tag: ()) else { continue }
+            guard risk.decision(d.riskDecision, tag: 0) else { continue }
             risk.release(into: &released)
         }
         apply(released)
@@ -156,13 +155,13 @@ public struct DirectDriver: Sendable {
 
     /// The input has ended: risk releases what it still holds, and what that causes runs.
     public mutating func finish() {
-        var released: [RiskSequencer<Void, Void>.Output] = []
+        var released: [RiskSequencer.Output] = []
         risk.endOfInput(into: &released)
         apply(released)
     }
 
     /// Risk's released actions: approvals to the exchange, denials recorded.
-    private mutating func apply(_ released: [RiskSequencer<Void, Void>.Output]) {
+    private mutating func apply(_ released: [RiskSequencer.Output]) {
         for case .action(let action, _, _) in released {
             switch action {
             case .approve(let intent):
@@ -186,7 +185,7 @@ public struct DirectDriver: Sendable {
     /// waited for them).
     private mutating func execute(_ actions: [ExecutionAction]) {
         guard !actions.isEmpty else { return }
-        var released: [RiskSequencer<Void, Void>.Output] = []
+        var released: [RiskSequencer.Output] = []
         for case .report(let report) in actions {
             let id = report.clientOrderID
             orderRows.append(OrderRow(clientOrderID: id, decisionID: decisionIDs[id] ?? "", symbol: report.symbol, side: report.side,
@@ -200,7 +199,7 @@ public struct DirectDriver: Sendable {
                 events.append(.fill(fill))
             }
             if report.status != .filled { events.append(.orderClosed(clientOrderID: id, time: report.time)) }
-            if risk.finalReport(clientOrderID: id, symbol: report.symbol, events: events, tag: ()) {
+            if risk.finalReport(clientOrderID: id, symbol: report.symbol, events: events, tag: 0) {
                 risk.release(into: &released)
             }
         }

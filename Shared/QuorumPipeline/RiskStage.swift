@@ -38,7 +38,11 @@ public struct RiskStage: StageLogic, StageInputs {
         var envelope: Quorum_V1_Envelope
         var position: MessagePosition?
     }
-    private var sequencer: RiskSequencer<Cause, MessagePosition?>
+    private var sequencer: RiskSequencer
+    /// What each tag handed to the sequencer stands for, until the sequencer gives it back.
+    private var causes: [RiskSequencer.Tag: Cause] = [:]
+    private var reportPositions: [RiskSequencer.Tag: MessagePosition] = [:]
+    private var nextTag: RiskSequencer.Tag = 0
     public var core: RiskCore { sequencer.core }
     private var lastArrival: [Symbol: ContinuousClock.Instant] = [:]
     private var pendingDenials: [OrderDenial] = []
@@ -72,7 +76,7 @@ public struct RiskStage: StageLogic, StageInputs {
     /// The input has ended (a backtest's last bar is through): every held decision whose earlier orders are
     /// settled is released in event-time order, without waiting for the other symbols.
     public mutating func endOfInput() throws -> StageStep {
-        var out: [RiskSequencer<Cause, MessagePosition?>.Output] = []
+        var out: [RiskSequencer.Output] = []
         sequencer.endOfInput(into: &out)
         return try step(out)
     }
@@ -90,7 +94,9 @@ public struct RiskStage: StageLogic, StageInputs {
             let wire = try message.decode(Quorum_V1_Decision.self)
             let decision = try wire.riskDecision()
             // A decision not later than the last one of its symbol is a redelivery: already queued or released.
-            guard sequencer.decision(decision, tag: Cause(envelope: wire.envelope, position: position)) else { return .done(message) }
+            nextTag += 1
+            guard sequencer.decision(decision, tag: nextTag) else { return .done(message) }
+            causes[nextTag] = Cause(envelope: wire.envelope, position: position)
             if idleTimeout != nil { lastArrival[decision.symbol] = .now }
             return try release()
         }
@@ -109,9 +115,11 @@ public struct RiskStage: StageLogic, StageInputs {
             if report.status != .filled { events.append(.orderClosed(clientOrderID: id, time: report.envelope.tsEventNs)) }
             // Held until the next decision of its symbol is released; its offset stays uncommitted meanwhile, so a
             // restart loses nothing.
-            guard sequencer.finalReport(clientOrderID: id, symbol: Symbol(report.symbol), events: events, tag: position) else {
+            nextTag += 1
+            guard sequencer.finalReport(clientOrderID: id, symbol: Symbol(report.symbol), events: events, tag: nextTag) else {
                 return .done(message)
             }
+            reportPositions[nextTag] = position
             touchedSymbols.insert(Symbol(report.symbol))  // its stored exposure counts the held report (see `persist`)
             return try release()
         }
@@ -138,7 +146,7 @@ public struct RiskStage: StageLogic, StageInputs {
 
     /// Releases every decision whose turn has come (in the cluster also those another symbol's silence let go).
     private mutating func release() throws -> StageStep {
-        var out: [RiskSequencer<Cause, MessagePosition?>.Output] = []
+        var out: [RiskSequencer.Output] = []
         let replaying = replayingNow
         let timeout = idleTimeout
         let arrivals = lastArrival
@@ -151,17 +159,18 @@ public struct RiskStage: StageLogic, StageInputs {
     }
 
     /// Turns what the sequencer released into records and completed positions.
-    private mutating func step(_ out: [RiskSequencer<Cause, MessagePosition?>.Output]) throws -> StageStep {
+    private mutating func step(_ out: [RiskSequencer.Output]) throws -> StageStep {
         var step = StageStep()
         for item in out {
             switch item {
-            case .action(let action, let cause, let sequence):
+            case .action(let action, let tag, let sequence):
+                guard let cause = causes[tag] else { preconditionFailure("risk sequencer: an action of unknown decision \(tag)") }
                 step.outputs += try publish([action], cause: cause.envelope, sequence: sequence)
-            case .decided(let symbol, let cause):
+            case .decided(let symbol, let tag):
                 touchedSymbols.insert(symbol)
-                if let p = cause.position { step.completed.append(p) }
-            case .reportDone(let position):
-                if let p = position { step.completed.append(p) }
+                if let p = causes.removeValue(forKey: tag)?.position { step.completed.append(p) }
+            case .reportDone(let tag):
+                if let p = reportPositions.removeValue(forKey: tag) { step.completed.append(p) }
             }
         }
         return step

@@ -15,33 +15,35 @@ import QuorumModel
 ///   decision of that symbol is made at that bar's close, so the fills a decision sees never depend on timing.
 /// - Approvals are numbered per symbol (`Output.sequence`): execution applies each symbol's orders in that order.
 ///
-/// `DecisionTag` and `ReportTag` are what the host wants back with each input (the stage: the decision's envelope and
-/// where each record sits, to commit it once released; a backtest: nothing).
+/// Each input carries a `Tag` the host gets back with what it causes (the stage numbers its records and keeps their
+/// envelopes and offsets aside; a backtest passes 0). A plain integer rather than a generic parameter: the sequencer is
+/// then compiled once, in this module, for every host.
 ///
 /// Symbols are kept in a small table found by a linear scan, cheaper than hashing names for the few symbols of a run.
-public struct RiskSequencer<DecisionTag: Sendable, ReportTag: Sendable>: Sendable {
+public struct RiskSequencer: Sendable {
+    public typealias Tag = Int
     public private(set) var core: RiskCore
 
     /// What releasing produced, in order.
     public enum Output: Sendable {
         /// A core action caused by the decision tagged `cause`; `sequence` numbers an approval within its symbol.
-        case action(RiskAction, cause: DecisionTag, sequence: UInt64?)
+        case action(RiskAction, cause: Tag, sequence: UInt64?)
         /// A decision of a symbol handed to the core (its record is complete).
-        case decided(Symbol, DecisionTag)
+        case decided(Symbol, Tag)
         /// A final report applied, or a redelivered one dropped (its record is complete).
-        case reportDone(ReportTag)
+        case reportDone(Tag)
     }
 
     private struct Held: Sendable {
         var decision: RiskDecision
-        var tag: DecisionTag
+        var tag: Tag
     }
 
     private struct HeldReport: Sendable {
         var id: String
         var slot: Int
         var events: [RiskEvent]
-        var tag: ReportTag
+        var tag: Tag
     }
 
     private struct Awaiting: Sendable {
@@ -107,7 +109,7 @@ public struct RiskSequencer<DecisionTag: Sendable, ReportTag: Sendable>: Sendabl
 
     /// Queues a decision. Returns false for a decision not later than the last one of its symbol: a redelivery, already
     /// queued or released (its record is complete at once).
-    public mutating func decision(_ decision: RiskDecision, tag: DecisionTag) -> Bool {
+    public mutating func decision(_ decision: RiskDecision, tag: Tag) -> Bool {
         let i = slot(decision.symbol)
         guard decision.time > lanes[i].latest else { return false }
         lanes[i].latest = decision.time
@@ -120,7 +122,7 @@ public struct RiskSequencer<DecisionTag: Sendable, ReportTag: Sendable>: Sendabl
     /// approval has not been released yet, which happens while a stage rebuilds). `events` are what the core is to see
     /// (its fill, and `orderClosed` unless it filled). Returns false for a report already applied or already held
     /// (its record is complete at once).
-    public mutating func finalReport(clientOrderID id: String, symbol: Symbol, events: [RiskEvent], tag: ReportTag) -> Bool {
+    public mutating func finalReport(clientOrderID id: String, symbol: Symbol, events: [RiskEvent], tag: Tag) -> Bool {
         guard !applied.contains(id), !reports.contains(where: { $0.id == id }) else { return false }
         reports.append(HeldReport(id: id, slot: slot(symbol), events: events, tag: tag))
         return true
@@ -173,7 +175,7 @@ public struct RiskSequencer<DecisionTag: Sendable, ReportTag: Sendable>: Sendabl
         }
     }
 
-    private mutating func append(_ actions: [RiskAction], cause: DecisionTag, to out: inout [Output]) {
+    private mutating func append(_ actions: [RiskAction], cause: Tag, to out: inout [Output]) {
         for action in actions {
             var sequence: UInt64?
             if case .approve(let order) = action {

@@ -163,8 +163,7 @@ struct RecentIDs: Sendable {
 
     /// Returns false when the id was already remembered.
     mutating func insert(_ id: String) -> Bool {
-        guard !set.contains(id) else { return false }
-        set.insert(id)
+        guard set.insert(id).inserted else { return false }
         if order.count < capacity {
             order.append(id)
         } else {

@@ -242,7 +242,7 @@ public struct ConsensusCore: Sendable {
         hash.add(features.id)
         hash.add(UInt8(ascii: "|"))
         hash.add(prediction?.id ?? "rules-only")
-        let decision = Decision(id: "d-" + StableHash.hex(hash.value), symbol: features.symbol, time: features.time, action: action,
+        let decision = Decision(id: StableHash.hex(hash.value, prefix: "d-"), symbol: features.symbol, time: features.time, action: action,
                                 targetDirection: target, confidence: min(1, abs(score)),
                                 basis: DecisionBasis(signals: all, weights: weights, outcome: outcome),
                                 referencePrice: features.close, atr: features.values["atr_14"])

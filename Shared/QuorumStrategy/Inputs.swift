@@ -46,6 +46,13 @@ public final class FeatureColumns: Sendable {
         for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }
         self.index = index
     }
+
+    /// The column of a name: for a few columns a scan (comparing short names is cheaper than hashing one), else the index.
+    @inline(__always)
+    func column(of name: String) -> Int? {
+        guard names.count <= 8 else { return index[name] }
+        return names.firstIndex(of: name)
+    }
 }
 
 /// One vector's values, read by feature name: the vector's own array under its spec's shared column names, so a
@@ -71,7 +78,7 @@ public struct FeatureValues: Sendable, Hashable, Codable, ExpressibleByDictionar
     }
 
     public subscript(name: String) -> Double? {
-        guard let i = columns.index[name] else { return nil }
+        guard let i = columns.column(of: name) else { return nil }
         return values[i]
     }
 
@@ -311,8 +318,16 @@ struct StableHash {
     /// 16 lowercase hex digits.
     static func hex(_ text: String) -> String { hex(fnv1a(text)) }
 
-    static func hex(_ value: UInt64) -> String {
-        let h = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - h.count) + h
+    static func hex(_ value: UInt64) -> String { hex(value, prefix: "") }
+
+    /// `prefix` then the 16 hex digits of `value`, made in one allocation.
+    static func hex(_ value: UInt64, prefix: StaticString) -> String {
+        let count = prefix.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: count + 16) { buffer in
+            for i in 0..<count { buffer[i] = prefix.utf8Start[i] }
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 { buffer[count + i] = digits.utf8Start[Int((value >> UInt64(60 - 4 * i)) & 0xf)] }
+            return count + 16
+        }
     }
 }
