@@ -134,7 +134,7 @@ public struct DirectDriver: Sendable {
         if inference != nil {
             do {
                 if let scored = try inference!.score(symbol: symbol, values: vector.values, specVersion: vector.specVersion) {
-                    prediction = MLPrediction(id: MLPrediction.id(symbol: symbol.name, time: vector.barCloseTime, modelVersion: scored.served.model.version),
+                    prediction = MLPrediction(id: MLPrediction.id(symbol: symbol.name, time: vector.barCloseTime, modelVersion: scored.served.version),
                                               symbol: symbol, time: vector.barCloseTime, probUp: scored.probUp,
                                               confidence: scored.confidence, modelID: scored.served.modelID)
                 }

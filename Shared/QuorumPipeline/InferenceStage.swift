@@ -8,12 +8,15 @@ import QuorumStrategy
 
 /// A model that inference can serve, with its registry id.
 public struct ServedModel: Sendable {
-    public var modelID: String
-    public var model: TrainedModel
+    public let modelID: String
+    public let model: TrainedModel
+    /// `model.version`, computed once: it hashes the artifact, far too dear for every prediction that names it.
+    public let version: String
 
     public init(modelID: String, model: TrainedModel) {
         self.modelID = modelID
         self.model = model
+        version = model.version
     }
 }
 
@@ -76,11 +79,11 @@ public struct InferenceStage: StageLogic, StageInputs {
             let served = scored.served
             var p = Quorum_V1_Prediction()
             let time = vector.barCloseTime
-            p.envelope = stamp.envelope(id: MLPrediction.id(symbol: vector.symbol, time: time, modelVersion: served.model.version),
+            p.envelope = stamp.envelope(id: MLPrediction.id(symbol: vector.symbol, time: time, modelVersion: served.version),
                                         tsEvent: time, cause: vector.envelope)
             p.symbol = vector.symbol
             p.modelID = served.modelID
-            p.modelVersion = served.model.version
+            p.modelVersion = served.version
             p.probUp = scored.probUp
             p.confidence = scored.confidence
             p.barOpenTimeNs = vector.barOpenTimeNs
