@@ -1,7 +1,7 @@
 import QuorumServiceKit
 import QuorumServices
 
-/// `quorum-ingest`: ingests OHLCV files dropped into the inbox: validated, archived, published in event-time order.
+/// `quorum-ingest`: ingests OHLCV files dropped into the inbox (`InboxLogic`): validated, archived, published in event-time order.
 @main
 struct Main {
     static func main() async throws {

@@ -1,7 +1,7 @@
 import QuorumServiceKit
 import QuorumServices
 
-/// `quorum-monitor`: reads every topic: counters, latency, lag, status page; publishes retraining jobs.
+/// `quorum-monitor` (`MonitorStage`): reads every topic: counters, latency, lag, status page; publishes retraining jobs.
 @main
 struct Main {
     static func main() async throws {

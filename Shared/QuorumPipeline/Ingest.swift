@@ -157,6 +157,8 @@ public struct IngestReport: Sendable, CustomStringConvertible {
     /// Paced runs: how far the slowest bar was published behind its deadline (0 when the rate held).
     public var maxLagSeconds = 0.0
 
+    public init() {}
+
     public var description: String {
         let codes = rejectedByCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         return "\(bars) bars published and archived, \(rejected) rows rejected to the DLQ\(codes.isEmpty ? "" : " (\(codes))"), "

@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import QuorumBus
 import QuorumFeatures
+import QuorumML
 import QuorumModel
 import QuorumProto
 import Synchronization
@@ -122,36 +123,10 @@ public final class MonitorStats: Sendable {
     }
 }
 
-/// Settings of the monitor's retraining triggers (event time).
-public struct RetrainPolicy: Sendable {
-    /// Publish a retraining run per symbol every this much event time (0 = never on schedule).
-    public var every: Int64
-    /// Training window length before the validation window (event time).
-    public var window: Int64
-    /// Validation window length (event time), the most recent part.
-    public var validation: Int64
-    /// Live-accuracy trigger: retrain when the accuracy over the last `accuracyWindow` predictions is below this.
-    public var minimumAccuracy: Double
-    public var accuracyWindow: Int
-    /// At least this much event time between two runs of a symbol.
-    public var cooldown: Int64
-    /// The feature spec the retraining jobs name (`features.spec`).
-    public var featureSpec: FeatureSpec = .default
-
-    public init(every: Int64 = 0, window: Int64 = 120 * 86_400 * 1_000_000_000, validation: Int64 = 20 * 86_400 * 1_000_000_000,
-                minimumAccuracy: Double = 0.47, accuracyWindow: Int = 500, cooldown: Int64 = 7 * 86_400 * 1_000_000_000) {
-        self.every = every
-        self.window = window
-        self.validation = validation
-        self.minimumAccuracy = minimumAccuracy
-        self.accuracyWindow = accuracyWindow
-        self.cooldown = cooldown
-    }
-}
-
 /// `quorum-monitor`: reads every data topic (read-only), keeps counters and latencies in `MonitorStats`, and
 /// publishes retraining jobs for symbols that are being served (predictions seen) on an event-time schedule or
-/// when the model's live accuracy decays. Initial models come from an explicit `quorum train`.
+/// when the model's live accuracy decays: when is decided by its core, `RetrainCore` (QuorumML), fed the bars and
+/// predictions. Initial models come from an explicit `quorum train`.
 public struct MonitorStage: StageLogic, StageInputs {
     public static let defaultGroup = "quorum-monitor"
     public static let inputTopics: [TopicSpec] = Topic.all
@@ -159,7 +134,8 @@ public struct MonitorStage: StageLogic, StageInputs {
     public let inputs: [String]
     public var rebuildsState: Bool { false }
     let stats: MonitorStats
-    let policy: RetrainPolicy
+    /// The feature spec the retraining jobs name (`features.spec`).
+    let featureSpec: FeatureSpec
     let barsTopic: String
     let predictionsTopic: String
     let jobsTopic: String
@@ -170,23 +146,15 @@ public struct MonitorStage: StageLogic, StageInputs {
     private var order: Deque<String> = []
     private let remember = 400_000
 
-    private struct SymbolState: Sendable {
-        var firstClose: Nanos?
-        var lastClose: Fixed?
-        var lastJob: Nanos?
-        var pending: (time: Nanos, up: Bool)?
-        var outcomes: [Bool] = []
-        var outcomeNext = 0
-        var interval: Int64 = 0
-        /// A prediction was seen: the symbol has an active model, so it is retrained (initial training is explicit).
-        var served = false
-    }
-    private var symbols: [Symbol: SymbolState] = [:]
+    /// When to retrain which symbol, and on what.
+    private var retrain: RetrainCore
 
-    public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), group: String = defaultGroup) {
+    public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), featureSpec: FeatureSpec = .default,
+                group: String = defaultGroup) {
         self.group = namer.group(group)
         self.stats = stats
-        self.policy = policy
+        self.featureSpec = featureSpec
+        retrain = RetrainCore(policy: policy)
         inputs = Self.inputTopics.map(namer.name)
         barsTopic = namer.name(Topic.bars)
         predictionsTopic = namer.name(Topic.predictions)
@@ -229,14 +197,7 @@ public struct MonitorStage: StageLogic, StageInputs {
             outputs = try onBar(try message.decode(Quorum_V1_Bar.self))
         } else if message.topic == predictionsTopic {
             let p = try message.decode(Quorum_V1_Prediction.self)
-            var st = symbols[Symbol(p.symbol)] ?? SymbolState()
-            st.pending = (p.envelope.tsEventNs, p.probUp > 0.5)
-            if !st.served {
-                // The schedule starts when the symbol is first served: its model was just trained.
-                st.served = true
-                st.lastJob = st.lastJob ?? p.envelope.tsEventNs
-            }
-            symbols[Symbol(p.symbol)] = st
+            retrain.prediction(symbol: Symbol(p.symbol), time: p.envelope.tsEventNs, up: p.probUp > 0.5)
         }
         return .done(message, outputs)
     }
@@ -250,45 +211,14 @@ public struct MonitorStage: StageLogic, StageInputs {
 
     private mutating func onBar(_ wire: Quorum_V1_Bar) throws -> [OutgoingMessage] {
         let bar = try Bar(wire: wire)
-        var st = symbols[bar.symbol] ?? SymbolState()
-        st.interval = bar.intervalSeconds
-        if st.firstClose == nil { st.firstClose = bar.closeTime }
-        // Live accuracy: the prediction made at the previous close said up/down for this close.
-        if let pending = st.pending, let lastClose = st.lastClose, pending.time == bar.openTime {
-            let hit = pending.up == (bar.close > lastClose)
-            if st.outcomes.count < policy.accuracyWindow { st.outcomes.append(hit) } else {
-                st.outcomes[st.outcomeNext] = hit
-                st.outcomeNext = (st.outcomeNext + 1) % policy.accuracyWindow
-            }
-            st.pending = nil
-        }
-        st.lastClose = bar.close
-        let accuracy = st.outcomes.isEmpty ? nil : Double(st.outcomes.filter { $0 }.count) / Double(st.outcomes.count)
-        if let accuracy { stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy } }
-
-        var reason: String?
-        let t = bar.closeTime
-        let enoughHistory = st.served && t - (st.firstClose ?? t) >= policy.window + policy.validation
-        if enoughHistory, policy.every > 0, t - (st.lastJob ?? Int64.min / 2) >= policy.every {
-            reason = "schedule"
-        } else if enoughHistory, let accuracy, st.outcomes.count >= policy.accuracyWindow, accuracy < policy.minimumAccuracy,
-                  t - (st.lastJob ?? Int64.min / 2) >= policy.cooldown {
-            reason = "live accuracy \(String(format: "%.3f", accuracy)) < \(policy.minimumAccuracy)"
-        }
-        var outputs: [OutgoingMessage] = []
-        if reason != nil {
-            st.lastJob = t
-            st.outcomes = []
-            st.outcomeNext = 0
-            let jobs = TrainingJobs.make(symbol: bar.symbol, intervalSeconds: bar.intervalSeconds,
-                                         trainFrom: t - policy.window - policy.validation, trainTo: t - policy.validation,
-                                         validateTo: t, spec: policy.featureSpec, stamp: stamp)
-            for job in jobs {
-                outputs.append(try OutgoingMessage(topic: jobsTopic, key: job.jobID, message: job, eventTimeNs: t))
-            }
-            stats.state.withLock { $0.retrainJobs += jobs.count }
-        }
-        symbols[bar.symbol] = st
+        let scored = retrain.bar(symbol: bar.symbol, openTime: bar.openTime, closeTime: bar.closeTime, close: bar.close,
+                                 intervalSeconds: bar.intervalSeconds)
+        if let accuracy = scored.accuracy { stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy } }
+        guard let run = scored.retrain else { return [] }
+        let jobs = TrainingJobs.make(symbol: run.symbol, intervalSeconds: run.intervalSeconds, trainFrom: run.trainFrom,
+                                     trainTo: run.trainTo, validateTo: run.validateTo, spec: featureSpec, stamp: stamp)
+        let outputs = try jobs.map { try OutgoingMessage(topic: jobsTopic, key: $0.jobID, message: $0, eventTimeNs: run.validateTo) }
+        stats.state.withLock { $0.retrainJobs += jobs.count }
         return outputs
     }
 }

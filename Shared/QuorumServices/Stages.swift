@@ -113,8 +113,7 @@ public enum QuorumStages {
         var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
                                    validation: ns(ServiceKeys.monitorRetrainValidation))
         policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
-        policy.featureSpec = try ServiceKeys.loadFeatureSpec(c)
-        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy)
+        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy, featureSpec: try ServiceKeys.loadFeatureSpec(c))
         context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }
         let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),

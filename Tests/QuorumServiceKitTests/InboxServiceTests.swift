@@ -14,9 +14,9 @@ struct InboxServiceTests {
         let metrics = QuorumMetrics(service: "quorum-ingest")
         let ingestor = Ingestor(producer: try bus.makeProducer(clientID: "test"), namer: try TopicNamer(prefix: ""), archive: nil,
                                 logger: Logger(label: "test"))
-        return InboxService(inbox: inbox, ingestor: ingestor, interval: .milliseconds(20), quietNanos: 0, logger: Logger(label: "test"),
-                            published: metrics.counter("published"), rejected: metrics.counter("rejected"),
-                            failedFiles: metrics.counter("failed"))
+        let io = FileInboxIO(inbox: inbox, ingestor: ingestor, logger: Logger(label: "test"), published: metrics.counter("published"),
+                             rejected: metrics.counter("rejected"), failedFiles: metrics.counter("failed"))
+        return InboxService(io: io, interval: .milliseconds(20), quietNanos: 0)
     }
 
     /// Runs the inbox until `done` holds (checked every 20 ms), then stops it.

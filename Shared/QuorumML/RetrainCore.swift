@@ -1,0 +1,133 @@
+import Foundation
+import QuorumModel
+
+/// Settings of the monitor's retraining triggers (event time).
+public struct RetrainPolicy: Sendable {
+    /// Publish a retraining run per symbol every this much event time (0 = never on schedule).
+    public var every: Int64
+    /// Training window length before the validation window (event time).
+    public var window: Int64
+    /// Validation window length (event time), the most recent part.
+    public var validation: Int64
+    /// Live-accuracy trigger: retrain when the accuracy over the last `accuracyWindow` predictions is below this.
+    public var minimumAccuracy: Double
+    public var accuracyWindow: Int
+    /// At least this much event time between two runs of a symbol.
+    public var cooldown: Int64
+
+    public init(every: Int64 = 0, window: Int64 = 120 * 86_400 * 1_000_000_000, validation: Int64 = 20 * 86_400 * 1_000_000_000,
+                minimumAccuracy: Double = 0.47, accuracyWindow: Int = 500, cooldown: Int64 = 7 * 86_400 * 1_000_000_000) {
+        self.every = every
+        self.window = window
+        self.validation = validation
+        self.minimumAccuracy = minimumAccuracy
+        self.accuracyWindow = accuracyWindow
+        self.cooldown = cooldown
+    }
+}
+
+/// The monitor's retraining decisions (`MonitorStage` in QuorumPipeline maps the wire to it and publishes the jobs):
+/// fed the predictions and bars of every symbol in event-time order, it scores each prediction against the next bar
+/// and says when a symbol's model is to be retrained, on what, and why.
+///
+/// Only a served symbol is retrained (a prediction was seen, so it has an active model: initial training is explicit),
+/// and only once `window + validation` of its bars have closed. Then a run fires every `every` of event time from
+/// when it was first served, or when its live accuracy over the last `accuracyWindow` scored predictions is below
+/// `minimumAccuracy`, at least `cooldown` after its previous run. A run starts a fresh accuracy window.
+public struct RetrainCore: Sendable {
+    public let policy: RetrainPolicy
+
+    /// A retraining run to publish: train on `[trainFrom, trainTo)`, validate on `[trainTo, validateTo)`.
+    public struct Retrain: Sendable, Equatable {
+        public enum Reason: Sendable, Equatable, CustomStringConvertible {
+            case schedule
+            /// The live accuracy that fell below the policy's minimum.
+            case accuracy(Double, minimum: Double)
+
+            public var description: String {
+                switch self {
+                case .schedule: "schedule"
+                case .accuracy(let accuracy, let minimum): "live accuracy \(String(format: "%.3f", accuracy)) < \(minimum)"
+                }
+            }
+        }
+        public var symbol: Symbol
+        public var intervalSeconds: Int64
+        public var trainFrom: Nanos
+        public var trainTo: Nanos
+        public var validateTo: Nanos
+        public var reason: Reason
+    }
+
+    /// What a bar changed.
+    public struct Scored: Sendable, Equatable {
+        /// The symbol's live accuracy with this bar (before a run resets it); nil while no prediction was scored.
+        public var accuracy: Double?
+        public var retrain: Retrain?
+    }
+
+    private struct SymbolState: Sendable {
+        var firstClose: Nanos?
+        var lastClose: Fixed?
+        var lastJob: Nanos?
+        /// The latest prediction: made at the close `time`, it says whether the next bar closes higher.
+        var pending: (time: Nanos, up: Bool)?
+        /// Hits and misses of the last `accuracyWindow` scored predictions (a ring once full).
+        var outcomes: [Bool] = []
+        var outcomeNext = 0
+        var served = false
+    }
+    private var symbols: [Symbol: SymbolState] = [:]
+
+    public init(policy: RetrainPolicy) {
+        self.policy = policy
+    }
+
+    /// A prediction made at the close `time` of `symbol`'s bar; `up`: it expects the next bar to close higher.
+    public mutating func prediction(symbol: Symbol, time: Nanos, up: Bool) {
+        var st = symbols[symbol] ?? SymbolState()
+        st.pending = (time, up)
+        if !st.served {
+            // The schedule starts when the symbol is first served: its model was just trained.
+            st.served = true
+            st.lastJob = st.lastJob ?? time
+        }
+        symbols[symbol] = st
+    }
+
+    /// A bar of `symbol`: scores the pending prediction when it was made at this bar's open, then decides.
+    public mutating func bar(symbol: Symbol, openTime: Nanos, closeTime: Nanos, close: Fixed, intervalSeconds: Int64) -> Scored {
+        var st = symbols[symbol] ?? SymbolState()
+        defer { symbols[symbol] = st }
+        if st.firstClose == nil { st.firstClose = closeTime }
+        // Live accuracy: the prediction made at the previous close said up/down for this close.
+        if let pending = st.pending, let lastClose = st.lastClose, pending.time == openTime {
+            let hit = pending.up == (close > lastClose)
+            if st.outcomes.count < policy.accuracyWindow { st.outcomes.append(hit) } else {
+                st.outcomes[st.outcomeNext] = hit
+                st.outcomeNext = (st.outcomeNext + 1) % policy.accuracyWindow
+            }
+            st.pending = nil
+        }
+        st.lastClose = close
+        let accuracy = st.outcomes.isEmpty ? nil : Double(st.outcomes.filter { $0 }.count) / Double(st.outcomes.count)
+
+        let t = closeTime
+        let sinceJob = t - (st.lastJob ?? Int64.min / 2)
+        let enoughHistory = st.served && t - (st.firstClose ?? t) >= policy.window + policy.validation
+        var reason: Retrain.Reason?
+        if enoughHistory, policy.every > 0, sinceJob >= policy.every {
+            reason = .schedule
+        } else if enoughHistory, let accuracy, st.outcomes.count >= policy.accuracyWindow, accuracy < policy.minimumAccuracy,
+                  sinceJob >= policy.cooldown {
+            reason = .accuracy(accuracy, minimum: policy.minimumAccuracy)
+        }
+        guard let reason else { return Scored(accuracy: accuracy, retrain: nil) }
+        st.lastJob = t
+        st.outcomes = []
+        st.outcomeNext = 0
+        return Scored(accuracy: accuracy, retrain: Retrain(
+            symbol: symbol, intervalSeconds: intervalSeconds, trainFrom: t - policy.window - policy.validation,
+            trainTo: t - policy.validation, validateTo: t, reason: reason))
+    }
+}
