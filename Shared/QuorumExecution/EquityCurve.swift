@@ -29,36 +29,70 @@ public struct EquityCurve: Sendable {
     public init(fills: [Fill], bars: [Bar], startingCash: Fixed) {
         ledger = Ledger(startingCash: startingCash)
         let fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
-        let bars = bars.sorted { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
-        intervalSeconds = bars.map(\.intervalSeconds).min() ?? 0
-        symbols = Set(bars.map(\.symbol)).sorted()
+        // A backtest's bars come in order already: checking is one pass, sorting a million bars is not.
+        let inOrder: (Bar, Bar) -> Bool = { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
+        let bars = zip(bars, bars.dropFirst()).contains { inOrder($1, $0) } ? bars.sorted(by: inOrder) : bars
+        var seen: [Symbol] = []
+        intervalSeconds = bars.first?.intervalSeconds ?? 0
+        for bar in bars {
+            intervalSeconds = min(intervalSeconds, bar.intervalSeconds)
+            if seen.last != bar.symbol, !seen.contains(bar.symbol) { seen.append(bar.symbol) }
+        }
+        symbols = seen.sorted()
+        let columns = symbols.count
+        let bySymbol = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
+        // The sample's inputs per column: the position after the fills so far, and the last close. Equity is
+        // `Ledger.equity(marks:)` computed from them: cash + each open position at its mark (its average price before
+        // its first close; positions of symbols without bars at their average price, `others`).
+        var quantity = [Fixed](repeating: .zero, count: columns)
+        var average = [Fixed](repeating: .zero, count: columns)
+        var mark = [Fixed?](repeating: nil, count: columns)
+        var others: [Symbol: Ledger.Position] = [:]
+        var ledger = self.ledger
+        func apply(_ fill: Fill) {
+            guard ledger.apply(fill) else { return }
+            let p = ledger.position(fill.symbol)
+            if let c = bySymbol[fill.symbol] {
+                quantity[c] = p.quantity
+                average[c] = p.averagePrice
+            } else {
+                others[fill.symbol] = p
+            }
+        }
         var next = 0
         if let first = bars.first {
             times.append(first.openTime)
             equity.append(startingCash)
-            positions.append(Array(repeating: .zero, count: symbols.count))
+            positions.append(quantity)
         }
         var index = 0
+        var column = 0
         while index < bars.count {
             let close = bars[index].closeTime
             while index < bars.count, bars[index].closeTime == close {
                 let bar = bars[index]
                 // A fill at a bar's open (the paper exchange fills at the next bar's open) counts in that bar.
                 while next < fills.count, fills[next].time <= bar.openTime {
-                    _ = ledger.apply(fills[next])
+                    apply(fills[next])
                     next += 1
                 }
-                marks[bar.symbol] = bar.close
+                if symbols[column] != bar.symbol { column = bySymbol[bar.symbol]! }
+                mark[column] = bar.close
                 index += 1
             }
+            var total = ledger.cash
+            for c in 0..<columns where !quantity[c].isZero { total += quantity[c] * (mark[c] ?? average[c]) }
+            for p in others.values where !p.quantity.isZero { total += p.quantity * p.averagePrice }
             times.append(close)
-            equity.append(ledger.equity(marks: marks))
-            positions.append(symbols.map { ledger.position($0).quantity })
+            equity.append(total)
+            positions.append(quantity)
         }
         while next < fills.count {
-            _ = ledger.apply(fills[next])
+            apply(fills[next])
             next += 1
         }
+        self.ledger = ledger
+        for (c, symbol) in symbols.enumerated() { marks[symbol] = mark[c] }
     }
 
     /// Simple returns between consecutive samples.

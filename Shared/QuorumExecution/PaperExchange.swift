@@ -183,12 +183,7 @@ public struct PaperExchange: Sendable {
 
     private mutating func onBar(_ bar: Bar) -> [ExecutionAction] {
         // A bar not newer than the last one of its symbol is a redelivery (or out of order): nothing to do.
-        if let last = recentBars[bar.symbol]?.last, bar.openTime <= last.openTime { return [] }
-        // Appended in place (no copy of the array); trimmed in chunks so trimming stays O(1) per bar on average.
-        recentBars[bar.symbol, default: []].append(bar)
-        if let count = recentBars[bar.symbol]?.count, count > config.barMemory + 1024 {
-            recentBars[bar.symbol]!.removeFirst(count - config.barMemory)
-        }
+        guard Self.remember(bar, in: &recentBars[bar.symbol, default: []], memory: config.barMemory) else { return [] }
 
         var actions: [ExecutionAction] = []
         var stillWorking: [String] = []
@@ -204,6 +199,15 @@ public struct PaperExchange: Sendable {
         working = stillWorking
         marks[bar.symbol] = bar.close
         return actions
+    }
+
+    /// Appends a bar newer than the last one to a symbol's recent bars, in place (one lookup of the symbol, no copy of
+    /// the array); trimmed in chunks so trimming stays O(1) per bar on average. False for a bar not newer than the last.
+    private static func remember(_ bar: Bar, in bars: inout [Bar], memory: Int) -> Bool {
+        if let last = bars.last, bar.openTime <= last.openTime { return false }
+        bars.append(bar)
+        if bars.count > memory + 1024 { bars.removeFirst(bars.count - memory) }
+        return true
     }
 
     /// Whether `bar` is the order's fill bar or later: it opens at or after the order's time, plus `fillDelayBars` intervals.

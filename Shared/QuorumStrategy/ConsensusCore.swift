@@ -193,11 +193,8 @@ public struct ConsensusCore: Sendable {
 
         var numerator = 0.0
         var denominator = 0.0
-        var weights: [Double] = []
-        weights.reserveCapacity(all.count)
         for s in all {
             let w = config.weights.isEmpty ? config.defaultWeight : config.weight(of: s.source)
-            weights.append(w)
             guard s.confidence > 0, w > 0 else { continue }
             numerator += w * s.confidence * Double(s.direction.sign)
             denominator += w
@@ -244,9 +241,11 @@ public struct ConsensusCore: Sendable {
         hash.add(prediction?.id ?? "rules-only")
         let decision = Decision(id: StableHash.hex(hash.value, prefix: "d-"), symbol: features.symbol, time: features.time, action: action,
                                 targetDirection: target, confidence: min(1, abs(score)),
-                                basis: DecisionBasis(signals: all, weights: weights, outcome: outcome),
+                                basis: DecisionBasis(signals: all, weights: config.weights, defaultWeight: config.defaultWeight, outcome: outcome),
                                 referencePrice: features.close, atr: features.values["atr_14"])
-        var actions = all.map { ConsensusAction.signal($0) }
+        var actions: [ConsensusAction] = []
+        actions.reserveCapacity(all.count + 1)
+        for signal in all { actions.append(.signal(signal)) }
         actions.append(.decision(decision))
         return actions
     }

@@ -232,8 +232,9 @@ public struct Decision: Sendable, Hashable, Codable {
 /// into text (`reasons`) only for the records that show it.
 public struct DecisionBasis: Sendable, Hashable, Codable {
     public var signals: [SignalOut]
-    /// Parallel to `signals`.
-    public var weights: [Double]
+    /// Weight per source name, and of the sources not named (`ConsensusConfig.weights`, `defaultWeight`).
+    public var weights: [String: Double]
+    public var defaultWeight: Double
     public var outcome: Outcome
 
     public enum Outcome: Sendable, Hashable, Codable {
@@ -246,16 +247,17 @@ public struct DecisionBasis: Sendable, Hashable, Codable {
         case short(score: Double, threshold: Double)
     }
 
-    public init(signals: [SignalOut], weights: [Double], outcome: Outcome) {
+    public init(signals: [SignalOut], weights: [String: Double], defaultWeight: Double, outcome: Outcome) {
         self.signals = signals
         self.weights = weights
+        self.defaultWeight = defaultWeight
         self.outcome = outcome
     }
 
     public var reasons: [String] {
         let f = ConsensusCore.format
-        var lines = zip(signals, weights).map { s, w in
-            "\(s.source): \(s.direction.rawValue) conf \(f(s.confidence)) weight \(f(w)) (\(s.note))"
+        var lines = signals.map { s in
+            "\(s.source): \(s.direction.rawValue) conf \(f(s.confidence)) weight \(f(weights[s.source] ?? defaultWeight)) (\(s.note))"
         }
         switch outcome {
         case .conflict(let ml, let against, let confidence):
