@@ -80,7 +80,30 @@ public struct PaperExchange: Sendable {
     /// Accepted, unfilled order ids in submission order (fills are processed in this order).
     private var working: [String] = []
     /// Recent bars per symbol, oldest first (at most `config.barMemory`).
-    private var recentBars: [Symbol: [Bar]] = [:]
+    private var recentBars: [Symbol: RecentBars] = [:]
+
+    /// A symbol's recent bars, oldest first: `storage[head...]`. The oldest go in chunks (the window holds between
+    /// `memory` and `memory + 1024` bars); the storage drops its dead prefix once that is as long as the window, so
+    /// neither moves bars on every append: O(1) per bar on average.
+    private struct RecentBars: Sendable {
+        var storage: [Bar] = []
+        var head = 0
+
+        var bars: ArraySlice<Bar> { storage[head...] }
+
+        /// Appends a bar newer than the last one; false for a bar not newer (a redelivery or out of order).
+        mutating func remember(_ bar: Bar, memory: Int) -> Bool {
+            if let last = storage.last, bar.openTime <= last.openTime { return false }
+            storage.append(bar)
+            let count = storage.count - head
+            if count > memory + 1024 { head += count - memory }
+            if head > 0, head >= storage.count - head {
+                storage.removeFirst(head)
+                head = 0
+            }
+            return true
+        }
+    }
 
     public init(config: PaperExchangeConfig = PaperExchangeConfig()) {
         self.config = config
@@ -146,13 +169,13 @@ public struct PaperExchange: Sendable {
     /// The first remembered bar of the order's symbol it fills at, if any. The bars are in open-time order and `fills` is
     /// true from some bar on, so a binary search finds it.
     private func firstFillBar(for order: PaperOrder) -> Bar? {
-        guard let bars = recentBars[order.symbol] else { return nil }
-        var lo = 0, hi = bars.count
+        guard let bars = recentBars[order.symbol]?.bars else { return nil }
+        var lo = bars.startIndex, hi = bars.endIndex
         while lo < hi {
             let mid = (lo + hi) / 2
             if fills(order, at: bars[mid]) { hi = mid } else { lo = mid + 1 }
         }
-        return lo < bars.count ? bars[lo] : nil
+        return lo < bars.endIndex ? bars[lo] : nil
     }
 
     /// Quantity of accepted buys not yet filled for a symbol.
@@ -183,7 +206,7 @@ public struct PaperExchange: Sendable {
 
     private mutating func onBar(_ bar: Bar) -> [ExecutionAction] {
         // A bar not newer than the last one of its symbol is a redelivery (or out of order): nothing to do.
-        guard Self.remember(bar, in: &recentBars[bar.symbol, default: []], memory: config.barMemory) else { return [] }
+        guard recentBars[bar.symbol, default: RecentBars()].remember(bar, memory: config.barMemory) else { return [] }
 
         var actions: [ExecutionAction] = []
         var stillWorking: [String] = []
@@ -201,15 +224,6 @@ public struct PaperExchange: Sendable {
         return actions
     }
 
-    /// Appends a bar newer than the last one to a symbol's recent bars, in place (one lookup of the symbol, no copy of
-    /// the array); trimmed in chunks so trimming stays O(1) per bar on average. False for a bar not newer than the last.
-    private static func remember(_ bar: Bar, in bars: inout [Bar], memory: Int) -> Bool {
-        if let last = bars.last, bar.openTime <= last.openTime { return false }
-        bars.append(bar)
-        if bars.count > memory + 1024 { bars.removeFirst(bars.count - memory) }
-        return true
-    }
-
     /// Whether `bar` is the order's fill bar or later: it opens at or after the order's time, plus `fillDelayBars` intervals.
     private func fills(_ order: PaperOrder, at bar: Bar) -> Bool {
         bar.openTime >= order.time + Int64(config.fillDelayBars) * bar.intervalSeconds * 1_000_000_000
@@ -217,7 +231,7 @@ public struct PaperExchange: Sendable {
 
     /// High − low of the symbol's bar before `bar` (nil for its first bar).
     private func previousRange(before bar: Bar) -> Fixed? {
-        guard let bars = recentBars[bar.symbol] else { return nil }
+        guard let bars = recentBars[bar.symbol]?.bars else { return nil }
         for candidate in bars.reversed() where candidate.openTime < bar.openTime { return candidate.high - candidate.low }
         return nil
     }

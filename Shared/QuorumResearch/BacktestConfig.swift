@@ -165,6 +165,9 @@ public struct BacktestConfig: Sendable {
         var r = risk
         r.startingEquity = startingEquity
         r.costs = costs
+        // Risk remembers decision and fill ids against redelivery; in one process nothing is delivered twice (and risk's
+        // sequencer drops a decision not later than its symbol's last anyway): nothing to remember.
+        r.dedupeCapacity = 0
         return r
     }
 

@@ -98,11 +98,34 @@ public struct BacktestResult: Sendable {
         curve = EquityCurve(fills: fills, bars: bars, startingCash: config.startingEquity)
         finalEquity = exchange.equity
 
-        var opens: [Symbol: [Nanos: Fixed]] = [:]
-        for bar in bars { opens[bar.symbol, default: [:]][bar.openTime] = bar.open }
+        // Each symbol's bar opens in time order (the bars are), searched for the few fills rather than hashed for every bar.
+        var opens: [(symbol: Symbol, times: [Nanos], prices: [Fixed])] = []
+        var column = -1
+        for bar in bars {
+            if column < 0 || opens[column].symbol != bar.symbol {
+                column = opens.firstIndex { $0.symbol == bar.symbol } ?? {
+                    opens.append((bar.symbol, [], []))
+                    return opens.count - 1
+                }()
+            }
+            opens[column].times.append(bar.openTime)
+            opens[column].prices.append(bar.open)
+        }
+        for c in opens.indices where zip(opens[c].times, opens[c].times.dropFirst()).contains(where: { $0 > $1 }) {
+            let pairs = zip(opens[c].times, opens[c].prices).enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
+            opens[c].times = pairs.map(\.element.0)
+            opens[c].prices = pairs.map(\.element.1)
+        }
         func slippage(_ fill: Fill) -> Fixed {
-            guard let open = opens[fill.symbol]?[fill.time] else { return .zero }
-            return (fill.price - open).magnitude * fill.quantity
+            guard let o = opens.first(where: { $0.symbol == fill.symbol }) else { return .zero }
+            // The last bar opening at the fill's time.
+            var lo = 0, hi = o.times.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if o.times[mid] <= fill.time { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0, o.times[lo - 1] == fill.time else { return .zero }
+            return (fill.price - o.prices[lo - 1]).magnitude * fill.quantity
         }
         (trades, openTrades) = Self.roundTrips(fills, slippage: slippage)
         orders = Self.orderLines(records, fills: fills, slippage: slippage)

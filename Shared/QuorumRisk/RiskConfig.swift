@@ -28,7 +28,9 @@ public struct RiskConfig: Sendable, Hashable {
     public var lotSize: Fixed
     /// Short entries allowed (false for spot). Default false.
     public var allowShort: Bool
-    /// How many recent decision and fill ids are remembered to drop redeliveries. Default 100,000.
+    /// How many recent decision and fill ids are remembered to drop redeliveries. Default 100,000. 0 remembers none: for a
+    /// host that never delivers twice (a backtest in one process, whose `RiskSequencer` also drops a decision not later
+    /// than its symbol's last).
     public var dedupeCapacity: Int
     /// Slippage and fee of a fill: keep equal to the exchange's (`PaperExchangeConfig.costs`). Default 5 and 10 bps.
     public var costs: TradingCosts

@@ -157,12 +157,19 @@ struct RecentIDs: Sendable {
     private var order: [String] = []
     private var head = 0
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    /// - Parameter capacity: ids remembered; 0 remembers none (`insert` always says new).
+    init(capacity: Int) {
+        self.capacity = max(0, capacity)
+        // Full size from the start: growing a set of strings by rehashing it is most of what inserting costs.
+        set.reserveCapacity(self.capacity)
+        order.reserveCapacity(self.capacity)
+    }
 
     func contains(_ id: String) -> Bool { set.contains(id) }
 
     /// Returns false when the id was already remembered.
     mutating func insert(_ id: String) -> Bool {
+        guard capacity > 0 else { return true }
         guard set.insert(id).inserted else { return false }
         if order.count < capacity {
             order.append(id)

@@ -184,6 +184,18 @@ public struct ConsensusCore: Sendable {
     /// The vote for one joined bar (or, without a prediction, the rules' vote alone). Pure: depends only on the inputs
     /// and the configuration. The reasons are kept as values (`Decision.basis`) and written out when a record shows them.
     public func decide(features: FeatureSnapshot, prediction: MLPrediction?) -> [ConsensusAction] {
+        let decision = decision(features: features, prediction: prediction)
+        var actions: [ConsensusAction] = []
+        actions.reserveCapacity(decision.basis.signals.count + 1)
+        for signal in decision.basis.signals { actions.append(.signal(signal)) }
+        actions.append(.decision(decision))
+        return actions
+    }
+
+    /// The decision `decide` makes, without its signals as separate actions (they are in its basis): what a host that
+    /// does not publish signals needs, e.g. a backtest in rules-only mode, where `handle(.features(f))` is
+    /// `decide(features: f, prediction: nil)`.
+    public func decision(features: FeatureSnapshot, prediction: MLPrediction?) -> Decision {
         let ml = prediction.map(Self.signal(from:))
         var all: [SignalOut] = []
         all.reserveCapacity(rules.count + 1)
@@ -239,15 +251,10 @@ public struct ConsensusCore: Sendable {
         hash.add(features.id)
         hash.add(UInt8(ascii: "|"))
         hash.add(prediction?.id ?? "rules-only")
-        let decision = Decision(id: StableHash.hex(hash.value, prefix: "d-"), symbol: features.symbol, time: features.time, action: action,
-                                targetDirection: target, confidence: min(1, abs(score)),
-                                basis: DecisionBasis(signals: all, weights: config.weights, defaultWeight: config.defaultWeight, outcome: outcome),
-                                referencePrice: features.close, atr: features.values["atr_14"])
-        var actions: [ConsensusAction] = []
-        actions.reserveCapacity(all.count + 1)
-        for signal in all { actions.append(.signal(signal)) }
-        actions.append(.decision(decision))
-        return actions
+        return Decision(id: StableHash.hex(hash.value, prefix: "d-"), symbol: features.symbol, time: features.time, action: action,
+                        targetDirection: target, confidence: min(1, abs(score)),
+                        basis: DecisionBasis(signals: all, weights: config.weights, defaultWeight: config.defaultWeight, outcome: outcome),
+                        referencePrice: features.close, atr: features.values["atr_14"])
     }
 
     /// The model's opinion as a signal: long when `probUp > 0.5`, short when below, flat at exactly 0.5;
