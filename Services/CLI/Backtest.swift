@@ -235,14 +235,17 @@ struct ProgressLine {
             let elapsed = (now - started).seconds
             let fraction = Double(done) / Double(total)
             let eta = fraction > 0 ? elapsed / fraction - elapsed : 0
+            let rate = elapsed > 0 ? Int((Double(done) / elapsed).rounded()) : 0
             let filled = Int(fraction * 30)
             let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: 30 - filled)
-            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total), ETA \(Int(eta.rounded())) s ".utf8))
+            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(Int(fraction * 100))% \(done)/\(total), \(rate)/s, ETA \(Int(eta.rounded())) s ".utf8))
         } else {
             let tenth = done * 10 / total
             guard tenth > lastTenth else { return }
             lastTenth = tenth
-            FileHandle.standardError.write(Data("\(label): \(done)/\(total) (\(tenth * 10)%)\n".utf8))
+            let elapsed = (ContinuousClock.now - started).seconds
+            let rate = elapsed > 0 ? Int((Double(done) / elapsed).rounded()) : 0
+            FileHandle.standardError.write(Data("\(label): \(done)/\(total) (\(tenth * 10)%), \(rate)/s\n".utf8))
         }
     }
 
