@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0" ..< "6.0.0"),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -87,6 +88,7 @@ let package = Package(
             "QuorumModel",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/QuorumPostgres", swiftSettings: strict),
         // Stage logic on the bus: wire mapping, the stage host (rebuild, batches, commits) and one logic per stage.
         .target(name: "QuorumPipeline", dependencies: [
@@ -95,11 +97,13 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/QuorumPipeline", swiftSettings: strict),
         // Research: `quorum backtest` on the stage logics (EventTimeDriver), its config, outputs and report; no servers.
         .target(name: "QuorumResearch", dependencies: [
             "QuorumPipeline", "QuorumAnalytics", "QuorumModel", "QuorumMarketData", "QuorumFeatures", "QuorumML",
             "QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumBus", "QuorumProto",
+            .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Shared/QuorumResearch", swiftSettings: strict),
         // Stores: the pipeline's durable records in Postgres (bar archive, model registry, training runs,
         // orders/fills/positions ledger, risk denials, alerts); every write idempotent.

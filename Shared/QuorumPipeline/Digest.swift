@@ -1,3 +1,4 @@
+import Crypto
 import QuorumBus
 import QuorumModel
 import QuorumProto
@@ -85,6 +86,6 @@ public enum RecordDigest {
                 count += 1
             }
         }
-        return Result(count: count, sha256: SHA256.hex(bytes: all))
+        return Result(count: count, sha256: SHA256.hash(data: all).hexString)
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import QuorumModel
 
 /// One versioned schema change. The list of all of them is ``Migration/all`` (in `Migrations.swift`).
@@ -17,7 +18,7 @@ public struct Migration: Sendable, Hashable {
     }
 
     /// Lowercase hex SHA-256 of ``sql`` (UTF-8), stored in `schema_migrations.checksum`.
-    public var checksum: String { SHA256.hex(self.sql) }
+    public var checksum: String { SHA256.hash(data: Array(sql.utf8)).hexString }
 
     /// ``sql`` split into single statements (the extended query protocol runs one statement at a time).
     /// Splits at `;` outside quotes ('...', "...", $tag$...$tag$) and comments; drops empty parts.

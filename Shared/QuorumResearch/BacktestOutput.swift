@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Crypto
 import QuorumAnalytics
 import QuorumExecution
 import QuorumMarketData
@@ -44,7 +45,7 @@ public struct BacktestOutput: Sendable {
         c.data = .files([])
         var text = c.json().rendered()
         for d in data.digests { text += "\(d.symbol.name) \(d.intervalSeconds) \(d.bars) \(d.firstOpen) \(d.lastOpen) \(d.digest)\n" }
-        return String(SHA256.hex(text).prefix(12))
+        return String(SHA256.hash(data: Array(text.utf8)).hexString.prefix(12))
     }
 
     // MARK: report.json

@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import QuorumAnalytics
 import QuorumFeatures
 import QuorumML
@@ -164,7 +165,7 @@ public struct Tune: Sendable {
     public func searchID(_ data: BacktestData) -> String {
         var c = config
         c.walkForward?.workers = 0
-        return String(SHA256.hex(BacktestOutput.runID(config: c, data: data) + "\n" + settings.json().rendered()).prefix(12))
+        return String(SHA256.hash(data: Array((BacktestOutput.runID(config: c, data: data) + "\n" + settings.json().rendered()).utf8)).hexString.prefix(12))
     }
 
     /// The in-process runner on the data's feature rows (one engine over all the data, as the features stage computes

@@ -4,13 +4,16 @@ import Testing
 
 @Suite("Migrations")
 struct MigrationTests {
-    @Test func sha256MatchesStandardVectors() {
-        #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+    @Test("a migration's checksum is the SHA-256 of its SQL: the standard vectors")
+    func checksumIsSHA256() {
+        func checksum(_ sql: String) -> String { Migration(version: 1, name: "x", sql: sql).checksum }
+        #expect(checksum("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(checksum("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(checksum("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
             == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(SHA256.hex(String(repeating: "a", count: 1000))
+        #expect(checksum(String(repeating: "a", count: 1000))
             == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        #expect([0x00, 0x0f, 0xa5, 0xff].hexString == "000fa5ff")
     }
 
     @Test func theMigrationListIsNumberedOneToNWithoutGaps() throws {
