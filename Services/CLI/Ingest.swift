@@ -25,12 +25,7 @@ struct Ingest: AsyncParsableCommand {
     var check = false
     @Flag(help: "With --check: print a JSON array of {file, symbol, interval_seconds, bars, rejected} instead.") var json = false
     @Flag(help: "List every rejected row (file:line: reason: detail).") var rejected = false
-    @Option(help: "Market of every row (overrides the file name and a symbol column), e.g. BTC-USD.") var symbol: String?
-    @Option(help: "Bar interval when the file name does not say it and it cannot be inferred: 30m, 1h, 1d, or seconds.") var interval: String?
-    @Option(name: .customLong("time-column"), help: "The time column: its header name or 1-based position.") var timeColumn: String?
-    @Option(name: .customLong("time-format"), help: "strftime-like format of the time column, e.g. '%d/%m/%Y %H:%M' (%Y %y %m %d %H %I %p %M %S %f %b %z %s).")
-    var timeFormat: String?
-    @Option(help: "Zone of times that name none: UTC (default), +02:00, or a name such as Europe/Berlin.") var timezone: String?
+    @OptionGroup var layout: BarFileOptions
     @Flag(name: .customLong("strict-order"), help: "Reject rows older than the row before (default: sort each market's rows by time).")
     var strictOrder = false
     @Option(help: "Only bars opening at or after this time (2019-01-01 or ISO-8601).") var from: String?
@@ -42,28 +37,9 @@ struct Ingest: AsyncParsableCommand {
         if speed < 0 { throw ValidationError("--speed must be 0 (as fast as possible) or positive, not \(speed)") }
     }
 
-    func readerOptions() throws -> BarReaderOptions {
-        var options = BarReaderOptions(symbol: symbol.map { Symbol($0) }, timeColumn: timeColumn, strictOrder: strictOrder)
-        if let interval {
-            guard let seconds = Int64(interval) ?? FileNameInfo.interval(ofToken: interval), seconds > 0 else {
-                throw ValidationError("--interval '\(interval)' is not an interval: use 30m, 1h, 4h, 1d or a number of seconds")
-            }
-            options.intervalSeconds = seconds
-        }
-        if let timeFormat {
-            do { options.timeFormat = try TimeFormat(timeFormat) } catch { throw ValidationError("--time-format: \(error)") }
-        }
-        if let timezone {
-            guard let zone = FileTimeZone(parsing: timezone) else {
-                throw ValidationError("--timezone '\(timezone)' is not a zone: use UTC, an offset such as +02:00, or a name such as Europe/Berlin")
-            }
-            options.timeZone = zone
-        }
-        return options
-    }
-
     func run() async throws {
-        let options = try readerOptions()
+        var options = try layout.readerOptions()
+        options.strictOrder = strictOrder
         let fromNs = try from.map { try parseTime($0, option: "--from") }
         let toNs = try to.map { try parseTime($0, option: "--to") }
         var contents: [BarFileContents] = []
@@ -115,6 +91,37 @@ struct Ingest: AsyncParsableCommand {
             await producer.close()
             return report
         }
+    }
+}
+
+/// What a bar file may not say about itself, as options (`quorum ingest`, `quorum eda`): the market, the interval, and
+/// which column holds the time, in which format and zone.
+struct BarFileOptions: ParsableArguments {
+    @Option(help: "Market of every row (overrides the file name and a symbol column), e.g. BTC-USD.") var symbol: String?
+    @Option(help: "Bar interval when the file name does not say it and it cannot be inferred: 30m, 1h, 1d, or seconds.") var interval: String?
+    @Option(name: .customLong("time-column"), help: "The time column: its header name or 1-based position.") var timeColumn: String?
+    @Option(name: .customLong("time-format"), help: "strftime-like format of the time column, e.g. '%d/%m/%Y %H:%M' (%Y %y %m %d %H %I %p %M %S %f %b %z %s).")
+    var timeFormat: String?
+    @Option(help: "Zone of times that name none: UTC (default), +02:00, or a name such as Europe/Berlin.") var timezone: String?
+
+    func readerOptions() throws -> BarReaderOptions {
+        var options = BarReaderOptions(symbol: symbol.map { Symbol($0) }, timeColumn: timeColumn)
+        if let interval {
+            guard let seconds = Int64(interval) ?? FileNameInfo.interval(ofToken: interval), seconds > 0 else {
+                throw ValidationError("--interval '\(interval)' is not an interval: use 30m, 1h, 4h, 1d or a number of seconds")
+            }
+            options.intervalSeconds = seconds
+        }
+        if let timeFormat {
+            do { options.timeFormat = try TimeFormat(timeFormat) } catch { throw ValidationError("--time-format: \(error)") }
+        }
+        if let timezone {
+            guard let zone = FileTimeZone(parsing: timezone) else {
+                throw ValidationError("--timezone '\(timezone)' is not a zone: use UTC, an offset such as +02:00, or a name such as Europe/Berlin")
+            }
+            options.timeZone = zone
+        }
+        return options
     }
 }
 

@@ -15,7 +15,7 @@ struct Quorum: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quorum",
         abstract: "Operate a Quorum cluster.",
-        subcommands: [Cluster.self, Topics.self, Ingest.self, BacktestCommand.self, WalkForwardCommand.self, Features.self, Train.self, Models.self, KillSwitch.self, Replay.self, Wait.self, Summary.self, BenchPipeline.self, BenchTrain.self, BenchInference.self, TuneCommand.self,
+        subcommands: [Cluster.self, Topics.self, Ingest.self, BacktestCommand.self, WalkForwardCommand.self, Features.self, EDA.self, Train.self, Models.self, KillSwitch.self, Replay.self, Wait.self, Summary.self, BenchPipeline.self, BenchTrain.self, BenchInference.self, TuneCommand.self,
                       ConfigDoc.self, Version.self])
 
     /// Line-buffered standard output, so that what the commands print keeps its order beside standard error (progress)

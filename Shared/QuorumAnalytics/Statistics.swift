@@ -84,6 +84,31 @@ public enum Statistics {
         return numerator / denominator - adjustment
     }
 
+    /// Pearson's correlation coefficient Σ(x − x̄)(y − ȳ) / √(Σ(x − x̄)² · Σ(y − ȳ)²) of paired values, two-pass
+    /// (pandas `Series.corr`, numpy `corrcoef`). NaN when the lengths differ, there are fewer than 2 pairs, or either
+    /// side is constant (as pandas).
+    public static func correlation(_ x: [Double], _ y: [Double]) -> Double {
+        guard x.count == y.count, x.count >= 2 else { return .nan }
+        let mx = mean(x), my = mean(y)
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (a, b) in zip(x, y) {
+            sxy += (a - mx) * (b - my)
+            sxx += (a - mx) * (a - mx)
+            syy += (b - my) * (b - my)
+        }
+        guard sxx > 0, syy > 0 else { return .nan }
+        return sxy / (sxx * syy).squareRoot()
+    }
+
+    /// The median (the 50th `percentile`: the mean of the two middle values of an even count) and the median absolute
+    /// deviation from it, median(|x − median|), unscaled; multiply by 1.4826 for a consistent estimate of a normal
+    /// distribution's standard deviation. NaN for both when `values` is empty or holds NaN.
+    public static func medianAbsoluteDeviation(_ values: [Double]) -> (median: Double, deviation: Double) {
+        let median = percentile(values, 50)
+        guard median.isFinite else { return (median, .nan) }
+        return (median, percentile(values.map { abs($0 - median) }, 50))
+    }
+
     /// Σ(x − x̄)², Σ(x − x̄)³, Σ(x − x̄)⁴; nil when every value is the same (zero dispersion).
     static func centralSums(_ values: [Double]) -> (Double, Double, Double)? {
         guard let first = values.first, values.contains(where: { $0 != first }) else { return nil }

@@ -47,6 +47,8 @@ public struct RowRejection: Sendable, Hashable, CustomStringConvertible {
     public var detail: String
     /// The market of the row, when it could be told.
     public var symbol: Symbol?
+    /// The row's open time, when it could be read (a rejected row's time tells which gap between bars it leaves).
+    public var time: Nanos?
     /// The row as read, or its first `RowRejection.rawLimit` bytes: what a dead-letter record carries.
     public var rawLine: String
     /// Length of the whole row in bytes.
@@ -57,13 +59,14 @@ public struct RowRejection: Sendable, Hashable, CustomStringConvertible {
     /// Bytes of a row kept for its dead-letter record.
     public static let rawLimit = 1024
 
-    public init(file: String, line: Int, code: RowRejectionCode, detail: String, symbol: Symbol? = nil,
+    public init(file: String, line: Int, code: RowRejectionCode, detail: String, symbol: Symbol? = nil, time: Nanos? = nil,
                 raw: TextLine) {
         self.file = file
         self.line = line
         self.code = code
         self.detail = detail
         self.symbol = symbol
+        self.time = time
         self.rawByteCount = raw.byteCount
         if raw.byteCount <= Self.rawLimit, !raw.isTruncated {
             rawLine = raw.text
@@ -417,8 +420,9 @@ public struct BarFileReader: Sendable {
     private mutating func row(_ text: String, raw: TextLine) {
         dataRows += 1
         let line = lineNumber
+        var time: Nanos?   // known once the time column is read
         func reject(_ code: RowRejectionCode, _ detail: String, _ symbol: Symbol?) {
-            rejections.append(RowRejection(file: fileName, line: line, code: code, detail: detail, symbol: symbol, raw: raw))
+            rejections.append(RowRejection(file: fileName, line: line, code: code, detail: detail, symbol: symbol, time: time, raw: raw))
         }
         guard !raw.isTruncated else {
             reject(.lineTooLong, "the line is \(raw.byteCount) bytes long (at most \(options.maxLineBytes)); it starts "
@@ -460,7 +464,7 @@ public struct BarFileReader: Sendable {
                    + "\(fields.count) field(s)")
             return
         }
-        guard let time = parseTime(fields[columns.time]) else {
+        guard let parsed = parseTime(fields[columns.time]) else {
             if firstUnreadableTime == nil { firstUnreadableTime = (line, excerpt(fields[columns.time])) }
             let expected = options.timeFormat.map { "the format '\($0.pattern)'" }
                 ?? "ISO-8601 (2019-10-17T09:00:00Z), Unix s/ms/µs/ns, 2019-10-17 09-AM or 01.01.2017 22:00:00.000; "
@@ -469,6 +473,7 @@ public struct BarFileReader: Sendable {
                    + "is not a time: expected \(expected)")
             return
         }
+        time = parsed
         var values: [Fixed] = []
         for (name, index) in named.dropFirst() {
             let field = fields[index]
@@ -499,7 +504,7 @@ public struct BarFileReader: Sendable {
             marketIndex[key] = index
             markets.append(MarketRows(symbol: symbol))
         }
-        markets[index].rows.append(ParsedRow(line: line, time: time, open: open, high: high, low: low, close: close,
+        markets[index].rows.append(ParsedRow(line: line, time: parsed, open: open, high: high, low: low, close: close,
                                              volume: volume, raw: raw))
     }
 
@@ -527,7 +532,8 @@ public struct BarFileReader: Sendable {
         series.intervalSeconds = interval
         let intervalNanos = interval * 1_000_000_000
         func reject(_ row: ParsedRow, _ code: RowRejectionCode, _ detail: String) {
-            rejections.append(RowRejection(file: fileName, line: row.line, code: code, detail: detail, symbol: symbol, raw: row.raw))
+            rejections.append(RowRejection(file: fileName, line: row.line, code: code, detail: detail, symbol: symbol, time: row.time,
+                                           raw: row.raw))
         }
 
         // Time outliers: small groups of rows far from all the others (in sorted order, split where times jump).

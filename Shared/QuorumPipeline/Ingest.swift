@@ -69,12 +69,17 @@ public struct IngestError: Error, Sendable, CustomStringConvertible {
 public enum IngestReader {
     /// Reads and validates one file (plain or gzip-compressed; see `BarFileReader`). Throws when the file as a whole
     /// cannot be used: unreadable, a gzip stream that ends early or fails its CRC/length check, no data rows, or a
-    /// layout that cannot be made out.
-    public static func readFile(_ path: String, options: BarReaderOptions = BarReaderOptions()) throws(IngestError) -> BarFileContents {
+    /// layout that cannot be made out. `progress`, when given, receives the bytes of the file (as stored: compressed
+    /// for a `.gz`) read so far, after each chunk of 64 KiB of data.
+    public static func readFile(_ path: String, options: BarReaderOptions = BarReaderOptions(),
+                                progress: ((Int) -> Void)? = nil) throws(IngestError) -> BarFileContents {
         var reader = BarFileReader(fileName: path, options: options)
         let contents: BarFileContents
         do {
-            try forEachChunk(of: path) { chunk throws(BarFileError) in try reader.feed(bytes: chunk) }
+            try forEachChunk(of: path) { chunk, offset throws(BarFileError) in
+                try reader.feed(bytes: chunk)
+                progress?(offset)
+            }
             contents = try reader.finish()
         } catch let error as BarFileError {
             throw IngestError(.layout, error.description)
@@ -116,8 +121,9 @@ public enum IngestReader {
     }
 
     /// Calls `body` with successive chunks of the file's bytes, gunzipping `.gz` files. A gzip stream must be
-    /// complete: a stream that ends before its trailer, or whose CRC or length do not match, is an error.
-    static func forEachChunk(of path: String, _ body: ([UInt8]) throws(BarFileError) -> Void) throws {
+    /// complete: a stream that ends before its trailer, or whose CRC or length do not match, is an error. `body` also
+    /// receives how many bytes of the file (compressed ones for a `.gz`) have been read.
+    static func forEachChunk(of path: String, _ body: ([UInt8], Int) throws(BarFileError) -> Void) throws {
         guard let gz = gzopen(path, "rb") else {
             throw IngestError(.unreadable, "cannot open \(path): \(String(cString: strerror(errno))); check the path and permissions")
         }
@@ -142,7 +148,7 @@ public enum IngestReader {
                 break
             }
             total += Int(n)
-            try body(Array(buffer[0..<Int(n)]))
+            try body(Array(buffer[0..<Int(n)]), Int(gzoffset(gz)))
         }
     }
 }

@@ -249,18 +249,10 @@ enum Ranks {
         return ranks
     }
 
-    /// Pearson's r; nil when either side is constant or there are fewer than 3 pairs.
+    /// Pearson's r (`Statistics.correlation`); nil when either side is constant or there are fewer than 3 pairs.
     static func pearson(_ x: [Double], _ y: [Double]) -> Double? {
-        let n = Double(x.count)
-        guard x.count >= 3, x.count == y.count else { return nil }
-        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
-        var sxy = 0.0, sxx = 0.0, syy = 0.0
-        for (a, b) in zip(x, y) {
-            sxy += (a - mx) * (b - my)
-            sxx += (a - mx) * (a - mx)
-            syy += (b - my) * (b - my)
-        }
-        guard sxx > 0, syy > 0 else { return nil }
-        return sxy / (sxx * syy).squareRoot()
+        guard x.count >= 3 else { return nil }
+        let r = Statistics.correlation(x, y)
+        return r.isNaN ? nil : r
     }
 }

@@ -115,7 +115,7 @@ struct ReportHTML {
         let chartHeight = rowHeight * Double(bars.count) + 10
         let maxAbs = max(bars.map { abs($0.1) }.max() ?? 1, 1e-9)
         let mid = width / 2
-        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(chartHeight))\">\n"
+        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(chartHeight))\" viewBox=\"0 0 \(Int(width)) \(Int(chartHeight))\">\n"
         svg += "<line x1=\"\(Int(mid))\" x2=\"\(Int(mid))\" y1=\"0\" y2=\"\(Int(chartHeight))\" stroke=\"#999\"/>\n"
         for (i, (name, value)) in bars.enumerated() {
             let len = (mid - 120) * abs(value) / maxAbs
@@ -128,22 +128,23 @@ struct ReportHTML {
         return svg + "</svg>\n"
     }
 
-    static func histogram(_ values: [Double], bins: Int = 24) -> String {
-        guard !values.isEmpty, let lo = values.min(), let hi = values.max() else { return "<p>No closed trades.</p>\n" }
+    /// Counts of `values` in `bins` equal bins between their least and largest; `noun` names what is counted.
+    static func histogram(_ values: [Double], bins: Int = 24, noun: String = "trades", empty: String = "No closed trades.") -> String {
+        guard !values.isEmpty, let lo = values.min(), let hi = values.max() else { return "<p>\(escape(empty))</p>\n" }
         let span = hi > lo ? hi - lo : 1
         var counts = [Int](repeating: 0, count: bins)
         for v in values { counts[min(bins - 1, Int((v - lo) / span * Double(bins)))] += 1 }
         let top = Double(counts.max() ?? 1)
         let w = (width - 2 * pad) / Double(bins)
-        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height))\">\n"
+        var svg = "<svg width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
         for (i, c) in counts.enumerated() {
             let h = (height - 2 * pad) * Double(c) / top
             let left = lo + span * Double(i) / Double(bins)
-            svg += "<rect x=\"\(number(pad + w * Double(i) + 1, 1))\" y=\"\(number(height - pad - h, 1))\" width=\"\(number(w - 2, 1))\" height=\"\(number(h, 1))\" fill=\"\(left + span / Double(bins) / 2 >= 0 ? "#2da44e" : "#cf222e")\"><title>\(c) trades from \(number(left, 2))</title></rect>\n"
+            svg += "<rect x=\"\(number(pad + w * Double(i) + 1, 1))\" y=\"\(number(height - pad - h, 1))\" width=\"\(number(w - 2, 1))\" height=\"\(number(h, 1))\" fill=\"\(left + span / Double(bins) / 2 >= 0 ? "#2da44e" : "#cf222e")\"><title>\(c) \(noun) from \(number(left, 2))</title></rect>\n"
         }
         svg += "<text class=\"axis\" x=\"\(Int(pad))\" y=\"\(Int(height - pad + 14))\">\(number(lo, 2))</text>"
         svg += "<text class=\"axis\" x=\"\(Int(width - pad - 60))\" y=\"\(Int(height - pad + 14))\">\(number(hi, 2))</text>"
-        svg += "<text class=\"axis\" x=\"4\" y=\"\(Int(pad))\">\(Int(top)) trades</text>\n"
+        svg += "<text class=\"axis\" x=\"4\" y=\"\(Int(pad))\">\(Int(top)) \(noun)</text>\n"
         return svg + "</svg>\n"
     }
 
@@ -244,7 +245,20 @@ struct ReportHTML {
         return text
     }
 
-    static func percent(_ x: Double) -> String { x.isFinite ? number(x * 100, 2) + " %" : "n/a" }
+    static func percent(_ x: Double) -> String { percentage(x, decimals: 2) }
+
+    static func percentage(_ x: Double, decimals: Int) -> String { x.isFinite ? number(x * 100, decimals) + " %" : "n/a" }
+
+    /// 1234567 → 1,234,567.
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = n < 0 ? "-" : ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
 
     static func escape(_ s: String) -> String {
         var out = ""

@@ -199,6 +199,28 @@ struct ReturnMetricsHandTests {
         #expect(Statistics.excessKurtosis([1, 2, 3]).isNaN)
         #expect(Statistics.skewness([2, 2, 2, 2]).isNaN)
     }
+
+    @Test("correlation: 1 with itself and an affine copy, −1 with the negation, a hand-computed value, NaN when undefined")
+    func correlation() {
+        let x = [1.0, 3, 2, 5, 4]
+        #expect(agrees(Statistics.correlation(x, x), 1))
+        #expect(agrees(Statistics.correlation(x, x.map { 3 * $0 + 7 }), 1))
+        #expect(agrees(Statistics.correlation(x, x.map { -$0 }), -1))
+        // Deviations (−2, 0, −1, 2, 1) and (−1, 1, −1, 1, 0): Σxy = 2 + 0 + 1 + 2 + 0 = 5, Σx² = 10, Σy² = 4: r = 5/√40.
+        #expect(agrees(Statistics.correlation(x, [0, 2, 0, 2, 1]), 5 / 40.0.squareRoot()))
+        #expect(Statistics.correlation(x, [1, 1, 1, 1, 1]).isNaN)
+        #expect(Statistics.correlation([1], [2]).isNaN)
+        #expect(Statistics.correlation([1, 2, 3], [1, 2]).isNaN)
+    }
+
+    @Test("median and median absolute deviation: odd and even counts, an outlier moves neither much")
+    func medianAbsoluteDeviation() {
+        let odd = Statistics.medianAbsoluteDeviation([1, 2, 3, 4, 100])
+        #expect(odd.median == 3 && odd.deviation == 1)   // |x − 3| = 2, 1, 0, 1, 97
+        let even = Statistics.medianAbsoluteDeviation([1, 2, 4, 8])
+        #expect(even.median == 3 && even.deviation == 1.5)   // |x − 3| = 2, 1, 1, 5 → (1 + 2) / 2
+        #expect(Statistics.medianAbsoluteDeviation([]).median.isNaN && Statistics.medianAbsoluteDeviation([]).deviation.isNaN)
+    }
 }
 
 @Suite("Drawdown periods and durations")

@@ -126,6 +126,11 @@ struct BarReaderTests {
         #expect(rejection.description.hasPrefix("fixture.csv:10: highBelowLow"))
         let duplicate = try #require(contents.rejections.first { $0.line == 12 })
         #expect(duplicate.detail.contains("2024-01-01T00:30:00Z"), "times in details are ISO-8601: \(duplicate.detail)")
+        // The row's time, once read: rows rejected after the time column (row checks and market checks) carry it.
+        let times = Dictionary(contents.rejections.map { ($0.line, $0.time) }, uniquingKeysWith: { a, _ in a })
+        #expect(times[4] == .some(nil) && times[6] == .some(nil), "missing field before the time, unreadable time")
+        #expect(times[7] == t0 + 2 * halfHour && times[10] == t0 + 2 * halfHour, "NaN, high < low")
+        #expect(times[12] == t0 + halfHour && times[14] == t0 + 2 * halfHour + 600_000_000_000, "duplicate, misaligned")
     }
 
     @Test("byte chunks of any size give the same contents as one text")

@@ -8,15 +8,8 @@ import Testing
 @Suite("quorum backtest (no cluster)", .serialized, .timeLimit(.minutes(3)))
 struct BacktestCommandTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let quorum = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("quorum").path
 
-    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let log = NSTemporaryDirectory() + "quorum-backtest-cli-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        let child = try ChildProcess.spawn(quorum, arguments, log: log, environment: [:])
-        while child.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        return (child.exitStatus ?? -1, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-    }
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) { try await QuorumCommand.run(arguments) }
 
     @Test("examples/backtest.json on two weeks of the vendored bars: every output, a summary, the same bytes twice")
     func endToEnd() async throws {

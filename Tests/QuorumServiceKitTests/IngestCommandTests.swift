@@ -7,17 +7,11 @@ import Testing
 struct IngestCommandTests {
     static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Samples/exports").path
-    static let quorum = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("quorum").path
 
-    /// Runs `quorum` with stdout and stderr into one file (as a pipe or `make demo | tee` would see them).
+    /// Runs `quorum`; no broker or database is reachable on these addresses: --check must not need them.
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        let log = NSTemporaryDirectory() + "quorum-ingest-cli-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        // No broker or database is reachable on these addresses: --check must not need them.
-        let child = try ChildProcess.spawn(quorum, arguments, log: log, environment: ["QUORUM_KAFKA_BROKERS": "127.0.0.1:9",
-                                                                                  "QUORUM_POSTGRES_URL": "postgres://nobody@127.0.0.1:9/x"])
-        while child.isRunning { try await Task.sleep(for: .milliseconds(50)) }
-        return (child.exitStatus ?? -1, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        try await QuorumCommand.run(arguments, environment: ["QUORUM_KAFKA_BROKERS": "127.0.0.1:9",
+                                                             "QUORUM_POSTGRES_URL": "postgres://nobody@127.0.0.1:9/x"])
     }
 
     struct Line: Decodable {
