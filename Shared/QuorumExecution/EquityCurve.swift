@@ -31,7 +31,12 @@ public struct EquityCurve: Sendable {
         let fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
         // A backtest's bars come in order already: checking is one pass, sorting a million bars is not.
         let inOrder: (Bar, Bar) -> Bool = { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
-        let bars = zip(bars, bars.dropFirst()).contains { inOrder($1, $0) } ? bars.sorted(by: inOrder) : bars
+        let ordered = zip(bars, bars.dropFirst()).contains { inOrder($1, $0) } ? bars.sorted(by: inOrder) : bars
+        sample(fills: fills, bars: ordered, startingCash: startingCash)
+    }
+
+    /// Applies the fills and samples the equity over bars in `(close time, symbol)` order.
+    private mutating func sample(fills: [Fill], bars: [Bar], startingCash: Fixed) {
         var seen: [Symbol] = []
         intervalSeconds = bars.first?.intervalSeconds ?? 0
         for bar in bars {
@@ -65,20 +70,22 @@ public struct EquityCurve: Sendable {
             equity.append(startingCash)
             positions.append(quantity)
         }
-        var index = 0
+        var index = bars.startIndex
         var column = 0
-        while index < bars.count {
+        while index < bars.endIndex {
             let close = bars[index].closeTime
-            while index < bars.count, bars[index].closeTime == close {
+            while index < bars.endIndex, bars[index].closeTime == close {
                 let bar = bars[index]
                 // A fill at a bar's open (the paper exchange fills at the next bar's open) counts in that bar.
                 while next < fills.count, fills[next].time <= bar.openTime {
                     apply(fills[next])
                     next += 1
                 }
-                if symbols[column] != bar.symbol { column = bySymbol[bar.symbol]! }
+                if symbols[column] != bar.symbol {
+                    column = columns <= 16 ? symbols.firstIndex(of: bar.symbol)! : bySymbol[bar.symbol]!
+                }
                 mark[column] = bar.close
-                index += 1
+                index = bars.index(after: index)
             }
             var total = ledger.cash
             for c in 0..<columns where !quantity[c].isZero { total += quantity[c] * (mark[c] ?? average[c]) }

@@ -74,8 +74,8 @@ public struct PaperExchange: Sendable {
 
     public let config: PaperExchangeConfig
     public private(set) var ledger: Ledger
-    /// Last bar close per symbol.
-    public private(set) var marks: [Symbol: Fixed] = [:]
+    /// Last bar close per symbol (the close of its last remembered bar).
+    public var marks: [Symbol: Fixed] { recentBars.compactMapValues { $0.storage.last?.close } }
     public private(set) var orders: [String: OrderRecord] = [:]
     /// Accepted, unfilled order ids in submission order (fills are processed in this order).
     private var working: [String] = []
@@ -220,7 +220,6 @@ public struct PaperExchange: Sendable {
             orders[id] = record
         }
         working = stillWorking
-        marks[bar.symbol] = bar.close
         return actions
     }
 

@@ -224,43 +224,13 @@ struct SignalStage: Sendable {
         for vector in vectors where vector.isWarm { decide(vector, into: &out) }
     }
 
-    /// `"\(prefix)\(time)\(suffix)"` in one allocation (a vector id per bar).
-    static func join(_ prefix: String, _ time: Nanos, _ suffix: String) -> String {
-        var prefix = prefix, suffix = suffix
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &digits) { scratch in
-            var n = time.magnitude
-            var count = 0
-            repeat {
-                scratch[scratch.count - 1 - count] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-                count += 1
-            } while n > 0
-            if time < 0 {
-                scratch[scratch.count - 1 - count] = UInt8(ascii: "-")
-                count += 1
-            }
-            return prefix.withUTF8 { p in
-                suffix.withUTF8 { s in
-                    String(unsafeUninitializedCapacity: p.count + count + s.count) { out in
-                        var i = 0
-                        for byte in p { out[i] = byte; i += 1 }
-                        for k in (scratch.count - count)..<scratch.count { out[i] = scratch[k]; i += 1 }
-                        for byte in s { out[i] = byte; i += 1 }
-                        return i
-                    }
-                }
-            }
-        }
-    }
-
     private mutating func decide(_ vector: FeatureVector, into out: inout [RiskDecision]) {
         let symbol = vector.symbol
         let prefix = idPrefixes.first { $0.symbol == symbol }?.prefix ?? {
             idPrefixes.append((symbol, "fv-\(symbol.name)-"))
             return idPrefixes[idPrefixes.count - 1].prefix
         }()
-        let snapshot = FeatureSnapshot(id: Self.join(prefix, vector.barCloseTime, idSuffix), symbol: symbol,
+        let snapshot = FeatureSnapshot(idPrefix: prefix, idNumber: vector.barCloseTime, idSuffix: idSuffix, symbol: symbol,
                                        time: vector.barCloseTime, close: vector.close,
                                        values: FeatureValues(columns: columns, values: vector.values))
         var prediction: MLPrediction?
@@ -304,6 +274,7 @@ struct AccountStage: Sendable {
     private(set) var fills: [Fill] = []
     private(set) var denials: [OrderDenial] = []
     private(set) var deadLetters = 0
+    private var scratch: [RiskSequencer.Output] = []
 
     init(pipeline: InProcessPipeline, symbols: [Symbol]) {
         risk = RiskSequencer(core: RiskCore(config: pipeline.risk), expectedSymbols: symbols)
@@ -314,9 +285,13 @@ struct AccountStage: Sendable {
         for r in bars { execute(exchange.handle(.bar(r.bar))) }
         for d in decisions {
             guard risk.decision(d, tag: 0) else { continue }
-            var released: [RiskSequencer.Output] = []
+            // One buffer for every decision's release (taken while in use: a release inside `apply` makes its own).
+            var released = scratch
+            scratch = []
             risk.release(into: &released)
             apply(released)
+            released.removeAll(keepingCapacity: true)
+            scratch = released
         }
     }
 

@@ -248,7 +248,7 @@ public struct ConsensusCore: Sendable {
         hash.add(UInt8(ascii: "|"))
         hash.add(features.time)
         hash.add(UInt8(ascii: "|"))
-        hash.add(features.id)
+        features.hashID(into: &hash)
         hash.add(UInt8(ascii: "|"))
         hash.add(prediction?.id ?? "rules-only")
         return Decision(id: StableHash.hex(hash.value, prefix: "d-"), symbol: features.symbol, time: features.time, action: action,

@@ -17,7 +17,15 @@ public enum Direction: String, Sendable, Hashable, Codable {
 /// The feature vector of one bar, as published by quorum-features on `features`.
 public struct FeatureSnapshot: Sendable, Hashable, Codable {
     /// Message id (envelope id); redelivery carries the same id.
-    public var id: String
+    public var id: String {
+        get {
+            switch idForm {
+            case .text(let text): text
+            case .parts(let prefix, let time, let suffix): "\(prefix)\(time)\(suffix)"
+            }
+        }
+        set { idForm = .text(newValue) }
+    }
     public var symbol: Symbol
     /// Close time of the bar the features describe (event time).
     public var time: Nanos
@@ -26,12 +34,69 @@ public struct FeatureSnapshot: Sendable, Hashable, Codable {
     /// Feature values by name, e.g. `ema_12`, `ema_26`, `rsi_14`, `atr_14`, `vol_20`, `macd_hist`.
     public var values: FeatureValues
 
+    /// The id as given, or as the parts around a number that a backtest keeps instead of writing the id for every bar
+    /// (it is hashed into the decision's id piece by piece, `hashID`).
+    private enum IDForm: Sendable {
+        case text(String)
+        case parts(String, Nanos, String)
+    }
+    private var idForm: IDForm
+
     public init(id: String, symbol: Symbol, time: Nanos, close: Fixed, values: FeatureValues) {
-        self.id = id
+        idForm = .text(id)
         self.symbol = symbol
         self.time = time
         self.close = close
         self.values = values
+    }
+
+    /// A snapshot whose id is `"\(idPrefix)\(idNumber)\(idSuffix)"` (e.g. a vector's `fv-<symbol>-<time>-<spec>`), without
+    /// making that text unless `id` is read.
+    public init(idPrefix: String, idNumber: Nanos, idSuffix: String, symbol: Symbol, time: Nanos, close: Fixed, values: FeatureValues) {
+        idForm = .parts(idPrefix, idNumber, idSuffix)
+        self.symbol = symbol
+        self.time = time
+        self.close = close
+        self.values = values
+    }
+
+    /// Feeds the id's UTF-8 bytes to `hash`, as `hash.add(id)` would.
+    func hashID(into hash: inout StableHash) {
+        switch idForm {
+        case .text(let text): hash.add(text)
+        case .parts(let prefix, let number, let suffix):
+            hash.add(prefix)
+            hash.add(number)
+            hash.add(suffix)
+        }
+    }
+
+    public static func == (a: FeatureSnapshot, b: FeatureSnapshot) -> Bool {
+        a.id == b.id && a.symbol == b.symbol && a.time == b.time && a.close == b.close && a.values == b.values
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(symbol)
+        hasher.combine(time)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, symbol, time, close, values }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(String.self, forKey: .id), symbol: try c.decode(Symbol.self, forKey: .symbol),
+                  time: try c.decode(Nanos.self, forKey: .time), close: try c.decode(Fixed.self, forKey: .close),
+                  values: try c.decode(FeatureValues.self, forKey: .values))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(symbol, forKey: .symbol)
+        try c.encode(time, forKey: .time)
+        try c.encode(close, forKey: .close)
+        try c.encode(values, forKey: .values)
     }
 }
 
