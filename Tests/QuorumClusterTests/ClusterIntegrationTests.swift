@@ -408,6 +408,36 @@ struct ClusterIntegrationTests {
             try run.restart("quorum-risk")
         }
         #expect(try await Self.outcome(env, prefix: crashedRisk) == expected)
+
+        // 4. No secret in any log of the three runs (every service, crashed ones included, and the CLI).
+        let scan = try Self.secretsInLogs(env, prefixes: ["ct\(tag)-"])
+        #expect(scan.files >= 3 * 7 && scan.bytes > 10_000, "the runs' logs were found and read: \(scan.files) files, \(scan.bytes) bytes")
+        #expect(scan.hits.isEmpty, "secrets in logs: \(scan.hits)")
+        // The scan finds a password where there is one.
+        let planted = "planted\(tag)-x.log"
+        try "connecting to \(env.postgres)\n".write(toFile: "\(env.work)/\(planted)", atomically: true, encoding: .utf8)
+        #expect(try Self.secretsInLogs(env, prefixes: ["planted\(tag)-"]).hits == ["\(planted): postgres password"])
+    }
+
+    /// Every log of the runs whose prefix starts with one of `prefixes`, searched for the Postgres password and the
+    /// Redis password (when its URL has one). Returns the files and bytes read and, for each hit, the file and which
+    /// secret (never the secret itself).
+    static func secretsInLogs(_ env: Env, prefixes: [String]) throws -> (files: Int, bytes: Int, hits: [String]) {
+        var secrets: [(name: String, value: String)] = []
+        for (name, url) in [("postgres password", env.postgres), ("redis password", env.redis)] {
+            if let password = URLComponents(string: url)?.password, password.count >= 4 { secrets.append((name, password)) }
+        }
+        #expect(!secrets.isEmpty, "the test Postgres has a password to look for")
+        var files = 0, bytes = 0
+        var hits: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: env.work).sorted()
+        where name.hasSuffix(".log") && prefixes.contains(where: { name.hasPrefix($0) }) {
+            let text = try String(contentsOfFile: "\(env.work)/\(name)", encoding: .utf8)
+            files += 1
+            bytes += text.utf8.count
+            for secret in secrets where text.contains(secret.value) { hits.append("\(name): \(secret.name)") }
+        }
+        return (files, bytes, hits)
     }
 }
 
