@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0" ..< "6.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -153,7 +154,8 @@ let package = Package(
                     path: "Tests/QuorumIndicatorTests", swiftSettings: strict),
         .testTarget(name: "QuorumMLTests", dependencies: ["QuorumML", "QuorumModel"],
                     path: "Tests/QuorumMLTests", swiftSettings: strict),
-        .testTarget(name: "QuorumTradingTests", dependencies: ["QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumModel", "QuorumAnalytics"],
+        .testTarget(name: "QuorumTradingTests", dependencies: ["QuorumStrategy", "QuorumRisk", "QuorumExecution", "QuorumModel", "QuorumAnalytics",
+                                                         .product(name: "PropertyBased", package: "swift-property-based")],
                     path: "Tests/QuorumTradingTests", swiftSettings: strict),
         .testTarget(name: "QuorumAnalyticsTests", dependencies: ["QuorumAnalytics"],
                     path: "Tests/QuorumAnalyticsTests", swiftSettings: strict),

@@ -1,5 +1,6 @@
 import QuorumModel
 import QuorumRisk
+import PropertyBased
 import Testing
 
 private func decision(_ id: String, _ symbol: Symbol = "BTC-USD", target: PositionTarget?, price: Fixed = 20_000,
@@ -234,6 +235,20 @@ struct RiskPropertyTests {
 
     @Test("seeded random decision/fill/mark streams: no approval exceeds 6 % heat, 2 % per trade or max position", arguments: [1, 2, 3, 4, 5] as [UInt64])
     func limitsHold(seed: UInt64) throws {
+        let approvals = Self.randomStream(seed: seed, steps: 3_000)
+        #expect(approvals > 20, "the stream must exercise approvals (seed \(seed): \(approvals))")
+    }
+
+    /// One random stream of decisions, fills, closes, marks and kill-switch commands against a `RiskCore`, checked at
+    /// every step against independent bookkeeping (`Reference`):
+    /// - an entry's risk is at most 2 % of equity and exactly its quantity × its stop distance; its quantity is a whole
+    ///   number of lots; after it, heat is at most 6 % of equity and the symbol's notional at most its maximum;
+    /// - while the kill switch is on (manual, or daily loss on the same UTC day) nothing but exits is approved;
+    /// - an exit closes exactly the exposure it faces and never adds to it;
+    /// - equity and each symbol's exposure equal the reference's after every event.
+    /// Returns the number of entries approved.
+    @discardableResult
+    static func randomStream(seed: UInt64, steps: Int) -> Int {
         var rng = SplitMix64(seed: seed)
         let symbols: [Symbol] = ["BTC-USD", "ETH-USD", "SOL-USD", "ADA-USD", "XRP-USD", "DOT-USD", "LTC-USD", "BNB-USD"]
         let maxNotional: Fixed = 30_000
@@ -246,7 +261,7 @@ struct RiskPropertyTests {
         var time = t0
         var approvals = 0
 
-        for step in 0..<3_000 {
+        for step in 0..<steps {
             time += minute
             let symbol = symbols.randomElement(using: &rng)!
             switch Int.random(in: 0..<10, using: &rng) {
@@ -254,9 +269,24 @@ struct RiskPropertyTests {
                 let price = prices[symbol]!
                 let targets: [PositionTarget?] = [.long, .short, .flat, nil]
                 let atr: Double? = Bool.random(using: &rng) ? price.doubleValue * Double.random(in: 0.001...0.05, using: &rng) : nil
+                let exposureBefore = core.exposure(symbol)
+                // The manual switch holds until turned off; the daily-loss one until the next UTC day (the decision's own
+                // day counts: risk rolls the day before it decides).
+                let killed = core.manualKill || (core.dailyLossKill && core.currentDay == RiskCore.utcDay(time))
                 let actions = core.handle(.decision(RiskDecision(id: "d\(step)", symbol: symbol, time: time,
                                                                  target: targets.randomElement(using: &rng)!, referencePrice: price, atr: atr)))
                 for o in approved(actions) {
+                    if killed {
+                        #expect(o.isExit, "seed \(seed) step \(step): an entry approved while the kill switch is on")
+                    }
+                    if o.isExit {
+                        let signed = o.side == .buy ? o.quantity : -o.quantity
+                        #expect(o.quantity == exposureBefore.magnitude && (exposureBefore + signed).isZero,
+                                "seed \(seed) step \(step): the exit closes exactly the exposure \(exposureBefore)")
+                    } else {
+                        #expect(o.quantity > .zero && o.quantity.truncated(toMultipleOf: config.lotSize) == o.quantity,
+                                "seed \(seed) step \(step): whole lots")
+                    }
                     let equityBefore = ref.equity
                     let signed = o.side == .buy ? o.quantity : -o.quantity
                     if !o.isExit {
@@ -301,6 +331,13 @@ struct RiskPropertyTests {
             #expect(core.equity == ref.equity, "seed \(seed) step \(step): equity from fills")
             for s in symbols { #expect(core.exposure(s) == ref.exposure(s)) }
         }
-        #expect(approvals > 20, "the stream must exercise approvals (seed \(seed): \(approvals))")
+        return approvals
+    }
+
+    @Test("1,000,000 random risk events (5,000 streams of 200, random configs): the limits, the kill switch and exact sizes hold")
+    func invariantsOverAMillionEvents() async {
+        await propertyCheck(count: 5_000, input: Gen.uint64()) { seed in
+            Self.randomStream(seed: seed, steps: 200)
+        }
     }
 }
