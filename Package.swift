@@ -42,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0" ..< "6.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -99,6 +100,7 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], path: "Shared/QuorumPipeline", swiftSettings: strict),
         // Research: `quorum backtest` on the stage logics (EventTimeDriver), its config, outputs and report; no servers.
         .target(name: "QuorumResearch", dependencies: [

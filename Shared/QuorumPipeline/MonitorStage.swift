@@ -1,4 +1,5 @@
 import DequeModule
+import Histogram
 import Foundation
 import QuorumBus
 import QuorumFeatures
@@ -7,30 +8,21 @@ import QuorumModel
 import QuorumProto
 import Synchronization
 
-/// Latency samples of one series: the most recent `capacity` values (nanoseconds), percentiles on demand.
-struct Reservoir: Sendable {
-    private var values: [Int64] = []
-    private var next = 0
-    let capacity: Int
-    private(set) var total = 0
+/// Latency samples of one series (nanoseconds): an HdrHistogram (3 significant digits) of everything seen since the
+/// monitor started, so a percentile costs a walk over its buckets, never a sort of the samples.
+struct LatencySeries: Sendable {
+    private var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
 
-    init(capacity: Int = 100_000) { self.capacity = capacity }
+    var total: Int { Int(histogram.totalCount) }
 
-    mutating func add(_ v: Int64) {
-        total += 1
-        if values.count < capacity { values.append(v) } else {
-            values[next] = v
-            next = (next + 1) % capacity
-        }
+    mutating func add(_ nanoseconds: Int64) {
+        _ = histogram.record(UInt64(max(0, nanoseconds)))
     }
 
+    /// The percentiles `ps` (0...1) in milliseconds; zeros while empty.
     func percentiles(_ ps: [Double]) -> [Double] {
-        guard !values.isEmpty else { return ps.map { _ in 0 } }
-        let sorted = values.sorted()
-        return ps.map { p in
-            let rank = Int((p * Double(sorted.count - 1)).rounded())
-            return Double(sorted[min(max(rank, 0), sorted.count - 1)]) / 1e6
-        }
+        guard histogram.totalCount > 0 else { return ps.map { _ in 0 } }
+        return ps.map { Double(histogram.valueAtPercentile($0 * 100)) / 1e6 }
     }
 }
 
@@ -59,8 +51,8 @@ public struct MonitorSnapshot: Sendable, Codable {
 public final class MonitorStats: Sendable {
     struct State: Sendable {
         var messages: [String: Int] = [:]
-        var stage: [String: Reservoir] = [:]
-        var endToEnd: [String: Reservoir] = [:]
+        var stage: [String: LatencySeries] = [:]
+        var endToEnd: [String: LatencySeries] = [:]
         var lag: [String: [String: Int64]] = [:]
         var accuracy: [String: Double] = [:]
         var retrainJobs = 0
@@ -76,7 +68,7 @@ public final class MonitorStats: Sendable {
 
     public func snapshot() -> MonitorSnapshot {
         state.withLock { s in
-            func latency(_ r: Reservoir) -> MonitorSnapshot.Latency {
+            func latency(_ r: LatencySeries) -> MonitorSnapshot.Latency {
                 let p = r.percentiles([0.5, 0.99])
                 return MonitorSnapshot.Latency(count: r.total, p50Ms: p[0], p99Ms: p[1])
             }
@@ -186,10 +178,10 @@ public struct MonitorStage: StageLogic, StageInputs {
             s.messages[topic, default: 0] += 1
             s.lastEvent[topic] = envelope.tsEventNs
             if let causeInit, !envelope.producer.isEmpty {
-                s.stage[envelope.producer, default: Reservoir()].add(max(0, now - causeInit))
+                s.stage[envelope.producer, default: LatencySeries()].add(max(0, now - causeInit))
             }
             if let rootInit, envelope.correlationID != envelope.id {
-                s.endToEnd[topic, default: Reservoir()].add(max(0, now - rootInit))
+                s.endToEnd[topic, default: LatencySeries()].add(max(0, now - rootInit))
             }
         }
         var outputs: [OutgoingMessage] = []
