@@ -1,3 +1,4 @@
+import DequeModule
 import QuorumModel
 
 /// Settings of the paper exchange.
@@ -75,32 +76,22 @@ public struct PaperExchange: Sendable {
     public let config: PaperExchangeConfig
     public private(set) var ledger: Ledger
     /// Last bar close per symbol (the close of its last remembered bar).
-    public var marks: [Symbol: Fixed] { recentBars.compactMapValues { $0.storage.last?.close } }
+    public var marks: [Symbol: Fixed] { recentBars.compactMapValues { $0.bars.last?.close } }
     public private(set) var orders: [String: OrderRecord] = [:]
     /// Accepted, unfilled order ids in submission order (fills are processed in this order).
     private var working: [String] = []
     /// Recent bars per symbol, oldest first (at most `config.barMemory`).
     private var recentBars: [Symbol: RecentBars] = [:]
 
-    /// A symbol's recent bars, oldest first: `storage[head...]`. The oldest go in chunks (the window holds between
-    /// `memory` and `memory + 1024` bars); the storage drops its dead prefix once that is as long as the window, so
-    /// neither moves bars on every append: O(1) per bar on average.
+    /// A symbol's recent bars, oldest first: between `memory` and `memory + 1024` of them (the oldest go in chunks).
     private struct RecentBars: Sendable {
-        var storage: [Bar] = []
-        var head = 0
-
-        var bars: ArraySlice<Bar> { storage[head...] }
+        var bars: Deque<Bar> = []
 
         /// Appends a bar newer than the last one; false for a bar not newer (a redelivery or out of order).
         mutating func remember(_ bar: Bar, memory: Int) -> Bool {
-            if let last = storage.last, bar.openTime <= last.openTime { return false }
-            storage.append(bar)
-            let count = storage.count - head
-            if count > memory + 1024 { head += count - memory }
-            if head > 0, head >= storage.count - head {
-                storage.removeFirst(head)
-                head = 0
-            }
+            if let last = bars.last, bar.openTime <= last.openTime { return false }
+            bars.append(bar)
+            if bars.count > memory + 1024 { bars.removeFirst(bars.count - memory) }
             return true
         }
     }

@@ -1,3 +1,4 @@
+import DequeModule
 import QuorumModel
 
 /// Puts risk's inputs in one deterministic order before the core sees them, and keeps what that order needs.
@@ -52,27 +53,20 @@ public struct RiskSequencer: Sendable {
         var time: Nanos
     }
 
-    /// One symbol's FIFO of decisions (`items[head...]`), the latest decision time seen, its approvals so far.
+    /// One symbol's FIFO of decisions, the latest decision time seen, its approvals so far.
     private struct Lane: Sendable {
         var symbol: Symbol
-        var items: [Held] = []
-        var head = 0
+        var items: Deque<Held> = []
         var latest: Nanos = .min
         /// Whether other symbols' decisions wait for this stream (it is expected or has had a decision; a symbol known
         /// only from a report holds nobody back).
         var paced = false
         var approvals: UInt64 = 0
 
-        var isEmpty: Bool { head == items.count }
-        var first: Held? { isEmpty ? nil : items[head] }
+        var isEmpty: Bool { items.isEmpty }
+        var first: Held? { items.first }
 
-        mutating func popFirst() {
-            head += 1
-            if head == items.count {
-                items.removeAll(keepingCapacity: true)
-                head = 0
-            }
-        }
+        mutating func popFirst() { items.removeFirst() }
     }
 
     private var lanes: [Lane] = []
@@ -102,7 +96,7 @@ public struct RiskSequencer: Sendable {
     }
 
     /// Decisions held back, waiting for their turn.
-    public var heldDecisions: Int { lanes.reduce(0) { $0 + $1.items.count - $1.head } }
+    public var heldDecisions: Int { lanes.reduce(0) { $0 + $1.items.count } }
 
     /// Whether decisions wait for their turn (a host with an idle timeout wakes up to look again).
     public var isHolding: Bool { lanes.contains { !$0.isEmpty } }
