@@ -51,7 +51,6 @@ public struct DirectDriver: Sendable {
     }
 
     public var exchange: PaperExchange { account.exchange }
-    public var riskCore: RiskCore { account.risk.core }
     /// What execution and risk recorded: every order state change, the fills, the denials (in the cluster: Postgres).
     public var orderRows: [OrderRow] { account.orderRows }
     public var fills: [Fill] { account.fills }

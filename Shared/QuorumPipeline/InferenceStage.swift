@@ -29,7 +29,7 @@ public struct ServedModel: Sendable {
 ///
 /// A sequence model (`TrainedModel.sequenceLength` K > 1, e.g. a TCN) scores the symbol's last K warm vectors,
 /// concatenated oldest first, as its trainer built its rows (`TrainerCore.windows`): the stage keeps each symbol's last
-/// `historyLimit` warm vectors, and a symbol with fewer than K of them gets no prediction yet. That history is state, so
+/// `InferenceCore.historyLimit` warm vectors, and a symbol with fewer than K of them gets no prediction yet. That history is state, so
 /// a stage that serves a sequence model at start-up rebuilds it from its inputs (`rebuildsState`).
 public struct InferenceStage: StageLogic, StageInputs {
     public static let defaultGroup = "quorum-inference"
@@ -37,8 +37,6 @@ public struct InferenceStage: StageLogic, StageInputs {
     public let group: String
     public let inputs: [String]
     public var rebuildsState: Bool { core.servesSequenceModel }
-    /// Warm vectors kept per symbol (`InferenceCore.historyLimit`).
-    public static let historyLimit = InferenceCore.historyLimit
     let featuresTopic: String
     let output: String
     let stamp = EnvelopeStamp(producer: "quorum-inference")

@@ -36,7 +36,7 @@ public struct RiskStage: StageLogic, StageInputs {
     /// A decision's envelope (the cause of what it produces) and where its record sits.
     struct Cause: Sendable {
         var envelope: Quorum_V1_Envelope
-        var position: MessagePosition?
+        var position: MessagePosition
     }
     private var sequencer: RiskSequencer
     /// What each tag handed to the sequencer stands for, until the sequencer gives it back.
@@ -168,7 +168,7 @@ public struct RiskStage: StageLogic, StageInputs {
                 step.outputs += try publish([action], cause: cause.envelope, sequence: sequence)
             case .decided(let symbol, let tag):
                 touchedSymbols.insert(symbol)
-                if let p = causes.removeValue(forKey: tag)?.position { step.completed.append(p) }
+                if let cause = causes.removeValue(forKey: tag) { step.completed.append(cause.position) }
             case .reportDone(let tag):
                 if let p = reportPositions.removeValue(forKey: tag) { step.completed.append(p) }
             }

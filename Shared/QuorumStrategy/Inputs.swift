@@ -376,17 +376,6 @@ struct StableHash {
         }
     }
 
-    static func fnv1a(_ text: String) -> UInt64 {
-        var h = StableHash()
-        h.add(text)
-        return h.value
-    }
-
-    /// 16 lowercase hex digits.
-    static func hex(_ text: String) -> String { hex(fnv1a(text)) }
-
-    static func hex(_ value: UInt64) -> String { hex(value, prefix: "") }
-
     /// `prefix` then the 16 hex digits of `value`, made in one allocation.
     static func hex(_ value: UInt64, prefix: StaticString) -> String {
         let count = prefix.utf8CodeUnitCount
