@@ -166,6 +166,14 @@ public struct MonitorStage: StageLogic, StageInputs {
         }
     }
 
+    /// The checkpoint holds the retraining schedule and live accuracy per symbol (`RetrainCore.Memory`); the counters and
+    /// latencies of the status page start again with each process.
+    public var stateFormat: Int { 1 }
+
+    public func checkpointState() throws -> [UInt8] { try Self.encodeState(retrain.memory) }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws { retrain.memory = try Self.decodeState(RetrainCore.Memory.self, bytes) }
+
     private mutating func observe(_ message: IncomingMessage) throws -> StageStep {
         // Every quorum.v1 message starts with its envelope (field 1): read only that, whatever the type.
         let envelope = try Quorum_V1_EnvelopeHeader(serializedBytes: message.value).envelope
