@@ -165,7 +165,8 @@ let package = Package(
                     path: "Tests/QuorumAnalyticsTests", swiftSettings: strict),
         .testTarget(name: "QuorumPipelineTests", dependencies: [
             "QuorumPipeline", "QuorumBus", "QuorumModel", "QuorumProto", "QuorumFeatures", "QuorumML", "QuorumStrategy",
-            "QuorumRisk", "QuorumExecution",
+            "QuorumRisk", "QuorumExecution", .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/QuorumPipelineTests", swiftSettings: strict),
         .testTarget(name: "QuorumResearchTests", dependencies: [
             "QuorumResearch", "QuorumPipeline", "QuorumModel", "QuorumML", "QuorumFeatures", "QuorumExecution", "QuorumAnalytics",

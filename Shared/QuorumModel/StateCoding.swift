@@ -286,14 +286,16 @@ struct StateEncoding: Encoder {
 /// The node of a value: primitives directly, anything else through its own `encode(to:)`.
 func stateNode<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> StateNodeBuilder {
     let b = StateNodeBuilder()
-    switch value {
-    case let v as Double: b.content = .value(.double(v.bitPattern))
-    case let v as Int: b.content = .value(.int(Int64(v)))
-    case let v as Int64: b.content = .value(.int(v))
-    case let v as UInt64: b.content = .value(.uint(v))
-    case let v as String: b.content = .value(.string(v))
-    case let v as Bool: b.content = .value(.bool(v))
-    case let v as [UInt8]: b.content = .value(.bytes(v))
+    // By static type (a dynamic cast would also take e.g. an empty [Double] for [UInt8]).
+    let t: Any.Type = T.self
+    switch ObjectIdentifier(t) {
+    case ObjectIdentifier(Double.self): b.content = .value(.double((value as! Double).bitPattern))
+    case ObjectIdentifier(Int.self): b.content = .value(.int(Int64(value as! Int)))
+    case ObjectIdentifier(Int64.self): b.content = .value(.int(value as! Int64))
+    case ObjectIdentifier(UInt64.self): b.content = .value(.uint(value as! UInt64))
+    case ObjectIdentifier(String.self): b.content = .value(.string(value as! String))
+    case ObjectIdentifier(Bool.self): b.content = .value(.bool(value as! Bool))
+    case ObjectIdentifier([UInt8].self): b.content = .value(.bytes(value as! [UInt8]))
     default: try value.encode(to: StateEncoding(builder: b, codingPath: codingPath))
     }
     return b
@@ -418,14 +420,16 @@ struct StateDecoding: Decoder {
 /// Decodes `T` from `node`: primitives directly, anything else through its own `init(from:)`.
 func stateValue<T: Decodable>(_ type: T.Type, _ node: StateNode, codingPath: [any CodingKey], info: StateDecodingInfo) throws -> T {
     let single = StateSingleDecoding(node: node, codingPath: codingPath, info: info)
-    switch type {
-    case is Double.Type: return try single.decode(Double.self) as! T
-    case is Int.Type: return try single.decode(Int.self) as! T
-    case is Int64.Type: return try single.decode(Int64.self) as! T
-    case is UInt64.Type: return try single.decode(UInt64.self) as! T
-    case is String.Type: return try single.decode(String.self) as! T
-    case is Bool.Type: return try single.decode(Bool.self) as! T
-    case is [UInt8].Type:
+    // By exact type, as `stateNode` encodes.
+    let t: Any.Type = type
+    switch ObjectIdentifier(t) {
+    case ObjectIdentifier(Double.self): return try single.decode(Double.self) as! T
+    case ObjectIdentifier(Int.self): return try single.decode(Int.self) as! T
+    case ObjectIdentifier(Int64.self): return try single.decode(Int64.self) as! T
+    case ObjectIdentifier(UInt64.self): return try single.decode(UInt64.self) as! T
+    case ObjectIdentifier(String.self): return try single.decode(String.self) as! T
+    case ObjectIdentifier(Bool.self): return try single.decode(Bool.self) as! T
+    case ObjectIdentifier([UInt8].self):
         guard case .bytes(let b) = node else { throw StateCodingError("expected bytes, found \(node.kind)", at: codingPath) }
         return b as! T
     default: return try T(from: StateDecoding(node: node, codingPath: codingPath, info: info))

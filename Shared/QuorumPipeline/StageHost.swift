@@ -27,7 +27,7 @@ public struct StageStep: Sendable {
 }
 
 /// Where a consumed record sits: enough to commit it.
-public struct MessagePosition: Sendable, Hashable {
+public struct MessagePosition: Sendable, Hashable, Codable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64

@@ -29,7 +29,7 @@ public enum QuorumStages {
         let spec = try ServiceKeys.loadFeatureSpec(context.config)
         context.logger.info("computing feature spec", metadata: ["spec": .string(spec.description), "features": .stringConvertible(spec.names.count)])
         let logic = FeaturesStage(namer: backends.namer, spec: spec, hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
     /// `quorum-inference`: feature vectors → predictions with the active model of each symbol (registry at start,
@@ -40,7 +40,7 @@ public enum QuorumStages {
         let namer = backends.namer
         let hotState = backends.redis.map { RedisHotStateSink(client: $0) }
         let logger = context.logger
-        let stage = await DeferredStageService(bus: backends.bus!, context: context) {
+        let stage = await DeferredStageService(bus: backends.bus!, context: context, checkpoints: backends.checkpoints) {
             var served: [ServedModel] = []
             for record in try await registry.activeModels() {
                 do {
@@ -62,7 +62,7 @@ public enum QuorumStages {
         let config = ConsensusConfig(threshold: context.config.double(ServiceKeys.consensusThreshold.name),
                                      conflictConfidence: context.config.double(ServiceKeys.consensusConflict.name))
         let logic = ConsensusStage(namer: backends.namer, config: config, spec: try ServiceKeys.loadFeatureSpec(context.config))
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
     /// Slippage and fee of a fill (`execution.slippage.bps`, `execution.fee.bps`): execution charges them, risk's
@@ -85,7 +85,7 @@ public enum QuorumStages {
                               expectedSymbols: c.list(ServiceKeys.riskSymbols.name).map { Symbol($0) },
                               hotState: backends.redis.map { RedisHotStateSink(client: $0) },
                               denialSink: PostgresDenialSink(ledger: ledger))
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
     /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
@@ -98,7 +98,7 @@ public enum QuorumStages {
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
         let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger),
                                    hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
     /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs.
@@ -118,8 +118,13 @@ public enum QuorumStages {
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }
         let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),
                             metrics: context.metrics, logger: context.logger)
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context), lag]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints), lag]
     }
+}
+
+extension Backends {
+    /// Where the stages keep their checkpoints: Postgres (nil without it).
+    var checkpoints: (any CheckpointStore)? { postgres.map { PostgresCheckpointStore(checkpoints: StageCheckpoints(store: $0)) } }
 }
 
 /// A configuration value that parses but makes no sense; stops the service with this message.
