@@ -174,7 +174,7 @@ let package = Package(
         ], path: "Tests/QuorumResearchTests", swiftSettings: strict),
         .testTarget(name: "QuorumClusterTests", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumKafka", "QuorumBus", "QuorumModel",
-            "QuorumProto", "QuorumRedis", "QuorumFeatures", .product(name: "Logging", package: "swift-log"),
+            "QuorumProto", "QuorumRedis", "QuorumFeatures", "QuorumServices", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/QuorumClusterTests", swiftSettings: strict),
         .testTarget(name: "QuorumProtoTests", dependencies: ["QuorumProto", "QuorumBus"],
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),

@@ -123,7 +123,7 @@ public final class InMemoryBus: MessageBus {
 
     /// Deletes the records of `topic` below `before[partition]` (what retention or Kafka's DeleteRecords does): the low
     /// watermark moves up, and a consumer positioned below it goes on from it.
-    public func deleteRecords(topic: String, before: [Int32: Int64]) throws {
+    public func deleteRecords(topic: String, before: [Int32: Int64]) async throws {
         try state.withLock { s in
             guard var log = s.topics[topic] else { throw BusError(.unknownTopic, "topic '\(topic)' does not exist") }
             for (p, offset) in before {

@@ -121,7 +121,7 @@ struct CheckpointRestartTests {
         var seen = try await records(bus)
         for spec in TopicNamer.live.specsWithNames() {
             let marks = try await bus.watermarks(topic: spec.name)
-            try bus.deleteRecords(topic: spec.name, before: marks.mapValues(\.high))
+            try await bus.deleteRecords(topic: spec.name, before: marks.mapValues(\.high))
         }
         try await publish(bars[cut...], to: bus)
         let second = try await live(stages(models: models), bus: bus, checkpoints: checkpoints)
@@ -152,5 +152,50 @@ struct CheckpointRestartTests {
         let reference = try await Self.uninterrupted(bars, models: models)
         let (restarted, _) = try await Self.restartedAfterRetention(bars, models: models, checkpoints: nil)
         #expect(restarted != reference)
+    }
+}
+
+extension CheckpointRestartTests {
+    /// Counts what it handled; the count is its checkpoint.
+    struct Counter: StageLogic {
+        let group = "counter"
+        let inputs = ["numbers"]
+        var seen = 0
+        var rebuildsState: Bool { true }
+        var stateFormat: Int { 1 }
+        mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+            seen += 1
+            return .done(message)
+        }
+        func checkpointState() throws -> [UInt8] { try Self.encodeState(seen) }
+        mutating func restoreState(_ bytes: [UInt8]) throws { seen = try Self.decodeState(Int.self, bytes) }
+    }
+
+    @Test("records deleted after the checkpoint, before the stage re-read them, stop the stage with StateGap instead of a wrong state")
+    func gapAfterCheckpoint() async throws {
+        let bus = InMemoryBus()
+        let store = InMemoryCheckpointStore()
+        func send(_ n: Int) async throws {
+            _ = try await bus.makeProducer(clientID: "t").send((0..<n).map { OutgoingMessage(topic: "numbers", key: "k", value: [UInt8($0 % 200)]) })
+        }
+        func life(_ checkpoints: (any CheckpointStore)?, until handled: Int) async throws -> StageHost<Counter> {
+            var options = StageHostOptions()
+            options.checkpoints = checkpoints
+            options.checkpointInterval = .seconds(3600)
+            let host = StageHost(logic: Counter(), bus: bus, options: options, logger: Logger(label: "gap-test"))
+            let run = Task { try await host.run() }
+            for _ in 0..<300 where host.handledTotal.load(ordering: .relaxed) < handled { try await Task.sleep(for: .milliseconds(20)) }
+            host.stop()
+            try await run.value
+            return host
+        }
+        try await send(200)
+        _ = try await life(store, until: 200)                          // checkpoint at 200
+        try await send(100)
+        _ = try await life(nil, until: 100)                            // rebuilds 200, 100 live: commits 300, no checkpoint
+        try await bus.deleteRecords(topic: "numbers", before: [0: 250])  // 200..<250 gone before anyone re-read them
+        let host = StageHost(logic: Counter(), bus: bus, options: { var o = StageHostOptions(); o.checkpoints = store; return o }(),
+                             logger: Logger(label: "gap-test"))
+        await #expect(throws: StateGap.self) { try await host.run() }
     }
 }
