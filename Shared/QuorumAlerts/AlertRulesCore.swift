@@ -13,8 +13,8 @@ import QuorumModel
 /// - trading rules (kill switch, drawdown, daily loss, model decay) run on event time, the time inside the event, so a
 ///   replay of the same topics raises the same alerts with the same ids;
 /// - operational rules (consumer lag, stage unready) run on the wall-clock `now` the caller passes with each sample;
-///   dead letters use their record time, and `tick(now:)` resolves a dead-letter alert once its topic has been quiet
-///   for the window.
+///   dead letters are counted at the `now` they arrive (their id names their partition and offset, so it is the same
+///   on every delivery), and `tick(now:)` resolves a dead-letter alert once its topic has been quiet for the window.
 ///
 /// Equity is the account's `Ledger` (QuorumExecution: the fills, applied once by id) valued at the latest close of each
 /// symbol (`Ledger.equity(marks:)`), evaluated at every bar; the peak and the start-of-day equity (UTC day of the bar's
@@ -32,7 +32,7 @@ public struct AlertRulesCore: Sendable, Codable {
     private var active: [String: RaisedAlert] = [:]
     /// Since when (wall time) a lag or readiness condition has held, by `<rule>:<subject>`.
     private var since: [String: Nanos] = [:]
-    /// Record times of the recent dead letters of each topic (within the window), oldest first.
+    /// Arrival times (wall) of the recent dead letters of each topic (within the window), oldest first.
     private var deadLetterTimes: [String: [Nanos]] = [:]
 
     public init(thresholds: AlertThresholds) {
@@ -59,7 +59,7 @@ public struct AlertRulesCore: Sendable, Codable {
         case .killSwitch(let on, let reason, let time): return onKillSwitch(on: on, reason: reason, time: time)
         case .accuracy(let symbol, let accuracy, let samples, let time):
             return onAccuracy(symbol: symbol, accuracy: accuracy, samples: samples, time: time)
-        case .deadLetter(let topic, let time): return onDeadLetter(topic: topic, time: time)
+        case .deadLetter(let topic, let partition, let offset): return onDeadLetter(topic: topic, position: "\(partition)-\(offset)", now: now)
         case .lag(let group, let topic, let records): return onLag(group: group, topic: topic, records: records, now: now)
         case .readiness(let service, let ready, let reason): return onReadiness(service: service, ready: ready, reason: reason, now: now)
         }
@@ -94,7 +94,7 @@ public struct AlertRulesCore: Sendable, Codable {
         if thresholds.drawdown > 0, peak > .zero {
             let drawdown = (peak - equity).doubleValue / peak.doubleValue
             if drawdown >= thresholds.drawdown {
-                changes += raise(.drawdown, "account", episode: bar.closeTime, .critical, time: bar.closeTime,
+                changes += raise(.drawdown, "account", episode: "\(bar.closeTime)", .critical, time: bar.closeTime,
                                  "drawdown \(Self.percent(drawdown)) from peak equity \(peak) (equity \(equity)) reached the limit of \(Self.percent(thresholds.drawdown))",
                                  labels: ["equity": equity.description, "peak": peak.description, "drawdown": String(format: "%.4f", drawdown)])
             } else {
@@ -106,7 +106,7 @@ public struct AlertRulesCore: Sendable, Codable {
             let loss = (dayStartEquity - equity).doubleValue / dayStartEquity.doubleValue
             let date = Self.date(bar.closeTime)
             if loss >= thresholds.dailyLoss {
-                changes += raise(.dailyLoss, "account", episode: barDay * Self.dayNanos, .warning, time: bar.closeTime,
+                changes += raise(.dailyLoss, "account", episode: "\(barDay * Self.dayNanos)", .warning, time: bar.closeTime,
                                  "lost \(Self.percent(loss)) of the start-of-day equity \(dayStartEquity) on \(date) (equity \(equity)); the limit is \(Self.percent(thresholds.dailyLoss))",
                                  labels: ["equity": equity.description, "day_start_equity": dayStartEquity.description, "day": date,
                                           "loss": String(format: "%.4f", loss)])
@@ -120,7 +120,7 @@ public struct AlertRulesCore: Sendable, Codable {
 
     private mutating func onKillSwitch(on: Bool, reason: String, time: Nanos) -> [AlertChange] {
         guard on else { return resolve(.killSwitch, "risk", time: time, because: "the kill switch is off again: \(reason)") }
-        return raise(.killSwitch, "risk", episode: time, .critical, time: time,
+        return raise(.killSwitch, "risk", episode: "\(time)", .critical, time: time,
                      "risk's kill switch is on (no new entries): \(reason)", labels: ["reason": reason])
     }
 
@@ -128,7 +128,7 @@ public struct AlertRulesCore: Sendable, Codable {
         guard thresholds.accuracy > 0, samples >= max(1, thresholds.accuracySamples) else { return [] }
         let shown = String(format: "%.3f", accuracy)
         if accuracy < thresholds.accuracy {
-            return raise(.modelDecay, symbol.name, episode: time, .warning, time: time,
+            return raise(.modelDecay, symbol.name, episode: "\(time)", .warning, time: time,
                          "live accuracy of the \(symbol.name) model is \(shown) over its last \(samples) predictions, below \(thresholds.accuracy)",
                          labels: ["symbol": symbol.name, "accuracy": shown, "samples": "\(samples)"])
         }
@@ -137,7 +137,7 @@ public struct AlertRulesCore: Sendable, Codable {
 
     // MARK: Operational rules
 
-    private mutating func onDeadLetter(topic: String, time: Nanos) -> [AlertChange] {
+    private mutating func onDeadLetter(topic: String, position: String, now time: Nanos) -> [AlertChange] {
         guard thresholds.deadLetters > 0 else { return [] }
         var times = deadLetterTimes[topic, default: []]
         times.append(time)
@@ -146,7 +146,7 @@ public struct AlertRulesCore: Sendable, Codable {
         if times.count > thresholds.deadLetters { times.removeFirst(times.count - thresholds.deadLetters) }
         deadLetterTimes[topic] = times
         guard times.count >= thresholds.deadLetters else { return [] }
-        return raise(.deadLetters, topic, episode: time, .warning, time: time,
+        return raise(.deadLetters, topic, episode: position, .warning, time: time,
                      "\(times.count) dead letter(s) on \(topic).dlq within \(Self.text(duration: thresholds.deadLetterWindow)); the reasons are in each record's quorum.dlq.* headers",
                      labels: ["topic": topic + ".dlq", "count": "\(times.count)"])
     }
@@ -179,13 +179,13 @@ public struct AlertRulesCore: Sendable, Codable {
         let start = since[key] ?? now
         since[key] = start
         guard now - start >= duration else { return [] }
-        return raise(rule, subject, episode: start, severity, time: now, message, labels: labels)
+        return raise(rule, subject, episode: "\(start)", severity, time: now, message, labels: labels)
     }
 
     // MARK: Raising and resolving
 
     /// Raises the alert unless this rule already has one for `subject`.
-    private mutating func raise(_ rule: AlertRule, _ subject: String, episode: Int64, _ severity: AlertSeverity, time: Nanos,
+    private mutating func raise(_ rule: AlertRule, _ subject: String, episode: String, _ severity: AlertSeverity, time: Nanos,
                                 _ message: String, labels: [String: String]) -> [AlertChange] {
         let key = Self.key(rule, subject)
         guard active[key] == nil else { return [] }

@@ -35,8 +35,8 @@ public enum AlertSeverity: String, Sendable, Hashable, Codable, Comparable {
 
 /// One alert of a rule about one subject (a symbol, a service, a topic, the account).
 ///
-/// `id` is `<rule>:<subject>:<episode>`, where the episode is the time the condition started (or the UTC day, for the
-/// daily loss): the same inputs give the same id, so a redelivered input or a restarted monitor that rebuilds its state
+/// `id` is `<rule>:<subject>:<episode>`, where the episode is the time the condition started (the start of the UTC day
+/// for the daily loss; the dead letter's partition and offset for dead letters): the same inputs give the same id, so a redelivered input or a restarted monitor that rebuilds its state
 /// finds the alert already raised (Postgres stores it once, delivery de-duplicates it).
 public struct RaisedAlert: Sendable, Hashable, Codable {
     public var id: String
@@ -56,7 +56,7 @@ public struct RaisedAlert: Sendable, Hashable, Codable {
     /// The wire's code: the rule, with `_resolved` for a resolution (`drawdown`, `drawdown_resolved`).
     public var code: String { resolves == nil ? rule.rawValue : rule.rawValue + "_resolved" }
 
-    public init(rule: AlertRule, subject: String, episode: Int64, severity: AlertSeverity, message: String, time: Nanos,
+    public init(rule: AlertRule, subject: String, episode: String, severity: AlertSeverity, message: String, time: Nanos,
                 labels: [String: String] = [:]) {
         id = "\(rule.rawValue):\(subject):\(episode)"
         self.rule = rule
@@ -97,7 +97,7 @@ public struct AlertThresholds: Sendable, Hashable, Codable {
     public var lagFor: Int64
     /// Dead letters on one topic within `deadLetterWindow`.
     public var deadLetters: Int
-    /// Window of `deadLetters` (ns, the dead letters' record times); quiet this long, a raised alert resolves.
+    /// Window of `deadLetters` (ns, wall time of arrival); quiet this long, a raised alert resolves.
     public var deadLetterWindow: Int64
     /// How long a service must stay unready (ns, wall time).
     public var unreadyFor: Int64
@@ -134,8 +134,10 @@ public enum AlertEvent: Sendable, Hashable {
     case killSwitch(on: Bool, reason: String, time: Nanos)
     /// A symbol's live model accuracy over its last `samples` scored predictions, at event time `time`.
     case accuracy(symbol: Symbol, accuracy: Double, samples: Int, time: Nanos)
-    /// A dead letter on `topic` (the data topic's name, without `.dlq`), produced at `time` (its record time).
-    case deadLetter(topic: String, time: Nanos)
+    /// A dead letter on `topic` (the data topic's name, without `.dlq`) at `partition`/`offset` of the `.dlq` topic,
+    /// seen at the wall-clock `now` passed with it. (A dead letter keeps the record time of the message it replaces,
+    /// an event time, so its arrival is measured on the monitor's clock.)
+    case deadLetter(topic: String, partition: Int32, offset: Int64)
     /// A consumer-lag sample of `group` on `topic` (its time is the `now` passed with it: wall time).
     case lag(group: String, topic: String, records: Int64)
     /// A readiness probe of `service` (at the `now` passed with it): ready or not, and why not.

@@ -237,9 +237,13 @@ public struct MonitorStage: StageLogic, StageInputs {
         if !replaying { step.outputs += try drainObservations() }
         if let topic = deadLetterTopics[message.topic] {
             stats.state.withLock { $0.messages[topic + ".dlq", default: 0] += 1 }
-            // The record's time (when it was dead-lettered) is the same on every delivery: the alert id does not change.
-            let time = (message.timestampMs ?? wallClockNanos() / 1_000_000) * 1_000_000
-            step.append(.done(message, try feed(.deadLetter(topic: topic, time: time), cause: nil)))
+            // Counted on arrival (wall time), so not while rebuilding: a restart forgets the window's letters, and a
+            // letter delivered again keeps its id (partition and offset).
+            if !replaying {
+                step.outputs += try feed(.deadLetter(topic: topic, partition: message.partition, offset: message.offset), now: wallClockNanos(),
+                                         cause: nil)
+            }
+            step.append(.done(message))
             return step
         }
         // Read-only: a record the monitor cannot read is counted, never dead-lettered (the topic's owner does that).

@@ -115,15 +115,15 @@ struct AlertRulesCoreTests {
         #expect(Self.resolved(core.handle(.readiness(service: "risk", ready: true, reason: ""), now: 35 * Self.second)).count == 1)
     }
 
-    @Test("dead letters: N within the window raise (N−1 do not); a quiet window resolves at a tick")
+    @Test("dead letters: N within the window raise (N−1 do not); the id names the letter; a quiet window resolves at a tick")
     func deadLetters() {
         var core = AlertRulesCore(thresholds: AlertThresholds(deadLetters: 3, deadLetterWindow: Self.hour))
-        #expect(core.handle(.deadLetter(topic: "md.bars", time: 0), now: 0).isEmpty)
-        #expect(core.handle(.deadLetter(topic: "md.bars", time: 2 * Self.hour), now: 0).isEmpty, "the first one left the window")
-        #expect(core.handle(.deadLetter(topic: "md.bars", time: 2 * Self.hour + 1), now: 0).isEmpty)
-        let raised = Self.raised(core.handle(.deadLetter(topic: "md.bars", time: 2 * Self.hour + 2), now: 0))
-        #expect(raised.map(\.id) == ["dlq_growth:md.bars:\(2 * Self.hour + 2)"])
-        #expect(core.handle(.deadLetter(topic: "md.bars", time: 2 * Self.hour + 3), now: 0).isEmpty)
+        #expect(core.handle(.deadLetter(topic: "md.bars", partition: 0, offset: 0), now: 0).isEmpty)
+        #expect(core.handle(.deadLetter(topic: "md.bars", partition: 0, offset: 1), now: 2 * Self.hour).isEmpty, "the first one left the window")
+        #expect(core.handle(.deadLetter(topic: "md.bars", partition: 1, offset: 0), now: 2 * Self.hour + 1).isEmpty)
+        let raised = Self.raised(core.handle(.deadLetter(topic: "md.bars", partition: 2, offset: 5), now: 2 * Self.hour + 2))
+        #expect(raised.map(\.id) == ["dlq_growth:md.bars:2-5"])
+        #expect(core.handle(.deadLetter(topic: "md.bars", partition: 2, offset: 6), now: 2 * Self.hour + 3).isEmpty)
         #expect(core.tick(now: 3 * Self.hour).isEmpty, "a dead letter came less than an hour ago")
         #expect(Self.resolved(core.tick(now: 3 * Self.hour + 3)).count == 1)
     }
