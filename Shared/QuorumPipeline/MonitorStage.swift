@@ -257,8 +257,13 @@ public struct MonitorStage: StageLogic, StageInputs {
     }
 
     /// Feeds the pollers' samples and resolves what time alone ends (quiet dead-letter topics).
+    ///
+    /// A tick is never part of a rebuild's input, so it counts as live: an idle cluster still gets its lag and readiness
+    /// alerts after a monitor restart. (The host drops the outputs of the one tick that ends a rebuild; alerts raised
+    /// there are still stored and delivered by the next `persist`, only their `alerts` record is missing.)
     public mutating func tick() throws -> StageStep {
-        guard !replayingNow, var core = rules else { return StageStep() }
+        replayingNow = false
+        guard var core = rules else { return StageStep() }
         var outputs = try drainObservations()
         let changes = core.tick(now: wallClockNanos())
         rules = core
