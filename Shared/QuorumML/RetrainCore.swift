@@ -63,6 +63,8 @@ public struct RetrainCore: Sendable {
     public struct Scored: Sendable, Equatable {
         /// The symbol's live accuracy with this bar (before a run resets it); nil while no prediction was scored.
         public var accuracy: Double?
+        /// How many scored predictions `accuracy` is over (the window restarts after a run).
+        public var samples: Int = 0
         public var retrain: Retrain?
     }
 
@@ -138,11 +140,12 @@ public struct RetrainCore: Sendable {
                   sinceJob >= policy.cooldown {
             reason = .accuracy(accuracy, minimum: policy.minimumAccuracy)
         }
-        guard let reason else { return Scored(accuracy: accuracy, retrain: nil) }
+        let samples = st.outcomes.count
+        guard let reason else { return Scored(accuracy: accuracy, samples: samples, retrain: nil) }
         st.lastJob = t
         st.outcomes = []
         st.outcomeNext = 0
-        return Scored(accuracy: accuracy, retrain: Retrain(
+        return Scored(accuracy: accuracy, samples: samples, retrain: Retrain(
             symbol: symbol, intervalSeconds: intervalSeconds, trainFrom: t - policy.window - policy.validation,
             trainTo: t - policy.validation, validateTo: t, reason: reason))
     }

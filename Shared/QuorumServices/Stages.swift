@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import QuorumAlertDelivery
+import QuorumAlerts
 import QuorumBus
 import QuorumExecution
 import QuorumFeatures
@@ -101,9 +103,13 @@ public enum QuorumStages {
         return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
-    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs.
+    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs; alerts
+    /// (rules → `alerts` topic → Postgres → webhooks).
     public static func monitor(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
+        let thresholds = try MonitorAlerting.thresholds(c)
+        let destinations = try MonitorAlerting.destinations(c)
+        let targets = try MonitorAlerting.readyTargets(c)
         let backends = try await Backends.connect(context, needs: .all)
         let stats = MonitorStats()
         func ns(_ key: ConfigKey) -> Int64 {
@@ -113,12 +119,31 @@ public enum QuorumStages {
         var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
                                    validation: ns(ServiceKeys.monitorRetrainValidation))
         policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
-        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy, featureSpec: try ServiceKeys.loadFeatureSpec(c))
+        let metrics = context.metrics
+        let dispatcher = destinations.isEmpty ? nil : WebhookDispatcher(
+            destinations: destinations, policy: MonitorAlerting.policy(c), timeout: c.duration(ServiceKeys.alertsTimeout.name),
+            logger: context.logger) { destination, outcome in
+                metrics.counter("quorum_monitor_alert_deliveries_total", dimensions: [("destination", destination.name), ("outcome", outcome.rawValue)])
+                    .increment()
+            }
+        context.logger.info("alert delivery", metadata: ["alert.destinations": .string(destinations.map(\.name).joined(separator: ","))])
+        let observations = AlertObservations()
+        let sink = PostgresAlertSink(alerts: Alerts(store: backends.postgres!, logger: context.logger), dispatcher: dispatcher, metrics: metrics)
+        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy, featureSpec: try ServiceKeys.loadFeatureSpec(c),
+                                 rules: AlertRulesCore(thresholds: thresholds), alertSink: sink, observations: observations)
         context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }
         let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),
-                            metrics: context.metrics, logger: context.logger)
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints), lag]
+                            metrics: context.metrics, logger: context.logger, observations: observations)
+        var services: [any Service] = backends.services
+        // The dispatcher starts before the stage and stops after it, so what the stage hands over on its way down is taken.
+        if let dispatcher { services.append(dispatcher) }
+        services += [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints), lag]
+        if !targets.isEmpty {
+            services.append(ReadinessPoller(targets: targets, interval: c.duration(ServiceKeys.readyInterval.name), observations: observations,
+                                            logger: context.logger))
+        }
+        return services
     }
 }
 
@@ -141,6 +166,8 @@ struct LagPoller: Service {
     let interval: Duration
     let metrics: QuorumMetrics
     let logger: Logger
+    /// Where the samples go for the consumer-lag alert.
+    var observations: AlertObservations?
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
@@ -150,7 +177,9 @@ struct LagPoller: Service {
                         let topic = namer.name(spec)
                         do {
                             let lag = try await bus.lag(group: namer.group(group), topic: topic)
-                            stats.setLag(group: group, topic: String(spec.name.dropFirst("quorum.v1.".count)), lag: lag)
+                            let short = String(spec.name.dropFirst("quorum.v1.".count))
+                            stats.setLag(group: group, topic: short, lag: lag)
+                            observations?.add(.lag(group: group, topic: short, records: lag), now: wallClockNanos())
                             metrics.gauge("quorum_consumer_lag_records", dimensions: [("group", group), ("topic", spec.name)])
                                 .record(Double(lag))
                         } catch {
