@@ -22,6 +22,7 @@ struct Quorum: AsyncParsableCommand {
     /// when both go to one pipe or file.
     static func main() async {
         setvbuf(Glibc.stdout, nil, _IOLBF, 0)
+        if MenuCommand.applies { Glibc.exit(MenuCommand.run()) }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
