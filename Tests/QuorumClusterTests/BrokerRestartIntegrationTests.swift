@@ -7,8 +7,8 @@ import QuorumServiceKit
 import QuorumStores
 import Testing
 
-/// Broker restarts on a broker of the test's own (`TestBroker`): the local broker keeps topics in memory, so a restart
-/// loses every topic and committed offset, and the topics come back (re-created, or auto-created by a producer's
+/// Broker restarts on a broker of the test's own (`TestBroker`) with memory storage (the durable storage of the local
+/// cluster keeps topics across a restart: `DurableBrokerIntegrationTests`), so a restart loses every topic and committed offset, and the topics come back (re-created, or auto-created by a producer's
 /// metadata request) with new topic ids.
 @Suite("BrokerRestartIntegrationTests", .serialized, .timeLimit(.minutes(20)))
 struct BrokerRestartIntegrationTests {
@@ -24,7 +24,7 @@ struct BrokerRestartIntegrationTests {
         let work = Self.workFolder(testProcess: getpid())
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         // A crashed child cannot stop its broker.
-        defer { TestBroker.stopLeftover(pidFile: work + "/broker.pid") }
+        defer { TestBroker.stopLeftover(folder: work + "/broker") }
         // In a child process: the failure this guards against is a crash that would take the test run down with it.
         await #expect(processExitsWith: .success) {
             try await Self.restartUnderClients(work: Self.workFolder(testProcess: getppid()))
@@ -42,7 +42,7 @@ struct BrokerRestartIntegrationTests {
     @Test("the cluster recovers from a broker restart by itself, and the ledger check tells a stage rebuilt from lost topics")
     func clusterRecovers() async throws {
         let shared = try ClusterIntegrationTests.environment()
-        let broker = try await TestBroker(log: shared.work + "/restart-broker.log", pidFile: shared.work + "/restart-broker.pid")
+        let broker = try await TestBroker(folder: shared.work + "/restart-broker")
         defer { broker.stop() }
         let env = ClusterIntegrationTests.Env(brokers: broker.address, redis: shared.redis, postgres: shared.postgres, bin: shared.bin,
                                               work: shared.work)
@@ -187,7 +187,7 @@ struct BrokerRestartIntegrationTests {
     /// Producers, consumers and an admin client on `topicCount` topics; the broker restarts `restarts` times, the topics
     /// are re-created each time, and every producer must deliver to every topic again.
     static func restartUnderClients(work: String) async throws {
-        let broker = try await TestBroker(log: work + "/broker.log", pidFile: work + "/broker.pid")
+        let broker = try await TestBroker(folder: work + "/broker")
         defer { broker.stop() }
         var logger = Logger(label: "broker-restart-test")
         logger.logLevel = .critical  // librdkafka reports every lost connection; the outcome is what counts here
