@@ -195,5 +195,11 @@ extension Migration {
                 saved_at  timestamptz NOT NULL DEFAULT now()
             );
             """),
+        Migration(version: 5, name: "count_model_activations", sql: """
+            -- How many activations the model's symbol had when this model was activated (1, 2, ...; NULL: never
+            -- activated). The models events carry it, so inference serves the latest activation whatever order
+            -- two workers' events arrive in.
+            ALTER TABLE models ADD COLUMN activation_seq bigint NULL;
+            """),
     ]
 }

@@ -46,7 +46,8 @@ public enum QuorumStages {
             var served: [ServedModel] = []
             for record in try await registry.activeModels() {
                 do {
-                    served.append(ServedModel(modelID: record.modelID, model: try TrainedModel(artifact: record.artifact)))
+                    served.append(ServedModel(modelID: record.modelID, model: try TrainedModel(artifact: record.artifact),
+                                              activationSequence: UInt64(max(0, record.activationSequence ?? 0))))
                 } catch {
                     logger.error("active model does not load; its symbol gets no predictions until a new model is activated",
                                  metadata: ["model.id": .string(record.modelID), "error": .string("\(error)")])

@@ -55,7 +55,7 @@ public enum TrainerWorker: StageInputs {
                 var metadata: Logger.Metadata = ["model.id": .string(modelID ?? "none (a tuning trial)"), "passed": .stringConvertible(passed),
                                                  "rows": .stringConvertible(rows), "elapsed": .string(elapsed)]
                 switch activation {
-                case .activated(let previous)?: metadata["activated"] = .string("replacing \(previous ?? "none")")
+                case .activated(let previous, _)?: metadata["activated"] = .string("replacing \(previous ?? "none")")
                 case .kept(let active)?: metadata["activated"] = .string("no: \(active) stays active")
                 case nil: break
                 }
@@ -90,7 +90,7 @@ struct StoresTrainerIO: TrainerIO {
 
     func activateIfBetter(modelID: String, metric: String) async throws -> TrainerLogic.Activation {
         switch try await registry.activateIfBetter(modelID: modelID, metric: metric) {
-        case .activated(let previous): .activated(previous: previous)
+        case .activated(let previous, let sequence): .activated(previous: previous, sequence: sequence)
         case .kept(let active): .kept(active: active)
         }
     }
