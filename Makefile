@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit test-tsan demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -25,6 +25,10 @@ test: bootstrap
 ## Unit tests only (no servers).
 test-unit:
 	swift test --skip IntegrationTests
+
+## The unit suites under ThreadSanitizer (their own build in .build-tsan; not in `make test`, see scripts/test-tsan).
+test-tsan: bootstrap
+	@scripts/test-tsan
 
 ## make demo: release build, local cluster (servers + eight services), real BTC/ETH/LTC bars through the pipeline,
 ## summary printed and written to .cluster/demo-summary.json; the cluster keeps running (make down stops it).

@@ -541,7 +541,8 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         var from: [TopicPartition: Int64] = [:]
         let restored = try await restoreCheckpoint()
         if let restored {
-            for p in restored.positions {
+            let lost = try await partitionsRecreated(since: restored)
+            for p in restored.positions where !lost.contains(p.topicPartition) {
                 from[p.topicPartition] = p.next
                 handledNext[p.topicPartition] = p.next
                 coveredByCheckpoint[p.topicPartition] = (p.next, Set(p.pending))
@@ -619,6 +620,26 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
             "elapsed": .string("\(ContinuousClock.now - started)"),
         ])
+    }
+
+    /// Input partitions whose end offset is below where the checkpoint stands: the broker lost the topic since (a memory
+    /// broker's restart) and re-created it, so its offsets start again. The state still holds what was read before; none
+    /// of the new records is taken as covered by the checkpoint (the stage goes on from its committed offsets), and the
+    /// log says so.
+    private func partitionsRecreated(since checkpoint: StageCheckpoint) async throws -> Set<TopicPartition> {
+        var lost: Set<TopicPartition> = []
+        for topic in Set(checkpoint.positions.map(\.topic)) {
+            let marks = try await bus.watermarks(topic: topic)
+            for p in checkpoint.positions where p.topic == topic && (marks[p.partition]?.high ?? 0) < p.next {
+                lost.insert(p.topicPartition)
+            }
+        }
+        if !lost.isEmpty {
+            logger.warning("input partitions end below the checkpoint: the broker lost and re-created them; their new records are all handled", metadata: [
+                "group": .string(logic.group), "partitions": .string(lost.sorted().map(\.description).joined(separator: ",")),
+            ])
+        }
+        return lost
     }
 
     /// Restores the newest checkpoint of the stage's group into the logic; nil when the stage keeps none, there is
