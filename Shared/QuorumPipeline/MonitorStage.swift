@@ -47,6 +47,17 @@ public struct MonitorSnapshot: Sendable, Codable {
     public var lastEventTime: [String: String]
 }
 
+/// Where the monitor's measurements go besides its own pages: the service exports them as Prometheus histograms and
+/// gauges (QuorumServices). Called on the monitor's stage task, outside `MonitorStats`' lock.
+public protocol MonitorObserver: Sendable {
+    /// `stage` produced a record `nanoseconds` after the record that caused it.
+    func stageLatency(stage: String, nanoseconds: Int64)
+    /// A record of `topic` (short name, e.g. "orders.approved") came `nanoseconds` after the bar that started its chain.
+    func endToEndLatency(topic: String, nanoseconds: Int64)
+    /// The live accuracy of `symbol`'s served model changed.
+    func liveAccuracy(symbol: String, accuracy: Double)
+}
+
 /// Shared between the monitor's stage (writer) and its HTTP pages and lag poller.
 public final class MonitorStats: Sendable {
     struct State: Sendable {
@@ -59,8 +70,12 @@ public final class MonitorStats: Sendable {
         var lastEvent: [String: Int64] = [:]
     }
     let state = Mutex(State())
+    /// Also told every latency and accuracy (Prometheus in the cluster).
+    let observer: (any MonitorObserver)?
 
-    public init() {}
+    public init(observer: (any MonitorObserver)? = nil) {
+        self.observer = observer
+    }
 
     public func setLag(group: String, topic: String, lag: Int64) {
         state.withLock { $0.lag[group, default: [:]][topic] = lag }
@@ -152,7 +167,7 @@ public struct MonitorStage: StageLogic, StageInputs {
         predictionsTopic = namer.name(Topic.predictions)
         jobsTopic = namer.name(Topic.trainingJobs)
         var names: [String: String] = [:]
-        for spec in Topic.all { names[namer.name(spec)] = String(spec.name.dropFirst("quorum.v1.".count)) }
+        for spec in Topic.all { names[namer.name(spec)] = spec.shortName }
         shortNames = names
     }
 
@@ -174,15 +189,17 @@ public struct MonitorStage: StageLogic, StageInputs {
         let causeInit = tsInit[envelope.causationID]
         let rootInit = tsInit[envelope.correlationID]
         remember(envelope.id, now)
+        let stageLatency = envelope.producer.isEmpty ? nil : causeInit.map { max(0, now - $0) }
+        let endToEnd = envelope.correlationID == envelope.id ? nil : rootInit.map { max(0, now - $0) }
         stats.state.withLock { s in
             s.messages[topic, default: 0] += 1
             s.lastEvent[topic] = envelope.tsEventNs
-            if let causeInit, !envelope.producer.isEmpty {
-                s.stage[envelope.producer, default: LatencySeries()].add(max(0, now - causeInit))
-            }
-            if let rootInit, envelope.correlationID != envelope.id {
-                s.endToEnd[topic, default: LatencySeries()].add(max(0, now - rootInit))
-            }
+            if let stageLatency { s.stage[envelope.producer, default: LatencySeries()].add(stageLatency) }
+            if let endToEnd { s.endToEnd[topic, default: LatencySeries()].add(endToEnd) }
+        }
+        if let observer = stats.observer {
+            if let stageLatency { observer.stageLatency(stage: envelope.producer, nanoseconds: stageLatency) }
+            if let endToEnd { observer.endToEndLatency(topic: topic, nanoseconds: endToEnd) }
         }
         var outputs: [OutgoingMessage] = []
         if message.topic == barsTopic {
@@ -205,7 +222,10 @@ public struct MonitorStage: StageLogic, StageInputs {
         let bar = try Bar(wire: wire)
         let scored = retrain.bar(symbol: bar.symbol, openTime: bar.openTime, closeTime: bar.closeTime, close: bar.close,
                                  intervalSeconds: bar.intervalSeconds)
-        if let accuracy = scored.accuracy { stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy } }
+        if let accuracy = scored.accuracy {
+            stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy }
+            stats.observer?.liveAccuracy(symbol: bar.symbol.name, accuracy: accuracy)
+        }
         guard let run = scored.retrain else { return [] }
         let jobs = TrainingJobs.make(symbol: run.symbol, intervalSeconds: run.intervalSeconds, trainFrom: run.trainFrom,
                                      trainTo: run.trainTo, validateTo: run.validateTo, spec: featureSpec, stamp: stamp)

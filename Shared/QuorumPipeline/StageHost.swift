@@ -218,8 +218,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public private(set) var publishedCount = 0
     public private(set) var rebuiltCount = 0
     public private(set) var deadLetterCount = 0
-    /// Called after each published batch with (handled, published) totals.
-    public var onBatch: (@Sendable (Int, Int) -> Void)?
+    /// Called after each committed batch with what it did and the logic as it now is (metrics; runs on the host's task).
+    public var onBatchReport: (@Sendable (StageBatchReport, Logic) -> Void)?
+    private var batchReport = StageBatchReport()
     /// Starting, rebuilding, running or stopped (readiness).
     public let progress: StageProgress
 
@@ -311,11 +312,13 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             ownedPartitions = true
             handledCount += 1
             handledTotal.add(1, ordering: .relaxed)
+            batchReport.handled(message.topic)
             tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
             do {
                 step.append(try logic.handle(message, replaying: false))
             } catch let rejection as RejectedMessage {
                 deadLetterCount += 1
+                batchReport.deadLettered(message.topic, rejection.reason)
                 logger.warning("message sent to the dead-letter topic", metadata: [
                     "topic": .string(message.topic), "partition": .stringConvertible(message.partition),
                     "offset": .stringConvertible(message.offset), "reason": .string(rejection.description),
@@ -372,6 +375,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             let outputs = step.outputs
             _ = try await retrying(.publishing, "publish") { try await producer.send(outputs) }
             publishedCount += outputs.count
+            batchReport.published(outputs)
         }
         for position in step.completed {
             tracks[position.topicPartition]?.completed(position.offset)
@@ -383,7 +387,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             tracks[tp] = track
         }
         step = StageStep()
-        onBatch?(handledCount, publishedCount)
+        batchReport.finish()
+        onBatchReport?(batchReport, logic)
+        batchReport = StageBatchReport()
     }
 
     /// Runs `body` until it succeeds, with backoff (100 ms doubling to 5 s). After `retryLimit` failures in a row the

@@ -85,7 +85,8 @@ public enum QuorumStages {
                               expectedSymbols: c.list(ServiceKeys.riskSymbols.name).map { Symbol($0) },
                               hotState: backends.redis.map { RedisHotStateSink(client: $0) },
                               denialSink: PostgresDenialSink(ledger: ledger))
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        let metrics = RiskMetrics(metrics: context.metrics)
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, observe: metrics.update)]
     }
 
     /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
@@ -96,20 +97,22 @@ public enum QuorumStages {
                                          slippageBps: costs.slippageBps, feeBps: costs.feeBps)
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
-        let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger),
+        let records = MeteredExecutionSink(PostgresExecutionSink(ledger: ledger), metrics: context.metrics)
+        let logic = ExecutionStage(namer: backends.namer, config: config, records: records,
                                    hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        let metrics = ExecutionMetrics(metrics: context.metrics)
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, observe: metrics.update)]
     }
 
     /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs.
     public static func monitor(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
         let backends = try await Backends.connect(context, needs: .all)
-        let stats = MonitorStats()
-        func ns(_ key: ConfigKey) -> Int64 {
-            let d = c.duration(key.name).components
-            return d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000
-        }
+        // The pipeline stages' latency series, and bar → decision / order / report, exist before their first record.
+        let observer = PrometheusMonitorObserver(metrics: context.metrics, stages: ServiceGroups.replayStages,
+                                                 topics: [Topic.decisions, Topic.ordersApproved, Topic.executionReports].map(\.shortName))
+        let stats = MonitorStats(observer: observer)
+        func ns(_ key: ConfigKey) -> Int64 { c.duration(key.name).nanoseconds }
         var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
                                    validation: ns(ServiceKeys.monitorRetrainValidation))
         policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
@@ -145,9 +148,8 @@ struct LagPoller: Service {
                         let topic = namer.name(spec)
                         do {
                             let lag = try await bus.lag(group: namer.group(group), topic: topic)
-                            stats.setLag(group: group, topic: String(spec.name.dropFirst("quorum.v1.".count)), lag: lag)
-                            metrics.gauge("quorum_consumer_lag_records", dimensions: [("group", group), ("topic", spec.name)])
-                                .record(Double(lag))
+                            stats.setLag(group: group, topic: spec.shortName, lag: lag)
+                            metrics.gauge(MetricCatalog.monitorLag, group, spec.name).record(Double(lag))
                         } catch {
                             logger.debug("lag not measured", metadata: ["group": .string(group), "error": .string("\(error)")])
                         }
