@@ -8,6 +8,11 @@ public struct StageBatchReport: Sendable {
     public struct DeadLetterKey: Sendable, Hashable {
         public var topic: String
         public var reason: DeadLetterReason
+
+        public init(topic: String, reason: DeadLetterReason) {
+            self.topic = topic
+            self.reason = reason
+        }
     }
 
     /// Input records handled, by topic (dead letters included).

@@ -200,7 +200,7 @@ final class PrometheusMonitorObserver: MonitorObserver {
         gauge.record(value)
     }
 
-    private func series(_ cache: Mutex<[String: Metrics.Timer]>, _ definition: MetricDefinition, _ label: String) -> Metrics.Timer {
+    private func series(_ cache: borrowing Mutex<[String: Metrics.Timer]>, _ definition: MetricDefinition, _ label: String) -> Metrics.Timer {
         cache.withLock { cache in
             if let timer = cache[label] { return timer }
             let timer = metrics.histogram(definition, label)

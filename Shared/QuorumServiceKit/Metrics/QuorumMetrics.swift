@@ -28,16 +28,22 @@ public final class QuorumMetrics: Sendable {
     /// `quorum_build_info{service,version}` = 1.
     public init(service: String, version: String = QuorumMetrics.buildVersion) {
         self.service = service
-        registry = PrometheusCollectorRegistry()
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
         factory = CatalogMetricsFactory(registry: registry)
-        func gauge(_ d: MetricDefinition, _ labels: [(String, String)]) -> Prometheus.Gauge {
-            registry.makeGauge(name: d.name, labels: labels, help: d.help)
+        let gauge = { (d: MetricDefinition, labels: [(String, String)]) -> Prometheus.Gauge in
+            registry.makeGauge(descriptor: QuorumMetrics.descriptor(d.name, help: d.help), labels: labels)
         }
         up = gauge(MetricCatalog.serviceUp, [("service", service)])
         ready = gauge(MetricCatalog.serviceReady, [("service", service)])
         gauge(MetricCatalog.buildInfo, [("service", service), ("version", version)]).set(to: 1)
         up.set(to: 1)
         ready.set(to: 0)
+    }
+
+    /// A descriptor naming the whole family in `metricName` (catalogued names are complete already).
+    static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// The default version label of `quorum_build_info` (executables pass their own).
@@ -141,30 +147,33 @@ public struct CatalogMetricsFactory: MetricsFactory {
         prometheus = PrometheusMetricsFactory(registry: registry)
     }
 
-    private func help(_ label: String) -> String { MetricCatalog.definition(named: label)?.help ?? "" }
+    /// The family `label` with its catalogued HELP text (none for a name outside the catalog).
+    private func descriptor(_ label: String) -> MetricNameDescriptor {
+        QuorumMetrics.descriptor(label, help: MetricCatalog.definition(named: label)?.help ?? "")
+    }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: help(label))
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
     }
 
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: help(label))
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
     }
 
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        registry.makeGauge(name: label, labels: dimensions, help: help(label))
+        registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
     }
 
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: help(label)) }
+        guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
         let buckets = MetricCatalog.definition(named: label)?.buckets ?? MetricCatalog.latencyBuckets
-        return registry.makeValueHistogram(name: label, labels: dimensions, buckets: buckets, help: help(label))
+        return registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
     }
 
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let seconds = MetricCatalog.definition(named: label)?.buckets ?? MetricCatalog.latencyBuckets
         let buckets = seconds.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
-        return registry.makeDurationHistogram(name: label, labels: dimensions, buckets: buckets, help: help(label))
+        return registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
     }
 
     public func destroyCounter(_ handler: any CounterHandler) { prometheus.destroyCounter(handler) }
