@@ -54,7 +54,7 @@ public protocol MonitorObserver: Sendable {
     func stageLatency(stage: String, nanoseconds: Int64)
     /// A record of `topic` (short name, e.g. "orders.approved") came `nanoseconds` after the bar that started its chain.
     func endToEndLatency(topic: String, nanoseconds: Int64)
-    /// The live accuracy of `symbol`'s served model changed.
+    /// The live accuracy of `symbol`'s served model changed (NaN: served, no prediction scored yet).
     func liveAccuracy(symbol: String, accuracy: Double)
 }
 
@@ -155,6 +155,8 @@ public struct MonitorStage: StageLogic, StageInputs {
 
     /// When to retrain which symbol, and on what.
     private var retrain: RetrainCore
+    /// Symbols whose predictions the monitor has seen.
+    private var predicted: Set<String> = []
 
     public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), featureSpec: FeatureSpec = .default,
                 group: String = defaultGroup) {
@@ -207,6 +209,8 @@ public struct MonitorStage: StageLogic, StageInputs {
         } else if message.topic == predictionsTopic {
             let p = try message.decode(Quorum_V1_Prediction.self)
             retrain.prediction(symbol: Symbol(p.symbol), time: p.envelope.tsEventNs, up: p.probUp > 0.5)
+            // A served symbol's accuracy series exists from its first prediction: NaN until a prediction is scored.
+            if predicted.insert(p.symbol).inserted { stats.observer?.liveAccuracy(symbol: p.symbol, accuracy: .nan) }
         }
         return .done(message, outputs)
     }

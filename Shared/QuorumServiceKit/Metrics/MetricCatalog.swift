@@ -127,7 +127,7 @@ public enum MetricCatalog {
         "Per topic: ts_init of a record minus ts_init of the bar that started its chain (topic=\"orders.approved\" is bar → order).")
     public static let monitorLiveAccuracy = MetricDefinition(
         "monitor", "model_live_accuracy", "ratio", .gauge, labels: ["symbol"], by: "quorum-monitor",
-        "Live accuracy of the served model per symbol over the recent window (predicted direction vs the next close).")
+        "Live accuracy of the served model per symbol over the recent window (predicted direction vs the next close); NaN until a prediction is scored.")
 
     /// Every definition, in documentation order.
     public static let all: [MetricDefinition] = [
