@@ -190,14 +190,15 @@ final class PrometheusMonitorObserver: MonitorObserver {
         series(endToEnd, MetricCatalog.monitorEndToEndLatency, topic).recordNanoseconds(nanoseconds)
     }
 
+    /// NaN (served, nothing scored yet) only creates the series: it never hides a value measured before.
     func liveAccuracy(symbol: String, accuracy value: Double) {
-        let gauge = accuracy.withLock { cache in
-            if let gauge = cache[symbol] { return gauge }
+        let (gauge, isNew) = accuracy.withLock { cache in
+            if let gauge = cache[symbol] { return (gauge, false) }
             let gauge = metrics.gauge(MetricCatalog.monitorLiveAccuracy, symbol)
             cache[symbol] = gauge
-            return gauge
+            return (gauge, true)
         }
-        gauge.record(value)
+        if isNew || !value.isNaN { gauge.record(value) }
     }
 
     private func series(_ cache: borrowing Mutex<[String: Metrics.Timer]>, _ definition: MetricDefinition, _ label: String) -> Metrics.Timer {
