@@ -123,6 +123,12 @@ struct Replay: AsyncParsableCommand {
             let moved = offsets.keys.sorted().map { "p\($0): \(before[$0].map(String.init) ?? "-") → \(offsets[$0]!)" }.joined(separator: ", ")
             print("\(group) on \(topic): \(moved)")
         }
+        // The group's checkpoint covers records after the new offsets: without it the restarted stage rebuilds its state from
+        // its inputs' beginning up to the new offsets, and re-reads from there.
+        let stageGroup = namer.group(group)
+        if try await stores.withStore(prefix: broker.prefix, { try await StageCheckpoints(store: $0).delete(group: stageGroup) }) {
+            print("\(group): its state checkpoint is deleted")
+        }
         print("restart \(group) to re-read from \(isoTime(time)); a restarted stage rebuilds its state from its inputs first")
     }
 

@@ -6,10 +6,20 @@ import Synchronization
 ///
 /// Used by unit tests and by the single-process backtest, so the stage cores run unchanged.
 /// Differences from Kafka: commits are immediate; a topic written to before it was created is created
-/// with `defaultPartitions`; nothing expires (retention is ignored).
+/// with `defaultPartitions`; nothing expires by itself (retention is ignored): `deleteRecords(topic:before:)` removes
+/// the head of a partition as retention or Kafka's DeleteRecords would (tests of restarts after retention).
 public final class InMemoryBus: MessageBus {
     struct Log {
         var partitions: [[IncomingMessage]]
+        /// Per partition, the first offset still kept (the low watermark); records below it are deleted.
+        var low: [Int64]
+
+        init(partitions: Int) {
+            self.partitions = Array(repeating: [], count: partitions)
+            low = Array(repeating: 0, count: partitions)
+        }
+
+        func low(_ partition: Int32) -> Int64 { low[Int(partition)] }
     }
     struct Member {
         var topics: [String]
@@ -41,7 +51,7 @@ public final class InMemoryBus: MessageBus {
     public func createTopics(_ topics: [TopicSpec]) async throws {
         state.withLock { s in
             for t in topics where s.topics[t.name] == nil {
-                s.topics[t.name] = Log(partitions: Array(repeating: [], count: Int(t.partitions)))
+                s.topics[t.name] = Log(partitions: Int(t.partitions))
             }
             for g in s.groups.keys { Self.rebalance(&s, group: g) }
         }
@@ -65,7 +75,7 @@ public final class InMemoryBus: MessageBus {
             guard let log = s.topics[topic] else { throw BusError(.unknownTopic, "topic '\(topic)' does not exist") }
             var result: [Int32: Int64] = [:]
             for (p, records) in log.partitions.enumerated() {
-                let hit = records.first { ($0.timestampMs ?? Int64.min) >= timestampMs }
+                let hit = records.dropFirst(Int(log.low[p])).first { ($0.timestampMs ?? Int64.min) >= timestampMs }
                 result[Int32(p)] = hit?.offset ?? Int64(records.count)
             }
             return result
@@ -76,7 +86,7 @@ public final class InMemoryBus: MessageBus {
         try state.withLock { s in
             guard let log = s.topics[topic] else { throw BusError(.unknownTopic, "topic '\(topic)' does not exist") }
             var result: [Int32: Watermark] = [:]
-            for (p, records) in log.partitions.enumerated() { result[Int32(p)] = Watermark(low: 0, high: Int64(records.count)) }
+            for (p, records) in log.partitions.enumerated() { result[Int32(p)] = Watermark(low: log.low[p], high: Int64(records.count)) }
             return result
         }
     }
@@ -111,6 +121,19 @@ public final class InMemoryBus: MessageBus {
         state.withLock { $0.groups.keys.sorted() }
     }
 
+    /// Deletes the records of `topic` below `before[partition]` (what retention or Kafka's DeleteRecords does): the low
+    /// watermark moves up, and a consumer positioned below it goes on from it.
+    public func deleteRecords(topic: String, before: [Int32: Int64]) async throws {
+        try state.withLock { s in
+            guard var log = s.topics[topic] else { throw BusError(.unknownTopic, "topic '\(topic)' does not exist") }
+            for (p, offset) in before {
+                guard log.partitions.indices.contains(Int(p)) else { throw BusError(.unknownTopic, "topic '\(topic)' has no partition \(p)") }
+                log.low[Int(p)] = max(log.low[Int(p)], min(offset, Int64(log.partitions[Int(p)].count)))
+            }
+            s.topics[topic] = log
+        }
+    }
+
     // MARK: internals (called with the lock held)
 
     fileprivate func append(_ messages: [OutgoingMessage]) -> [DeliveryReport] {
@@ -120,7 +143,7 @@ public final class InMemoryBus: MessageBus {
             var created = false
             for m in messages {
                 if s.topics[m.topic] == nil {
-                    s.topics[m.topic] = Log(partitions: Array(repeating: [], count: Int(defaultPartitions)))
+                    s.topics[m.topic] = Log(partitions: Int(defaultPartitions))
                     created = true
                 }
                 let count = Int32(s.topics[m.topic]!.partitions.count)
@@ -183,7 +206,7 @@ public final class InMemoryBus: MessageBus {
                     positions[tp] = c
                 } else {
                     let count = Int64(s.topics[tp.topic]?.partitions[Int(tp.partition)].count ?? 0)
-                    positions[tp] = m.startAt == .earliest ? 0 : count
+                    positions[tp] = m.startAt == .earliest ? (s.topics[tp.topic]?.low(tp.partition) ?? 0) : count
                 }
             }
             m.assigned = newSet
@@ -227,8 +250,10 @@ final class InMemoryConsumer: MessageConsumer {
                 // Oldest first across partitions, by timestamp then partition, for a stable order.
                 var best: IncomingMessage?
                 for tp in m.assigned.sorted() {
-                    guard let pos = m.positions[tp], let records = s.topics[tp.topic]?.partitions[Int(tp.partition)],
-                          pos < Int64(records.count) else { continue }
+                    guard let log = s.topics[tp.topic], let kept = m.positions[tp] else { continue }
+                    let records = log.partitions[Int(tp.partition)]
+                    let pos = max(kept, log.low(tp.partition))  // what retention deleted is skipped
+                    guard pos < Int64(records.count) else { continue }
                     let candidate = records[Int(pos)]
                     if best == nil || (candidate.timestampMs ?? 0) < (best!.timestampMs ?? 0) { best = candidate }
                 }

@@ -5,9 +5,9 @@ import QuorumModel
 /// Invariants (checked by tests): for every symbol, `position = Σ signed fill quantities`;
 /// `cash = startingCash − Σ (signed quantity × price) − Σ fees`, with each product rounded half-even at 8 decimals
 /// exactly as `Fixed *` does.
-public struct Ledger: Sendable {
+public struct Ledger: Sendable, Codable {
     /// One symbol's holding.
-    public struct Position: Sendable, Hashable {
+    public struct Position: Sendable, Hashable, Codable {
         /// Signed quantity (negative = short).
         public var quantity: Fixed = .zero
         /// Average entry price of the current quantity (0 when flat).

@@ -56,7 +56,7 @@ public enum ExecutionAction: Sendable, Hashable {
 /// keeps a `Ledger`. Deterministic: the same events give the same reports, ids included.
 public struct PaperExchange: Sendable {
     /// One order's current state.
-    public struct OrderRecord: Sendable, Hashable {
+    public struct OrderRecord: Sendable, Hashable, Codable {
         public var order: PaperOrder
         public private(set) var status: OrderStatus
 
@@ -84,7 +84,7 @@ public struct PaperExchange: Sendable {
     private var recentBars: [Symbol: RecentBars] = [:]
 
     /// A symbol's recent bars, oldest first: between `memory` and `memory + 1024` of them (the oldest go in chunks).
-    private struct RecentBars: Sendable {
+    struct RecentBars: Sendable, Codable {
         var bars: Deque<Bar> = []
 
         /// Appends a bar newer than the last one; false for a bar not newer (a redelivery or out of order).
@@ -94,6 +94,19 @@ public struct PaperExchange: Sendable {
             if bars.count > memory + 1024 { bars.removeFirst(bars.count - memory) }
             return true
         }
+    }
+
+    /// The exchange's whole state (its configuration is not part of it): a checkpoint's content.
+    public struct Memory: Sendable, Codable {
+        var ledger: Ledger
+        var orders: [String: OrderRecord]
+        var working: [String]
+        var recentBars: [Symbol: RecentBars]
+    }
+
+    public var memory: Memory {
+        get { Memory(ledger: ledger, orders: orders, working: working, recentBars: recentBars) }
+        set { (ledger, orders, working, recentBars) = (newValue.ledger, newValue.orders, newValue.working, newValue.recentBars) }
     }
 
     public init(config: PaperExchangeConfig = PaperExchangeConfig()) {

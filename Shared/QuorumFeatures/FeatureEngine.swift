@@ -50,7 +50,7 @@ public struct FeatureVector: Sendable, Hashable, CustomStringConvertible {
 
 /// Another symbol's state as of a bar's event time, for cross-asset entries: its latest bar closing at or before
 /// that time, and the outputs of the spec's entries computed on its bars (`"symbol"`), in spec order.
-public struct CrossAssetSnapshot: Sendable {
+public struct CrossAssetSnapshot: Sendable, Codable {
     public var closeTime: Nanos
     public var candle: TA.Candle
     public var values: [Double]
@@ -84,6 +84,8 @@ public struct FeatureEngine: Sendable {
     public private(set) var barCount = 0
 
     private var nodes: [any FeatureNode] = []
+    /// The bar interval the nodes were built for, nil before the first bar.
+    private var builtInterval: Int64?
     private var roles: [Role] = []
     private var widths: [Int] = []
     private var scratch: [Double] = []
@@ -112,6 +114,7 @@ public struct FeatureEngine: Sendable {
     }
 
     private mutating func build(intervalSeconds: Int64) {
+        builtInterval = intervalSeconds
         var offset = 0
         let offsets = spec.snapshotOffsets
         for (i, entry) in spec.entries.enumerated() {
@@ -257,6 +260,7 @@ struct CrossAssetTrack: Sendable {
     let symbol: Symbol
     private let entries: [FeatureSpec.Entry]
     private var nodes: [any FeatureNode] = []
+    private var builtInterval: Int64?
     /// The last `capacity` snapshots, oldest first.
     private var snapshots: [CrossAssetSnapshot] = []
     private var head = 0
@@ -269,7 +273,7 @@ struct CrossAssetTrack: Sendable {
     }
 
     mutating func update(_ bar: Bar) {
-        if nodes.isEmpty && !entries.isEmpty { nodes = entries.map { FeatureEngine.node($0, intervalSeconds: bar.intervalSeconds) } }
+        if builtInterval == nil { build(intervalSeconds: bar.intervalSeconds) }
         let candle = TA.Candle(bar)
         var values = [Double](repeating: .nan, count: nodes.reduce(0) { $0 + $1.width })
         values.withUnsafeMutableBufferPointer { buffer in
@@ -285,6 +289,11 @@ struct CrossAssetTrack: Sendable {
         lastCloseTime = bar.closeTime
     }
 
+    private mutating func build(intervalSeconds: Int64) {
+        builtInterval = intervalSeconds
+        nodes = entries.map { FeatureEngine.node($0, intervalSeconds: intervalSeconds) }
+    }
+
     /// The latest snapshot closing at or before `time` and not before `time − maxAge`; nil when there is none (never
     /// a later one: no value from the future).
     func asOf(_ time: Nanos, maxAge: Nanos) -> CrossAssetSnapshot? {
@@ -296,5 +305,69 @@ struct CrossAssetTrack: Sendable {
         guard low > head else { return nil }
         let found = snapshots[low - 1]
         return found.closeTime >= time - maxAge ? found : nil
+    }
+}
+
+// MARK: - Checkpoints
+
+/// The nodes' states, one after the other (`FeatureNode.encodeState`).
+private func encodeNodes(_ nodes: [any FeatureNode], into c: inout some UnkeyedEncodingContainer) throws {
+    for node in nodes { try node.encodeState(to: c.superEncoder()) }
+}
+
+/// Reads the nodes' states into `nodes`, built from the same entries.
+private func restoreNodes(_ nodes: inout [any FeatureNode], from c: inout some UnkeyedDecodingContainer) throws {
+    guard c.count == nodes.count else {
+        throw FeatureSpecError("a checkpoint holds \(c.count ?? 0) feature states where the spec has \(nodes.count) entries")
+    }
+    for i in nodes.indices { try nodes[i].restoreState(from: c.superDecoder()) }
+}
+
+extension FeatureEngine {
+    private enum StateKeys: String, CodingKey { case interval, barCount, lastBarCloseTime, nodes }
+
+    /// Writes what the engine has seen (a stage checkpoint): bar count, last close time and every node's state.
+    public func encodeState(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: StateKeys.self)
+        try c.encodeIfPresent(builtInterval, forKey: .interval)
+        try c.encode(barCount, forKey: .barCount)
+        try c.encodeIfPresent(lastBarCloseTime, forKey: .lastBarCloseTime)
+        var n = c.nestedUnkeyedContainer(forKey: .nodes)
+        try encodeNodes(nodes, into: &n)
+    }
+
+    /// Reads back what `encodeState` wrote, into a fresh engine of the same symbol and spec.
+    public mutating func restoreState(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: StateKeys.self)
+        barCount = try c.decode(Int.self, forKey: .barCount)
+        lastBarCloseTime = try c.decodeIfPresent(Nanos.self, forKey: .lastBarCloseTime)
+        guard let interval = try c.decodeIfPresent(Int64.self, forKey: .interval) else { return }
+        if builtInterval != interval { nodes = []; roles = []; widths = []; picks = []; build(intervalSeconds: interval) }
+        var n = try c.nestedUnkeyedContainer(forKey: .nodes)
+        try restoreNodes(&nodes, from: &n)
+    }
+}
+
+extension CrossAssetTrack {
+    private enum StateKeys: String, CodingKey { case interval, nodes, snapshots, lastCloseTime }
+
+    func encodeState(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: StateKeys.self)
+        try c.encodeIfPresent(builtInterval, forKey: .interval)
+        var n = c.nestedUnkeyedContainer(forKey: .nodes)
+        try encodeNodes(nodes, into: &n)
+        try c.encode(Array(snapshots[head...]), forKey: .snapshots)
+        try c.encode(lastCloseTime, forKey: .lastCloseTime)
+    }
+
+    mutating func restoreState(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: StateKeys.self)
+        snapshots = try c.decode([CrossAssetSnapshot].self, forKey: .snapshots)
+        head = 0
+        lastCloseTime = try c.decode(Nanos.self, forKey: .lastCloseTime)
+        guard let interval = try c.decodeIfPresent(Int64.self, forKey: .interval) else { return }
+        build(intervalSeconds: interval)
+        var n = try c.nestedUnkeyedContainer(forKey: .nodes)
+        try restoreNodes(&nodes, from: &n)
     }
 }

@@ -142,3 +142,55 @@ public struct FeaturesCore: Sendable {
         return actions
     }
 }
+
+// MARK: - Checkpoints
+
+extension FeaturesCore {
+    private enum StateKeys: String, CodingKey { case specVersion, known, lastSeen, engines, tracks, pending }
+
+    /// Writes everything the core has seen (a stage checkpoint): per symbol its engine's state, the last close time
+    /// and, for cross-asset specs, the other symbols' tracks and the bars waiting for them. The spec itself is
+    /// configuration: only its version goes along, so that a checkpoint of another spec is never read into this one.
+    public func encodeState(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: StateKeys.self)
+        try c.encode(spec.version, forKey: .specVersion)
+        try c.encode(known, forKey: .known)
+        try c.encode(lastSeen, forKey: .lastSeen)
+        var e = c.nestedUnkeyedContainer(forKey: .engines)
+        for engine in engines { try engine.encodeState(to: e.superEncoder()) }
+        var t = c.nestedUnkeyedContainer(forKey: .tracks)
+        for symbol in tracks.keys.sorted() {
+            try t.encode(symbol)
+            try tracks[symbol]!.encodeState(to: t.superEncoder())
+        }
+        try c.encode(pending, forKey: .pending)
+    }
+
+    /// Reads back what `encodeState` wrote into a fresh core of the same spec. Throws `FeatureSpecError` for a
+    /// checkpoint of another spec version (the stage then restores from its inputs).
+    public mutating func restoreState(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: StateKeys.self)
+        let version = try c.decode(UInt32.self, forKey: .specVersion)
+        guard version == spec.version else {
+            throw FeatureSpecError("the checkpoint was computed with spec version \(version), this stage computes \(spec) (version \(spec.version))")
+        }
+        var restored = FeaturesCore(spec: spec)
+        restored.known = try c.decode([Symbol].self, forKey: .known)
+        restored.lastSeen = try c.decode([Nanos].self, forKey: .lastSeen)
+        var e = try c.nestedUnkeyedContainer(forKey: .engines)
+        for symbol in restored.known {
+            var engine = FeatureEngine(symbol: symbol, spec: spec)
+            try engine.restoreState(from: e.superDecoder())
+            restored.engines.append(engine)
+        }
+        var t = try c.nestedUnkeyedContainer(forKey: .tracks)
+        while !t.isAtEnd {
+            let symbol = try t.decode(Symbol.self)
+            var track = CrossAssetTrack(symbol: symbol, spec: spec)
+            try track.restoreState(from: t.superDecoder())
+            restored.tracks[symbol] = track
+        }
+        restored.pending = try c.decode([Symbol: [Bar]].self, forKey: .pending)
+        self = restored
+    }
+}

@@ -6,7 +6,7 @@ import Foundation
 // "Bar k" below counts updates from 1.
 
 /// One-bar log return ln(closeₜ / closeₜ₋₁). Defined from bar 2.
-public struct LogReturn: Sendable {
+public struct LogReturn: Sendable, Codable {
     private var previous: Double?
 
     public init() {}
@@ -20,7 +20,7 @@ public struct LogReturn: Sendable {
 
 /// Exponential moving average with k = 2 / (n + 1), TA-Lib `EMA`: the first value, at bar n, is the simple
 /// mean of the first n inputs; afterwards emaₜ = (xₜ − emaₜ₋₁)·k + emaₜ₋₁.
-public struct EMA: Sendable {
+public struct EMA: Sendable, Codable {
     public let period: Int
     public let k: Double
     private var seedSum = 0.0
@@ -56,7 +56,7 @@ public struct EMA: Sendable {
 /// n + 1, uses the simple means of the first n gains and losses; afterwards avg = (avg·(n − 1) + x) / n.
 /// RSI = 100·avgGain / (avgGain + avgLoss), and 0 when that sum is below 10⁻⁸ (TA-Lib's `TA_IS_ZERO`), e.g.
 /// on a flat series. A series that only rises gives 100.
-public struct RSI: Sendable {
+public struct RSI: Sendable, Codable {
     public let period: Int
     private var previousClose: Double?
     private var gain = 0.0
@@ -105,7 +105,7 @@ public struct MACDValue: Sendable, Hashable {
 /// closes, so `ema_12` and MACD's fast EMA differ for a while). The line = fast − slow from bar `slow`; the
 /// signal is an EMA(signal) of the line (seeded with the mean of its first `signal` values). All three
 /// outputs start at bar slow + signal − 1 (34 for 12/26/9), as in TA-Lib.
-public struct MACD: Sendable {
+public struct MACD: Sendable, Codable {
     public let fastPeriod: Int
     public let slowPeriod: Int
     public let signalPeriod: Int
@@ -166,7 +166,7 @@ public struct BollingerValue: Sendable, Hashable {
 /// population standard deviation of the same n closes (TA-Lib's `STDDEV`; variances below 10⁻⁸ count as 0,
 /// as in TA-Lib). Defined from bar n. σ comes from `RollingStats` (Welford), which is more accurate than
 /// TA-Lib's Σx² − n·mean² on prices; the two agree to rounding.
-public struct Bollinger: Sendable {
+public struct Bollinger: Sendable, Codable {
     public let period: Int
     public let width: Double
     private var stats: RollingStats
@@ -197,7 +197,7 @@ public struct Bollinger: Sendable {
 /// first bar has none (TA-Lib's `TRANGE` starts at the second bar): TR = max(high − low, |prevClose − high|,
 /// |prevClose − low|). The first ATR, at bar n + 1, is the mean of the first n true ranges (bars 2…n+1);
 /// afterwards atr = (atr·(n − 1) + TR) / n.
-public struct ATR: Sendable {
+public struct ATR: Sendable, Codable {
     public let period: Int
     private var previousClose: Double?
     private var seedSum = 0.0
@@ -231,7 +231,7 @@ public struct ATR: Sendable {
 
 /// Rolling volatility: sample standard deviation (n − 1) of the last n one-bar log returns. Defined from
 /// bar n + 1. O(1) through `RollingStats` (windowed Welford with periodic exact recomputation).
-public struct RollingVolatility: Sendable {
+public struct RollingVolatility: Sendable, Codable {
     public let period: Int
     private var logReturn = LogReturn()
     private var stats: RollingStats

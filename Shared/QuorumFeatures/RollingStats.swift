@@ -5,7 +5,7 @@
 /// catastrophic cancellation of `Σx² − (Σx)²/n` on large, close values such as prices. To stop rounding
 /// drift from accumulating over millions of updates, M2 and the mean are recomputed exactly (two passes over
 /// the window) once every `capacity` replacements: amortised O(1).
-public struct RollingStats: Sendable {
+public struct RollingStats: Sendable, Codable {
     public let capacity: Int
     private var window: [Double] = []
     private var oldest = 0

@@ -63,21 +63,39 @@ public struct RetrainCore: Sendable {
     public struct Scored: Sendable, Equatable {
         /// The symbol's live accuracy with this bar (before a run resets it); nil while no prediction was scored.
         public var accuracy: Double?
+        /// How many scored predictions `accuracy` is over (the window restarts after a run).
+        public var samples: Int = 0
         public var retrain: Retrain?
     }
 
-    private struct SymbolState: Sendable {
+    /// A prediction made at the close `time`: whether the next bar closes higher.
+    struct Call: Sendable, Codable {
+        var time: Nanos
+        var up: Bool
+    }
+
+    struct SymbolState: Sendable, Codable {
         var firstClose: Nanos?
         var lastClose: Fixed?
         var lastJob: Nanos?
-        /// The latest prediction: made at the close `time`, it says whether the next bar closes higher.
-        var pending: (time: Nanos, up: Bool)?
+        /// The latest prediction, not scored yet.
+        var pending: Call?
         /// Hits and misses of the last `accuracyWindow` scored predictions (a ring once full).
         var outcomes: [Bool] = []
         var outcomeNext = 0
         var served = false
     }
     private var symbols: [Symbol: SymbolState] = [:]
+
+    /// What the core has seen per symbol (the policy comes from configuration): a checkpoint's content.
+    public struct Memory: Sendable, Codable {
+        var symbols: [Symbol: SymbolState]
+    }
+
+    public var memory: Memory {
+        get { Memory(symbols: symbols) }
+        set { symbols = newValue.symbols }
+    }
 
     public init(policy: RetrainPolicy) {
         self.policy = policy
@@ -86,7 +104,7 @@ public struct RetrainCore: Sendable {
     /// A prediction made at the close `time` of `symbol`'s bar; `up`: it expects the next bar to close higher.
     public mutating func prediction(symbol: Symbol, time: Nanos, up: Bool) {
         var st = symbols[symbol] ?? SymbolState()
-        st.pending = (time, up)
+        st.pending = Call(time: time, up: up)
         if !st.served {
             // The schedule starts when the symbol is first served: its model was just trained.
             st.served = true
@@ -122,11 +140,12 @@ public struct RetrainCore: Sendable {
                   sinceJob >= policy.cooldown {
             reason = .accuracy(accuracy, minimum: policy.minimumAccuracy)
         }
-        guard let reason else { return Scored(accuracy: accuracy, retrain: nil) }
+        let samples = st.outcomes.count
+        guard let reason else { return Scored(accuracy: accuracy, samples: samples, retrain: nil) }
         st.lastJob = t
         st.outcomes = []
         st.outcomeNext = 0
-        return Scored(accuracy: accuracy, retrain: Retrain(
+        return Scored(accuracy: accuracy, samples: samples, retrain: Retrain(
             symbol: symbol, intervalSeconds: intervalSeconds, trainFrom: t - policy.window - policy.validation,
             trainTo: t - policy.validation, validateTo: t, reason: reason))
     }

@@ -39,6 +39,27 @@ public struct ConsensusStage: StageLogic, StageInputs {
         columns = FeatureColumns(spec.names)
     }
 
+    /// The checkpoint: the core's pending joins, the bar intervals and the envelopes of the inputs not yet decided.
+    struct State: Codable {
+        var core: ConsensusCore.Memory
+        var intervals: [Symbol: Int64]
+        var envelopes: [Symbol: [Nanos: StateWire<Quorum_V1_Envelope>]]
+    }
+
+    public var stateFormat: Int { 1 }
+
+    public func checkpointState() throws -> [UInt8] {
+        try Self.encodeState(State(core: core.memory, intervals: intervals,
+                                   envelopes: predictionEnvelopes.mapValues { $0.mapValues(StateWire.init) }))
+    }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws {
+        let state = try Self.decodeState(State.self, bytes)
+        core.memory = state.core
+        intervals = state.intervals
+        predictionEnvelopes = state.envelopes.mapValues { $0.mapValues(\.message) }
+    }
+
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
         let actions: [ConsensusAction]
         if message.topic == featuresTopic {

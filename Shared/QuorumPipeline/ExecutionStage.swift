@@ -31,7 +31,12 @@ public struct ExecutionStage: StageLogic, StageInputs {
     private var decisionIDs: [String: String] = [:]
     /// Next `symbol_sequence` to apply per symbol, and approvals that arrived ahead of their turn.
     private var nextSequence: [Symbol: UInt64] = [:]
-    private var early: [Symbol: [UInt64: (Quorum_V1_OrderApproved, MessagePosition)]] = [:]
+    private var early: [Symbol: [UInt64: Early]] = [:]
+    /// An approval that arrived ahead of its turn, and where its record sits.
+    struct Early: Sendable, Codable {
+        var approved: StateWire<Quorum_V1_OrderApproved>
+        var position: MessagePosition
+    }
     private var pendingOrders: [OrderRow] = []
     private var pendingFills: [Fill] = []
 
@@ -54,22 +59,48 @@ public struct ExecutionStage: StageLogic, StageInputs {
             let next = nextSequence[order.symbol] ?? 1
             // Risk numbers each symbol's approvals; apply them in that order whatever order they arrive in.
             if sequence > next {
-                early[order.symbol, default: [:]][sequence] = (approved, MessagePosition(message))
+                early[order.symbol, default: [:]][sequence] = Early(approved: StateWire(approved), position: MessagePosition(message))
                 return StageStep()
             }
             if sequence != 0 && sequence < next { return .done(message) }  // applied before (redelivery)
             var step = StageStep.done(message, try submit(approved, order, replaying: replaying))
             if sequence != 0 { nextSequence[order.symbol] = sequence + 1 }
             // Approvals that were waiting for this one.
-            while let following = nextSequence[order.symbol], let (waiting, position) = early[order.symbol]?.removeValue(forKey: following) {
-                step.outputs += try submit(waiting, try waiting.paperOrder(), replaying: replaying)
-                step.completed.append(position)
+            while let following = nextSequence[order.symbol], let waiting = early[order.symbol]?.removeValue(forKey: following) {
+                step.outputs += try submit(waiting.approved.message, try waiting.approved.message.paperOrder(), replaying: replaying)
+                step.completed.append(waiting.position)
                 nextSequence[order.symbol] = following + 1
             }
             return step
         }
         let bar = try Bar(wire: try message.decode(Quorum_V1_Bar.self))
         return .done(message, try publish(exchange.handle(.bar(bar)), replaying: replaying))
+    }
+
+    /// The checkpoint: the paper exchange (ledger, working orders, recent bars), what each open order continues, and the
+    /// approvals waiting for their turn. Orders and fills not recorded yet are not in it: a checkpoint is taken after
+    /// `persist`.
+    struct State: Codable {
+        var exchange: PaperExchange.Memory
+        var causes: [String: StateWire<Quorum_V1_Envelope>]
+        var decisionIDs: [String: String]
+        var nextSequence: [Symbol: UInt64]
+        var early: [Symbol: [UInt64: Early]]
+    }
+
+    public var stateFormat: Int { 1 }
+
+    public func checkpointState() throws -> [UInt8] {
+        try Self.encodeState(State(exchange: exchange.memory, causes: causes.mapValues(StateWire.init), decisionIDs: decisionIDs,
+                                   nextSequence: nextSequence, early: early))
+    }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws {
+        let state = try Self.decodeState(State.self, bytes)
+        exchange.memory = state.exchange
+        causes = state.causes.mapValues(\.message)
+        (decisionIDs, nextSequence, early) = (state.decisionIDs, state.nextSequence, state.early)
+        bookChanged = true  // the restored book goes to the hot state with the first batch
     }
 
     private mutating func submit(_ approved: Quorum_V1_OrderApproved, _ order: PaperOrder, replaying: Bool) throws -> [OutgoingMessage] {

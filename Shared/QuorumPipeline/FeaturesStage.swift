@@ -41,6 +41,22 @@ public struct FeaturesStage: StageLogic, StageInputs {
         return .done(message, outputs)
     }
 
+    /// The checkpoint holds the core's indicator state per symbol (`FeaturesCore.encodeState`); one of another feature
+    /// spec is not used.
+    public var stateFormat: Int { 1 }
+
+    public func checkpointState() throws -> [UInt8] { try StateEncoder().encode { try core.encodeState(to: $0) } }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws {
+        var restored = core
+        do {
+            try StateDecoder().restore(from: bytes) { try restored.restoreState(from: $0) }
+        } catch let error as FeatureSpecError {
+            throw CheckpointMismatch(error.description)
+        }
+        core = restored
+    }
+
     public mutating func persist() async throws {
         guard let hotState, !latest.isEmpty else { return }
         for (symbol, vector) in latest.sorted(by: { $0.key < $1.key }) {

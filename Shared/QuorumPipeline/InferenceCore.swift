@@ -36,6 +36,12 @@ public struct InferenceCore: Sendable {
         self.keepsHistory = keepsHistory
     }
 
+    /// The warm vectors remembered per symbol, oldest first (a checkpoint's content: the models come from the registry).
+    public var recentVectors: [Symbol: Deque<[Double]>] {
+        get { history }
+        set { history = newValue }
+    }
+
     /// Whether a served model reads a window of vectors (its history is then state to rebuild).
     public var servesSequenceModel: Bool { models.values.contains { $0.model.sequenceLength > 1 } }
 

@@ -95,6 +95,16 @@ public struct InferenceStage: StageLogic, StageInputs {
         return .done(message)
     }
 
+    /// The checkpoint holds each symbol's recent warm vectors (a sequence model's windows); the served models come from
+    /// the registry at start-up and from the `models` events after the checkpoint.
+    public var stateFormat: Int { 1 }
+
+    public func checkpointState() throws -> [UInt8] { try Self.encodeState(core.recentVectors) }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws {
+        core.recentVectors = try Self.decodeState([Symbol: Deque<[Double]>].self, bytes)
+    }
+
     public mutating func persist() async throws {
         guard let hotState, !changedPointers.isEmpty else { return }
         for (symbol, id) in changedPointers.sorted(by: { $0.key < $1.key }) {

@@ -1,6 +1,7 @@
 import DequeModule
 import Histogram
 import Foundation
+import QuorumAlerts
 import QuorumBus
 import QuorumFeatures
 import QuorumML
@@ -45,6 +46,18 @@ public struct MonitorSnapshot: Sendable, Codable {
     public var liveAccuracy: [String: Double]
     public var retrainJobsPublished: Int
     public var lastEventTime: [String: String]
+    /// One alert as the status page shows it.
+    public struct AlertView: Sendable, Codable, Hashable {
+        public var id: String
+        public var severity: String
+        public var code: String
+        public var message: String
+        public var time: String
+    }
+    /// Alerts raised and not resolved, oldest first (nil in snapshots written before alerts existed).
+    public var activeAlerts: [AlertView]?
+    /// The latest alerts raised or resolved, newest first (at most 50).
+    public var recentAlerts: [AlertView]?
 }
 
 /// Where the monitor's measurements go besides its own pages: the service exports them as Prometheus histograms and
@@ -68,6 +81,8 @@ public final class MonitorStats: Sendable {
         var accuracy: [String: Double] = [:]
         var retrainJobs = 0
         var lastEvent: [String: Int64] = [:]
+        var activeAlerts: [RaisedAlert] = []
+        var recentAlerts: Deque<RaisedAlert> = []
     }
     let state = Mutex(State())
     /// Also told every latency and accuracy (Prometheus in the cluster).
@@ -81,6 +96,23 @@ public final class MonitorStats: Sendable {
         state.withLock { $0.lag[group, default: [:]][topic] = lag }
     }
 
+    /// Records what the alert rules changed (the dashboard's alert tables).
+    func alertsChanged(_ changes: [AlertChange], active: [RaisedAlert]) {
+        guard !changes.isEmpty else { return }
+        state.withLock { s in
+            s.activeAlerts = active
+            for change in changes {
+                s.recentAlerts.prepend(change.alert)
+                if s.recentAlerts.count > 50 { s.recentAlerts.removeLast() }
+            }
+        }
+    }
+
+    static func view(_ a: RaisedAlert) -> MonitorSnapshot.AlertView {
+        MonitorSnapshot.AlertView(id: a.id, severity: a.severity.rawValue, code: a.code, message: a.message,
+                                  time: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(a.time) / 1e9)))
+    }
+
     public func snapshot() -> MonitorSnapshot {
         state.withLock { s in
             func latency(_ r: LatencySeries) -> MonitorSnapshot.Latency {
@@ -92,7 +124,8 @@ public final class MonitorStats: Sendable {
                 lag: s.lag, liveAccuracy: s.accuracy, retrainJobsPublished: s.retrainJobs,
                 lastEventTime: s.lastEvent.mapValues { ns in
                     ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
-                })
+                },
+                activeAlerts: s.activeAlerts.map(Self.view), recentAlerts: s.recentAlerts.map(Self.view))
         }
     }
 
@@ -114,11 +147,16 @@ public final class MonitorStats: Sendable {
         }
         let counts = s.messages.sorted { $0.key < $1.key }.map { "<tr><td>\($0.key)</td><td>\($0.value)</td><td>\(s.lastEventTime[$0.key] ?? "")</td></tr>" }.joined()
         let lags = s.lag.sorted { $0.key < $1.key }.flatMap { g in g.value.sorted { $0.key < $1.key }.map { "<tr><td>\(g.key)</td><td>\($0.key)</td><td>\($0.value)</td></tr>" } }.joined()
+        func alertRows(_ list: [MonitorSnapshot.AlertView]?) -> String {
+            (list ?? []).map { "<tr><td>\(escape($0.time))</td><td>\(escape($0.severity))</td><td>\(escape($0.code))</td><td style=\"text-align:left\">\(escape($0.message))</td></tr>" }.joined()
+        }
         let acc = s.liveAccuracy.sorted { $0.key < $1.key }.map { "<tr><td>\($0.key)</td><td>\(String(format: "%.3f", $0.value))</td></tr>" }.joined()
         return """
         <!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2"><title>Quorum status</title>
         <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child{text-align:left}</style>
         </head><body><h1>Quorum cluster status</h1>
+        <h2>Active alerts</h2><table><tr><th>since</th><th>severity</th><th>rule</th><th>message</th></tr>\(alertRows(s.activeAlerts))</table>
+        <h2>Recent alerts</h2><table><tr><th>time</th><th>severity</th><th>code</th><th>message</th></tr>\(alertRows(s.recentAlerts))</table>
         <h2>Topics</h2><table><tr><th>topic</th><th>messages</th><th>last event time</th></tr>\(counts)</table>
         <h2>Stage latency (ts_init − cause ts_init, ms)</h2><table><tr><th>stage</th><th>n</th><th>p50</th><th>p99</th></tr>\(rows(s.stageLatency))</table>
         <h2>Bar → message latency (ms)</h2><table><tr><th>topic</th><th>n</th><th>p50</th><th>p99</th></tr>\(rows(s.endToEndLatency))</table>
@@ -130,16 +168,30 @@ public final class MonitorStats: Sendable {
     }
 }
 
+/// Text made safe for HTML (alert messages quote service answers and reasons).
+func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+}
+
 /// `quorum-monitor`: reads every data topic (read-only), keeps counters and latencies in `MonitorStats`, and
 /// publishes retraining jobs for symbols that are being served (predictions seen) on an event-time schedule or
 /// when the model's live accuracy decays: when is decided by its core, `RetrainCore` (QuorumML), fed the bars and
 /// predictions. Initial models come from an explicit `quorum train`.
+///
+/// Alerts: its alert rules, `AlertRulesCore` (QuorumAlerts), are fed the bars, fills (execution reports), risk's kill
+/// switch alerts, live accuracy, dead letters (it reads every `.dlq` topic too) and the lag and readiness samples its
+/// pollers leave in `AlertObservations`; what they raise or resolve is published on `alerts` (source `quorum-monitor`,
+/// the alert id as envelope id) and handed to the `AlertRecordSink` in `persist` (Postgres, then webhook delivery),
+/// before the batch's offsets are committed. The stage restores its state at start-up (its checkpoint, then its inputs
+/// after it), so the account's equity and the raised alerts are what they were (outputs of the restore are not published
+/// again).
 public struct MonitorStage: StageLogic, StageInputs {
     public static let defaultGroup = "quorum-monitor"
-    public static let inputTopics: [TopicSpec] = Topic.all
+    public static let inputTopics: [TopicSpec] = Topic.allWithDeadLetters
     public let group: String
     public let inputs: [String]
-    public var rebuildsState: Bool { false }
+    public var rebuildsState: Bool { rules != nil }
+    public var wantsTicks: Bool { rules != nil }
     let stats: MonitorStats
     /// The feature spec the retraining jobs name (`features.spec`).
     let featureSpec: FeatureSpec
@@ -157,10 +209,34 @@ public struct MonitorStage: StageLogic, StageInputs {
     private var retrain: RetrainCore
     /// Symbols whose predictions the monitor has seen.
     private var predicted: Set<String> = []
+    /// The alert rules (nil: the monitor raises no alerts).
+    public private(set) var rules: AlertRulesCore?
+    let alertSink: (any AlertRecordSink)?
+    let observations: AlertObservations?
+    let alertsTopic: String
+    let reportsTopic: String
+    /// Full name of each dead-letter topic → its data topic's short name (`md.bars`).
+    let deadLetterTopics: [String: String]
+    /// Alerts raised or resolved since the last `persist`.
+    private var pendingAlerts: [RaisedAlert] = []
+    private var replayingNow = false
 
+    /// - Parameters:
+    ///   - rules: the alert rules with their thresholds; nil raises no alerts (and the stage does not rebuild its state).
+    ///   - alertSink: where raised alerts are made durable and delivered.
+    ///   - observations: lag and readiness samples of the pollers.
     public init(namer: TopicNamer, stats: MonitorStats, policy: RetrainPolicy = RetrainPolicy(), featureSpec: FeatureSpec = .default,
+                rules: AlertRulesCore? = nil, alertSink: (any AlertRecordSink)? = nil, observations: AlertObservations? = nil,
                 group: String = defaultGroup) {
         self.group = namer.group(group)
+        self.rules = rules
+        self.alertSink = alertSink
+        self.observations = observations
+        alertsTopic = namer.name(Topic.alerts)
+        reportsTopic = namer.name(Topic.executionReports)
+        deadLetterTopics = Dictionary(uniqueKeysWithValues: Topic.all.map {
+            (namer.deadLetterName($0), String($0.name.dropFirst("quorum.v1.".count)))
+        })
         self.stats = stats
         self.featureSpec = featureSpec
         retrain = RetrainCore(policy: policy)
@@ -174,13 +250,96 @@ public struct MonitorStage: StageLogic, StageInputs {
     }
 
     public mutating func handle(_ message: IncomingMessage, replaying: Bool) throws -> StageStep {
+        replayingNow = replaying
+        var step = StageStep()
+        if !replaying { step.outputs += try drainObservations() }
+        if let topic = deadLetterTopics[message.topic] {
+            stats.state.withLock { $0.messages[topic + ".dlq", default: 0] += 1 }
+            // Counted on arrival (wall time), so not while rebuilding: a restart forgets the window's letters, and a
+            // letter delivered again keeps its id (partition and offset).
+            if !replaying {
+                step.outputs += try feed(.deadLetter(topic: topic, partition: message.partition, offset: message.offset), now: wallClockNanos(),
+                                         cause: nil)
+            }
+            step.append(.done(message))
+            return step
+        }
         // Read-only: a record the monitor cannot read is counted, never dead-lettered (the topic's owner does that).
         do {
-            return try observe(message)
+            step.append(try observe(message))
         } catch {
             stats.state.withLock { $0.messages["unreadable"] = ($0.messages["unreadable"] ?? 0) + 1 }
-            return .done(message)
+            step.append(.done(message))
         }
+        return step
+    }
+
+    /// Feeds the pollers' samples and resolves what time alone ends (quiet dead-letter topics).
+    ///
+    /// A tick is never part of a rebuild's input, so it counts as live: an idle cluster still gets its lag and readiness
+    /// alerts after a monitor restart. (The host drops the outputs of the one tick that ends a rebuild; alerts raised
+    /// there are still stored and delivered by the next `persist`, only their `alerts` record is missing.)
+    public mutating func tick() throws -> StageStep {
+        replayingNow = false
+        guard var core = rules else { return StageStep() }
+        var outputs = try drainObservations()
+        let changes = core.tick(now: wallClockNanos())
+        rules = core
+        outputs += try publish(changes, cause: nil)
+        return StageStep(outputs: outputs)
+    }
+
+    /// Makes the alerts raised since the last call durable (and hands them on for delivery).
+    public mutating func persist() async throws {
+        guard !pendingAlerts.isEmpty else { return }
+        if let alertSink { try await alertSink.record(pendingAlerts) }
+        pendingAlerts = []
+    }
+
+    private mutating func drainObservations() throws -> [OutgoingMessage] {
+        guard rules != nil, let observations else { return [] }
+        var outputs: [OutgoingMessage] = []
+        for o in observations.drain() { outputs += try feed(o.event, now: o.now, cause: nil) }
+        return outputs
+    }
+
+    /// Feeds one event to the alert rules; returns the alert records of what changed.
+    private mutating func feed(_ event: AlertEvent, now: Nanos = 0, cause: Quorum_V1_Envelope?) throws -> [OutgoingMessage] {
+        guard var core = rules else { return [] }
+        let changes = core.handle(event, now: now)
+        rules = core
+        return try publish(changes, cause: cause)
+    }
+
+    /// The `alerts` records of `changes`, queued for `persist` too (nothing new while rebuilding: it was done before).
+    private mutating func publish(_ changes: [AlertChange], cause: Quorum_V1_Envelope?) throws -> [OutgoingMessage] {
+        guard !changes.isEmpty else { return [] }
+        stats.alertsChanged(changes, active: rules?.activeAlerts ?? [])
+        guard !replayingNow else { return [] }
+        return try changes.map { change in
+            let alert = change.alert
+            pendingAlerts.append(alert)
+            return try OutgoingMessage(topic: alertsTopic, key: stamp.producer, message: alert.wire(stamp: stamp, cause: cause),
+                                       eventTimeNs: alert.time)
+        }
+    }
+
+    /// The checkpoint holds the retraining schedule and live accuracy per symbol (`RetrainCore.Memory`) and what the alert
+    /// rules have seen (`AlertRulesCore.Memory`: the account, the raised alerts); the counters and latencies of the status
+    /// page start again with each process.
+    public var stateFormat: Int { 1 }
+
+    struct State: Codable {
+        var retrain: RetrainCore.Memory
+        var rules: AlertRulesCore.Memory?
+    }
+
+    public func checkpointState() throws -> [UInt8] { try Self.encodeState(State(retrain: retrain.memory, rules: rules?.memory)) }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws {
+        let state = try Self.decodeState(State.self, bytes)
+        retrain.memory = state.retrain
+        if let memory = state.rules { rules?.memory = memory }
     }
 
     private mutating func observe(_ message: IncomingMessage) throws -> StageStep {
@@ -205,12 +364,21 @@ public struct MonitorStage: StageLogic, StageInputs {
         }
         var outputs: [OutgoingMessage] = []
         if message.topic == barsTopic {
-            outputs = try onBar(try message.decode(Quorum_V1_Bar.self))
+            outputs = try onBar(try message.decode(Quorum_V1_Bar.self), cause: envelope)
         } else if message.topic == predictionsTopic {
             let p = try message.decode(Quorum_V1_Prediction.self)
             retrain.prediction(symbol: Symbol(p.symbol), time: p.envelope.tsEventNs, up: p.probUp > 0.5)
             // A served symbol's accuracy series exists from its first prediction: NaN until a prediction is scored.
             if predicted.insert(p.symbol).inserted { stats.observer?.liveAccuracy(symbol: p.symbol, accuracy: .nan) }
+        } else if message.topic == reportsTopic, rules != nil {
+            if let fill = try message.decode(Quorum_V1_ExecutionReport.self).fill() { outputs = try feed(.fill(fill), cause: envelope) }
+        } else if message.topic == alertsTopic, rules != nil {
+            // Risk's kill switch (the monitor's own alerts on this topic are skipped).
+            let alert = try message.decode(Quorum_V1_Alert.self)
+            if envelope.producer != stamp.producer, alert.code == "KILL_SWITCH_ON" || alert.code == "KILL_SWITCH_OFF" {
+                outputs = try feed(.killSwitch(on: alert.code == "KILL_SWITCH_ON", reason: alert.message, time: envelope.tsEventNs),
+                                   cause: envelope)
+            }
         }
         return .done(message, outputs)
     }
@@ -222,19 +390,39 @@ public struct MonitorStage: StageLogic, StageInputs {
         if order.count > remember, let oldest = order.popFirst() { tsInit[oldest] = nil }
     }
 
-    private mutating func onBar(_ wire: Quorum_V1_Bar) throws -> [OutgoingMessage] {
+    private mutating func onBar(_ wire: Quorum_V1_Bar, cause: Quorum_V1_Envelope) throws -> [OutgoingMessage] {
         let bar = try Bar(wire: wire)
         let scored = retrain.bar(symbol: bar.symbol, openTime: bar.openTime, closeTime: bar.closeTime, close: bar.close,
                                  intervalSeconds: bar.intervalSeconds)
+        var alerts = try feed(.bar(bar), cause: cause)
         if let accuracy = scored.accuracy {
             stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy }
             stats.observer?.liveAccuracy(symbol: bar.symbol.name, accuracy: accuracy)
+            alerts += try feed(.accuracy(symbol: bar.symbol, accuracy: accuracy, samples: scored.samples, time: bar.closeTime), cause: cause)
         }
-        guard let run = scored.retrain else { return [] }
+        guard let run = scored.retrain else { return alerts }
         let jobs = TrainingJobs.make(symbol: run.symbol, intervalSeconds: run.intervalSeconds, trainFrom: run.trainFrom,
                                      trainTo: run.trainTo, validateTo: run.validateTo, spec: featureSpec, stamp: stamp)
         let outputs = try jobs.map { try OutgoingMessage(topic: jobsTopic, key: $0.jobID, message: $0, eventTimeNs: run.validateTo) }
         stats.state.withLock { $0.retrainJobs += jobs.count }
-        return outputs
+        return alerts + outputs
+    }
+}
+
+extension RaisedAlert {
+    /// The wire record (`quorum.v1.Alert`): the alert id is the envelope id; rule and subject are labels too.
+    func wire(stamp: EnvelopeStamp, cause: Quorum_V1_Envelope?) -> Quorum_V1_Alert {
+        var a = Quorum_V1_Alert()
+        a.envelope = stamp.envelope(id: id, tsEvent: time, cause: cause)
+        switch severity {
+        case .info: a.severity = .info
+        case .warning: a.severity = .warning
+        case .critical: a.severity = .critical
+        }
+        a.source = stamp.producer
+        a.code = code
+        a.message = message
+        a.labels = labels.merging(["rule": rule.rawValue, "subject": subject]) { $1 }
+        return a
     }
 }

@@ -34,9 +34,55 @@ public struct RiskStage: StageLogic, StageInputs {
     let denialSink: (any DenialRecordSink)?
 
     /// A decision's envelope (the cause of what it produces) and where its record sits.
-    struct Cause: Sendable {
+    struct Cause: Sendable, Codable {
         var envelope: Quorum_V1_Envelope
         var position: MessagePosition
+
+        init(envelope: Quorum_V1_Envelope, position: MessagePosition) {
+            self.envelope = envelope
+            self.position = position
+        }
+
+        private enum CodingKeys: String, CodingKey { case envelope, position }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            envelope = try c.decode(StateWire<Quorum_V1_Envelope>.self, forKey: .envelope).message
+            position = try c.decode(MessagePosition.self, forKey: .position)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(StateWire(envelope), forKey: .envelope)
+            try c.encode(position, forKey: .position)
+        }
+    }
+
+    /// The checkpoint: the sequencer (held decisions and reports, the core's positions, cash, kill switch, …) and what
+    /// each held input stands for. Denials, exposure and kill-switch changes not persisted yet are not in it: a
+    /// checkpoint is taken after `persist`.
+    struct State: Codable {
+        var sequencer: RiskSequencer.Memory
+        var causes: [RiskSequencer.Tag: Cause]
+        var reportPositions: [RiskSequencer.Tag: MessagePosition]
+        var nextTag: RiskSequencer.Tag
+    }
+
+    public var stateFormat: Int { 1 }
+
+    public func checkpointState() throws -> [UInt8] {
+        try Self.encodeState(State(sequencer: sequencer.memory, causes: causes, reportPositions: reportPositions, nextTag: nextTag))
+    }
+
+    public mutating func restoreState(_ bytes: [UInt8]) throws {
+        let state = try Self.decodeState(State.self, bytes)
+        sequencer.memory = state.sequencer
+        (causes, reportPositions, nextTag) = (state.causes, state.reportPositions, state.nextTag)
+        // Silence is measured from the restart: a symbol that stays silent lets the others go after the idle timeout.
+        if idleTimeout != nil {
+            let now = ContinuousClock.now
+            for symbol in sequencer.symbols { lastArrival[symbol] = now }
+        }
     }
     private var sequencer: RiskSequencer
     /// What each tag handed to the sequencer stands for, until the sequencer gives it back.

@@ -1,3 +1,4 @@
+import QuorumAlerts
 import QuorumExecution
 import QuorumModel
 import QuorumRisk
@@ -48,4 +49,10 @@ public protocol ExecutionRecordSink: Sendable {
 /// Durable audit of risk denials.
 public protocol DenialRecordSink: Sendable {
     func record(_ denials: [OrderDenial]) async throws
+}
+
+/// Where the monitor puts the alerts its rules raise or resolve: stored durably (Postgres) before the batch's offsets are
+/// committed, and handed on for delivery to people. Must be idempotent: alert ids are deterministic.
+public protocol AlertRecordSink: Sendable {
+    func record(_ alerts: [RaisedAlert]) async throws
 }

@@ -27,7 +27,7 @@ public struct StageStep: Sendable {
 }
 
 /// Where a consumed record sits: enough to commit it.
-public struct MessagePosition: Sendable, Hashable {
+public struct MessagePosition: Sendable, Hashable, Codable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
@@ -73,12 +73,23 @@ public protocol StageLogic: Sendable {
     mutating func tick() throws -> StageStep
     /// Makes the effects of everything handled since the last call durable (Postgres, Redis).
     mutating func persist() async throws
+
+    /// The version of `checkpointState`'s form, 0 for a stage that keeps no checkpoint. Bump it whenever the state's
+    /// shape changes: a checkpoint of another version is not used (the stage then restores from its inputs).
+    var stateFormat: Int { get }
+    /// The stage's whole state as bytes, for a checkpoint (`StageCheckpoint`); called between batches, after `persist`.
+    func checkpointState() throws -> [UInt8]
+    /// Replaces the state with a checkpoint's, before any input is handled.
+    mutating func restoreState(_ bytes: [UInt8]) throws
 }
 
 extension StageLogic {
     public var wantsTicks: Bool { false }
     public mutating func tick() -> StageStep { StageStep() }
     public mutating func persist() async throws {}
+    public var stateFormat: Int { 0 }
+    public func checkpointState() throws -> [UInt8] { [] }
+    public mutating func restoreState(_ bytes: [UInt8]) throws {}
 }
 
 /// Where a `StageHost` is in its life and what keeps it from making progress, readable from any task: the service's
@@ -87,7 +98,7 @@ public final class StageProgress: Sendable {
     public enum Phase: Sendable, Equatable {
         /// `run` has not started the rebuild or the live consumer yet.
         case starting
-        /// Restoring state from the inputs: `done` of `of` records.
+        /// Restoring state (from its checkpoint and) from the inputs: `done` of `of` records.
         case rebuilding(done: Int, of: Int64)
         /// Handling live input.
         case running
@@ -175,17 +186,30 @@ public struct StageHostOptions: Sendable {
     /// How long the consumer may own no partition before the host replaces it by a new member of the group (again after
     /// the same time while it still owns none). Above the broker's assignment delay (about half the session timeout).
     public var rejoinAfter: Duration = .seconds(10)
+    /// Where the stage keeps its checkpoints; nil: none (the stage rebuilds from its inputs at every start).
+    public var checkpoints: (any CheckpointStore)?
+    /// How often (at most) a checkpoint is written, between batches; one is also written when the stage stops.
+    public var checkpointInterval: Duration = .seconds(30)
 
     public init() {}
 }
 
-/// Runs a `StageLogic` on a `MessageBus`: rebuild, then consume → handle → persist → publish → commit, in batches.
+/// Runs a `StageLogic` on a `MessageBus`: restore, then consume → handle → persist → publish → commit, in batches.
 ///
-/// - Rebuild: a restarted stage (kill -9 included) first reads its inputs from the beginning up to the
-///   group's committed offsets, with a throw-away consumer group that never commits, and feeds them with
-///   `replaying: true`. The stage's state is then what it was when those offsets were committed; outputs of
-///   that part are not published again. Everything after the committed offsets is delivered again and handled
-///   normally (outputs have deterministic ids, so a record published twice is recognised downstream).
+/// - Checkpoints: with a `CheckpointStore` (`StageHostOptions.checkpoints`) and a logic that keeps one
+///   (`stateFormat` > 0), the host writes the logic's state with the input positions it covers every
+///   `checkpointInterval`, between batches (after the batch's effects were persisted, its outputs published and its
+///   completed offsets marked), and when it stops. A crash between two checkpoints loses nothing: the records after
+///   the last one are replayed (below). Postgres keeps the cluster's checkpoints, one row per group.
+/// - Restore: a restarted stage (kill -9 included) first restores its newest checkpoint, then reads its inputs from
+///   the checkpoint's positions (from the beginning without one, when `rebuildsState`) up to the group's committed
+///   offsets, with a throw-away consumer group that never commits, and feeds them with `replaying: true`. The
+///   stage's state is then what it was when those offsets were committed; outputs of that part are not published
+///   again. Everything after the committed offsets is delivered again and handled normally (outputs have
+///   deterministic ids, so a record published twice is recognised downstream), except records the checkpoint
+///   already covers (a checkpoint can be newer than the last commit): they are not handled twice. Records the
+///   restore needs that retention deleted stop the stage with `StateGap` when a checkpoint was restored (its state
+///   would be wrong), and are reported in the log without one (a first start on old topics).
 /// - Batching: messages that have already arrived are handled together; their effects are persisted, then
 ///   their outputs published (waiting for the broker's acknowledgement), then their offsets committed.
 /// - Commits are contiguous per partition: an offset is committed only when it and every earlier offset of
@@ -218,6 +242,17 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     public private(set) var publishedCount = 0
     public private(set) var rebuiltCount = 0
     public private(set) var deadLetterCount = 0
+    /// Checkpoints written by this host (tests, logs).
+    public private(set) var checkpointCount = 0
+    /// Per input partition, the first offset not handled into the state yet (the checkpoint's positions).
+    private var handledNext: [TopicPartition: Int64] = [:]
+    /// What the restored checkpoint covers beyond the committed offsets: records below `next` are in the state and are
+    /// not handled again when delivered; of those, `pending` ones complete later (the stage releases them).
+    private var coveredByCheckpoint: [TopicPartition: (next: Int64, pending: Set<Int64>)] = [:]
+    /// The restored checkpoint's held-back records not completed since (whether delivered again yet or not).
+    private var restoredPending: [TopicPartition: Set<Int64>] = [:]
+    private var checkpointSequence: Int64 = 0
+    private var lastCheckpoint: ContinuousClock.Instant?
     /// Called after each committed batch with what it did and the logic as it now is (metrics; runs on the host's task).
     public var onBatchReport: (@Sendable (StageBatchReport, Logic) -> Void)?
     private var batchReport = StageBatchReport()
@@ -239,9 +274,12 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     /// Stops `run`: the in-flight batch is finished, published and committed, then `run` returns.
     public func stop() { consumerBox.interrupt() }
 
+    /// True when the stage keeps checkpoints in a store.
+    private var checkpointing: Bool { options.checkpoints != nil && logic.stateFormat > 0 }
+
     public func run() async throws {
         defer { progress.set(.stopped) }
-        if logic.rebuildsState { try await rebuild() }
+        if logic.rebuildsState || checkpointing { try await rebuild() }
         if consumerBox.isStopped { return }
         let producer = try bus.makeProducer(clientID: options.clientID)
         self.producer = producer
@@ -255,6 +293,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             try await consume(&consumer, pending: &step)
             try await flush(&step, consumer: consumer)
             try await consumer.commitNow()
+            try await checkpoint(force: true)
         } catch is StopWhileRetrying {
             logger.warning("stopped while a batch could not be persisted or published; it is handled again after the restart",
                            metadata: ["group": .string(logic.group)])
@@ -314,8 +353,14 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             handledTotal.add(1, ordering: .relaxed)
             batchReport.handled(message.topic)
             tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
+            handledNext[message.topicPartition] = max(handledNext[message.topicPartition] ?? 0, message.offset + 1)
             do {
-                step.append(try logic.handle(message, replaying: false))
+                if let covered = coveredByCheckpoint[message.topicPartition], message.offset < covered.next {
+                    // In the restored state already: not handled twice; a held-back one completes when the stage releases it.
+                    if !covered.pending.contains(message.offset) { step.append(.done(message)) }
+                } else {
+                    step.append(try logic.handle(message, replaying: false))
+                }
             } catch let rejection as RejectedMessage {
                 deadLetterCount += 1
                 batchReport.deadLettered(message.topic, rejection.reason)
@@ -378,7 +423,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             batchReport.published(outputs)
         }
         for position in step.completed {
-            tracks[position.topicPartition]?.completed(position.offset)
+            // A record restored as held back may complete before it is delivered again: its track starts here.
+            tracks[position.topicPartition, default: PartitionTrack()].completed(position.offset)
+            restoredPending[position.topicPartition]?.remove(position.offset)
         }
         for (tp, var track) in tracks {
             if let offset = track.advance() {
@@ -390,6 +437,35 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         batchReport.finish()
         onBatchReport?(batchReport, logic)
         batchReport = StageBatchReport()
+        try await checkpoint(force: false)
+    }
+
+    /// Writes a checkpoint when the stage keeps them and `checkpointInterval` has passed (or `force`). Called between
+    /// batches, so the state matches `handledNext` and every output produced so far is published. A failure to save is
+    /// logged, not thrown: nothing is lost (the restore replays from the previous checkpoint), and the next attempt
+    /// comes after another interval.
+    private func checkpoint(force: Bool) async throws {
+        guard let store = options.checkpoints, logic.stateFormat > 0 else { return }
+        if !force, let last = lastCheckpoint, ContinuousClock.now - last < options.checkpointInterval { return }
+        lastCheckpoint = .now
+        let positions = handledNext.sorted { $0.key < $1.key }.map { tp, next in
+            StageCheckpoint.Position(topic: tp.topic, partition: tp.partition, next: next,
+                                     pending: Set(tracks[tp]?.pending ?? []).union(restoredPending[tp] ?? []).sorted())
+        }
+        let state = try logic.checkpointState()  // an error here is a bug of the logic's state: fails the run like handle's
+        checkpointSequence += 1
+        let checkpoint = StageCheckpoint(group: logic.group, format: logic.stateFormat, sequence: checkpointSequence,
+                                         positions: positions, state: state)
+        do {
+            try await store.save(checkpoint)
+            checkpointCount += 1
+            logger.debug("checkpoint written", metadata: ["group": .string(logic.group), "bytes": .stringConvertible(state.count),
+                                                          "sequence": .stringConvertible(checkpointSequence)])
+        } catch {
+            logger.warning("checkpoint not written; the next attempt follows after the checkpoint interval", metadata: [
+                "group": .string(logic.group), "error": .string(String(describing: error)),
+            ])
+        }
     }
 
     /// Runs `body` until it succeeds, with backoff (100 ms doubling to 5 s). After `retryLimit` failures in a row the
@@ -462,44 +538,79 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         }
     }
 
-    // MARK: Rebuild
+    // MARK: Restore
 
-    /// Feeds the inputs from the beginning up to the group's committed offsets with `replaying: true`.
+    /// Restores the stage's state: its newest checkpoint (when it keeps them), then the inputs from the checkpoint's
+    /// positions — from the beginning without one — up to the group's committed offsets, fed with `replaying: true`.
+    /// A stage that does not `rebuildsState` and has no checkpoint starts empty at its committed offsets.
     public func rebuild() async throws {
+        var from: [TopicPartition: Int64] = [:]
+        let restored = try await restoreCheckpoint()
+        if let restored {
+            for p in restored.positions {
+                from[p.topicPartition] = p.next
+                handledNext[p.topicPartition] = p.next
+                coveredByCheckpoint[p.topicPartition] = (p.next, Set(p.pending))
+                if !p.pending.isEmpty { restoredPending[p.topicPartition] = Set(p.pending) }
+            }
+            checkpointSequence = restored.sequence
+        } else if !logic.rebuildsState {
+            _ = try logic.tick()
+            return
+        }
+        // What to replay: each partition from where the state stands up to its committed offset (a fresh group has none).
         var targets: [TopicPartition: Int64] = [:]
+        var lows: [TopicPartition: Int64] = [:]
         for topic in logic.inputs {
-            // Only the committed offsets: a fresh group has none and starts at once. (Records below a target that
-            // retention deleted end the wait too: the first record seen is then already at or past the target.)
             let committed = try await bus.committedOffsets(group: logic.group, topic: topic)
-            for (partition, offset) in committed where offset > 0 {
-                targets[TopicPartition(topic: topic, partition: partition)] = offset
+            let marks = committed.isEmpty ? [:] : try await bus.watermarks(topic: topic)
+            for (partition, offset) in committed {
+                let tp = TopicPartition(topic: topic, partition: partition)
+                guard offset > (from[tp] ?? 0) else { continue }
+                targets[tp] = offset
+                lows[tp] = marks[partition]?.low ?? 0
             }
         }
+        try checkForGaps(targets: targets, from: from, lows: lows, restored: restored != nil)
         if targets.isEmpty {
             _ = try logic.tick()
             return
         }
         let started = ContinuousClock.now
-        let total = targets.values.reduce(0, +)
+        let total = targets.reduce(Int64(0)) { $0 + $1.value - max(from[$1.key] ?? 0, lows[$1.key] ?? 0) }
         logger.info("rebuilding state from inputs", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(total),
+            "from.checkpoint": .stringConvertible(restored?.sequence ?? 0),
         ])
         progress.set(.rebuilding(done: 0, of: total))
         let rebuildGroup = "\(logic.group).rebuild.\(wallClockNanos())"
+        // The throw-away group starts where the checkpoint stands (committed offsets set before it has a member).
+        for topic in logic.inputs {
+            let start = from.filter { $0.key.topic == topic && targets[$0.key] != nil }
+            if !start.isEmpty {
+                try await bus.setCommittedOffsets(group: rebuildGroup, topic: topic,
+                                                  offsets: Dictionary(uniqueKeysWithValues: start.map { ($0.key.partition, $0.value) }))
+            }
+        }
         let consumer = try bus.makeConsumer(group: rebuildGroup, topics: logic.inputs, clientID: options.clientID + "-rebuild",
                                             startAt: .earliest)
         consumerBox.set(consumer)
-        var remaining = Set(targets.keys)
+        // A partition is done once its record before the target was fed, or when the first record seen is already at or
+        // past the target (retention deleted the ones before).
+        var remaining = Set(targets.filter { $0.value > (lows[$0.key] ?? 0) }.keys)
         var lastLog = ContinuousClock.now
         while !remaining.isEmpty, let m = try await consumer.next() {
             if rebuiltCount % 1024 == 0 { progress.set(.rebuilding(done: rebuiltCount, of: total)) }
-            guard let target = targets[m.topicPartition], m.offset < target else { continue }
-            do {
-                _ = try logic.handle(m, replaying: true)
-            } catch is RejectedMessage {
-                // It went to the dead-letter topic the first time.
+            guard let target = targets[m.topicPartition] else { continue }
+            if m.offset < target, m.offset >= (from[m.topicPartition] ?? 0) {
+                do {
+                    _ = try logic.handle(m, replaying: true)
+                } catch is RejectedMessage {
+                    // It went to the dead-letter topic the first time.
+                }
+                rebuiltCount += 1
+                handledNext[m.topicPartition] = max(handledNext[m.topicPartition] ?? 0, m.offset + 1)
             }
-            rebuiltCount += 1
             if m.offset >= target - 1 { remaining.remove(m.topicPartition) }
             if ContinuousClock.now - lastLog > .seconds(5) {
                 lastLog = .now
@@ -513,6 +624,54 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         logger.info("state rebuilt", metadata: [
             "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
             "elapsed": .string("\(ContinuousClock.now - started)"),
+        ])
+    }
+
+    /// Restores the newest checkpoint of the stage's group into the logic; nil when the stage keeps none, there is
+    /// none, or it is of another state format (then the stage restores from its inputs, and says so).
+    private func restoreCheckpoint() async throws -> StageCheckpoint? {
+        guard let store = options.checkpoints, logic.stateFormat > 0 else { return nil }
+        guard let checkpoint = try await store.latest(group: logic.group) else {
+            logger.info("no checkpoint yet; restoring from the inputs", metadata: ["group": .string(logic.group)])
+            return nil
+        }
+        guard checkpoint.format == logic.stateFormat else {
+            logger.warning("checkpoint of another state format ignored; restoring from the inputs", metadata: [
+                "group": .string(logic.group), "checkpoint.format": .stringConvertible(checkpoint.format),
+                "stage.format": .stringConvertible(logic.stateFormat),
+            ])
+            return nil
+        }
+        do {
+            try logic.restoreState(checkpoint.state)
+        } catch let mismatch as CheckpointMismatch {
+            logger.warning("checkpoint does not fit the stage's configuration; restoring from the inputs", metadata: [
+                "group": .string(logic.group), "reason": .string(mismatch.description),
+            ])
+            return nil
+        }
+        logger.info("checkpoint restored", metadata: [
+            "group": .string(logic.group), "sequence": .stringConvertible(checkpoint.sequence),
+            "bytes": .stringConvertible(checkpoint.state.count),
+            "positions": .string(checkpoint.positions.map { "\($0.topic)[\($0.partition)]@\($0.next)" }.joined(separator: ",")),
+        ])
+        return checkpoint
+    }
+
+    /// Records the restore needs that retention deleted: after a restored checkpoint the state would be wrong, so the
+    /// stage stops (`StateGap`); without one (a first start on old topics) the state is built from what is left, as
+    /// the log says.
+    private func checkForGaps(targets: [TopicPartition: Int64], from: [TopicPartition: Int64], lows: [TopicPartition: Int64],
+                              restored: Bool) throws {
+        let gaps = targets.keys.sorted().filter { (lows[$0] ?? 0) > (from[$0] ?? 0) }
+        guard !gaps.isEmpty else { return }
+        let list = gaps.map { "\($0) needs offsets from \(from[$0] ?? 0), the earliest kept is \(lows[$0] ?? 0)" }.joined(separator: "; ")
+        if restored {
+            throw StateGap(description: "\(logic.group): records after its checkpoint were deleted before it restored them (\(list)); "
+                + "the checkpoint is older than the topics' retention. Reset the group's state (quorum replay) or restore the records")
+        }
+        logger.error("state rebuilt without records that retention deleted (no checkpoint covers them)", metadata: [
+            "group": .string(logic.group), "gaps": .string(list),
         ])
     }
 }
@@ -544,6 +703,9 @@ struct PartitionTrack: Sendable {
     mutating func received(_ offset: Int64) { inFlight.append(offset) }
 
     mutating func completed(_ offset: Int64) { done.insert(offset) }
+
+    /// Received offsets not completed yet.
+    var pending: [Int64] { inFlight.filter { !done.contains($0) } }
 
     /// Pops the completed prefix; returns its last offset (nil when nothing new is complete).
     mutating func advance() -> Int64? {

@@ -182,5 +182,18 @@ extension Migration {
                 PRIMARY KEY (search_id, trial, rung)
             );
             """),
+        Migration(version: 4, name: "create_stage_checkpoints", sql: """
+            -- The newest checkpoint of each stateful stage (StageHost): its state, and per input partition the
+            -- offset the state reaches and the records it holds back. A restarted stage restores it and re-reads
+            -- only what follows.
+            CREATE TABLE stage_checkpoints (
+                group_id  text        PRIMARY KEY,
+                format    int         NOT NULL,
+                sequence  bigint      NOT NULL,
+                positions jsonb       NOT NULL,
+                state     bytea       NOT NULL,
+                saved_at  timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ]
 }

@@ -1,7 +1,7 @@
 import QuorumModel
 
 /// What the risk core receives.
-public enum RiskEvent: Sendable, Hashable {
+public enum RiskEvent: Sendable, Hashable, Codable {
     case decision(RiskDecision)
     case fill(FillReport)
     /// A bar close (or other mark) for PnL and the daily loss check.
@@ -60,7 +60,7 @@ public struct RiskCore: Sendable {
     public private(set) var startOfDayEquity: Fixed
     public private(set) var currentDay: Int64?
 
-    private struct Pending: Sendable {
+    struct Pending: Sendable, Codable {
         var symbol: Symbol
         /// Signed quantity not yet filled.
         var remaining: Fixed
@@ -70,6 +70,36 @@ public struct RiskCore: Sendable {
     private var pending: [String: Pending] = [:]
     private var seenDecisions: RecentIDs
     private var seenFills: RecentIDs
+
+    /// Everything the core has seen (its configuration is not part of it): a checkpoint's content.
+    public struct Memory: Sendable, Codable {
+        var cash: Fixed
+        var positions: [Symbol: Fixed]
+        var marks: [Symbol: Fixed]
+        var stopDistances: [Symbol: Fixed]
+        var manualKill: Bool
+        var dailyLossKill: Bool
+        var startOfDayEquity: Fixed
+        var currentDay: Int64?
+        var pending: [String: Pending]
+        var seenDecisions: [String]
+        var seenFills: [String]
+    }
+
+    public var memory: Memory {
+        get {
+            Memory(cash: cash, positions: positions, marks: marks, stopDistances: stopDistances, manualKill: manualKill,
+                   dailyLossKill: dailyLossKill, startOfDayEquity: startOfDayEquity, currentDay: currentDay, pending: pending,
+                   seenDecisions: seenDecisions.ids, seenFills: seenFills.ids)
+        }
+        set {
+            (cash, positions, marks, stopDistances) = (newValue.cash, newValue.positions, newValue.marks, newValue.stopDistances)
+            (manualKill, dailyLossKill) = (newValue.manualKill, newValue.dailyLossKill)
+            (startOfDayEquity, currentDay, pending) = (newValue.startOfDayEquity, newValue.currentDay, newValue.pending)
+            seenDecisions = RecentIDs(capacity: config.dedupeCapacity, ids: newValue.seenDecisions)
+            seenFills = RecentIDs(capacity: config.dedupeCapacity, ids: newValue.seenFills)
+        }
+    }
 
     public init(config: RiskConfig = RiskConfig()) {
         self.config = config

@@ -35,26 +35,26 @@ public struct RiskSequencer: Sendable {
         case reportDone(Tag)
     }
 
-    private struct Held: Sendable {
+    struct Held: Sendable, Codable {
         var decision: RiskDecision
         var tag: Tag
     }
 
-    private struct HeldReport: Sendable {
+    struct HeldReport: Sendable, Codable {
         var id: String
         var slot: Int
         var events: [RiskEvent]
         var tag: Tag
     }
 
-    private struct Awaiting: Sendable {
+    struct Awaiting: Sendable, Codable {
         var id: String
         var slot: Int
         var time: Nanos
     }
 
     /// One symbol's FIFO of decisions, the latest decision time seen, its approvals so far.
-    private struct Lane: Sendable {
+    struct Lane: Sendable, Codable {
         var symbol: Symbol
         var items: Deque<Held> = []
         var latest: Nanos = .min
@@ -82,6 +82,31 @@ public struct RiskSequencer: Sendable {
     /// Decisions released because the host said another symbol waited out its silence, not in strict event-time order.
     public private(set) var idleReleases = 0
 
+    /// Everything the sequencer holds and has seen, its core's included (not the core's configuration): a checkpoint's
+    /// content.
+    public struct Memory: Sendable, Codable {
+        var core: RiskCore.Memory
+        var lanes: [Lane]
+        var awaiting: [Awaiting]
+        var reports: [HeldReport]
+        var applied: Set<String>
+        var inputEnded: Bool
+        var eventNow: Nanos
+        var idleReleases: Int
+    }
+
+    public var memory: Memory {
+        get {
+            Memory(core: core.memory, lanes: lanes, awaiting: awaiting, reports: reports, applied: applied, inputEnded: inputEnded,
+                   eventNow: eventNow, idleReleases: idleReleases)
+        }
+        set {
+            core.memory = newValue.core
+            (lanes, awaiting, reports, applied) = (newValue.lanes, newValue.awaiting, newValue.reports, newValue.applied)
+            (inputEnded, eventNow, idleReleases) = (newValue.inputEnded, newValue.eventNow, newValue.idleReleases)
+        }
+    }
+
     /// - Parameter expectedSymbols: symbols whose decisions the order waits for from the start (a symbol not seen yet
     ///   cannot hold others back otherwise, so the first decisions could be released too early).
     public init(core: RiskCore, expectedSymbols: [Symbol] = []) {
@@ -94,6 +119,9 @@ public struct RiskSequencer: Sendable {
         lanes.append(Lane(symbol: symbol))
         return lanes.count - 1
     }
+
+    /// The symbols seen so far (decisions, reports or expected).
+    public var symbols: [Symbol] { lanes.map(\.symbol) }
 
     /// Decisions held back, waiting for their turn.
     public var heldDecisions: Int { lanes.reduce(0) { $0 + $1.items.count } }

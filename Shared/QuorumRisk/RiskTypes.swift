@@ -165,6 +165,15 @@ struct RecentIDs: Sendable {
         order.reserveCapacity(self.capacity)
     }
 
+    /// Remembers `ids` (oldest first) as if inserted in that order: a checkpoint's ids into the configured capacity.
+    init(capacity: Int, ids: [String]) {
+        self.init(capacity: capacity)
+        for id in ids { _ = insert(id) }
+    }
+
+    /// The remembered ids, oldest first.
+    var ids: [String] { order.count < capacity ? order : Array(order[head...] + order[..<head]) }
+
     func contains(_ id: String) -> Bool { set.contains(id) }
 
     /// Returns false when the id was already remembered.

@@ -1,3 +1,4 @@
+import Foundation
 import QuorumModel
 import QuorumPipeline
 import QuorumRedis
@@ -66,5 +67,24 @@ public struct PostgresBarArchiveSink: BarArchiveSink {
 
     public func archive(_ bars: [ArchivedBarRecord]) async throws {
         _ = try await archive.insert(bars.map { ArchivedBar(bar: $0.bar, barID: $0.id, sourceFile: $0.file, sourceLine: Int64($0.line)) })
+    }
+}
+
+/// Stage checkpoints in Postgres (`stage_checkpoints`, one row per consumer group; see `StageHost`).
+public struct PostgresCheckpointStore: CheckpointStore {
+    let checkpoints: StageCheckpoints
+
+    public init(checkpoints: StageCheckpoints) { self.checkpoints = checkpoints }
+
+    public func latest(group: String) async throws -> StageCheckpoint? {
+        guard let row = try await checkpoints.latest(group: group) else { return nil }
+        let positions = try JSONDecoder().decode([StageCheckpoint.Position].self, from: Data(row.positionsJSON.utf8))
+        return StageCheckpoint(group: row.group, format: row.format, sequence: row.sequence, positions: positions, state: row.state)
+    }
+
+    public func save(_ checkpoint: StageCheckpoint) async throws {
+        let positions = String(decoding: try JSONEncoder().encode(checkpoint.positions), as: UTF8.self)
+        try await checkpoints.save(StageCheckpointRow(group: checkpoint.group, format: checkpoint.format, sequence: checkpoint.sequence,
+                                                      positionsJSON: positions, state: checkpoint.state))
     }
 }

@@ -61,7 +61,7 @@ public enum ServiceKeys {
     // quorum-execution
     public static let executionStartingCash = ConfigKey(
         "execution.starting.cash", .string, default: "100000",
-        doc: "quorum-execution: paper account starting cash (quote currency, exact decimal).")
+        doc: "quorum-execution: paper account starting cash (quote currency, exact decimal); quorum-monitor values the account from it for its drawdown and daily-loss alerts.")
     public static let executionFeeBps = ConfigKey(
         "execution.fee.bps", .string, default: "10",
         doc: "quorum-execution (fills) and quorum-risk (buying power): fee in basis points of each fill's notional.")
@@ -94,6 +94,91 @@ public enum ServiceKeys {
         "monitor.lag.interval", .duration, default: "5s",
         doc: "quorum-monitor: how often consumer lag of every service group is measured.")
 
+    // quorum-monitor: alert rules (docs/operations.md, "Alerts"); a threshold of 0 turns its rule off
+    public static let alertDrawdown = ConfigKey(
+        "monitor.alert.drawdown", .double, default: "0.10",
+        doc: "quorum-monitor: alert (critical) when the paper account's equity (fills marked at the latest closes) is this fraction below its peak; 0 = off.")
+    public static let alertDailyLoss = ConfigKey(
+        "monitor.alert.daily.loss", .double, default: "0.02",
+        doc: "quorum-monitor: alert (warning) when the account lost this fraction of its start-of-day equity (event time, UTC day); keep it below risk.daily.loss.limit to hear before the kill switch; 0 = off.")
+    public static let alertLagRecords = ConfigKey(
+        "monitor.alert.lag.records", .int, default: "10000",
+        doc: "quorum-monitor: alert (warning) when a service group's consumer lag on a topic stays at or above this many records for monitor.alert.lag.for; 0 = off.")
+    public static let alertLagFor = ConfigKey(
+        "monitor.alert.lag.for", .duration, default: "60s",
+        doc: "quorum-monitor: how long the lag must stay at or above monitor.alert.lag.records (wall time; measured every monitor.lag.interval).")
+    public static let alertDeadLetters = ConfigKey(
+        "monitor.alert.dlq.count", .int, default: "1",
+        doc: "quorum-monitor: alert (warning) when this many dead letters reach one `<topic>.dlq` within monitor.alert.dlq.window; resolved once the topic got none for the window; 0 = off.")
+    public static let alertDeadLetterWindow = ConfigKey(
+        "monitor.alert.dlq.window", .duration, default: "1h",
+        doc: "quorum-monitor: window of monitor.alert.dlq.count (by the dead letters' record times).")
+    public static let alertUnreadyFor = ConfigKey(
+        "monitor.alert.unready.for", .duration, default: "30s",
+        doc: "quorum-monitor: alert (critical) when a service of monitor.ready.targets has not answered `/health/ready` with 200 for this long.")
+    public static let alertAccuracy = ConfigKey(
+        "monitor.alert.accuracy.min", .double, default: "0.45",
+        doc: "quorum-monitor: alert (warning) when a symbol's live model accuracy falls below this over at least monitor.alert.accuracy.samples predictions; 0 = off.")
+    public static let alertAccuracySamples = ConfigKey(
+        "monitor.alert.accuracy.samples", .int, default: "200",
+        doc: "quorum-monitor: fewest scored predictions (of the last 500) before monitor.alert.accuracy.min applies.")
+    public static let readyTargets = ConfigKey(
+        "monitor.ready.targets", .list, default: "",
+        doc: "quorum-monitor: services whose `GET <url>/health/ready` it probes for the stage-unready alert, as name=url (e.g. risk=http://127.0.0.1:18186,execution=http://127.0.0.1:18187); empty = none.")
+    public static let readyInterval = ConfigKey(
+        "monitor.ready.interval", .duration, default: "5s",
+        doc: "quorum-monitor: how often each of monitor.ready.targets is probed (each probe times out after the same time).")
+
+    // quorum-monitor: alert delivery to webhooks (each destination is on when its secret is set)
+    public static let slackURL = ConfigKey(
+        "monitor.alerts.slack.url", .url, default: "",
+        doc: "quorum-monitor: Slack incoming-webhook URL (https://hooks.slack.com/services/…) that alerts are posted to; empty = no Slack. Prefer the variable or monitor.alerts.slack.file.",
+        secret: true)
+    public static let slackFile = ConfigKey(
+        "monitor.alerts.slack.file", .string, default: "",
+        doc: "quorum-monitor: a file holding the Slack webhook URL (e.g. a mounted Secret); used when monitor.alerts.slack.url is empty.")
+    public static let discordURL = ConfigKey(
+        "monitor.alerts.discord.url", .url, default: "",
+        doc: "quorum-monitor: Discord webhook URL (https://discord.com/api/webhooks/…) that alerts are posted to; empty = no Discord.",
+        secret: true)
+    public static let discordFile = ConfigKey(
+        "monitor.alerts.discord.file", .string, default: "",
+        doc: "quorum-monitor: a file holding the Discord webhook URL; used when monitor.alerts.discord.url is empty.")
+    public static let telegramToken = ConfigKey(
+        "monitor.alerts.telegram.token", .string, default: "",
+        doc: "quorum-monitor: Telegram bot token; with monitor.alerts.telegram.chat.id, alerts go to that chat through the Bot API's sendMessage; empty = no Telegram.",
+        secret: true)
+    public static let telegramFile = ConfigKey(
+        "monitor.alerts.telegram.file", .string, default: "",
+        doc: "quorum-monitor: a file holding the Telegram bot token; used when monitor.alerts.telegram.token is empty.")
+    public static let telegramChat = ConfigKey(
+        "monitor.alerts.telegram.chat.id", .string, default: "",
+        doc: "quorum-monitor: the Telegram chat (numeric id or @channel) alerts are sent to.")
+    public static let telegramAPI = ConfigKey(
+        "monitor.alerts.telegram.api", .url, default: "https://api.telegram.org",
+        doc: "quorum-monitor: base URL of the Telegram Bot API (requests go to <api>/bot<token>/sendMessage).")
+    public static let alertsQueue = ConfigKey(
+        "monitor.alerts.queue.size", .int, default: "1000",
+        doc: "quorum-monitor: alerts waiting per destination; when full, new ones are dropped for it (counted in quorum_monitor_alert_deliveries_total{outcome=\"dropped\"}).")
+    public static let alertsAttempts = ConfigKey(
+        "monitor.alerts.retry.attempts", .int, default: "8",
+        doc: "quorum-monitor: attempts per alert and destination before it is given up (a 4xx other than 408 and 429 is not retried).")
+    public static let alertsBackoff = ConfigKey(
+        "monitor.alerts.retry.initial", .duration, default: "1s",
+        doc: "quorum-monitor: wait after a failed delivery, doubled after each further failure up to monitor.alerts.retry.max; a 429's Retry-After is honoured instead.")
+    public static let alertsBackoffMax = ConfigKey(
+        "monitor.alerts.retry.max", .duration, default: "5m",
+        doc: "quorum-monitor: longest back-off between two delivery attempts.")
+    public static let alertsRate = ConfigKey(
+        "monitor.alerts.rate.per.minute", .double, default: "20",
+        doc: "quorum-monitor: most alerts sent per minute to one destination (after a burst of monitor.alerts.rate.burst); the rest wait their turn.")
+    public static let alertsBurst = ConfigKey(
+        "monitor.alerts.rate.burst", .int, default: "5",
+        doc: "quorum-monitor: alerts one destination may get at once before monitor.alerts.rate.per.minute applies.")
+    public static let alertsTimeout = ConfigKey(
+        "monitor.alerts.timeout", .duration, default: "10s",
+        doc: "quorum-monitor: limit of one delivery request (connect, send, answer); a request that takes longer is retried.")
+
     public static let ingest = [ingestInbox, ingestSpeed, ingestPollInterval, ingestInboxQuiet]
     public static let features = [featureSpec]
     public static let inference = [featureSpec]
@@ -104,7 +189,12 @@ public enum ServiceKeys {
                               riskPriceAllowance] + costs
     public static let execution = [executionStartingCash] + costs
     public static let trainer = [trainerMinImprovement, trainerMinValidation, featureSpec]
-    public static let monitor = [featureSpec, monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval]
+    public static let monitorAlerts = [alertDrawdown, alertDailyLoss, alertLagRecords, alertLagFor, alertDeadLetters, alertDeadLetterWindow,
+                                       alertUnreadyFor, alertAccuracy, alertAccuracySamples, readyTargets, readyInterval,
+                                       slackURL, slackFile, discordURL, discordFile, telegramToken, telegramFile, telegramChat, telegramAPI,
+                                       alertsQueue, alertsAttempts, alertsBackoff, alertsBackoffMax, alertsRate, alertsBurst, alertsTimeout]
+    public static let monitor = [featureSpec, monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval,
+                                 executionStartingCash] + monitorAlerts
 
     /// Every service key once, for docs/configuration.md.
     public static let all = (ingest + features + consensus + risk + execution + trainer + monitor).reduce(into: [ConfigKey]()) { keys, key in

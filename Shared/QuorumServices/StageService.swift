@@ -14,21 +14,26 @@ import ServiceLifecycle
 public struct StageHostService<Logic: StageLogic>: Service {
     public let host: StageHost<Logic>
 
-    /// Builds the host and registers its readiness check.
-    public init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions? = nil,
-                observe: (@Sendable (Logic) -> Void)? = nil) async {
+    /// Builds the host and registers its readiness check. With `checkpoints`, a stateful stage keeps its checkpoints
+    /// there every `stage.checkpoint.interval` (`0s`: none). `observe` gets the logic after each committed batch (the
+    /// stage's own metrics).
+    public init(logic: Logic, bus: any MessageBus, context: QuorumContext, checkpoints: (any CheckpointStore)?,
+                options: StageHostOptions? = nil, observe: (@Sendable (Logic) -> Void)? = nil) async {
         let progress = StageProgress()
         await context.health.register(StageReadinessCheck(progress: progress))
-        self.init(logic: logic, bus: bus, context: context, options: options, progress: progress, observe: observe)
+        self.init(logic: logic, bus: bus, context: context, checkpoints: checkpoints, options: options, progress: progress,
+                  observe: observe)
     }
 
     /// Builds the host around `progress`, whose readiness check the caller registered.
-    init(logic: Logic, bus: any MessageBus, context: QuorumContext, options: StageHostOptions?, progress: StageProgress,
-         observe: (@Sendable (Logic) -> Void)? = nil) {
+    init(logic: Logic, bus: any MessageBus, context: QuorumContext, checkpoints: (any CheckpointStore)?, options: StageHostOptions?,
+         progress: StageProgress, observe: (@Sendable (Logic) -> Void)? = nil) {
         var opts = options ?? StageHostOptions()
         opts.clientID = context.config.kafkaClientID
         opts.retryLimit = context.config.int(CommonKeys.stagePublishRetryLimit.name)
         opts.unassignedTimeout = context.config.duration(CommonKeys.stageUnassignedTimeout.name)
+        opts.checkpointInterval = context.config.duration(CommonKeys.stageCheckpointInterval.name)
+        opts.checkpoints = opts.checkpointInterval > .zero ? checkpoints : nil
         let host = StageHost(logic: logic, bus: bus, options: opts, logger: context.logger, progress: progress)
         let metrics = StageHostMetrics(metrics: context.metrics, stage: logic.group, inputs: logic.inputs)
         host.onBatchReport = { report, logic in
@@ -55,19 +60,22 @@ public struct DeferredStageService<Logic: StageLogic>: Service {
     let make: @Sendable () async throws -> Logic
     let bus: any MessageBus
     let context: QuorumContext
+    let checkpoints: (any CheckpointStore)?
     let progress = StageProgress()
 
     /// Registers the stage's readiness check (not ready until the logic is built and its state restored).
-    public init(bus: any MessageBus, context: QuorumContext, make: @escaping @Sendable () async throws -> Logic) async {
+    public init(bus: any MessageBus, context: QuorumContext, checkpoints: (any CheckpointStore)?,
+                make: @escaping @Sendable () async throws -> Logic) async {
         self.make = make
         self.bus = bus
         self.context = context
+        self.checkpoints = checkpoints
         await context.health.register(StageReadinessCheck(progress: progress))
     }
 
     public func run() async throws {
         let logic = try await make()
-        try await StageHostService(logic: logic, bus: bus, context: context, options: nil, progress: progress).run()
+        try await StageHostService(logic: logic, bus: bus, context: context, checkpoints: checkpoints, options: nil, progress: progress).run()
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import QuorumAlertDelivery
+import QuorumAlerts
 import QuorumBus
 import QuorumExecution
 import QuorumFeatures
@@ -29,7 +31,7 @@ public enum QuorumStages {
         let spec = try ServiceKeys.loadFeatureSpec(context.config)
         context.logger.info("computing feature spec", metadata: ["spec": .string(spec.description), "features": .stringConvertible(spec.names.count)])
         let logic = FeaturesStage(namer: backends.namer, spec: spec, hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
     /// `quorum-inference`: feature vectors → predictions with the active model of each symbol (registry at start,
@@ -40,7 +42,7 @@ public enum QuorumStages {
         let namer = backends.namer
         let hotState = backends.redis.map { RedisHotStateSink(client: $0) }
         let logger = context.logger
-        let stage = await DeferredStageService(bus: backends.bus!, context: context) {
+        let stage = await DeferredStageService(bus: backends.bus!, context: context, checkpoints: backends.checkpoints) {
             var served: [ServedModel] = []
             for record in try await registry.activeModels() {
                 do {
@@ -62,7 +64,7 @@ public enum QuorumStages {
         let config = ConsensusConfig(threshold: context.config.double(ServiceKeys.consensusThreshold.name),
                                      conflictConfidence: context.config.double(ServiceKeys.consensusConflict.name))
         let logic = ConsensusStage(namer: backends.namer, config: config, spec: try ServiceKeys.loadFeatureSpec(context.config))
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
     }
 
     /// Slippage and fee of a fill (`execution.slippage.bps`, `execution.fee.bps`): execution charges them, risk's
@@ -86,7 +88,8 @@ public enum QuorumStages {
                               hotState: backends.redis.map { RedisHotStateSink(client: $0) },
                               denialSink: PostgresDenialSink(ledger: ledger))
         let metrics = RiskMetrics(metrics: context.metrics)
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, observe: metrics.update)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints,
+                                                           observe: metrics.update)]
     }
 
     /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
@@ -101,12 +104,17 @@ public enum QuorumStages {
         let logic = ExecutionStage(namer: backends.namer, config: config, records: records,
                                    hotState: backends.redis.map { RedisHotStateSink(client: $0) })
         let metrics = ExecutionMetrics(metrics: context.metrics)
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, observe: metrics.update)]
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints,
+                                                           observe: metrics.update)]
     }
 
-    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs.
+    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs; alerts
+    /// (rules → `alerts` topic → Postgres → webhooks).
     public static func monitor(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
+        let thresholds = try MonitorAlerting.thresholds(c)
+        let destinations = try MonitorAlerting.destinations(c)
+        let targets = try MonitorAlerting.readyTargets(c)
         let backends = try await Backends.connect(context, needs: .all)
         // The pipeline stages' latency series, and bar → decision / order / report, exist before their first record.
         let observer = PrometheusMonitorObserver(metrics: context.metrics, stages: ServiceGroups.replayStages,
@@ -116,13 +124,41 @@ public enum QuorumStages {
         var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
                                    validation: ns(ServiceKeys.monitorRetrainValidation))
         policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
-        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy, featureSpec: try ServiceKeys.loadFeatureSpec(c))
+        let metrics = context.metrics
+        let dispatcher = destinations.isEmpty ? nil : WebhookDispatcher(
+            destinations: destinations, policy: MonitorAlerting.policy(c), timeout: c.duration(ServiceKeys.alertsTimeout.name),
+            logger: context.logger) { destination, outcome in
+                metrics.counter("quorum_monitor_alert_deliveries_total", dimensions: [("destination", destination.name), ("outcome", outcome.rawValue)])
+                    .increment()
+            }
+        context.logger.info("alert delivery", metadata: ["alert.destinations": .string(destinations.map(\.name).joined(separator: ","))])
+        let observations = AlertObservations()
+        let sink = PostgresAlertSink(alerts: Alerts(store: backends.postgres!, logger: context.logger), dispatcher: dispatcher, metrics: metrics)
+        for rule in AlertRule.allCases {  // every rule's series from the start, at 0 (dashboards, `increase()`)
+            _ = metrics.counter(MetricCatalog.monitorAlertsRaised, rule.rawValue)
+            _ = metrics.counter(MetricCatalog.monitorAlertsResolved, rule.rawValue)
+        }
+        let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy, featureSpec: try ServiceKeys.loadFeatureSpec(c),
+                                 rules: AlertRulesCore(thresholds: thresholds), alertSink: sink, observations: observations)
         context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }
         let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),
-                            metrics: context.metrics, logger: context.logger)
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context), lag]
+                            metrics: context.metrics, logger: context.logger, observations: observations)
+        var services: [any Service] = backends.services
+        // The dispatcher starts before the stage and stops after it, so what the stage hands over on its way down is taken.
+        if let dispatcher { services.append(dispatcher) }
+        services += [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints), lag]
+        if !targets.isEmpty {
+            services.append(ReadinessPoller(targets: targets, interval: c.duration(ServiceKeys.readyInterval.name), observations: observations,
+                                            logger: context.logger))
+        }
+        return services
     }
+}
+
+extension Backends {
+    /// Where the stages keep their checkpoints: Postgres (nil without it).
+    var checkpoints: (any CheckpointStore)? { postgres.map { PostgresCheckpointStore(checkpoints: StageCheckpoints(store: $0)) } }
 }
 
 /// A configuration value that parses but makes no sense; stops the service with this message.
@@ -139,6 +175,8 @@ struct LagPoller: Service {
     let interval: Duration
     let metrics: QuorumMetrics
     let logger: Logger
+    /// Where the samples go for the consumer-lag alert.
+    var observations: AlertObservations?
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
@@ -149,6 +187,7 @@ struct LagPoller: Service {
                         do {
                             let lag = try await bus.lag(group: namer.group(group), topic: topic)
                             stats.setLag(group: group, topic: spec.shortName, lag: lag)
+                            observations?.add(.lag(group: group, topic: spec.shortName, records: lag), now: wallClockNanos())
                             metrics.gauge(MetricCatalog.monitorLag, group, spec.name).record(Double(lag))
                         } catch {
                             logger.debug("lag not measured", metadata: ["group": .string(group), "error": .string("\(error)")])

@@ -70,7 +70,7 @@ public struct ConsensusCore: Sendable {
     /// Per symbol: messages for bars older than this are late and ignored (set when slots are evicted).
     private var watermark: [Symbol: Nanos] = [:]
 
-    private struct BarSlot: Sendable {
+    struct BarSlot: Sendable, Codable {
         var time: Nanos
         var features: FeatureSnapshot?
         var prediction: MLPrediction?
@@ -78,7 +78,7 @@ public struct ConsensusCore: Sendable {
     }
 
     /// The remembered bars of one symbol, sorted by time: `slots[head...]` (dropping the oldest is O(1)).
-    private struct Window: Sendable {
+    struct Window: Sendable, Codable {
         var slots: [BarSlot] = []
         var head = 0
 
@@ -109,6 +109,17 @@ public struct ConsensusCore: Sendable {
                 head = 0
             }
         }
+    }
+
+    /// What the core remembers (the configuration and rules are not part of it): a checkpoint's content.
+    public struct Memory: Sendable, Codable {
+        var bars: [Symbol: Window]
+        var watermark: [Symbol: Nanos]
+    }
+
+    public var memory: Memory {
+        get { Memory(bars: bars, watermark: watermark) }
+        set { (bars, watermark) = (newValue.bars, newValue.watermark) }
     }
 
     public init(config: ConsensusConfig = ConsensusConfig(), rules: [any RuleStrategy] = [EMACrossoverRule(), RSIMeanReversionRule()]) {

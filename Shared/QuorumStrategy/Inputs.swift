@@ -161,12 +161,27 @@ public struct FeatureValues: Sendable, Hashable, Codable, ExpressibleByDictionar
         }
     }
 
+    /// Coded as an object of name → value in column order (a decoder that keeps key order, as checkpoints'
+    /// `StateDecoder` does, gives back the same columns in the same order; JSON gives back the same names and values).
+    private struct Name: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     public init(from decoder: any Decoder) throws {
-        self.init(try [String: Double](from: decoder))
+        let c = try decoder.container(keyedBy: Name.self)
+        let names = c.allKeys.map(\.stringValue)
+        self.init(columns: FeatureColumns(names), values: try names.map { try c.decode(Double.self, forKey: Name(stringValue: $0)) })
     }
 
     public func encode(to encoder: any Encoder) throws {
-        try dictionary.encode(to: encoder)
+        var c = encoder.container(keyedBy: Name.self)
+        var written = Set<String>()
+        for (name, value) in zip(columns.names, values) where written.insert(name).inserted {
+            try c.encode(value, forKey: Name(stringValue: name))
+        }
     }
 }
 

@@ -40,3 +40,35 @@ struct SequenceInferenceTests {
         }
     }
 }
+
+extension SequenceInferenceTests {
+    @Test("a checkpoint keeps the tcn's window history: the restored stage scores the next vectors as the one that wrote it")
+    func historyInCheckpoint() throws {
+        let bars = Fixtures.bars(symbol: "BTC-USD", count: 600, seed: 5)
+        let served = try Fixtures.model(bars: bars, trainBars: 500,
+                                        hyperparameters: .tcn(TCNHyperparameters(sequenceLength: 6, channels: 4, layers: 2, epochs: 3)))
+        var core = FeaturesCore(spec: .coreV1)
+        var messages: [IncomingMessage] = []
+        for bar in bars.suffix(100) {
+            for case .publish(let v) in try core.handle(bar) where v.isWarm { messages.append(try SpecMismatchTests.message(v, spec: .coreV1)) }
+        }
+        var writer = InferenceStage(namer: .live, initialModels: [served], hotState: nil)
+        for m in messages.prefix(40) { _ = try writer.handle(m, replaying: false) }
+        var restored = InferenceStage(namer: .live, initialModels: [served], hotState: nil)
+        try restored.restoreState(try writer.checkpointState())
+        var fresh = InferenceStage(namer: .live, initialModels: [served], hotState: nil)
+        /// Id and probability of each prediction (ts_init is wall time).
+        func predictions(_ stage: inout InferenceStage) throws -> [String] {
+            try messages.dropFirst(40).prefix(3).flatMap { m in
+                try stage.handle(m, replaying: false).outputs.map {
+                    let p = try Quorum_V1_Prediction(serializedBytes: $0.value)
+                    return "\(p.envelope.id) \(p.probUp.bitPattern)"
+                }
+            }
+        }
+        let expected = try predictions(&writer)
+        #expect(expected.count == 3)
+        #expect(try predictions(&restored) == expected)
+        #expect(try predictions(&fresh).isEmpty, "without the history the first windows are not there yet")
+    }
+}

@@ -41,7 +41,7 @@ struct StageReadinessTests {
         try await bus.setCommittedOffsets(group: "test-rebuilding", topic: topic, offsets: [0: 5])
 
         let app = try await ServiceRunner.build(config: try Self.config()) { context in
-            [await StageHostService(logic: CountingLogic(inputs: [topic]), bus: bus, context: context)]
+            [await StageHostService(logic: CountingLogic(inputs: [topic]), bus: bus, context: context, checkpoints: nil)]
         }
         let running = Task { try await app.run() }
 
@@ -116,7 +116,7 @@ struct StageProgressReadinessTests {
                                        values: ["http.port": "0", "readiness.check.interval": "0", "log.level": "critical",
                                                 "stage.publish.retry.limit": "3"])
         let app = try await ServiceRunner.build(config: config) { context in
-            [await StageHostService(logic: ForwardingLogic(inputs: [input], output: output), bus: bus, context: context)]
+            [await StageHostService(logic: ForwardingLogic(inputs: [input], output: output), bus: bus, context: context, checkpoints: nil)]
         }
         let running = Task { try await app.run() }
         let ready = try await StageReadinessTests.waitForReadiness(app) { $0.isReady }

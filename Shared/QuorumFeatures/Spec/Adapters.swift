@@ -77,11 +77,11 @@ struct OfLogReturns<Inner: SeriesIndicator>: SeriesIndicator {
 struct OfLogReturnPairs<Inner: PairIndicator>: PairIndicator {
     typealias Output = Inner.Output
     private var inner: Inner
-    private var previous: (x: Double, y: Double)?
+    private var previous: TA.Point?
     init(_ inner: Inner) { self.inner = inner }
     var lookback: Int { inner.lookback + 1 }
     mutating func update(_ x: Double, _ y: Double) -> Inner.Output? {
-        defer { previous = (x, y) }
+        defer { previous = TA.Point(x: x, y: y) }
         guard let previous else { return nil }
         return inner.update(log(x / previous.x), log(y / previous.y))
     }

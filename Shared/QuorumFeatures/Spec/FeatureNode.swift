@@ -16,6 +16,10 @@ public protocol FeatureNode: Sendable {
     /// Takes `bars` in order, writing bar k's values from `out + k * stride` on: exactly what `update(_:into:)`
     /// writes bar after bar, with one dynamic call per block instead of one per bar.
     mutating func update(_ bars: UnsafeBufferPointer<TA.Candle>, into out: UnsafeMutablePointer<Double>, stride: Int)
+    /// Writes what the node has seen (a stage checkpoint): its indicator's state, never its parameters' derived code.
+    func encodeState(to encoder: any Encoder) throws
+    /// Reads back what `encodeState` wrote, into a node built from the same spec entry on the same interval.
+    mutating func restoreState(from decoder: any Decoder) throws
 }
 
 extension FeatureNode {
@@ -69,6 +73,9 @@ struct IndicatorNode<I: StreamingIndicator>: FeatureNode {
     mutating func update(_ bars: UnsafeBufferPointer<TA.Candle>, into out: UnsafeMutablePointer<Double>, stride: Int) {
         run(&indicator, bars, out, stride)
     }
+
+    func encodeState(to encoder: any Encoder) throws { try indicator.encode(to: encoder) }
+    mutating func restoreState(from decoder: any Decoder) throws { indicator = try I(from: decoder) }
 }
 
 /// A two-series indicator (BETA, CORREL, …) fed two series of the same bar, or, cross-asset, this bar's `x` and the
@@ -92,6 +99,9 @@ struct PairNode<I: PairIndicator>: FeatureNode where I.Output == Double {
         let own = x.value(bar), theirs = y.value(other)
         out.pointee = (swapped ? indicator.update(theirs, own) : indicator.update(own, theirs)) ?? .nan
     }
+
+    func encodeState(to encoder: any Encoder) throws { try indicator.encode(to: encoder) }
+    mutating func restoreState(from decoder: any Decoder) throws { indicator = try I(from: decoder) }
 }
 
 /// A feature computed on higher-timeframe bars built in the stream from the base bars (`"timeframe": "4h"`).
@@ -151,6 +161,26 @@ struct ResampledNode: FeatureNode {
         }
         held.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: held.count) }
     }
+
+    private enum CodingKeys: String, CodingKey { case inner, building, bucketEnd, held, skipping }
+
+    func encodeState(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try inner.encodeState(to: c.superEncoder(forKey: .inner))
+        try c.encodeIfPresent(building, forKey: .building)
+        try c.encode(bucketEnd, forKey: .bucketEnd)
+        try c.encode(held, forKey: .held)
+        try c.encode(skipping, forKey: .skipping)
+    }
+
+    mutating func restoreState(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try inner.restoreState(from: c.superDecoder(forKey: .inner))
+        building = try c.decodeIfPresent(TA.Candle.self, forKey: .building)
+        bucketEnd = try c.decode(Int64.self, forKey: .bucketEnd)
+        held = try c.decode([Double].self, forKey: .held)
+        skipping = try c.decode(Bool.self, forKey: .skipping)
+    }
 }
 
 extension Int64 {
@@ -166,4 +196,6 @@ struct NeverDefined: FeatureNode {
     let width: Int
     var lookback: Int { .max / 2 }
     mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) { out.update(repeating: .nan, count: width) }
+    func encodeState(to encoder: any Encoder) throws {}
+    mutating func restoreState(from decoder: any Decoder) throws {}
 }

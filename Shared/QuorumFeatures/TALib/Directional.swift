@@ -67,7 +67,7 @@ extension TA {
     /// above l₋₁ − l (else 0), −DM likewise; the sums of the first n − 1 +DM, −DM and true ranges (bars 1…n − 1),
     /// then each bar s = s − s/n + x (Wilder, in sums); +DI = 100·s(+DM)/s(TR), −DI likewise, both 0 when
     /// s(TR) ≈ 0. The first DIs come at bar n.
-    struct DirectionalMovement: Sendable {
+    struct DirectionalMovement: Sendable, Codable {
         let period: Int
         private var previous: TA.Candle?
         private var plusDM = 0.0

@@ -41,7 +41,7 @@ extension TA {
 
     /// A chain of EMAs, each fed the previous one's values once they exist (each seeded with the mean of its first
     /// n inputs, as TA-Lib's DEMA, TEMA, TRIX and T3 do). `stage(i)` is the i-th EMA's latest value.
-    struct EMAChain: Sendable {
+    struct EMAChain: Sendable, Codable {
         private var stages: [QuorumFeatures.EMA]
         private var latest: [Double]
 
@@ -126,6 +126,22 @@ extension TA {
         }
 
         public var lookback: Int { 6 * (period - 1) }
+
+        /// The coefficients follow from the parameters: a checkpoint keeps the parameters and the chain.
+        private enum CodingKeys: String, CodingKey { case period, volumeFactor, chain }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(period: try c.decode(Int.self, forKey: .period), volumeFactor: try c.decode(Double.self, forKey: .volumeFactor))
+            chain = try c.decode(EMAChain.self, forKey: .chain)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(period, forKey: .period)
+            try c.encode(volumeFactor, forKey: .volumeFactor)
+            try c.encode(chain, forKey: .chain)
+        }
 
         public mutating func update(_ value: Double) -> Double? {
             guard chain.update(value) else { return nil }
@@ -224,7 +240,7 @@ extension TA {
 extension TA {
     /// TA-Lib's `TA_MAType` values, with their raw numbers. MAMA (7) is left out: TA-Lib's `MA` ignores the period
     /// for it and runs the MESA adaptive average (Hilbert transform, fixed limits 0.5/0.05), not implemented here.
-    public enum MAType: Int, Sendable, CaseIterable {
+    public enum MAType: Int, Sendable, CaseIterable, Codable {
         case sma = 0, ema = 1, wma = 2, dema = 3, tema = 4, trima = 5, kama = 6, t3 = 8
     }
 

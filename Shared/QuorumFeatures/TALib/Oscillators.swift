@@ -121,7 +121,7 @@ extension TA {
     /// MA(fast) and MA(slow) of one series and one type, both once the slow one exists (APO and PPO). Each average
     /// starts at the first bar (TA-Lib's `TA_INT_PO` seeds both from the start, unlike MACDEXT). As in TA-Lib, a
     /// "fast" period longer than the "slow" one is swapped with it.
-    struct AveragePair: Sendable {
+    struct AveragePair: Sendable, Codable {
         private var fast: MA
         private var slow: MA
 
@@ -172,7 +172,7 @@ extension TA {
     }
 
     /// The value n bars back: x₋ₙ once n + 1 values have been seen (MOM and ROC).
-    struct Lag: Sendable {
+    struct Lag: Sendable, Codable {
         let period: Int
         private var values: Ring
 
@@ -243,7 +243,7 @@ extension TA {
     }
 
     /// Raw stochastic %K over n values: 100·(x − lowest) / (highest − lowest), 0 when the range is 0.
-    struct RawK: Sendable {
+    struct RawK: Sendable, Codable {
         private var window: HighLowWindow
         var period: Int { window.period }
 

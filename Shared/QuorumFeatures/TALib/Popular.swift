@@ -81,7 +81,14 @@ extension TA {
     public struct SuperTrend: StreamingIndicator {
         public let factor: Double
         private var atr: ATR
-        private var previous: (upper: Double, lower: Double, close: Double, up: Bool)?
+        private var previous: Final?
+        /// The previous bar's final bands, close and trend.
+        private struct Final: Sendable, Codable {
+            var upper: Double
+            var lower: Double
+            var close: Double
+            var up: Bool
+        }
 
         public init(period: Int = 10, factor: Double = 3) {
             precondition(period >= 1, "SuperTrend period must be at least 1")
@@ -102,7 +109,7 @@ extension TA {
                 if !(lower > p.lower || p.close < p.lower) { lower = p.lower }
                 up = p.up ? bar.close >= lower : bar.close > upper
             }
-            previous = (upper, lower, bar.close, up)
+            previous = Final(upper: upper, lower: lower, close: bar.close, up: up)
             return SuperTrendValue(value: up ? lower : upper, direction: up ? 1 : -1)
         }
     }
@@ -283,7 +290,12 @@ extension TA {
     /// open = (previous HA open + previous HA close)/2 with (o + c)/2 on the first bar, high = max(h, HA open,
     /// HA close), low = min(l, HA open, HA close); the volume is the bar's. Lookback 0.
     public struct HeikinAshi: StreamingIndicator {
-        private var previous: (open: Double, close: Double)?
+        private var previous: Candle?
+        /// The previous Heikin-Ashi bar's open and close.
+        private struct Candle: Sendable, Codable {
+            var open: Double
+            var close: Double
+        }
 
         public init() {}
         public var lookback: Int { 0 }
@@ -291,7 +303,7 @@ extension TA {
         public mutating func update(_ bar: TA.Candle) -> TA.Candle? {
             let close = (bar.open + bar.high + bar.low + bar.close) / 4
             let open = previous.map { ($0.open + $0.close) / 2 } ?? (bar.open + bar.close) / 2
-            previous = (open, close)
+            previous = Candle(open: open, close: close)
             return TA.Candle(open: open, high: max(bar.high, open, close), low: min(bar.low, open, close), close: close,
                              volume: bar.volume, closeTime: bar.closeTime)
         }

@@ -38,7 +38,7 @@ extension TA {
     /// recomputed exactly) once every `capacity` replacements, so they do not drift, and also whenever the window
     /// mean has moved more than one standard deviation away from it (a trending series), so that the conversion to
     /// central sums does not cancel.
-    struct PowerSums: Sendable {
+    struct PowerSums: Sendable, Codable {
         private var window: Ring
         private var reference = 0.0
         private var s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0

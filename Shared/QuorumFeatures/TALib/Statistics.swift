@@ -124,7 +124,7 @@ extension TA {
     /// denominator ≈ 0. Lookback n.
     public struct BETA: PairIndicator {
         public let period: Int
-        private var previous: (x: Double, y: Double)?
+        private var previous: TA.Point?
         private var sx: RollingSum
         private var sy: RollingSum
         private var sxx: RollingSum
@@ -142,7 +142,7 @@ extension TA {
         public var lookback: Int { period }
 
         public mutating func update(_ x: Double, _ y: Double) -> Double? {
-            defer { previous = (x, y) }
+            defer { previous = TA.Point(x: x, y: y) }
             guard let previous else { return nil }
             let rx = TA.isZero(previous.x) ? 0 : (x - previous.x) / previous.x
             let ry = TA.isZero(previous.y) ? 0 : (y - previous.y) / previous.y
@@ -185,10 +185,10 @@ extension TA {
     /// xx = Σ(x − x̄)², yy = Σ(y − ȳ)², xy = Σ(x − x̄)(y − ȳ) over the held pairs. Running sums are kept of the
     /// deviations from reference values that are reset to the window means (and the sums recomputed exactly) once
     /// every `capacity` replacements, so they neither cancel on large values such as prices nor drift.
-    struct PairSums: Sendable {
+    struct PairSums: Sendable, Codable {
         private var xs: Ring
         private var ys: Ring
-        private var reference = (x: 0.0, y: 0.0)
+        private var reference = Point(x: 0, y: 0)
         private var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
         private var replacements = 0
 
@@ -204,7 +204,7 @@ extension TA {
         var xy: Double { sxy - sx * sy / Double(count) }
 
         mutating func push(_ x: Double, _ y: Double) {
-            if xs.count == 0 { reference = (x, y) }
+            if xs.count == 0 { reference = Point(x: x, y: y) }
             let oldX = xs.push(x), oldY = ys.push(y)
             add(x, y, sign: 1)
             if let oldX, let oldY {
@@ -228,7 +228,7 @@ extension TA {
             var meanX = 0.0, meanY = 0.0
             xs.forEach { meanX += $0 }
             ys.forEach { meanY += $0 }
-            reference = (meanX / Double(xs.count), meanY / Double(ys.count))
+            reference = Point(x: meanX / Double(xs.count), y: meanY / Double(ys.count))
             (sx, sy, sxx, syy, sxy) = (0, 0, 0, 0, 0)
             for age in 0..<xs.count { add(xs[age: age], ys[age: age], sign: 1) }
         }

@@ -9,7 +9,7 @@
 /// Namespace of the TA-Lib-compatible streaming indicators (`TA.SMA`, `TA.MACD`, …).
 public enum TA {
     /// One bar's prices and volume as Doubles, and optionally its close time.
-    public struct Candle: Sendable, Hashable {
+    public struct Candle: Sendable, Hashable, Codable {
         public var open: Double
         public var high: Double
         public var low: Double
@@ -38,7 +38,7 @@ public enum TA {
 }
 
 /// A streaming indicator: one bar in, its value out (nil during the warm-up of `lookback` bars).
-public protocol StreamingIndicator: Sendable {
+public protocol StreamingIndicator: Sendable, Codable {
     associatedtype Output: Sendable
     /// Bars consumed before the first value: TA-Lib's `TA_<NAME>_Lookback` for the same parameters.
     var lookback: Int { get }
@@ -55,15 +55,21 @@ extension SeriesIndicator {
 }
 
 /// An indicator of two aligned series (TA-Lib's `inReal0`, `inReal1`), e.g. two symbols' closes at one event time.
-public protocol PairIndicator: Sendable {
+public protocol PairIndicator: Sendable, Codable {
     associatedtype Output: Sendable
     var lookback: Int { get }
     mutating func update(_ x: Double, _ y: Double) -> Output?
 }
 
 extension TA {
+    /// Two values of one bar, e.g. the previous bar's x and y of a two-series indicator.
+    struct Point: Sendable, Codable {
+        var x: Double
+        var y: Double
+    }
+
     /// The last `capacity` values, newest first by age (age 0 = newest). Fixed storage, O(1) per push.
-    struct Ring: Sendable {
+    struct Ring: Sendable, Codable {
         let capacity: Int
         private var storage: [Double]
         private var next = 0
@@ -103,7 +109,7 @@ extension TA {
     /// Sum of the last `capacity` values, O(1) per push. The running sum adds the new and subtracts the evicted
     /// value (TA-Lib's `periodTotal`); it is recomputed exactly from the window once every `capacity`
     /// replacements (amortised O(1)) so rounding cannot drift over millions of bars.
-    struct RollingSum: Sendable {
+    struct RollingSum: Sendable, Codable {
         private(set) var window: Ring
         private(set) var sum = 0.0
         private var replacements = 0
@@ -132,7 +138,7 @@ extension TA {
 
     /// Highest or lowest of the last `window` values and its bar index, amortised O(1): a monotonic deque of
     /// (index, value) candidates. On ties the newest bar wins, as in TA-Lib's scans (`>=` / `<=`).
-    struct RollingExtreme: Sendable {
+    struct RollingExtreme: Sendable, Codable {
         let window: Int
         let highest: Bool
         /// The monotone deque in a ring of `window` slots (it never holds more): the candidates for the extreme,
@@ -178,7 +184,7 @@ extension TA {
 
     /// Highest high and lowest low of the last n bars, once n bars have been seen (stochastics, WILLR, Donchian,
     /// Ichimoku): two `RollingExtreme`s.
-    struct HighLowWindow: Sendable {
+    struct HighLowWindow: Sendable, Codable {
         let period: Int
         private var highest: RollingExtreme
         private var lowest: RollingExtreme
@@ -204,7 +210,7 @@ extension TA {
     /// The last `capacity` values with their plain sum Σx and time-weighted sum Σt·x (t = 0 for the oldest …
     /// n − 1 for the newest), O(1) per push: the weighted sum drops the window's other values once (each moves
     /// one step older) and adds (n − 1)·x. Both sums are recomputed exactly once every `capacity` replacements.
-    struct WeightedWindow: Sendable {
+    struct WeightedWindow: Sendable, Codable {
         private var window: Ring
         private(set) var sum = 0.0
         private(set) var weighted = 0.0

@@ -7,7 +7,7 @@ import Foundation
 extension TA {
     /// The mean of the last n values of a per-bar term, O(1) per bar (`RollingSum`), once n terms exist; σ is its
     /// square root (negative means, possible for Garman–Klass, count as 0).
-    struct RollingVariance: Sendable {
+    struct RollingVariance: Sendable, Codable {
         private var terms: RollingSum
 
         init(period: Int, name: String) {

@@ -122,6 +122,9 @@ public enum CommonKeys {
     public static let stageUnassignedTimeout = ConfigKey(
         "stage.unassigned.timeout", .duration, default: "30s",
         doc: "Stages: when the stage's consumer has owned no partition for this long, readiness check `stage` fails saying so. Meanwhile the stage replaces a consumer that lost its partitions and owns none for 10 s by a new member of the group (once; a new member waiting for its first assignment is left alone) (librdkafka itself would notice re-created topics only at its 5-minute metadata refresh). Keep it above half of `kafka.session.timeout.ms`, and run no more members of a group than its topics have partitions.")
+    public static let stageCheckpointInterval = ConfigKey(
+        "stage.checkpoint.interval", .duration, default: "30s",
+        doc: "Stateful stages (features, inference, consensus, risk, execution, monitor): how often, at most, the stage writes a checkpoint of its state with the input offsets it covers (Postgres `stage_checkpoints`, one row per group; also when it stops). A restarted stage restores it and re-reads only the records after it, so restarts do not depend on the topics' retention. `0s` disables checkpoints (the stage then rebuilds from its inputs' beginning).")
     public static let topicPrefix = ConfigKey(
         "topic.prefix", .string, default: "",
         doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
@@ -153,7 +156,7 @@ public enum CommonKeys {
         kafkaBrokers, kafkaClientID, kafkaSessionTimeoutMs, kafkaLingerMs, kafkaCommitIntervalMs,
         kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, kafkaFetchWaitMaxMs, kafkaTopicsCheckInterval, topicPrefix,
         redisURL, redisCommandTimeout, postgresURL, postgresPoolSize, postgresConnectTimeout,
-        shutdownTimeout, readinessCheckInterval, stagePublishRetryLimit, stageUnassignedTimeout,
+        shutdownTimeout, readinessCheckInterval, stagePublishRetryLimit, stageUnassignedTimeout, stageCheckpointInterval,
     ]
 }
 

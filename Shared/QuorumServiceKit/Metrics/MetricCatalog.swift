@@ -129,6 +129,16 @@ public enum MetricCatalog {
         "monitor", "model_live_accuracy", "ratio", .gauge, labels: ["symbol"], by: "quorum-monitor",
         "Live accuracy of the served model per symbol over the recent window (predicted direction vs the next close); NaN until a prediction is scored.")
 
+    public static let monitorAlertsRaised = MetricDefinition(
+        "monitor", "alerts_raised", "total", .counter, labels: ["rule"], by: "quorum-monitor",
+        "Alerts the monitor's rules raised and stored for the first time, by rule (kill_switch, drawdown, consumer_lag, ...).")
+    public static let monitorAlertsResolved = MetricDefinition(
+        "monitor", "alerts_resolved", "total", .counter, labels: ["rule"], by: "quorum-monitor",
+        "Alerts the monitor's rules resolved (their condition ended), by rule.")
+    public static let monitorAlertDeliveries = MetricDefinition(
+        "monitor", "alert_deliveries", "total", .counter, labels: ["destination", "outcome"], by: "quorum-monitor",
+        "Alert notices per webhook destination and outcome (queued, duplicate, dropped, delivered, retried, rejected, failed).")
+
     /// Every definition, in documentation order.
     public static let all: [MetricDefinition] = [
         serviceUp, serviceReady, buildInfo,
@@ -138,6 +148,7 @@ public enum MetricCatalog {
         executionOrders, executionFills, executionEquity, executionCash, executionRealizedPnL, executionUnrealizedPnL, executionFees,
         executionExposure, executionOpenPositions, executionPosition, executionDrawdown,
         monitorLag, monitorStageLatency, monitorEndToEndLatency, monitorLiveAccuracy,
+        monitorAlertsRaised, monitorAlertsResolved, monitorAlertDeliveries,
     ]
 
     private static let byName = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
