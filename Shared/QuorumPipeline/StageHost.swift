@@ -253,8 +253,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     private var restoredPending: [TopicPartition: Set<Int64>] = [:]
     private var checkpointSequence: Int64 = 0
     private var lastCheckpoint: ContinuousClock.Instant?
-    /// Called after each published batch with (handled, published) totals.
-    public var onBatch: (@Sendable (Int, Int) -> Void)?
+    /// Called after each committed batch with what it did and the logic as it now is (metrics; runs on the host's task).
+    public var onBatchReport: (@Sendable (StageBatchReport, Logic) -> Void)?
+    private var batchReport = StageBatchReport()
     /// Starting, rebuilding, running or stopped (readiness).
     public let progress: StageProgress
 
@@ -350,6 +351,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             ownedPartitions = true
             handledCount += 1
             handledTotal.add(1, ordering: .relaxed)
+            batchReport.handled(message.topic)
             tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
             handledNext[message.topicPartition] = max(handledNext[message.topicPartition] ?? 0, message.offset + 1)
             do {
@@ -361,6 +363,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 }
             } catch let rejection as RejectedMessage {
                 deadLetterCount += 1
+                batchReport.deadLettered(message.topic, rejection.reason)
                 logger.warning("message sent to the dead-letter topic", metadata: [
                     "topic": .string(message.topic), "partition": .stringConvertible(message.partition),
                     "offset": .stringConvertible(message.offset), "reason": .string(rejection.description),
@@ -417,6 +420,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             let outputs = step.outputs
             _ = try await retrying(.publishing, "publish") { try await producer.send(outputs) }
             publishedCount += outputs.count
+            batchReport.published(outputs)
         }
         for position in step.completed {
             // A record restored as held back may complete before it is delivered again: its track starts here.
@@ -430,7 +434,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             tracks[tp] = track
         }
         step = StageStep()
-        onBatch?(handledCount, publishedCount)
+        batchReport.finish()
+        onBatchReport?(batchReport, logic)
+        batchReport = StageBatchReport()
         try await checkpoint(force: false)
     }
 

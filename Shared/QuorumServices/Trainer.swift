@@ -36,9 +36,9 @@ public enum TrainerWorker: StageInputs {
         let io = StoresTrainerIO(archive: BarArchive(store: postgres, logger: context.logger),
                                  registry: ModelRegistry(store: postgres, logger: context.logger),
                                  runs: TrainingRuns(store: postgres, logger: context.logger), producer: producer, worker: logic.worker)
-        let metrics = (trained: context.metrics.counter("quorum_trainer_jobs_total", dimensions: [("outcome", "trained")]),
-                       rejected: context.metrics.counter("quorum_trainer_jobs_total", dimensions: [("outcome", "rejected")]),
-                       failed: context.metrics.counter("quorum_trainer_jobs_total", dimensions: [("outcome", "failed")]))
+        let metrics = (trained: context.metrics.counter(MetricCatalog.trainerJobs, "trained"),
+                       rejected: context.metrics.counter(MetricCatalog.trainerJobs, "rejected"),
+                       failed: context.metrics.counter(MetricCatalog.trainerJobs, "failed"))
         let logger = context.logger
         let service = ConsumerLoopService(loop: loop, producer: producer) { message in
             let started = ContinuousClock.now
