@@ -40,13 +40,13 @@ down:
 	@scripts/cluster down .cluster
 
 ## 1,000,000 messages of 200 bytes through the Kafka bus vs a bare librdkafka loop (local broker; memory storage, or
-## SERVERS_BROKER_STORAGE=s3 for the local cluster's durable one).
+## SERVERS_BROKER_STORAGE=s3 for the durable one).
 bench-bus: bootstrap
 	@scripts/bench-bus
 
 ## Every bar of data/market through the five trading stages of the running demo cluster: bars/s and latency,
-## with the bus ceiling measured in the same run, on the cluster's broker storage (`SERVERS_BROKER_STORAGE=memory make demo`
-## for memory; docs/operations.md, Benchmarks).
+## with the bus ceiling measured in the same run, on the cluster's broker storage (`SERVERS_BROKER_STORAGE=s3 make demo`
+## for the durable one; docs/operations.md, Benchmarks).
 bench-pipeline: bootstrap
 	@scripts/bench-pipeline
 
