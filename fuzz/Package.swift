@@ -17,12 +17,15 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: targets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [.package(path: root.path)],
-    targets: targets.map { name in
+    targets: [
+        // libFuzzer's LLVMFuzzerRunDriver, declared for Swift (SwiftPM renames an executable's main, so libFuzzer's own
+        // main cannot be used).
+        .target(name: "CFuzzerDriver", path: "Sources/CFuzzerDriver"),
+    ] + targets.map { name in
         .executableTarget(
             name: name,
-            dependencies: [.product(name: "QuorumFuzzEntries", package: quorum)],
-            path: "Sources/\(name)",
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            dependencies: ["CFuzzerDriver", .product(name: "QuorumFuzzEntries", package: quorum)],
+            path: "Sources/\(name)"
         )
     }
 )

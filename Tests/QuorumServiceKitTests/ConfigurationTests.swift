@@ -106,6 +106,27 @@ struct ConfigurationTests {
         #expect(error?.description.contains("/nonexistent/quorum.json") == true)
     }
 
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-config-path-url-password): a URL passed as the configuration
+    /// file's path (`--config $QUORUM_POSTGRES_URL` by mistake) was shown with its password.
+    @Test("a configuration file path that is a URL with a password is shown without the password")
+    func configPathPasswordRedacted() throws {
+        for arguments in [["--config", "postgres://quorum:s3cretPassw0rd@db:5432/quorum"],
+                          ["--config=redis://:hunter2hunter2@127.0.0.1:6379"]] {
+            let error = try #require(configurationError {
+                _ = try Configuration.load(registry: .standard, arguments: arguments, environment: [:]) { _ in Data("[".utf8) }
+            })
+            #expect(!error.description.contains("s3cretPassw0rd") && !error.description.contains("hunter2hunter2"), "\(error)")
+            #expect(error.description.contains("not valid JSON"))
+            #expect(error.description.contains("127.0.0.1:6379") || error.description.contains("db:5432/quorum"))
+        }
+        let fromVariable = try #require(configurationError {
+            _ = try Configuration.load(registry: .standard, arguments: [],
+                                       environment: ["QUORUM_CONFIG": "postgres://u:s3cretPassw0rd@db/q"]) { _ in throw CocoaError(.fileNoSuchFile) }
+        })
+        #expect(!fromVariable.description.contains("s3cretPassw0rd"))
+        #expect(fromVariable.description.contains("cannot be read"))
+    }
+
     @Test("a file that is not a JSON object is an error")
     func notJSON() {
         let error = configurationError { _ = try load(file: "kafka.brokers = x") }

@@ -37,7 +37,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
             return "unexpected command-line argument '\(Redaction.redactURLPasswords(in: argument))': "
                 + "configuration flags look like --key=value (keys are listed in \(Self.documentation))."
         case .unreadableFile(let path, let reason):
-            return "configuration file \(path) cannot be used: \(reason). "
+            // The path comes from --config or QUORUM_CONFIG as typed: a URL given there by mistake keeps its password out.
+            return "configuration file \(Redaction.redactURLPasswords(in: path)) cannot be used: \(reason). "
                 + "It must be a JSON object with dotted keys or nested objects (see \(Self.documentation))."
         }
     }
