@@ -374,6 +374,32 @@ struct BarReaderTests {
 
 @Suite("TimestampParser")
 struct TimestampParserTests {
+    /// Found by FuzzBarReader (fuzz/corpus/BarReader/crash-time-before-1677): a time Int64 nanoseconds cannot hold
+    /// overflowed (a trap) instead of being an unreadable time.
+    @Test("times outside 1677-09-21 … 2262-04-11 are unreadable, in every form, and their rows are rejected")
+    func outOfRange() throws {
+        for text in ["1500-01-01T00:00:00Z", "1677-09-21T00:00:00Z", "2262-04-12T00:00:00Z", "9999-12-31 23:59:59",
+                     "9999999999", "9999999999.5", "99999999999999", "99999999999999999", "1500-10-17 02-AM"] {
+            #expect(TimestampParser.parse(text) == nil, "\(text)")
+        }
+        #expect(TimestampParser.parse("2262-04-11T00:00:00Z") != nil)
+        #expect(TimestampParser.parse("1677-09-22T00:00:00Z") != nil)
+        #expect(try TimeFormat("%d/%m/%Y %H:%M").parse("01/01/1500 00:00") == nil)
+        #expect(try TimeFormat("%s").parse("999999999999") == nil)
+
+        let text = """
+            Date,Symbol,Open,High,Low,Close,Volume BTC,Volume USD
+            1500-10-17 02-AM,BTC/USD,8051.2,8060.0,8040.0,8055.4,41.25,332196.25
+            2019-10-17 01-AM,BTC/USD,8040.0,8055.0,8035.0,8051.2,38.5,309571.2
+            2019-10-17 12-AM,BTC/USD,8020.5,8044.1,8015.0,8040.0,52.75,423462.1
+            9999999999,BTC/USD,8035.0,8038.9,8010.2,8020.5,60.0,481230.0
+            """
+        let contents = try BarFileReader.read(text: text, fileName: "Bitstamp_BTCUSD_1h.csv")
+        #expect(contents.bars == 2)
+        #expect(contents.rejections.map(\.code) == [.unparsableTimestamp, .unparsableTimestamp])
+        #expect(contents.rejections.map(\.line) == [2, 5])
+    }
+
     @Test("ISO-8601 variants and epoch units agree")
     func variants() {
         let expected: Nanos = 1_506_816_000 * 1_000_000_000   // 2017-10-01T00:00:00Z
