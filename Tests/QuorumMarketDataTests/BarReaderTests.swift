@@ -1,5 +1,5 @@
 import Foundation
-import QuorumMarketData
+@testable import QuorumMarketData
 import QuorumModel
 import Testing
 
@@ -20,6 +20,38 @@ private let halfHour: Nanos = 1_800 * 1_000_000_000
 
 @Suite("BarFileReader")
 struct BarReaderTests {
+    /// Found by FuzzBarReader (fuzz/corpus/BarReader/crash-interval-years): steps of years between rows made the
+    /// interval's nanoseconds × 1000 (the time-outlier distance) overflow, and times centuries apart overflowed
+    /// their difference; both trapped.
+    @Test("rows years apart: an interval over a year is an error that says what to do; times 1678 … 2261 do not trap")
+    func farApartTimes() throws {
+        let yearly = """
+            date,open,high,low,close,volume
+            2015-01-01,1,2,1,1,1
+            2016-06-01,1,2,1,1,1
+            2017-11-01,1,2,1,1,1
+            2019-04-01,1,2,1,1,1
+            """
+        do {
+            _ = try BarFileReader.read(text: yearly, fileName: "prices.csv")
+            Issue.record("an interval of 517 days was accepted")
+        } catch {
+            #expect(error.code == .invalidInterval, "\(error)")
+            #expect(error.description.contains("longer than a year") && error.description.contains("--interval"), "\(error)")
+        }
+        let centuries = """
+            timestamp,open,high,low,close,volume
+            1678-01-01T00:00:00Z,1,2,1,1,1
+            2019-01-01T00:00:00Z,1,2,1,1,1
+            2019-01-02T00:00:00Z,1,2,1,1,1
+            2261-01-01T00:00:00Z,1,2,1,1,1
+            """
+        let contents = try BarFileReader.read(text: centuries, fileName: "btc_usd_1d.csv")
+        #expect(contents.bars + contents.rejections.count == 4)
+        #expect(contents.rejections.map(\.code) == [.timeOutlier, .timeOutlier])
+        #expect(BarFileReader.distance(.min, .max) == .max && BarFileReader.distance(.max, .min) == .min)
+    }
+
     /// One row of every defect; line numbers are physical (header = 1, the blank line 17 is not a row).
     static let fixture = """
         timestamp,open,high,low,close,volume
