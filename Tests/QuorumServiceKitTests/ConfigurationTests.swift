@@ -127,6 +127,21 @@ struct ConfigurationTests {
         #expect(fromVariable.description.contains("cannot be read"))
     }
 
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-flag-url-password): a URL typed as a flag name was shown whole
+    /// in the unknown-key error (key and flag).
+    @Test("a URL with a password typed as a flag is an unknown key shown without the password")
+    func flagPasswordRedacted() throws {
+        for arguments in [["--postgres://quorum:s3cretPassw0rd@db:5432/quorum"], ["--redis://:s3cretPassw0rd@r:6379=x"],
+                          ["--kafka.brokers", "b:9092", "--postgres://quorum:s3cretPassw0rd@db/q", "x"]] {
+            let error = try #require(configurationError {
+                _ = try Configuration.load(registry: .standard, arguments: arguments, environment: [:])
+            })
+            guard case .unknownKey = error.kind else { Issue.record("\(error)"); continue }
+            #expect(!error.description.contains("s3cretPassw0rd"), "\(error)")
+            #expect(error.description.contains("unknown configuration key"))
+        }
+    }
+
     @Test("a file that is not a JSON object is an error")
     func notJSON() {
         let error = configurationError { _ = try load(file: "kafka.brokers = x") }
