@@ -142,6 +142,20 @@ struct ConfigurationTests {
         }
     }
 
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-print-config-file-path): the source column of --print-config showed
+    /// a URL given as the configuration file's path with its password.
+    @Test("--print-config shows a configuration file path that is a URL without its password")
+    func printConfigSourceRedacted() throws {
+        let result = try Configuration.load(registry: .standard,
+                                            arguments: ["--config", "postgres://quorum:s3cretPassw0rd@db/q"], environment: [:]) { _ in
+            Data(#"{"http.port": 18181}"#.utf8)
+        }
+        let table = result.configuration.rendered()
+        #expect(table.contains("file postgres://quorum:***@db/q"), "\(table)")
+        #expect(!table.contains("s3cretPassw0rd"))
+        #expect(result.configuration.int("http.port") == 18181)
+    }
+
     @Test("a file that is not a JSON object is an error")
     func notJSON() {
         let error = configurationError { _ = try load(file: "kafka.brokers = x") }
