@@ -109,7 +109,8 @@ extension FuzzEntries {
         // URL passwords anywhere in the arguments and variables (any key's value redacts them).
         for text in arguments + Array(environment.values) {
             guard let scheme = text.range(of: "://") else { continue }
-            let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+            // A URL's authority ends at '/', '?', '#' or a blank (text with a blank in it is no URL).
+            let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" && !$0.isWhitespace }
             guard let at = authority.lastIndex(of: "@") else { continue }
             let userInfo = authority[..<at]
             if let colon = userInfo.firstIndex(of: ":") { values.append(String(userInfo[userInfo.index(after: colon)...])) }
