@@ -162,7 +162,7 @@ let package = Package(
         // committed corpus through the same functions without libFuzzer.
         .target(name: "QuorumFuzzEntries", dependencies: [
             "QuorumMarketData", "QuorumProto", "QuorumBus", "QuorumPipeline", "QuorumServiceKit", "QuorumResearch",
-            "QuorumFeatures", "QuorumModel",
+            "QuorumFeatures", "QuorumModel", "QuorumML",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),

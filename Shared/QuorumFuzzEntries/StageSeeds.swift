@@ -1,8 +1,11 @@
 import QuorumBus
+import QuorumFeatures
 import QuorumMarketData
+import QuorumML
 import QuorumModel
 import QuorumPipeline
 import QuorumProto
+import Foundation
 
 extension FuzzEntries {
     /// The seed corpus of `FuzzStageInputs` (fuzz/corpus/StageInputs/): real records of every input topic, made by the
@@ -84,6 +87,30 @@ extension FuzzEntries {
             let modelRecord = try OutgoingMessage(topic: TopicNamer.live.name(Topic.models), key: model.symbol,
                                                        message: model, eventTimeNs: model.envelope.tsEventNs)
 
+            // ACTIVATED events carrying real artifacts (a logistic regression and a small tree ensemble trained on the
+            // same bars), so the fuzzer mutates model files as inference loads them.
+            let rows = try TrainingRows.rows(bars: series.rows.prefix(count).map(\.bar), spec: .default)
+            var artifacts: [OutgoingMessage] = []
+            for (name, hyperparameters) in [("logistic", ModelHyperparameters.logistic(LogisticHyperparameters())),
+                                            ("gbdt", .gbdt(GBDTHyperparameters(rounds: 3, maxLeaves: 4)))] {
+                let job = TrainingJobSpec(jobID: "seed-\(name)", symbol: series.symbol,
+                                          featureSpecVersion: Int(FeatureSpec.default.version), featureNames: FeatureSpec.default.names,
+                                          trainFrom: rows[0].time, trainTo: rows[rows.count * 3 / 4].time,
+                                          validateTo: rows[rows.count - 1].time + 1, hyperparameters: hyperparameters)
+                let core = TrainerCore(gate: ValidationGate(minimumCount: 10, minimumImprovement: -1), minimumTrainingRows: 50)
+                guard let trained = core.train(job: job, rows: rows).result else {
+                    throw RejectedMessage(.invalid, "the \(name) seed model did not train on \(rows.count) rows")
+                }
+                var event = model
+                event.modelID = "\(name)-\(series.symbol.name)"
+                event.modelKind = name
+                event.featureSpec = FeatureSpec.default.name
+                event.featureSpecVersion = FeatureSpec.default.version
+                event.artifactBytes = Data(trained.model.artifact())
+                artifacts.append(try OutgoingMessage(topic: TopicNamer.live.name(Topic.models), key: event.symbol,
+                                                     message: event, eventTimeNs: event.envelope.tsEventNs))
+            }
+
             var seeds: [String: [UInt8]] = [:]
             func seed(_ name: String, stage: String, _ records: [OutgoingMessage]) {
                 let inputs = stageInputTopics[stage] ?? []
@@ -93,6 +120,8 @@ extension FuzzEntries {
             }
             seed("bars", stage: "features", Array(bars.prefix(4)))
             seed("vectors-prediction", stage: "inference", [modelRecord] + Array(vectors.suffix(2)))
+            seed("logistic-model-vectors", stage: "inference", [artifacts[0]] + Array(vectors.suffix(2)))
+            seed("gbdt-model-vectors", stage: "inference", [artifacts[1]] + Array(vectors.suffix(2)))
             seed("vectors-prediction", stage: "consensus", Array(vectors.suffix(2)) + [predictionRecord])
             seed("decisions-control", stage: "risk", Array(decisions.prefix(3)) + Array(reports.prefix(1)) + [controlRecord])
             let firstOrder = executionInput.firstIndex { $0.topic == TopicNamer.live.name(Topic.ordersApproved) } ?? 0
