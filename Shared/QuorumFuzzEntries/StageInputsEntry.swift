@@ -1,15 +1,18 @@
 import QuorumBus
+import QuorumFeatures
 import QuorumModel
 import QuorumPipeline
+import QuorumProto
 
 extension FuzzEntries {
-    /// The stage logics whose `handle` takes bus records, in selector order.
-    public static let stageNames = ["features", "inference", "consensus", "risk", "execution", "monitor"]
+    /// The stage logics whose `handle` takes bus records, in selector order; "trainer" is the trainer's job decoding
+    /// (`TrainerLogic.handle`'s first steps: the `TrainingJob` and its mapping to a `TrainingJobSpec`, without training).
+    public static let stageNames = ["features", "inference", "consensus", "risk", "execution", "monitor", "trainer"]
 
     /// `FuzzStageInputs`: records on a stage's input topics, handled by a fresh stage logic as its `StageHost` does
     /// (the protobuf decoders of QuorumProto, the mapping to domain values in Mapping.swift, the stage's own checks).
     ///
-    /// Input: one selector byte (the stage: `stageNames[selector % 6]`), then up to 32 records, each
+    /// Input: one selector byte (the stage: `stageNames[selector % 7]`), then up to 32 records, each
     /// `[topic byte][flags byte][key length byte][value length, 2 bytes LE][key][value]`; the topic byte picks one
     /// of the stage's inputs, flag bit 0 handles it as `replaying`, bit 1 adds a wrong `quorum.type` header.
     /// After the records, one `tick()`. Every record must be handled or rejected with a `RejectedMessage` that has a
@@ -35,9 +38,11 @@ extension FuzzEntries {
         case 4:
             var stage = ExecutionStage(namer: .live, records: nil)
             drive(&stage, &input)
-        default:
+        case 5:
             var stage = MonitorStage(namer: .live, stats: MonitorStats())
             drive(&stage, &input)
+        default:
+            trainingJobs(&input)
         }
     }
 
@@ -72,6 +77,34 @@ extension FuzzEntries {
             preconditionFailure("unknown stage '\(stage)'; one of \(stageNames.joined(separator: ", "))")
         }
         return [UInt8(index)] + records.flatMap(\.framed)
+    }
+
+    /// The trainer's consume path up to training: decode the job, map it to a `TrainingJobSpec` (known feature spec,
+    /// ranges, model family, hyperparameters). A job it cannot train must be a `RejectedMessage`/`RejectedMessageError`
+    /// (the worker turns the latter into the former: a dead letter with the reason).
+    static func trainingJobs(_ input: inout FuzzBytes) {
+        var offset: Int64 = 0
+        while !input.isAtEnd, offset < 32 {
+            _ = input.byte()
+            let flags = input.byte() ?? 0
+            let key = input.take(Int(input.byte() ?? 0))
+            let value = input.chunk16()
+            var headers: [MessageHeader] = []
+            if flags & 2 != 0 { headers.append(MessageHeader(QuorumHeader.type, "quorum.v1.NotThisType")) }
+            let message = IncomingMessage(topic: TopicNamer.live.name(Topic.trainingJobs), partition: 0, offset: offset,
+                                          key: key, value: value, headers: headers)
+            do {
+                let job = try message.decode(Quorum_V1_TrainingJob.self)
+                _ = try job.spec(known: FeatureSpec.builtIns)
+            } catch let rejected as RejectedMessage {
+                if rejected.detail.isEmpty { finding("quorum-trainer: a dead letter without a reason") }
+            } catch let rejected as RejectedMessageError {
+                if rejected.description.isEmpty { finding("quorum-trainer: a rejected job without a reason") }
+            } catch {
+                finding("quorum-trainer failed on a training.jobs record of \(value.count) bytes with \(type(of: error)): \(error)")
+            }
+            offset += 1
+        }
     }
 
     static func drive<Stage: StageLogic>(_ stage: inout Stage, _ input: inout FuzzBytes) {

@@ -5,6 +5,7 @@ import QuorumML
 import QuorumModel
 import QuorumPipeline
 import QuorumProto
+import SwiftProtobuf
 import Foundation
 
 extension FuzzEntries {
@@ -119,6 +120,19 @@ extension FuzzEntries {
                 })
             }
             seed("bars", stage: "features", Array(bars.prefix(4)))
+            let first = series.rows[0].bar.openTime, day: Nanos = 86_400_000_000_000
+            let jobs = try TrainingJobs.make(symbol: series.symbol, intervalSeconds: series.intervalSeconds, trainFrom: first,
+                                             trainTo: first + 5 * day, validateTo: first + 7 * day,
+                                             candidates: [.logistic(LogisticHyperparameters(l2: 0.1)),
+                                                          .gbdt(GBDTHyperparameters(rounds: 50, maxLeaves: 8))],
+                                             stamp: EnvelopeStamp(producer: "quorum")).map { job in
+                // Hyperparameters are a protobuf map: sorted keys, so the seed is the same bytes on every run.
+                var options = BinaryEncodingOptions()
+                options.useDeterministicOrdering = true
+                return OutgoingMessage(topic: TopicNamer.live.name(Topic.trainingJobs), key: job.jobID,
+                                       value: try job.serializedBytes(options: options))
+            }
+            seed("jobs", stage: "trainer", jobs)
             seed("vectors-prediction", stage: "inference", [modelRecord] + Array(vectors.suffix(2)))
             seed("logistic-model-vectors", stage: "inference", [artifacts[0]] + Array(vectors.suffix(2)))
             seed("gbdt-model-vectors", stage: "inference", [artifacts[1]] + Array(vectors.suffix(2)))
@@ -140,6 +154,7 @@ extension FuzzEntries {
         "risk": RiskStage.inputTopics.map(TopicNamer.live.name),
         "execution": ExecutionStage.inputTopics.map(TopicNamer.live.name),
         "monitor": MonitorStage.inputTopics.map(TopicNamer.live.name),
+        "trainer": [TopicNamer.live.name(Topic.trainingJobs)],
     ]
 
     /// Feeds `records` to `stage` and returns its outputs (on `topic` only, when given).

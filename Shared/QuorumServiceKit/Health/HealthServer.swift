@@ -72,7 +72,6 @@ public struct HealthServer: Service {
     public func run() async throws {
         let router = Self.makeRouter(health: health, metrics: metrics, pages: pages)
         let health = self.health
-
         let logger = self.logger
         let portBox = self.portBox
         let host = self.host
