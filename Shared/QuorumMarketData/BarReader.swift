@@ -530,6 +530,11 @@ public struct BarFileReader: Sendable {
         let byTime = rows.indices.sorted { (rows[$0].time, $0) < (rows[$1].time, $1) }
         let interval = try interval(of: market, byTime: byTime)
         series.intervalSeconds = interval
+        guard interval <= Self.maxIntervalSeconds else {
+            throw BarFileError(code: .invalidInterval, file: fileName, line: rows[0].line,
+                               message: "the interval of \(symbol) would be \(interval) s, longer than a year: pass --interval "
+                                   + "(e.g. --interval 1d), or check the file's times")
+        }
         let intervalNanos = interval * 1_000_000_000
         func reject(_ row: ParsedRow, _ code: RowRejectionCode, _ detail: String) {
             rejections.append(RowRejection(file: fileName, line: row.line, code: code, detail: detail, symbol: symbol, time: row.time,
@@ -537,10 +542,10 @@ public struct BarFileReader: Sendable {
         }
 
         // Time outliers: small groups of rows far from all the others (in sorted order, split where times jump).
-        let jump = max(1000 * intervalNanos, 30 * 86_400 * 1_000_000_000)
+        let jump = max(Self.saturating(intervalNanos, times: 1000), 30 * 86_400 * 1_000_000_000)
         var groups: [Range<Int>] = []
         var start = 0
-        for k in 1..<max(1, byTime.count) where rows[byTime[k]].time - rows[byTime[k - 1]].time > jump {
+        for k in 1..<max(1, byTime.count) where Self.distance(rows[byTime[k - 1]].time, rows[byTime[k]].time) > jump {
             groups.append(start..<k)
             start = k
         }
@@ -582,7 +587,7 @@ public struct BarFileReader: Sendable {
                 }
             }
             let origin = options.alignToEpoch ? 0 : (firstOpen ?? row.time)
-            let offset = (row.time - origin) % intervalNanos
+            let offset = Self.distance(origin, row.time) % intervalNanos
             if offset != 0 {
                 reject(row, .misalignedTimestamp, "open time \(TimestampParser.iso(row.time)) is \(offset / 1_000_000) ms off "
                        + "the \(interval) s grid")
@@ -597,9 +602,9 @@ public struct BarFileReader: Sendable {
                     continue
                 }
             }
-            if let last, row.time - last.openTime > intervalNanos {
+            if let last, Self.distance(last.openTime, row.time) > intervalNanos {
                 series.gaps.append(GapInfo(symbol: symbol, after: last.openTime, before: row.time,
-                                           missingBars: Int((row.time - last.openTime) / intervalNanos) - 1, line: row.line))
+                                           missingBars: Int(Self.distance(last.openTime, row.time) / intervalNanos) - 1, line: row.line))
             }
             last = (row.time, row.close)
             if firstOpen == nil { firstOpen = row.time }
@@ -609,6 +614,22 @@ public struct BarFileReader: Sendable {
                                       line: row.line))
         }
         return series
+    }
+
+    /// The longest bar interval a file may have (a year): longer ones are a mistake, and their nanoseconds times 1000
+    /// (the time-outlier distance) would not fit in Int64.
+    static let maxIntervalSeconds: Int64 = 366 * 86_400
+
+    /// `to - from`, saturated at Int64's bounds: open times may lie anywhere from 1677 to 2262, whose difference
+    /// does not fit in Int64 nanoseconds.
+    static func distance(_ from: Nanos, _ to: Nanos) -> Nanos {
+        let (difference, overflow) = to.subtractingReportingOverflow(from)
+        return overflow ? (to > from ? .max : .min) : difference
+    }
+
+    static func saturating(_ value: Int64, times factor: Int64) -> Int64 {
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? ((value < 0) != (factor < 0) ? .min : .max) : product
     }
 
     /// The given interval, the file name's, or the most common positive step between sorted open times.
@@ -623,7 +644,7 @@ public struct BarFileReader: Sendable {
         }
         var counts: [Nanos: Int] = [:]
         for k in 1..<max(1, byTime.count) {
-            let step = rows[byTime[k]].time - rows[byTime[k - 1]].time
+            let step = Self.distance(rows[byTime[k - 1]].time, rows[byTime[k]].time)
             if step > 0 { counts[step, default: 0] += 1 }
         }
         guard let best = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }) else {

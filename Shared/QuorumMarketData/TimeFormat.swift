@@ -138,12 +138,14 @@ public struct TimeFormat: Sendable, Hashable, CustomStringConvertible {
             }
         }
         guard i == b.count else { return nil }
-        if let epoch { return TimestampParser.Parsed(nanos: epoch * 1_000_000_000 + nanos, naive: false) }
+        if let epoch {
+            return TimestampParser.nanos(epoch, unit: 1_000_000_000, plus: nanos).map { TimestampParser.Parsed(nanos: $0, naive: false) }
+        }
         guard let year, day <= TimestampParser.daysInMonth(month, year: year) else { return nil }
         if let pm { hour = hour % 12 + (pm ? 12 : 0) }
         let seconds = Int64(TimestampParser.daysSinceEpoch(year: year, month: month, day: day)) * 86_400
             + Int64(hour * 3600 + minute * 60 + second) - Int64(offset ?? 0)
-        return TimestampParser.Parsed(nanos: seconds * 1_000_000_000 + nanos, naive: offset == nil)
+        return TimestampParser.nanos(seconds, unit: 1_000_000_000, plus: nanos).map { TimestampParser.Parsed(nanos: $0, naive: offset == nil) }
     }
 
     private static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]

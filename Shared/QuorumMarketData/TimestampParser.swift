@@ -85,9 +85,9 @@ public enum TimestampParser {
             guard index == bytes.count else { return nil }
         }
         switch integer {
-        case ..<100_000_000_000: return integer * 1_000_000_000 + fractionNanos
-        case ..<100_000_000_000_000: return integer * 1_000_000
-        case ..<100_000_000_000_000_000: return integer * 1_000
+        case ..<100_000_000_000: return nanos(integer, unit: 1_000_000_000, plus: fractionNanos)
+        case ..<100_000_000_000_000: return nanos(integer, unit: 1_000_000)
+        case ..<100_000_000_000_000_000: return nanos(integer, unit: 1_000)
         default: return integer
         }
     }
@@ -160,7 +160,15 @@ public enum TimestampParser {
         guard i == b.count else { return nil }
         let seconds = Int64(daysSinceEpoch(year: year, month: month, day: day)) * 86_400
             + Int64(secondsOfDay) - Int64(offsetSeconds)
-        return Parsed(nanos: seconds * 1_000_000_000 + nanos, naive: naive)
+        return Self.nanos(seconds, unit: 1_000_000_000, plus: nanos).map { Parsed(nanos: $0, naive: naive) }
+    }
+
+    /// `value × unit + fraction` nanoseconds, or nil for a time that Int64 nanoseconds cannot hold (before
+    /// 1677-09-21 or after 2262-04-11): such a time is unreadable, like any other that is not a time.
+    static func nanos(_ value: Int64, unit: Int64, plus fraction: Int64 = 0) -> Nanos? {
+        let (scaled, o1) = value.multipliedReportingOverflow(by: unit)
+        let (total, o2) = scaled.addingReportingOverflow(fraction)
+        return o1 || o2 ? nil : total
     }
 
     static func digitValue(_ byte: UInt8) -> Int? {

@@ -1,5 +1,5 @@
 import Foundation
-import QuorumMarketData
+@testable import QuorumMarketData
 import QuorumModel
 import Testing
 
@@ -20,6 +20,38 @@ private let halfHour: Nanos = 1_800 * 1_000_000_000
 
 @Suite("BarFileReader")
 struct BarReaderTests {
+    /// Found by FuzzBarReader (fuzz/corpus/BarReader/crash-interval-years): steps of years between rows made the
+    /// interval's nanoseconds × 1000 (the time-outlier distance) overflow, and times centuries apart overflowed
+    /// their difference; both trapped.
+    @Test("rows years apart: an interval over a year is an error that says what to do; times 1678 … 2261 do not trap")
+    func farApartTimes() throws {
+        let yearly = """
+            date,open,high,low,close,volume
+            2015-01-01,1,2,1,1,1
+            2016-06-01,1,2,1,1,1
+            2017-11-01,1,2,1,1,1
+            2019-04-01,1,2,1,1,1
+            """
+        do {
+            _ = try BarFileReader.read(text: yearly, fileName: "prices.csv")
+            Issue.record("an interval of 517 days was accepted")
+        } catch {
+            #expect(error.code == .invalidInterval, "\(error)")
+            #expect(error.description.contains("longer than a year") && error.description.contains("--interval"), "\(error)")
+        }
+        let centuries = """
+            timestamp,open,high,low,close,volume
+            1678-01-01T00:00:00Z,1,2,1,1,1
+            2019-01-01T00:00:00Z,1,2,1,1,1
+            2019-01-02T00:00:00Z,1,2,1,1,1
+            2261-01-01T00:00:00Z,1,2,1,1,1
+            """
+        let contents = try BarFileReader.read(text: centuries, fileName: "btc_usd_1d.csv")
+        #expect(contents.bars + contents.rejections.count == 4)
+        #expect(contents.rejections.map(\.code) == [.timeOutlier, .timeOutlier])
+        #expect(BarFileReader.distance(.min, .max) == .max && BarFileReader.distance(.max, .min) == .min)
+    }
+
     /// One row of every defect; line numbers are physical (header = 1, the blank line 17 is not a row).
     static let fixture = """
         timestamp,open,high,low,close,volume
@@ -374,6 +406,32 @@ struct BarReaderTests {
 
 @Suite("TimestampParser")
 struct TimestampParserTests {
+    /// Found by FuzzBarReader (fuzz/corpus/BarReader/crash-time-before-1677): a time Int64 nanoseconds cannot hold
+    /// overflowed (a trap) instead of being an unreadable time.
+    @Test("times outside 1677-09-21 … 2262-04-11 are unreadable, in every form, and their rows are rejected")
+    func outOfRange() throws {
+        for text in ["1500-01-01T00:00:00Z", "1677-09-21T00:00:00Z", "2262-04-12T00:00:00Z", "9999-12-31 23:59:59",
+                     "9999999999", "9999999999.5", "99999999999999", "99999999999999999", "1500-10-17 02-AM"] {
+            #expect(TimestampParser.parse(text) == nil, "\(text)")
+        }
+        #expect(TimestampParser.parse("2262-04-11T00:00:00Z") != nil)
+        #expect(TimestampParser.parse("1677-09-22T00:00:00Z") != nil)
+        #expect(try TimeFormat("%d/%m/%Y %H:%M").parse("01/01/1500 00:00") == nil)
+        #expect(try TimeFormat("%s").parse("999999999999") == nil)
+
+        let text = """
+            Date,Symbol,Open,High,Low,Close,Volume BTC,Volume USD
+            1500-10-17 02-AM,BTC/USD,8051.2,8060.0,8040.0,8055.4,41.25,332196.25
+            2019-10-17 01-AM,BTC/USD,8040.0,8055.0,8035.0,8051.2,38.5,309571.2
+            2019-10-17 12-AM,BTC/USD,8020.5,8044.1,8015.0,8040.0,52.75,423462.1
+            9999999999,BTC/USD,8035.0,8038.9,8010.2,8020.5,60.0,481230.0
+            """
+        let contents = try BarFileReader.read(text: text, fileName: "Bitstamp_BTCUSD_1h.csv")
+        #expect(contents.bars == 2)
+        #expect(contents.rejections.map(\.code) == [.unparsableTimestamp, .unparsableTimestamp])
+        #expect(contents.rejections.map(\.line) == [2, 5])
+    }
+
     @Test("ISO-8601 variants and epoch units agree")
     func variants() {
         let expected: Nanos = 1_506_816_000 * 1_000_000_000   // 2017-10-01T00:00:00Z

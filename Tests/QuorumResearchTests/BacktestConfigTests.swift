@@ -19,6 +19,16 @@ struct BacktestConfigTests {
         }
     }
 
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-backtest-from-4038): a date past 2262 trapped on overflow.
+    @Test("from/to dates that nanoseconds cannot hold are an invalid value naming the key")
+    func datesOutOfRange() throws {
+        for text in [#"{"from": "4038-01-01"}"#, #"{"to": "1500-01-01T00:00:00Z"}"#, #"{"from": "99999999999"}"#] {
+            let error = try #require(self.error(text), "\(text)")
+            #expect(error.code == .invalidValue, "\(error)")
+            #expect(error.description.contains("from") || error.description.contains("to"), "\(error)")
+        }
+    }
+
     @Test("examples/backtest.json parses onto the stage settings; relative data paths start at the config's folder")
     func example() throws {
         let config = try BacktestConfig.load(path: Self.examples + "/backtest.json")

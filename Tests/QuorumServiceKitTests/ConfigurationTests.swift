@@ -106,6 +106,56 @@ struct ConfigurationTests {
         #expect(error?.description.contains("/nonexistent/quorum.json") == true)
     }
 
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-config-path-url-password): a URL passed as the configuration
+    /// file's path (`--config $QUORUM_POSTGRES_URL` by mistake) was shown with its password.
+    @Test("a configuration file path that is a URL with a password is shown without the password")
+    func configPathPasswordRedacted() throws {
+        for arguments in [["--config", "postgres://quorum:s3cretPassw0rd@db:5432/quorum"],
+                          ["--config=redis://:hunter2hunter2@127.0.0.1:6379"]] {
+            let error = try #require(configurationError {
+                _ = try Configuration.load(registry: .standard, arguments: arguments, environment: [:]) { _ in Data("[".utf8) }
+            })
+            #expect(!error.description.contains("s3cretPassw0rd") && !error.description.contains("hunter2hunter2"), "\(error)")
+            #expect(error.description.contains("not valid JSON"))
+            #expect(error.description.contains("127.0.0.1:6379") || error.description.contains("db:5432/quorum"))
+        }
+        let fromVariable = try #require(configurationError {
+            _ = try Configuration.load(registry: .standard, arguments: [],
+                                       environment: ["QUORUM_CONFIG": "postgres://u:s3cretPassw0rd@db/q"]) { _ in throw CocoaError(.fileNoSuchFile) }
+        })
+        #expect(!fromVariable.description.contains("s3cretPassw0rd"))
+        #expect(fromVariable.description.contains("cannot be read"))
+    }
+
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-flag-url-password): a URL typed as a flag name was shown whole
+    /// in the unknown-key error (key and flag).
+    @Test("a URL with a password typed as a flag is an unknown key shown without the password")
+    func flagPasswordRedacted() throws {
+        for arguments in [["--postgres://quorum:s3cretPassw0rd@db:5432/quorum"], ["--redis://:s3cretPassw0rd@r:6379=x"],
+                          ["--kafka.brokers", "b:9092", "--postgres://quorum:s3cretPassw0rd@db/q", "x"]] {
+            let error = try #require(configurationError {
+                _ = try Configuration.load(registry: .standard, arguments: arguments, environment: [:])
+            })
+            guard case .unknownKey = error.kind else { Issue.record("\(error)"); continue }
+            #expect(!error.description.contains("s3cretPassw0rd"), "\(error)")
+            #expect(error.description.contains("unknown configuration key"))
+        }
+    }
+
+    /// Found by FuzzConfig (fuzz/corpus/Config/crash-print-config-file-path): the source column of --print-config showed
+    /// a URL given as the configuration file's path with its password.
+    @Test("--print-config shows a configuration file path that is a URL without its password")
+    func printConfigSourceRedacted() throws {
+        let result = try Configuration.load(registry: .standard,
+                                            arguments: ["--config", "postgres://quorum:s3cretPassw0rd@db/q"], environment: [:]) { _ in
+            Data(#"{"http.port": 18181}"#.utf8)
+        }
+        let table = result.configuration.rendered()
+        #expect(table.contains("file postgres://quorum:***@db/q"), "\(table)")
+        #expect(!table.contains("s3cretPassw0rd"))
+        #expect(result.configuration.int("http.port") == 18181)
+    }
+
     @Test("a file that is not a JSON object is an error")
     func notJSON() {
         let error = configurationError { _ = try load(file: "kafka.brokers = x") }

@@ -81,12 +81,14 @@ public enum ConfigSource: Sendable, Hashable, CustomStringConvertible {
     /// Set in code (tests and in-memory configuration).
     case override
 
+    /// The path and the flag are shown as typed, but without URL passwords (a URL given as the `--config` path shows in
+    /// `--print-config`'s source column).
     public var description: String {
         switch self {
         case .defaultValue: "default"
-        case .file(let path): "file \(path)"
+        case .file(let path): "file \(Redaction.redactURLPasswords(in: path))"
         case .environment(let variable): "environment variable \(variable)"
-        case .commandLine(let flag): "command-line flag \(flag)"
+        case .commandLine(let flag): "command-line flag \(Redaction.redactURLPasswords(in: flag))"
         case .override: "set in code"
         }
     }

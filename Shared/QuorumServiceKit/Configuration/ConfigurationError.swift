@@ -21,7 +21,12 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     /// Where every key is documented.
     public static let documentation = "docs/configuration.md"
 
-    public var description: String {
+    /// Every part taken from the input (key names and flags as typed, file paths, values) has its URL passwords
+    /// replaced: a URL typed where a flag or path belongs (`--postgres://u:p@h/db`, `--config $QUORUM_POSTGRES_URL`)
+    /// must not print its password.
+    public var description: String { Redaction.redactURLPasswords(in: unredactedDescription) }
+
+    private var unredactedDescription: String {
         switch kind {
         case .unknownKey(let key, let source, let suggestion):
             var text = "unknown configuration key '\(key)' from \(source)"
@@ -34,7 +39,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         case .missingValue(let flag):
             return "command-line flag \(flag) needs a value: write \(flag)=VALUE or \(flag) VALUE."
         case .unexpectedArgument(let argument):
-            return "unexpected command-line argument '\(Redaction.redactURLPasswords(in: argument))': "
+            return "unexpected command-line argument '\(argument)': "
                 + "configuration flags look like --key=value (keys are listed in \(Self.documentation))."
         case .unreadableFile(let path, let reason):
             return "configuration file \(path) cannot be used: \(reason). "

@@ -44,10 +44,11 @@ public struct HealthServer: Service {
         try await portBox.wait()
     }
 
-    public func run() async throws {
+    /// The routes: the three above and the registered `pages`. Quorum parses nothing of a request itself (no query
+    /// parameters, no bodies): Hummingbird decodes the request and matches its path. `FuzzHTTP` feeds raw request bytes
+    /// through the same HTTP/1 decoder and this router.
+    public static func makeRouter(health: HealthChecks, metrics: QuorumMetrics, pages: StatusPages) -> Router<BasicRequestContext> {
         let router = Router()
-        let health = self.health
-        let metrics = self.metrics
         router.get("/health/live") { _, _ in
             Self.response(.ok, contentType: "application/json", body: "{\"status\":\"live\"}")
         }
@@ -65,7 +66,12 @@ public struct HealthServer: Service {
                 Self.response(.ok, contentType: page.contentType, body: await page.render())
             }
         }
+        return router
+    }
 
+    public func run() async throws {
+        let router = Self.makeRouter(health: health, metrics: metrics, pages: pages)
+        let health = self.health
         let logger = self.logger
         let portBox = self.portBox
         let host = self.host
