@@ -1,0 +1,209 @@
+import DequeModule
+import QuorumModel
+
+// What the monitor keeps for its dashboard beyond counters and latencies: bounded, presentational histories. They live
+// in `MonitorStats`, not in the stage's checkpoint: after a monitor restart they hold what its rebuild re-reads (the
+// records after its checkpoint) and then fill up again.
+
+/// One row of the dashboard's live decisions table: everything that followed one bar of one symbol, joined by the
+/// correlation id (the bar's id, which every record it causes carries): each source's opinion, consensus's decision,
+/// risk's verdict, the order and its fills.
+public struct TrailRow: Sendable, Hashable, Codable {
+    public struct Source: Sendable, Hashable, Codable {
+        public var name: String
+        /// long, short or flat.
+        public var direction: String
+        public var confidence: Double
+        public var weight: Double
+
+        public init(name: String, direction: String, confidence: Double, weight: Double) {
+            self.name = name
+            self.direction = direction
+            self.confidence = confidence
+            self.weight = weight
+        }
+    }
+
+    public var correlationID: String
+    public var symbol: String
+    /// Open time of the bar decided on.
+    public var barTime: Nanos
+    public var sources: [Source]
+    /// buy, sell or hold.
+    public var action: String
+    public var confidence: Double
+    public var reasons: [String]
+    /// nil until risk answered; "approved" or "denied".
+    public var verdict: String?
+    /// The denial's code and reason, or the approved quantity.
+    public var verdictDetail: String = ""
+    /// Client order id, side and quantity of the order (approved or denied).
+    public var order: String?
+    /// Execution's reports: status, and quantity @ price for a fill.
+    public var fills: [String] = []
+
+    public init(correlationID: String, symbol: String, barTime: Nanos, sources: [Source], action: String, confidence: Double, reasons: [String]) {
+        self.correlationID = correlationID
+        self.symbol = symbol
+        self.barTime = barTime
+        self.sources = sources
+        self.action = action
+        self.confidence = confidence
+        self.reasons = reasons
+    }
+}
+
+/// The latest rows of the decisions table, newest first, at most `capacity`. Risk's and execution's records find their
+/// row by correlation id; those of a row already dropped are ignored.
+public struct DecisionTrail: Sendable {
+    public let capacity: Int
+    private var rows: [String: TrailRow] = [:]
+    private var order: Deque<String> = []
+
+    public init(capacity: Int = 300) { self.capacity = max(1, capacity) }
+
+    /// A decision starts its row (a second decision with the same correlation id replaces the first's part).
+    public mutating func decision(_ row: TrailRow) {
+        if rows[row.correlationID] == nil {
+            order.append(row.correlationID)
+            if order.count > capacity, let oldest = order.popFirst() { rows[oldest] = nil }
+            rows[row.correlationID] = row
+        } else {
+            rows[row.correlationID]?.sources = row.sources
+            rows[row.correlationID]?.action = row.action
+            rows[row.correlationID]?.confidence = row.confidence
+            rows[row.correlationID]?.reasons = row.reasons
+        }
+    }
+
+    public mutating func verdict(correlationID: String, approved: Bool, detail: String, order: String) {
+        guard rows[correlationID] != nil else { return }
+        rows[correlationID]?.verdict = approved ? "approved" : "denied"
+        rows[correlationID]?.verdictDetail = detail
+        rows[correlationID]?.order = order
+    }
+
+    /// An execution report; the same text twice (a redelivery) is kept once.
+    public mutating func report(correlationID: String, text: String) {
+        guard let row = rows[correlationID], !row.fills.contains(text) else { return }
+        rows[correlationID]?.fills.append(text)
+    }
+
+    /// The newest `limit` rows (only those with an order when `ordersOnly`), newest first.
+    public func latest(_ limit: Int, ordersOnly: Bool = false) -> [TrailRow] {
+        var out: [TrailRow] = []
+        for id in order.reversed() {
+            guard let row = rows[id] else { continue }
+            if ordersOnly, row.order == nil { continue }
+            out.append(row)
+            if out.count == limit { break }
+        }
+        return out
+    }
+}
+
+/// An equity curve of bounded size for a chart: every point until `capacity`, then every other point is dropped
+/// (the first and the latest are always kept), so it covers the whole run at a resolution that halves as it grows.
+public struct EquityHistory: Sendable {
+    public let capacity: Int
+    public private(set) var times: [Nanos] = []
+    public private(set) var equity: [Double] = []
+
+    public init(capacity: Int = 2000) { self.capacity = max(4, capacity) }
+
+    /// The equity at event time `time`; a later value at the same time replaces the earlier one; an older time is ignored
+    /// (the monitor reads several symbols' bars in no fixed order).
+    public mutating func add(time: Nanos, equity value: Double) {
+        if let last = times.last {
+            if time == last { equity[equity.count - 1] = value; return }
+            if time < last { return }
+        }
+        times.append(time)
+        equity.append(value)
+        if times.count > capacity { thin() }
+    }
+
+    private mutating func thin() {
+        let keep = times.indices.filter { $0 % 2 == 0 || $0 == times.count - 1 }
+        times = keep.map { times[$0] }
+        equity = keep.map { equity[$0] }
+    }
+}
+
+/// Live calibration of the served models per symbol: each prediction's P(up) against what the next bar did (its close
+/// above the close of the bar the prediction was made from), in ten bins of predicted probability.
+///
+/// A prediction names its bar (`bar_open_time_ns`); it is scored when the monitor has seen that bar and the next one,
+/// in whichever order the topics deliver them.
+public struct LiveCalibration: Sendable {
+    public struct Bin: Sendable, Hashable, Codable {
+        public var count = 0
+        public var sumProbability = 0.0
+        public var ups = 0
+        /// Mean predicted P(up) in the bin, and the share that went up.
+        public var meanPredicted: Double { count == 0 ? .nan : sumProbability / Double(count) }
+        public var observed: Double { count == 0 ? .nan : Double(ups) / Double(count) }
+    }
+
+    public struct Table: Sendable, Hashable, Codable {
+        public var bins: [Bin] = Array(repeating: Bin(), count: 10)
+        /// Scored predictions and those whose direction (P(up) > 0.5) was right.
+        public var scored = 0
+        public var hits = 0
+        public var hitRate: Double { scored == 0 ? .nan : Double(hits) / Double(scored) }
+    }
+
+    public private(set) var tables: [String: Table] = [:]
+    private var closes: [String: [Nanos: Fixed]] = [:]
+    private var intervals: [String: Int64] = [:]
+    private var pending: [String: [Nanos: Double]] = [:]
+    private let remember = 64
+
+    public init() {}
+
+    public mutating func bar(symbol: String, openTime: Nanos, close: Fixed, intervalSeconds: Int64) {
+        let interval = intervalSeconds * 1_000_000_000
+        intervals[symbol] = interval
+        closes[symbol, default: [:]][openTime] = close
+        if let previous = closes[symbol]?[openTime - interval], let p = pending[symbol]?.removeValue(forKey: openTime - interval) {
+            score(symbol, probability: p, up: previous < close)
+        }
+        if let predicted = pending[symbol]?.removeValue(forKey: openTime), let next = closes[symbol]?[openTime + interval] {
+            score(symbol, probability: predicted, up: close < next)
+        }
+        trim(symbol)
+    }
+
+    public mutating func prediction(symbol: String, barOpenTime: Nanos, probabilityUp: Double) {
+        guard probabilityUp.isFinite else { return }
+        if let interval = intervals[symbol], let reference = closes[symbol]?[barOpenTime], let next = closes[symbol]?[barOpenTime + interval] {
+            score(symbol, probability: probabilityUp, up: reference < next)
+        } else {
+            pending[symbol, default: [:]][barOpenTime] = probabilityUp
+            trim(symbol)
+        }
+    }
+
+    private mutating func score(_ symbol: String, probability: Double, up: Bool) {
+        var table = tables[symbol] ?? Table()
+        let index = min(9, max(0, Int(probability * 10)))
+        table.bins[index].count += 1
+        table.bins[index].sumProbability += probability
+        if up { table.bins[index].ups += 1 }
+        table.scored += 1
+        if (probability > 0.5) == up { table.hits += 1 }
+        tables[symbol] = table
+    }
+
+    /// Keeps the latest `remember` closes and pending predictions per symbol.
+    private mutating func trim(_ symbol: String) {
+        if let c = closes[symbol], c.count > remember {
+            let cut = c.keys.sorted()[c.count - remember]
+            closes[symbol] = c.filter { $0.key >= cut }
+        }
+        if let p = pending[symbol], p.count > remember {
+            let cut = p.keys.sorted()[p.count - remember]
+            pending[symbol] = p.filter { $0.key >= cut }
+        }
+    }
+}
