@@ -54,39 +54,76 @@ public struct TrailRow: Sendable, Hashable, Codable {
 }
 
 /// The latest rows of the decisions table, newest first, at most `capacity`. Risk's and execution's records find their
-/// row by correlation id; those of a row already dropped are ignored.
+/// row by correlation id. The monitor reads each topic at its own pace (a restarted monitor may read all of
+/// `orders.approved` before `decisions` catches up), so a verdict or report that comes before its decision waits for it
+/// (at most `capacity` of them, oldest dropped first); one whose row was already dropped is ignored.
 public struct DecisionTrail: Sendable {
     public let capacity: Int
     private var rows: [String: TrailRow] = [:]
     private var order: Deque<String> = []
+    /// Verdicts and reports whose decision has not been seen yet, by correlation id (the row holds only them).
+    private var early: [String: TrailRow] = [:]
+    private var earlyOrder: Deque<String> = []
+    /// Correlation ids whose rows were dropped (bounded), so their late records are not kept as early ones.
+    private var dropped: Set<String> = []
+    private var droppedOrder: Deque<String> = []
 
     public init(capacity: Int = 300) { self.capacity = max(1, capacity) }
 
     /// A decision starts its row (a second decision with the same correlation id replaces the first's part).
     public mutating func decision(_ row: TrailRow) {
-        if rows[row.correlationID] == nil {
-            order.append(row.correlationID)
-            if order.count > capacity, let oldest = order.popFirst() { rows[oldest] = nil }
-            rows[row.correlationID] = row
-        } else {
-            rows[row.correlationID]?.sources = row.sources
-            rows[row.correlationID]?.action = row.action
-            rows[row.correlationID]?.confidence = row.confidence
-            rows[row.correlationID]?.reasons = row.reasons
+        let id = row.correlationID
+        guard rows[id] != nil else {
+            var new = row
+            if let waiting = early.removeValue(forKey: id) {
+                (new.verdict, new.verdictDetail, new.order, new.fills) = (waiting.verdict, waiting.verdictDetail, waiting.order, waiting.fills)
+            }
+            order.append(id)
+            rows[id] = new
+            if order.count > capacity, let oldest = order.popFirst() {
+                rows[oldest] = nil
+                remember(dropped: oldest)
+            }
+            return
         }
+        rows[id]?.sources = row.sources
+        rows[id]?.action = row.action
+        rows[id]?.confidence = row.confidence
+        rows[id]?.reasons = row.reasons
     }
 
     public mutating func verdict(correlationID: String, approved: Bool, detail: String, order: String) {
-        guard rows[correlationID] != nil else { return }
-        rows[correlationID]?.verdict = approved ? "approved" : "denied"
-        rows[correlationID]?.verdictDetail = detail
-        rows[correlationID]?.order = order
+        update(correlationID) { row in
+            row.verdict = approved ? "approved" : "denied"
+            row.verdictDetail = detail
+            row.order = order
+        }
     }
 
     /// An execution report; the same text twice (a redelivery) is kept once.
     public mutating func report(correlationID: String, text: String) {
-        guard let row = rows[correlationID], !row.fills.contains(text) else { return }
-        rows[correlationID]?.fills.append(text)
+        update(correlationID) { row in if !row.fills.contains(text) { row.fills.append(text) } }
+    }
+
+    /// Changes the row of `id`, or its early part when its decision has not come yet.
+    private mutating func update(_ id: String, _ change: (inout TrailRow) -> Void) {
+        if rows[id] != nil {
+            change(&rows[id]!)
+            return
+        }
+        guard !dropped.contains(id) else { return }
+        if early[id] == nil {
+            early[id] = TrailRow(correlationID: id, symbol: "", barTime: 0, sources: [], action: "", confidence: 0, reasons: [])
+            earlyOrder.append(id)
+            if earlyOrder.count > capacity, let oldest = earlyOrder.popFirst() { early[oldest] = nil }
+        }
+        change(&early[id]!)
+    }
+
+    private mutating func remember(dropped id: String) {
+        dropped.insert(id)
+        droppedOrder.append(id)
+        if droppedOrder.count > 4 * capacity, let oldest = droppedOrder.popFirst() { dropped.remove(oldest) }
     }
 
     /// The newest `limit` rows (only those with an order when `ordersOnly`), newest first.

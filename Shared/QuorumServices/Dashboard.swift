@@ -50,7 +50,7 @@ public struct Dashboard: Sendable {
         let token = secret.flatMap(AdminToken.init)
         func limit(_ key: ConfigKey) throws -> Double { try QuorumStages.fixed(c, key).doubleValue }
         let limits = DashboardData.Limits(maxPositionNotional: try limit(ServiceKeys.riskMaxPosition),
-                                          dailyLossLimit: try limit(ServiceKeys.riskDailyLoss), maxPortfolioHeat: try limit(ServiceKeys.riskMaxHeat))
+                                          dailyLossLimit: try limit(ServiceKeys.riskDailyLoss))
         let actions = store.map { OperatorActions(bus: bus, namer: namer, store: $0, producer: "quorum-monitor", logger: context.logger) }
         context.logger.info("dashboard", metadata: ["dashboard.actions": .string(token == nil ? "off (no monitor.admin.token)" : "on")])
         return Dashboard(stats: stats, store: store, actions: actions, token: token, limits: limits,

@@ -13,11 +13,9 @@ public struct DashboardData: Sendable {
     public struct Limits: Sendable {
         public var maxPositionNotional: Double
         public var dailyLossLimit: Double
-        public var maxPortfolioHeat: Double
-        public init(maxPositionNotional: Double, dailyLossLimit: Double, maxPortfolioHeat: Double) {
+        public init(maxPositionNotional: Double, dailyLossLimit: Double) {
             self.maxPositionNotional = maxPositionNotional
             self.dailyLossLimit = dailyLossLimit
-            self.maxPortfolioHeat = maxPortfolioHeat
         }
     }
 

@@ -47,7 +47,7 @@ public enum ServiceKeys {
         doc: "quorum-risk: fraction of equity at risk per entry (capped at 0.02).")
     public static let riskMaxHeat = ConfigKey(
         "risk.max.portfolio.heat", .string, default: "0.06",
-        doc: "quorum-risk: largest total risk at stop over all open and pending positions, as a fraction of equity; quorum-monitor's dashboard shows exposure against it (set it the same in both).")
+        doc: "quorum-risk: largest total risk at stop over all open and pending positions, as a fraction of equity.")
     public static let riskMaxPosition = ConfigKey(
         "risk.max.position.notional", .string, default: "25000",
         doc: "quorum-risk: largest position notional per symbol (quote currency); quorum-monitor's dashboard shows exposure against it (set it the same in both).")
@@ -209,7 +209,7 @@ public enum ServiceKeys {
                                        slackURL, slackFile, discordURL, discordFile, telegramToken, telegramFile, telegramChat, telegramAPI,
                                        alertsQueue, alertsAttempts, alertsBackoff, alertsBackoffMax, alertsRate, alertsBurst, alertsTimeout]
     /// The dashboard's keys, and risk's limits it shows exposure against (read as quorum-risk reads them).
-    public static let monitorDashboard = [adminToken, adminTokenFile, backtestsDir, dashboardRefresh, riskMaxPosition, riskDailyLoss, riskMaxHeat]
+    public static let monitorDashboard = [adminToken, adminTokenFile, backtestsDir, dashboardRefresh, riskMaxPosition, riskDailyLoss]
     public static let monitor = [featureSpec, monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval,
                                  executionStartingCash] + monitorAlerts + monitorDashboard
 

@@ -175,10 +175,19 @@ struct DashboardUITests {
             try await shot("phone-\(page.isEmpty ? "overview" : String(page.dropFirst()))")
         }
         // Turn the switch off again through the same endpoint (the run's other checks do not need it on).
-        _ = try await browser.evaluate("""
+        let status = try await browser.evaluate("""
             fetch('/dashboard/api/kill-switch',{method:'POST',headers:{'Authorization':'Bearer \(token)','Content-Type':'application/json'},
             body:JSON.stringify({on:false,reason:'ui test done',actor:'ui-test'})}).then(r => r.status)
-            """)
+            """) as? Int
+        #expect(status == 200)
+        // The monitor stops gracefully while the browser still holds a live-update stream open.
+        try await browser.open("\(base)/dashboard")
+        try await browser.waitFor("Number(document.body.dataset.updates) > 0", what: "an open live-update stream")
+        let stopping = ContinuousClock.now
+        monitor.terminate()
+        monitor.wait()
+        #expect(monitor.exitStatus == 0 && ContinuousClock.now - stopping < .seconds(15),
+                "the monitor exited \(monitor.exitStatus.map(String.init) ?? "?") after \(ContinuousClock.now - stopping) with a stream open")
     }
 
     static func json(_ text: String) -> String {

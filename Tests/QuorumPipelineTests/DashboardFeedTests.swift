@@ -12,22 +12,32 @@ struct DashboardFeedTests {
         TrailRow(correlationID: id, symbol: "AAA-USD", barTime: 0, sources: [], action: action, confidence: 0.5, reasons: [])
     }
 
-    @Test("the trail joins verdicts and reports to their decision, keeps the newest rows, ignores strangers and repeats")
+    @Test("the trail joins verdicts and reports to their decision (also when they come first), keeps the newest rows, ignores dropped rows and repeats")
     func trail() {
         var trail = DecisionTrail(capacity: 3)
         for i in 0..<5 { trail.decision(Self.row("c\(i)", action: i == 3 ? "hold" : "buy")) }
+        trail.decision(Self.row("c4"))  // the same decision again: no new row
         #expect(trail.latest(10).map(\.correlationID) == ["c4", "c3", "c2"])
         trail.verdict(correlationID: "c4", approved: false, detail: "maxPosition: too big", order: "o4 buy 1")
         trail.verdict(correlationID: "c2", approved: true, detail: "quantity 1", order: "o2 buy 1")
-        trail.verdict(correlationID: "c0", approved: true, detail: "quantity 1", order: "o0 buy 1")  // dropped row: ignored
+        trail.verdict(correlationID: "c0", approved: true, detail: "quantity 1", order: "o0 buy 1")  // its row was dropped: ignored
         trail.report(correlationID: "c2", text: "filled 1 @ 10")
         trail.report(correlationID: "c2", text: "filled 1 @ 10")  // redelivered
-        let rows = trail.latest(10)
+        var rows = trail.latest(10)
         #expect(rows[0].verdict == "denied" && rows[0].verdictDetail.contains("too big") && rows[0].order == "o4 buy 1")
         #expect(rows[1].verdict == nil)
         #expect(rows[2].verdict == "approved" && rows[2].fills == ["filled 1 @ 10"])
         #expect(trail.latest(10, ordersOnly: true).map(\.correlationID) == ["c4", "c2"])
         #expect(trail.latest(1).map(\.correlationID) == ["c4"])
+
+        // A verdict and a report before their decision (the topics are read at different paces) wait for it.
+        trail.verdict(correlationID: "c9", approved: true, detail: "quantity 2", order: "o9 sell 2")
+        trail.report(correlationID: "c9", text: "filled 2 @ 11")
+        #expect(trail.latest(10).map(\.correlationID) == ["c4", "c3", "c2"])
+        trail.decision(Self.row("c9", action: "sell"))
+        rows = trail.latest(10)
+        #expect(rows.map(\.correlationID) == ["c9", "c4", "c3"])
+        #expect(rows[0].action == "sell" && rows[0].verdict == "approved" && rows[0].order == "o9 sell 2" && rows[0].fills == ["filled 2 @ 11"])
     }
 
     @Test("the equity history keeps first and latest points and at most its capacity, ignoring older times")

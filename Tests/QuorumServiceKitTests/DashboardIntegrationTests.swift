@@ -35,7 +35,7 @@ struct DashboardIntegrationTests {
         let stats = MonitorStats()
         let pages = StatusPages()
         let dashboard = Dashboard(stats: stats, store: store, actions: OperatorActions(bus: bus, namer: namer, store: store, producer: "quorum-monitor", logger: logger),
-                                  token: AdminToken(token), limits: .init(maxPositionNotional: 25_000, dailyLossLimit: 0.03, maxPortfolioHeat: 0.06),
+                                  token: AdminToken(token), limits: .init(maxPositionNotional: 25_000, dailyLossLimit: 0.03),
                                   backtestsDir: NSTemporaryDirectory() + "none-\(prefix)", refresh: .milliseconds(200), metrics: metrics, logger: logger)
         dashboard.register(on: pages)
         let server = HealthServer(host: "127.0.0.1", port: 0, health: HealthChecks(), metrics: metrics, logger: logger, pages: pages)

@@ -48,6 +48,7 @@ public struct HealthServer: Service {
         let router = Router()
         let health = self.health
         let metrics = self.metrics
+        let pages = self.pages
         router.get("/health/live") { _, _ in
             Self.response(.ok, contentType: "application/json", body: "{\"status\":\"live\"}")
         }
@@ -81,7 +82,7 @@ public struct HealthServer: Service {
                 var headers = HTTPFields()
                 headers[.contentType] = "text/event-stream; charset=utf-8"
                 headers[.cacheControl] = "no-store"
-                let events = stream.events(page)
+                let events = pages.open(stream.events(page))
                 return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                     // Server-sent events: each element is one `data:` event; the stream ends when the client goes away
                     // (the write throws) or the source finishes.
@@ -116,8 +117,10 @@ public struct HealthServer: Service {
             try await withGracefulShutdownHandler {
                 try await app.run()
             } onGracefulShutdown: {
-                // Readiness goes false before anything else stops, so load balancers stop sending work.
+                // Readiness goes false before anything else stops, so load balancers stop sending work; open event
+                // streams end, so their requests do not hold the server's graceful shutdown.
                 Task { await health.markShuttingDown() }
+                pages.closeStreams()
             }
             portBox.set(.failure(HealthServerError(reason: "the server stopped before it listened")))
         } catch {
@@ -218,6 +221,52 @@ public final class StatusPages: Sendable {
 
     var routes: [Route] { registered.withLock { $0.routes } }
     var streams: [Stream] { registered.withLock { $0.streams } }
+
+    private struct OpenStreams {
+        var next = 0
+        var finish: [Int: @Sendable () -> Void] = [:]
+        var closed = false
+    }
+    private let open = Mutex(OpenStreams())
+
+    /// `source` as served to one client: it also ends when ``closeStreams()`` is called (graceful shutdown).
+    func open(_ source: AsyncStream<String>) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(4))
+        let pump = Task {
+            for await event in source { continuation.yield(event) }
+            continuation.finish()
+        }
+        let id: Int? = open.withLock { state in
+            guard !state.closed else { return nil }
+            state.next += 1
+            state.finish[state.next] = { continuation.finish() }
+            return state.next
+        }
+        guard let id else {
+            pump.cancel()
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { _ in
+            pump.cancel()
+            self.forget(stream: id)
+        }
+        return stream
+    }
+
+    private func forget(stream id: Int) {
+        _ = open.withLock { $0.finish.removeValue(forKey: id) }
+    }
+
+    /// Ends every open event stream, and any opened later.
+    func closeStreams() {
+        let finishers = open.withLock { state in
+            state.closed = true
+            defer { state.finish = [:] }
+            return Array(state.finish.values)
+        }
+        for finish in finishers { finish() }
+    }
 }
 
 /// A request to a `StatusPages` route, without Hummingbird types.
