@@ -6,8 +6,8 @@ import QuorumModel
 // records after its checkpoint) and then fill up again.
 
 /// One row of the dashboard's live decisions table: everything that followed one bar of one symbol, joined by the
-/// correlation id (the bar's id, which every record it causes carries): each source's opinion, consensus's decision,
-/// risk's verdict, the order and its fills.
+/// correlation id (the bar's id, which every record it causes carries): each source's opinion (its `signals` record),
+/// consensus's decision, risk's verdict, the order and its fills.
 public struct TrailRow: Sendable, Hashable, Codable {
     public struct Source: Sendable, Hashable, Codable {
         public var name: String
@@ -77,6 +77,7 @@ public struct DecisionTrail: Sendable {
             var new = row
             if let waiting = early.removeValue(forKey: id) {
                 (new.verdict, new.verdictDetail, new.order, new.fills) = (waiting.verdict, waiting.verdictDetail, waiting.order, waiting.fills)
+                if new.sources.isEmpty { new.sources = waiting.sources }
             }
             order.append(id)
             rows[id] = new
@@ -86,7 +87,7 @@ public struct DecisionTrail: Sendable {
             }
             return
         }
-        rows[id]?.sources = row.sources
+        if !row.sources.isEmpty { rows[id]?.sources = row.sources }
         rows[id]?.action = row.action
         rows[id]?.confidence = row.confidence
         rows[id]?.reasons = row.reasons
@@ -97,6 +98,14 @@ public struct DecisionTrail: Sendable {
             row.verdict = approved ? "approved" : "denied"
             row.verdictDetail = detail
             row.order = order
+        }
+    }
+
+    /// One source's signal for the bar (consensus publishes each on `signals` besides its decision); a source's later
+    /// signal for the same bar replaces its earlier one.
+    public mutating func source(correlationID: String, _ source: TrailRow.Source) {
+        update(correlationID) { row in
+            if let i = row.sources.firstIndex(where: { $0.name == source.name }) { row.sources[i] = source } else { row.sources.append(source) }
         }
     }
 

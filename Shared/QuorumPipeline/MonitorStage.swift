@@ -256,6 +256,7 @@ public struct MonitorStage: StageLogic, StageInputs {
     let barsTopic: String
     let predictionsTopic: String
     /// What the dashboard's decisions table follows (consensus's decisions, risk's verdicts).
+    let signalsTopic: String
     let decisionsTopic: String
     let approvedTopic: String
     let deniedTopic: String
@@ -303,6 +304,7 @@ public struct MonitorStage: StageLogic, StageInputs {
         inputs = Self.inputTopics.map(namer.name)
         barsTopic = namer.name(Topic.bars)
         predictionsTopic = namer.name(Topic.predictions)
+        signalsTopic = namer.name(Topic.signals)
         decisionsTopic = namer.name(Topic.decisions)
         approvedTopic = namer.name(Topic.ordersApproved)
         deniedTopic = namer.name(Topic.ordersDenied)
@@ -440,6 +442,10 @@ public struct MonitorStage: StageLogic, StageInputs {
             if !p.shadow {
                 stats.state.withLock { $0.calibration.prediction(symbol: p.symbol, barOpenTime: p.barOpenTimeNs, probabilityUp: p.probUp) }
             }
+        } else if message.topic == signalsTopic {
+            let signal = try message.decode(Quorum_V1_Signal.self)
+            let source = TrailRow.Source(name: signal.source, direction: Self.direction(signal.direction), confidence: signal.confidence, weight: 0)
+            stats.state.withLock { $0.trail.source(correlationID: envelope.correlationID, source) }
         } else if message.topic == decisionsTopic {
             let row = Self.trailRow(try message.decode(Quorum_V1_Decision.self))
             stats.state.withLock { $0.trail.decision(row) }
@@ -507,15 +513,17 @@ public struct MonitorStage: StageLogic, StageInputs {
 
 extension MonitorStage {
     /// A decision as the first part of its row in the dashboard's decisions table.
-    static func trailRow(_ d: Quorum_V1_Decision) -> TrailRow {
-        func direction(_ x: Quorum_V1_Signal.Direction) -> String {
-            switch x {
-            case .long: "long"
-            case .short: "short"
-            case .flat: "flat"
-            default: "?"
-            }
+    static func direction(_ x: Quorum_V1_Signal.Direction) -> String {
+        switch x {
+        case .long: "long"
+        case .short: "short"
+        case .flat: "flat"
+        default: "?"
         }
+    }
+
+    /// A decision's part of its row (its contributions, when it carries them; else the row's sources come from `signals`).
+    static func trailRow(_ d: Quorum_V1_Decision) -> TrailRow {
         let action: String = switch d.action {
         case .buy: "buy"
         case .sell: "sell"

@@ -135,7 +135,8 @@ final class Chromium: @unchecked Sendable {
             if try await evaluate("!!(\(expression))") as? Bool == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw Failure("waited \(Int(seconds)) s for \(what) (\(expression))")
+        let text = (try? await evaluate("(document.querySelector('main') || document.body).innerText.slice(0, 1500)")) as? String  // for the message only
+        throw Failure("waited \(Int(seconds)) s for \(what) (\(expression)); the page shows:\n\(text ?? "(nothing)")")
     }
 
     /// The viewport: a laptop (1280×900) or a phone (390×844, mobile, 2× pixels).

@@ -103,7 +103,8 @@ struct DashboardUITests {
                                   what: "a decision row with risk's approval and a fill", seconds: 120)
         let rows = try await browser.evaluate("document.querySelectorAll('#trail tr[data-correlation]').length") as? Int ?? 0
         #expect(rows > 0)
-        try await browser.waitFor("document.querySelector('#trail').textContent.includes('model')", what: "the model's opinion in a row")
+        try await browser.waitFor("[...document.querySelectorAll('#trail tr[data-correlation] td:nth-child(3)')].some(td => /ml (long|short|flat) [0-9]/.test(td.textContent))",
+                                  what: "the model's opinion (source ml) with its confidence in a row")
         try await shot("decisions")
 
         // Overview: account figures, equity and drawdown charts, positions, exposure, kill switch off.

@@ -38,6 +38,13 @@ struct DashboardFeedTests {
         rows = trail.latest(10)
         #expect(rows.map(\.correlationID) == ["c9", "c4", "c3"])
         #expect(rows[0].action == "sell" && rows[0].verdict == "approved" && rows[0].order == "o9 sell 2" && rows[0].fills == ["filled 2 @ 11"])
+
+        // Each source's signal, before or after the decision; a later signal of a source replaces its earlier one.
+        trail.source(correlationID: "c10", TrailRow.Source(name: "ml", direction: "long", confidence: 0.6, weight: 0))
+        trail.decision(Self.row("c10"))
+        trail.source(correlationID: "c10", TrailRow.Source(name: "sma", direction: "flat", confidence: 0.2, weight: 0))
+        trail.source(correlationID: "c10", TrailRow.Source(name: "ml", direction: "short", confidence: 0.7, weight: 0))
+        #expect(trail.latest(1).first?.sources.map { "\($0.name) \($0.direction)" } == ["ml short", "sma flat"])
     }
 
     @Test("the equity history keeps first and latest points and at most its capacity, ignoring older times")
