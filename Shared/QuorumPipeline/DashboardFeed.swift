@@ -201,32 +201,38 @@ public struct LiveCalibration: Sendable {
 
     public private(set) var tables: [String: Table] = [:]
     private var closes: [String: [Nanos: Fixed]] = [:]
+    private var closeOrder: [String: Deque<Nanos>] = [:]
     private var intervals: [String: Int64] = [:]
     private var pending: [String: [Nanos: Double]] = [:]
-    private let remember = 64
+    private var pendingOrder: [String: Deque<Nanos>] = [:]
+    /// Closes and waiting predictions kept per symbol: enough for a monitor that (re)starts and reads all of `md.bars`
+    /// before `predictions` to score the latest ones.
+    public let remember: Int
 
-    public init() {}
+    public init(remember: Int = 5000) { self.remember = max(2, remember) }
 
     public mutating func bar(symbol: String, openTime: Nanos, close: Fixed, intervalSeconds: Int64) {
         let interval = intervalSeconds * 1_000_000_000
         intervals[symbol] = interval
-        closes[symbol, default: [:]][openTime] = close
+        if closes[symbol, default: [:]].updateValue(close, forKey: openTime) == nil {
+            closeOrder[symbol, default: []].append(openTime)
+            if closeOrder[symbol]!.count > remember, let oldest = closeOrder[symbol]!.popFirst() { closes[symbol]![oldest] = nil }
+        }
         if let previous = closes[symbol]?[openTime - interval], let p = pending[symbol]?.removeValue(forKey: openTime - interval) {
             score(symbol, probability: p, up: previous < close)
         }
         if let predicted = pending[symbol]?.removeValue(forKey: openTime), let next = closes[symbol]?[openTime + interval] {
             score(symbol, probability: predicted, up: close < next)
         }
-        trim(symbol)
     }
 
     public mutating func prediction(symbol: String, barOpenTime: Nanos, probabilityUp: Double) {
         guard probabilityUp.isFinite else { return }
         if let interval = intervals[symbol], let reference = closes[symbol]?[barOpenTime], let next = closes[symbol]?[barOpenTime + interval] {
             score(symbol, probability: probabilityUp, up: reference < next)
-        } else {
-            pending[symbol, default: [:]][barOpenTime] = probabilityUp
-            trim(symbol)
+        } else if pending[symbol, default: [:]].updateValue(probabilityUp, forKey: barOpenTime) == nil {
+            pendingOrder[symbol, default: []].append(barOpenTime)
+            if pendingOrder[symbol]!.count > remember, let oldest = pendingOrder[symbol]!.popFirst() { pending[symbol]![oldest] = nil }
         }
     }
 
@@ -239,17 +245,5 @@ public struct LiveCalibration: Sendable {
         table.scored += 1
         if (probability > 0.5) == up { table.hits += 1 }
         tables[symbol] = table
-    }
-
-    /// Keeps the latest `remember` closes and pending predictions per symbol.
-    private mutating func trim(_ symbol: String) {
-        if let c = closes[symbol], c.count > remember {
-            let cut = c.keys.sorted()[c.count - remember]
-            closes[symbol] = c.filter { $0.key >= cut }
-        }
-        if let p = pending[symbol], p.count > remember {
-            let cut = p.keys.sorted()[p.count - remember]
-            pending[symbol] = p.filter { $0.key >= cut }
-        }
     }
 }

@@ -74,6 +74,12 @@ struct DashboardFeedTests {
         #expect(table.scored == 3 && table.hits == 2)
         #expect(table.bins[7].count == 2 && table.bins[7].ups == 1 && abs(table.bins[7].meanPredicted - 0.735) < 1e-12)
         #expect(table.bins[2].count == 1 && table.bins[2].ups == 0)
+
+        // A monitor that reads all of md.bars before predictions (a restart) still scores the latest `remember` ones.
+        var late = LiveCalibration(remember: 100)
+        for i in 0..<300 { late.bar(symbol: "B", openTime: Int64(i) * s, close: Fixed(100 + i % 2), intervalSeconds: 1) }
+        for i in 0..<299 { late.prediction(symbol: "B", barOpenTime: Int64(i) * s, probabilityUp: 0.6) }
+        #expect(late.tables["B"]?.scored == 99 && late.tables["B"]?.hits == 50)
     }
 
     @Test("the monitor stage fills the decisions table from decisions, risk's verdicts and execution reports")
