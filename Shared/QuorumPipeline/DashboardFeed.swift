@@ -218,10 +218,12 @@ public struct LiveCalibration: Sendable {
             closeOrder[symbol, default: []].append(openTime)
             if closeOrder[symbol]!.count > remember, let oldest = closeOrder[symbol]!.popFirst() { closes[symbol]![oldest] = nil }
         }
+        // The prediction made from the bar before is scored by this close; one made from this bar, by the next close if
+        // it was seen already. (A pending prediction is removed only once it is scored.)
         if let previous = closes[symbol]?[openTime - interval], let p = pending[symbol]?.removeValue(forKey: openTime - interval) {
             score(symbol, probability: p, up: previous < close)
         }
-        if let predicted = pending[symbol]?.removeValue(forKey: openTime), let next = closes[symbol]?[openTime + interval] {
+        if let next = closes[symbol]?[openTime + interval], let predicted = pending[symbol]?.removeValue(forKey: openTime) {
             score(symbol, probability: predicted, up: close < next)
         }
     }

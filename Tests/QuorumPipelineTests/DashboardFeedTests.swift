@@ -119,3 +119,32 @@ struct DashboardFeedTests {
         #expect(stats.dashboard().producerMessages["test"] == 2)
     }
 }
+
+extension DashboardFeedTests {
+    @Test("the monitor stage scores predictions for calibration whether bars or predictions are read first")
+    func stageCalibration() throws {
+        for barsFirst in [true, false] {
+            let stats = MonitorStats()
+            var stage = MonitorStage(namer: .live, stats: stats)
+            let stamp = EnvelopeStamp(producer: "test")
+            let bars = Fixtures.bars(symbol: "AAA-USD", count: 50, seed: 3)
+            let barMessages = try bars.map { bar in
+                try OutgoingMessage(topic: TopicNamer.live.name(Topic.bars), key: "AAA-USD", message: bar.wire(stamp: stamp), eventTimeNs: bar.closeTime)
+            }
+            let predictions = try bars.map { bar in
+                var p = Quorum_V1_Prediction()
+                p.envelope = stamp.envelope(id: "p-\(bar.openTime)", tsEvent: bar.closeTime, cause: nil)
+                p.symbol = "AAA-USD"
+                p.probUp = 0.7
+                p.barOpenTimeNs = bar.openTime
+                return try OutgoingMessage(topic: TopicNamer.live.name(Topic.predictions), key: "AAA-USD", message: p, eventTimeNs: bar.closeTime)
+            }
+            var offset: Int64 = 0
+            for out in barsFirst ? barMessages + predictions : predictions + barMessages {
+                _ = try stage.handle(MonitorStageTests.incoming(out, offset: offset), replaying: false)
+                offset += 1
+            }
+            #expect(stats.dashboard().calibration["AAA-USD"]?.scored == 49, "bars first: \(barsFirst)")
+        }
+    }
+}
