@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit test-ui demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy clean
+.PHONY: all bootstrap build release test test-unit test-tsan test-ui demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy clean
 
 all: build
 
@@ -31,6 +31,10 @@ test-ui: bootstrap
 test-unit:
 	swift test --skip IntegrationTests
 
+## The unit suites under ThreadSanitizer (their own build in .build-tsan; not in `make test`, see scripts/test-tsan).
+test-tsan: bootstrap
+	@scripts/test-tsan
+
 ## make demo: release build, local cluster (servers + eight services), real BTC/ETH/LTC bars through the pipeline,
 ## summary printed and written to .cluster/demo-summary.json; the cluster keeps running (make down stops it).
 demo: bootstrap
@@ -40,12 +44,14 @@ demo: bootstrap
 down:
 	@scripts/cluster down .cluster
 
-## 1,000,000 messages of 200 bytes through the Kafka bus vs a bare librdkafka loop (local broker).
+## 1,000,000 messages of 200 bytes through the Kafka bus vs a bare librdkafka loop (local broker; memory storage, or
+## SERVERS_BROKER_STORAGE=s3 for the durable one).
 bench-bus: bootstrap
 	@scripts/bench-bus
 
 ## Every bar of data/market through the five trading stages of the running demo cluster: bars/s and latency,
-## with the bus ceiling measured in the same run.
+## with the bus ceiling measured in the same run, on the cluster's broker storage (`SERVERS_BROKER_STORAGE=s3 make demo`
+## for the durable one; docs/operations.md, Benchmarks).
 bench-pipeline: bootstrap
 	@scripts/bench-pipeline
 

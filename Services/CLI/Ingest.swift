@@ -83,11 +83,9 @@ struct Ingest: AsyncParsableCommand {
             var ingestor = Ingestor(producer: producer, namer: namer,
                                     archive: PostgresBarArchiveSink(archive: BarArchive(store: store)), logger: Logger(label: "quorum"))
             ingestor.speed = speed
-            let total = input.bars.count
-            let report = try await ingestor.run(input) { done, _ in
-                if done % 20_000 < 2_000 || done == total { FileHandle.standardError.write(Data("\r  published \(done)/\(total) bars".utf8)) }
-            }
-            FileHandle.standardError.write(Data("\n".utf8))
+            let progress = SharedProgressLine(total: input.bars.count, label: "ingest: bars published")
+            let report = try await ingestor.run(input) { done, _ in progress.update(done) }
+            progress.finish()
             await producer.close()
             return report
         }

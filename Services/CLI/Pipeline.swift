@@ -125,14 +125,15 @@ struct Train: AsyncParsableCommand {
             guard wait else { return }
             let deadline = ContinuousClock.now + .seconds(timeout)
             var done: [TrainingRunRecord] = []
+            var progress = ProgressLine(total: jobs.count, label: "train: jobs done")
             while ContinuousClock.now < deadline {
                 done = []
                 for job in jobs { if let r = try await runs.run(jobID: job.jobID) { done.append(r) } }
-                FileHandle.standardError.write(Data("\r  trained \(done.count)/\(jobs.count) jobs".utf8))
+                progress.update(done.count)
                 if done.count == jobs.count { break }
                 try await Task.sleep(for: .seconds(1))
             }
-            FileHandle.standardError.write(Data("\n".utf8))
+            progress.finish()
             for r in done.sorted(by: { $0.jobID < $1.jobID }) {
                 let gain = r.metrics["log_loss_gain"].map { String(format: "%+.5f", $0) } ?? "-"
                 let acc = r.metrics["accuracy"].map { String(format: "%.3f", $0) } ?? "-"

@@ -22,15 +22,22 @@ struct Quorum: AsyncParsableCommand {
     /// when both go to one pipe or file.
     static func main() async {
         setvbuf(Glibc.stdout, nil, _IOLBF, 0)
+        if MenuCommand.applies { Glibc.exit(MenuCommand.run()) }
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // The subcommand's own usage under its error (not the root's, which says nothing about the options at fault).
+            type(of: command).exit(withError: error)
         }
     }
 }

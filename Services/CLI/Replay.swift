@@ -97,7 +97,11 @@ struct Replay: AsyncParsableCommand {
         var batch: [OutgoingMessage] = []
         var copied = 0
         var keys: Set<String> = []
+        var progress = ProgressLine(total: Int(total), label: "replay: records scanned")
+        var scanned = 0
         while !remaining.isEmpty, let m = try await consumer.next() {
+            scanned += 1
+            progress.update(scanned)
             if m.offset >= (marks[m.partition]?.high ?? 0) - 1 { remaining.remove(m.partition) }
             guard let ts = m.timestampMs, ts * 1_000_000 >= fromNs, ts * 1_000_000 < toNs else { continue }
             batch.append(OutgoingMessage(topic: target, key: m.key, value: m.value, headers: m.headers, timestampMs: m.timestampMs))
@@ -108,6 +112,7 @@ struct Replay: AsyncParsableCommand {
                 batch = []
             }
         }
+        progress.finish()
         if !batch.isEmpty { _ = try await producer.send(batch); copied += batch.count }
         await consumer.close()
         await producer.close()

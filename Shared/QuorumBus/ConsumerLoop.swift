@@ -2,7 +2,7 @@ import Logging
 import Synchronization
 
 /// Why a message went to its topic's dead-letter twin (the `quorum.dlq.reason` header).
-public enum DeadLetterReason: String, Sendable {
+public enum DeadLetterReason: String, Sendable, CaseIterable {
     /// The bytes are not a valid message of the topic's type.
     case undecodable
     /// It decoded but broke a rule (e.g. negative price, unknown symbol).

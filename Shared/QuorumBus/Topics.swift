@@ -24,6 +24,9 @@ public struct TopicSpec: Sendable, Hashable {
     public var retentionMs: Int64
     public var summary: String
 
+    /// The name without the version namespace, e.g. "md.bars" (the monitor's pages and metric labels).
+    public var shortName: String { name.hasPrefix("quorum.v1.") ? String(name.dropFirst("quorum.v1.".count)) : name }
+
     public init(name: String, key: TopicKey, valueType: String, partitions: Int32, retentionMs: Int64, summary: String) {
         self.name = name
         self.key = key

@@ -23,7 +23,7 @@ public struct PaperOrder: Sendable, Hashable, Codable {
 
 /// Order life cycle. Legal moves: new → accepted | rejected; accepted → filled | cancelled | rejected.
 /// Filled, cancelled and rejected are final.
-public enum OrderStatus: String, Sendable, Hashable, Codable {
+public enum OrderStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case new = "NEW"
     case accepted = "ACCEPTED"
     case filled = "FILLED"

@@ -70,9 +70,12 @@ public struct InferenceCore: Sendable {
     }
 
     /// A model activated (or rolled back to) for its symbol. Returns whether the served model changed (an event for the
-    /// model already served changes nothing).
+    /// model already served changes nothing, nor does one of an earlier activation than the served model's: two trainer
+    /// workers' events can arrive in either order, and the registry's count says which is the latest).
     public mutating func activate(_ served: ServedModel) -> Bool {
-        guard models[served.model.symbol]?.modelID != served.modelID else { return false }
+        let current = models[served.model.symbol]
+        guard current?.modelID != served.modelID else { return false }
+        if let current, served.activationSequence > 0, current.activationSequence > served.activationSequence { return false }
         models[served.model.symbol] = served
         swaps += 1
         return true

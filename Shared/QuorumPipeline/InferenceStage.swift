@@ -12,10 +12,13 @@ public struct ServedModel: Sendable {
     public let model: TrainedModel
     /// `model.version`, computed once: it hashes the artifact, far too dear for every prediction that names it.
     public let version: String
+    /// Its symbol's activation count when it was activated (the registry's, carried by the models event); 0: not counted.
+    public let activationSequence: UInt64
 
-    public init(modelID: String, model: TrainedModel) {
+    public init(modelID: String, model: TrainedModel, activationSequence: UInt64 = 0) {
         self.modelID = modelID
         self.model = model
+        self.activationSequence = activationSequence
         version = model.version
     }
 }
@@ -120,7 +123,7 @@ extension Quorum_V1_ModelEvent {
     public func activation() throws -> ServedModel? {
         guard kind == .activated || kind == .rolledBack, case .artifactBytes(let bytes)? = artifact else { return nil }
         do {
-            return ServedModel(modelID: modelID, model: try TrainedModel(artifact: Array(bytes)))
+            return ServedModel(modelID: modelID, model: try TrainedModel(artifact: Array(bytes)), activationSequence: activationSequence)
         } catch {
             throw RejectedMessage(.invalid, "model \(modelID): artifact does not load: \(error)")
         }

@@ -100,6 +100,17 @@ public struct DashboardSnapshot: Sendable {
     public var calibration: [String: LiveCalibration.Table]
 }
 
+/// Where the monitor's measurements go besides its own pages: the service exports them as Prometheus histograms and
+/// gauges (QuorumServices). Called on the monitor's stage task, outside `MonitorStats`' lock.
+public protocol MonitorObserver: Sendable {
+    /// `stage` produced a record `nanoseconds` after the record that caused it.
+    func stageLatency(stage: String, nanoseconds: Int64)
+    /// A record of `topic` (short name, e.g. "orders.approved") came `nanoseconds` after the bar that started its chain.
+    func endToEndLatency(topic: String, nanoseconds: Int64)
+    /// The live accuracy of `symbol`'s served model changed (NaN: served, no prediction scored yet).
+    func liveAccuracy(symbol: String, accuracy: Double)
+}
+
 /// Shared between the monitor's stage (writer) and its HTTP pages and lag poller.
 public final class MonitorStats: Sendable {
     struct State: Sendable {
@@ -124,8 +135,12 @@ public final class MonitorStats: Sendable {
         var rateSamples: Deque<(at: Int64, counts: [String: Int])> = []
     }
     let state = Mutex(State())
+    /// Also told every latency and accuracy (Prometheus in the cluster).
+    let observer: (any MonitorObserver)?
 
-    public init() {}
+    public init(observer: (any MonitorObserver)? = nil) {
+        self.observer = observer
+    }
 
     public func setLag(group: String, topic: String, lag: Int64) {
         state.withLock { $0.lag[group, default: [:]][topic] = lag }
@@ -270,6 +285,8 @@ public struct MonitorStage: StageLogic, StageInputs {
 
     /// When to retrain which symbol, and on what.
     private var retrain: RetrainCore
+    /// Symbols whose predictions the monitor has seen.
+    private var predicted: Set<String> = []
     /// The alert rules (nil: the monitor raises no alerts).
     public private(set) var rules: AlertRulesCore?
     let alertSink: (any AlertRecordSink)?
@@ -310,7 +327,7 @@ public struct MonitorStage: StageLogic, StageInputs {
         deniedTopic = namer.name(Topic.ordersDenied)
         jobsTopic = namer.name(Topic.trainingJobs)
         var names: [String: String] = [:]
-        for spec in Topic.all { names[namer.name(spec)] = String(spec.name.dropFirst("quorum.v1.".count)) }
+        for spec in Topic.all { names[namer.name(spec)] = spec.shortName }
         shortNames = names
     }
 
@@ -422,16 +439,18 @@ public struct MonitorStage: StageLogic, StageInputs {
         let causeInit = tsInit[envelope.causationID]
         let rootInit = tsInit[envelope.correlationID]
         remember(envelope.id, now)
+        let stageLatency = envelope.producer.isEmpty ? nil : causeInit.map { max(0, now - $0) }
+        let endToEnd = envelope.correlationID == envelope.id ? nil : rootInit.map { max(0, now - $0) }
         stats.state.withLock { s in
             s.messages[topic, default: 0] += 1
             if !envelope.producer.isEmpty { s.producerMessages[envelope.producer, default: 0] += 1 }
             s.lastEvent[topic] = envelope.tsEventNs
-            if let causeInit, !envelope.producer.isEmpty {
-                s.stage[envelope.producer, default: LatencySeries()].add(max(0, now - causeInit))
-            }
-            if let rootInit, envelope.correlationID != envelope.id {
-                s.endToEnd[topic, default: LatencySeries()].add(max(0, now - rootInit))
-            }
+            if let stageLatency { s.stage[envelope.producer, default: LatencySeries()].add(stageLatency) }
+            if let endToEnd { s.endToEnd[topic, default: LatencySeries()].add(endToEnd) }
+        }
+        if let observer = stats.observer {
+            if let stageLatency { observer.stageLatency(stage: envelope.producer, nanoseconds: stageLatency) }
+            if let endToEnd { observer.endToEndLatency(topic: topic, nanoseconds: endToEnd) }
         }
         var outputs: [OutgoingMessage] = []
         if message.topic == barsTopic {
@@ -439,6 +458,8 @@ public struct MonitorStage: StageLogic, StageInputs {
         } else if message.topic == predictionsTopic {
             let p = try message.decode(Quorum_V1_Prediction.self)
             retrain.prediction(symbol: Symbol(p.symbol), time: p.envelope.tsEventNs, up: p.probUp > 0.5)
+            // A served symbol's accuracy series exists from its first prediction: NaN until a prediction is scored.
+            if predicted.insert(p.symbol).inserted { stats.observer?.liveAccuracy(symbol: p.symbol, accuracy: .nan) }
             if !p.shadow {
                 stats.state.withLock { $0.calibration.prediction(symbol: p.symbol, barOpenTime: p.barOpenTimeNs, probabilityUp: p.probUp) }
             }
@@ -500,6 +521,7 @@ public struct MonitorStage: StageLogic, StageInputs {
         }
         if let accuracy = scored.accuracy {
             stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy }
+            stats.observer?.liveAccuracy(symbol: bar.symbol.name, accuracy: accuracy)
             alerts += try feed(.accuracy(symbol: bar.symbol, accuracy: accuracy, samples: scored.samples, time: bar.closeTime), cause: cause)
         }
         guard let run = scored.retrain else { return alerts }

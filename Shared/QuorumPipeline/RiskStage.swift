@@ -90,6 +90,8 @@ public struct RiskStage: StageLogic, StageInputs {
     private var reportPositions: [RiskSequencer.Tag: MessagePosition] = [:]
     private var nextTag: RiskSequencer.Tag = 0
     public var core: RiskCore { sequencer.core }
+    /// Approvals and denials published since the stage started (a rebuild's are not counted): the service's metrics.
+    public private(set) var counts = RiskCounts()
     private var lastArrival: [Symbol: ContinuousClock.Instant] = [:]
     private var pendingDenials: [OrderDenial] = []
     private var pendingKill: (on: Bool, reason: String)?
@@ -233,10 +235,12 @@ public struct RiskStage: StageLogic, StageInputs {
         for action in actions {
             switch action {
             case .approve(let order):
+                counts.approved += 1
                 let w = order.wire(stamp: stamp, cause: cause, sequence: sequence ?? 0)
                 out.append(try OutgoingMessage(topic: approvedTopic, key: order.clientOrderID, message: w, eventTimeNs: order.time))
             case .deny(let denial):
                 pendingDenials.append(denial)
+                counts.denied[denial.reason, default: 0] += 1
                 let w = denial.wire(stamp: stamp, cause: cause)
                 out.append(try OutgoingMessage(topic: deniedTopic, key: denial.clientOrderID, message: w, eventTimeNs: denial.time))
             case .killSwitchChanged(let status):
@@ -270,4 +274,12 @@ public struct RiskStage: StageLogic, StageInputs {
         touchedSymbols = []
         pendingKill = nil
     }
+}
+
+/// What risk decided, counted: approvals, and denials by reason.
+public struct RiskCounts: Sendable, Equatable {
+    public var approved = 0
+    public var denied: [RiskCode: Int] = [:]
+
+    public init() {}
 }

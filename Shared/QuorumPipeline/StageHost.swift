@@ -253,8 +253,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
     private var restoredPending: [TopicPartition: Set<Int64>] = [:]
     private var checkpointSequence: Int64 = 0
     private var lastCheckpoint: ContinuousClock.Instant?
-    /// Called after each published batch with (handled, published) totals.
-    public var onBatch: (@Sendable (Int, Int) -> Void)?
+    /// Called after each committed batch with what it did and the logic as it now is (metrics; runs on the host's task).
+    public var onBatchReport: (@Sendable (StageBatchReport, Logic) -> Void)?
+    private var batchReport = StageBatchReport()
     /// Starting, rebuilding, running or stopped (readiness).
     public let progress: StageProgress
 
@@ -350,6 +351,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             ownedPartitions = true
             handledCount += 1
             handledTotal.add(1, ordering: .relaxed)
+            batchReport.handled(message.topic)
             tracks[message.topicPartition, default: PartitionTrack()].received(message.offset)
             handledNext[message.topicPartition] = max(handledNext[message.topicPartition] ?? 0, message.offset + 1)
             do {
@@ -361,6 +363,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
                 }
             } catch let rejection as RejectedMessage {
                 deadLetterCount += 1
+                batchReport.deadLettered(message.topic, rejection.reason)
                 logger.warning("message sent to the dead-letter topic", metadata: [
                     "topic": .string(message.topic), "partition": .stringConvertible(message.partition),
                     "offset": .stringConvertible(message.offset), "reason": .string(rejection.description),
@@ -417,6 +420,7 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             let outputs = step.outputs
             _ = try await retrying(.publishing, "publish") { try await producer.send(outputs) }
             publishedCount += outputs.count
+            batchReport.published(outputs)
         }
         for position in step.completed {
             // A record restored as held back may complete before it is delivered again: its track starts here.
@@ -430,7 +434,9 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             tracks[tp] = track
         }
         step = StageStep()
-        onBatch?(handledCount, publishedCount)
+        batchReport.finish()
+        onBatchReport?(batchReport, logic)
+        batchReport = StageBatchReport()
         try await checkpoint(force: false)
     }
 
@@ -541,7 +547,8 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
         var from: [TopicPartition: Int64] = [:]
         let restored = try await restoreCheckpoint()
         if let restored {
-            for p in restored.positions {
+            let lost = try await partitionsRecreated(since: restored)
+            for p in restored.positions where !lost.contains(p.topicPartition) {
                 from[p.topicPartition] = p.next
                 handledNext[p.topicPartition] = p.next
                 coveredByCheckpoint[p.topicPartition] = (p.next, Set(p.pending))
@@ -619,6 +626,26 @@ public final class StageHost<Logic: StageLogic>: @unchecked Sendable {
             "group": .string(logic.group), "records": .stringConvertible(rebuiltCount),
             "elapsed": .string("\(ContinuousClock.now - started)"),
         ])
+    }
+
+    /// Input partitions whose end offset is below where the checkpoint stands: the broker lost the topic since (a memory
+    /// broker's restart) and re-created it, so its offsets start again. The state still holds what was read before; none
+    /// of the new records is taken as covered by the checkpoint (the stage goes on from its committed offsets), and the
+    /// log says so.
+    private func partitionsRecreated(since checkpoint: StageCheckpoint) async throws -> Set<TopicPartition> {
+        var lost: Set<TopicPartition> = []
+        for topic in Set(checkpoint.positions.map(\.topic)) {
+            let marks = try await bus.watermarks(topic: topic)
+            for p in checkpoint.positions where p.topic == topic && (marks[p.partition]?.high ?? 0) < p.next {
+                lost.insert(p.topicPartition)
+            }
+        }
+        if !lost.isEmpty {
+            logger.warning("input partitions end below the checkpoint: the broker lost and re-created them; their new records are all handled", metadata: [
+                "group": .string(logic.group), "partitions": .string(lost.sorted().map(\.description).joined(separator: ",")),
+            ])
+        }
+        return lost
     }
 
     /// Restores the newest checkpoint of the stage's group into the logic; nil when the stage keeps none, there is

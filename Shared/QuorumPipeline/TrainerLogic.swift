@@ -65,7 +65,8 @@ public struct TrainerLogic: Sendable {
 
     /// What `TrainerIO.activateIfBetter` did.
     public enum Activation: Sendable, Equatable {
-        case activated(previous: String?)
+        /// `sequence`: the symbol's activation count with this one (`activation_sequence` of the event).
+        case activated(previous: String?, sequence: Int64)
         case kept(active: String)
     }
 
@@ -138,10 +139,11 @@ public struct TrainerLogic: Sendable {
                 if passed {
                     let done = try await io.activateIfBetter(modelID: modelID, metric: Self.activationMetric)
                     activation = done
-                    if case .activated(let previous) = done {
+                    if case .activated(let previous, let sequence) = done {
                         var activated = modelEvent(.activated, modelID: modelID, model: trained.model, job: job, metrics: metrics)
                         activated.artifactBytes = Data(trained.model.artifact())
                         activated.previousVersion = previous ?? ""
+                        activated.activationSequence = UInt64(max(0, sequence))
                         activated.role = .primary
                         events.append(activated)
                     }

@@ -22,6 +22,10 @@ public struct Migration: Sendable, Hashable {
 
     /// ``sql`` split into single statements (the extended query protocol runs one statement at a time).
     /// Splits at `;` outside quotes ('...', "...", $tag$...$tag$) and comments; drops empty parts.
+    ///
+    /// PostgresNIO (1.33.2) has no simple-query protocol that would take the whole text: its `simpleQuery` is a
+    /// prepared statement too, and several statements fail with "cannot insert multiple commands into a prepared
+    /// statement" (vapor/postgres-nio issue 499; seen here when migrations ran through it).
     public var statements: [String] { SQLSplitter.split(self.sql) }
 }
 

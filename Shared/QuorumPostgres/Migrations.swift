@@ -195,7 +195,13 @@ extension Migration {
                 saved_at  timestamptz NOT NULL DEFAULT now()
             );
             """),
-        Migration(version: 5, name: "create_operator_audit", sql: """
+        Migration(version: 5, name: "count_model_activations", sql: """
+            -- How many activations the model's symbol had when this model was activated (1, 2, ...; NULL: never
+            -- activated). The models events carry it, so inference serves the latest activation whatever order
+            -- two workers' events arrive in.
+            ALTER TABLE models ADD COLUMN activation_seq bigint NULL;
+            """),
+        Migration(version: 6, name: "create_operator_audit", sql: """
             -- Every operator action (kill switch, model activation and rollback, group rewinds), from the CLI or the
             -- dashboard: who, what, on what, why, and how it ended. Append-only: an action writes a 'requested' row
             -- before it acts and a 'done' or 'failed' row after; the trigger refuses UPDATE and DELETE.

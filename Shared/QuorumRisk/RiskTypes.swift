@@ -37,7 +37,7 @@ public struct RiskDecision: Sendable, Hashable, Codable {
 public typealias FillReport = Fill
 
 /// Which limit a check or a denial is about.
-public enum RiskCode: String, Sendable, Hashable, Codable {
+public enum RiskCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// The manual kill switch or the daily-loss kill switch is on.
     case killSwitch = "KILL_SWITCH"
     /// Equity fell by the daily loss limit since the start of the UTC day.

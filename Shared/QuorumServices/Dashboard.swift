@@ -175,7 +175,7 @@ public struct Dashboard: Sendable {
 
     private func refuse(_ action: String, why: String) {
         logger.warning("admin action refused", metadata: ["admin.action": .string(action), "admin.refused": .string(why)])
-        metrics?.counter("quorum_monitor_admin_refused_total", dimensions: [("action", action), ("why", why)]).increment()
+        metrics?.counter(MetricCatalog.monitorAdminRefused, action, why).increment()
     }
 
     private func answer(_ status: Int, detail: String? = nil, error: String? = nil) -> PageResponse {

@@ -22,11 +22,11 @@ public enum IngestWorker {
         ingestor.speed = context.config.double(ServiceKeys.ingestSpeed.name)
         let quiet = context.config.duration(ServiceKeys.ingestInboxQuiet.name)
         let io = FileInboxIO(inbox: context.config.string(ServiceKeys.ingestInbox.name), ingestor: ingestor, logger: context.logger,
-                             published: context.metrics.counter("quorum_ingest_bars_total"),
-                             rejected: context.metrics.counter("quorum_ingest_rejected_rows_total"),
-                             failedFiles: context.metrics.counter("quorum_ingest_failed_files_total"))
+                             published: context.metrics.counter(MetricCatalog.ingestBars),
+                             rejected: context.metrics.counter(MetricCatalog.ingestRejectedRows),
+                             failedFiles: context.metrics.counter(MetricCatalog.ingestFailedFiles))
         let inbox = InboxService(io: io, interval: context.config.duration(ServiceKeys.ingestPollInterval.name),
-                                 quietNanos: quiet.components.seconds * 1_000_000_000 + quiet.components.attoseconds / 1_000_000_000)
+                                 quietNanos: quiet.nanoseconds)
         return backends.services + [inbox]
     }
 }

@@ -86,7 +86,7 @@ public struct OperatorActions: Sendable {
             let result = try await storesCall { try await registry.activate(modelID: modelID) }
             let previous: String?
             switch result {
-            case .activated(let p): previous = p
+            case .activated(let p, _): previous = p
             case .kept: previous = nil
             }
             let record = try await announce(modelID, kind: .activated, previous: previous, request)
@@ -170,6 +170,9 @@ public struct OperatorActions: Sendable {
         event.metrics = record.metrics
         event.role = .primary
         event.previousVersion = previous ?? ""
+        // The registry's count of the symbol's activations: inference serves the highest it has seen, so this activation
+        // wins over any earlier one whatever order their events arrive in.
+        event.activationSequence = UInt64(max(0, record.activationSequence ?? 0))
         event.trainingRunID = record.runID
         event.reason = "manual (\(request.origin), \(request.actor)): \(request.reason)"
         do {

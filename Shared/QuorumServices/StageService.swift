@@ -3,10 +3,10 @@ import QuorumBus
 import QuorumPipeline
 import QuorumServiceKit
 import ServiceLifecycle
-import Synchronization
 
 /// Runs a `StageHost` as a service: graceful shutdown finishes the batch in hand, publishes, commits, then returns.
-/// Exports `quorum_stage_messages_handled_total` and `quorum_stage_messages_published_total`.
+/// Exports the stage host's metrics (`StageHostMetrics`: records handled, published and dead-lettered, batch duration) and,
+/// through `observe`, the stage's own (called with the logic after each committed batch, e.g. risk's and execution's).
 /// Its readiness check `stage` passes only while the host handles live input and nothing blocks it: not while it starts
 /// or rebuilds its state (a restarted execution answers ready only once its orders and positions are restored), nor
 /// while batches keep failing to persist or publish (`stage.publish.retry.limit`) or its consumer owns no partition
@@ -15,17 +15,19 @@ public struct StageHostService<Logic: StageLogic>: Service {
     public let host: StageHost<Logic>
 
     /// Builds the host and registers its readiness check. With `checkpoints`, a stateful stage keeps its checkpoints
-    /// there every `stage.checkpoint.interval` (`0s`: none).
+    /// there every `stage.checkpoint.interval` (`0s`: none). `observe` gets the logic after each committed batch (the
+    /// stage's own metrics).
     public init(logic: Logic, bus: any MessageBus, context: QuorumContext, checkpoints: (any CheckpointStore)?,
-                options: StageHostOptions? = nil) async {
+                options: StageHostOptions? = nil, observe: (@Sendable (Logic) -> Void)? = nil) async {
         let progress = StageProgress()
         await context.health.register(StageReadinessCheck(progress: progress))
-        self.init(logic: logic, bus: bus, context: context, checkpoints: checkpoints, options: options, progress: progress)
+        self.init(logic: logic, bus: bus, context: context, checkpoints: checkpoints, options: options, progress: progress,
+                  observe: observe)
     }
 
     /// Builds the host around `progress`, whose readiness check the caller registered.
     init(logic: Logic, bus: any MessageBus, context: QuorumContext, checkpoints: (any CheckpointStore)?, options: StageHostOptions?,
-         progress: StageProgress) {
+         progress: StageProgress, observe: (@Sendable (Logic) -> Void)? = nil) {
         var opts = options ?? StageHostOptions()
         opts.clientID = context.config.kafkaClientID
         opts.retryLimit = context.config.int(CommonKeys.stagePublishRetryLimit.name)
@@ -33,16 +35,10 @@ public struct StageHostService<Logic: StageLogic>: Service {
         opts.checkpointInterval = context.config.duration(CommonKeys.stageCheckpointInterval.name)
         opts.checkpoints = opts.checkpointInterval > .zero ? checkpoints : nil
         let host = StageHost(logic: logic, bus: bus, options: opts, logger: context.logger, progress: progress)
-        let handled = context.metrics.counter("quorum_stage_messages_handled_total", dimensions: [("stage", logic.group)])
-        let published = context.metrics.counter("quorum_stage_messages_published_total", dimensions: [("stage", logic.group)])
-        let last = Mutex((0, 0))
-        host.onBatch = { h, p in
-            let (dh, dp) = last.withLock { prev -> (Int, Int) in
-                defer { prev = (h, p) }
-                return (h - prev.0, p - prev.1)
-            }
-            if dh > 0 { handled.increment(by: Int64(dh)) }
-            if dp > 0 { published.increment(by: Int64(dp)) }
+        let metrics = StageHostMetrics(metrics: context.metrics, stage: logic.group, inputs: logic.inputs)
+        host.onBatchReport = { report, logic in
+            metrics.record(report)
+            observe?(logic)
         }
         self.host = host
     }

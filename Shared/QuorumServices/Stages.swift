@@ -46,7 +46,8 @@ public enum QuorumStages {
             var served: [ServedModel] = []
             for record in try await registry.activeModels() {
                 do {
-                    served.append(ServedModel(modelID: record.modelID, model: try TrainedModel(artifact: record.artifact)))
+                    served.append(ServedModel(modelID: record.modelID, model: try TrainedModel(artifact: record.artifact),
+                                              activationSequence: UInt64(max(0, record.activationSequence ?? 0))))
                 } catch {
                     logger.error("active model does not load; its symbol gets no predictions until a new model is activated",
                                  metadata: ["model.id": .string(record.modelID), "error": .string("\(error)")])
@@ -87,7 +88,9 @@ public enum QuorumStages {
                               expectedSymbols: c.list(ServiceKeys.riskSymbols.name).map { Symbol($0) },
                               hotState: backends.redis.map { RedisHotStateSink(client: $0) },
                               denialSink: PostgresDenialSink(ledger: ledger))
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
+        let metrics = RiskMetrics(metrics: context.metrics)
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints,
+                                                           observe: metrics.update)]
     }
 
     /// `quorum-execution`: approved orders + bars → paper fills; orders, fills, positions in Postgres.
@@ -98,9 +101,12 @@ public enum QuorumStages {
                                          slippageBps: costs.slippageBps, feeBps: costs.feeBps)
         let backends = try await Backends.connect(context, needs: .all)
         let ledger = ExecutionLedgerStore(store: backends.postgres!, logger: context.logger)
-        let logic = ExecutionStage(namer: backends.namer, config: config, records: PostgresExecutionSink(ledger: ledger),
+        let records = MeteredExecutionSink(PostgresExecutionSink(ledger: ledger), metrics: context.metrics)
+        let logic = ExecutionStage(namer: backends.namer, config: config, records: records,
                                    hotState: backends.redis.map { RedisHotStateSink(client: $0) })
-        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints)]
+        let metrics = ExecutionMetrics(metrics: context.metrics)
+        return backends.services + [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints,
+                                                           observe: metrics.update)]
     }
 
     /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`, the dashboard (`Dashboard`:
@@ -111,11 +117,11 @@ public enum QuorumStages {
         let destinations = try MonitorAlerting.destinations(c)
         let targets = try MonitorAlerting.readyTargets(c)
         let backends = try await Backends.connect(context, needs: .all)
-        let stats = MonitorStats()
-        func ns(_ key: ConfigKey) -> Int64 {
-            let d = c.duration(key.name).components
-            return d.seconds * 1_000_000_000 + d.attoseconds / 1_000_000_000
-        }
+        // The pipeline stages' latency series, and bar → decision / order / report, exist before their first record.
+        let observer = PrometheusMonitorObserver(metrics: context.metrics, stages: ServiceGroups.replayStages,
+                                                 topics: [Topic.decisions, Topic.ordersApproved, Topic.executionReports].map(\.shortName))
+        let stats = MonitorStats(observer: observer)
+        func ns(_ key: ConfigKey) -> Int64 { c.duration(key.name).nanoseconds }
         var policy = RetrainPolicy(every: ns(ServiceKeys.monitorRetrainEvery), window: ns(ServiceKeys.monitorRetrainWindow),
                                    validation: ns(ServiceKeys.monitorRetrainValidation))
         policy.minimumAccuracy = c.double(ServiceKeys.monitorMinAccuracy.name)
@@ -129,6 +135,10 @@ public enum QuorumStages {
         context.logger.info("alert delivery", metadata: ["alert.destinations": .string(destinations.map(\.name).joined(separator: ","))])
         let observations = AlertObservations()
         let sink = PostgresAlertSink(alerts: Alerts(store: backends.postgres!, logger: context.logger), dispatcher: dispatcher, metrics: metrics)
+        for rule in AlertRule.allCases {  // every rule's series from the start, at 0 (dashboards, `increase()`)
+            _ = metrics.counter(MetricCatalog.monitorAlertsRaised, rule.rawValue)
+            _ = metrics.counter(MetricCatalog.monitorAlertsResolved, rule.rawValue)
+        }
         let logic = MonitorStage(namer: backends.namer, stats: stats, policy: policy, featureSpec: try ServiceKeys.loadFeatureSpec(c),
                                  rules: AlertRulesCore(thresholds: thresholds), alertSink: sink, observations: observations)
         context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
@@ -178,11 +188,9 @@ struct LagPoller: Service {
                         let topic = namer.name(spec)
                         do {
                             let lag = try await bus.lag(group: namer.group(group), topic: topic)
-                            let short = String(spec.name.dropFirst("quorum.v1.".count))
-                            stats.setLag(group: group, topic: short, lag: lag)
-                            observations?.add(.lag(group: group, topic: short, records: lag), now: wallClockNanos())
-                            metrics.gauge("quorum_consumer_lag_records", dimensions: [("group", group), ("topic", spec.name)])
-                                .record(Double(lag))
+                            stats.setLag(group: group, topic: spec.shortName, lag: lag)
+                            observations?.add(.lag(group: group, topic: spec.shortName, records: lag), now: wallClockNanos())
+                            metrics.gauge(MetricCatalog.monitorLag, group, spec.name).record(Double(lag))
                         } catch {
                             logger.debug("lag not measured", metadata: ["group": .string(group), "error": .string("\(error)")])
                         }

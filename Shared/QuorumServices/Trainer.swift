@@ -36,9 +36,9 @@ public enum TrainerWorker: StageInputs {
         let io = StoresTrainerIO(archive: BarArchive(store: postgres, logger: context.logger),
                                  registry: ModelRegistry(store: postgres, logger: context.logger),
                                  runs: TrainingRuns(store: postgres, logger: context.logger), producer: producer, worker: logic.worker)
-        let metrics = (trained: context.metrics.counter("quorum_trainer_jobs_total", dimensions: [("outcome", "trained")]),
-                       rejected: context.metrics.counter("quorum_trainer_jobs_total", dimensions: [("outcome", "rejected")]),
-                       failed: context.metrics.counter("quorum_trainer_jobs_total", dimensions: [("outcome", "failed")]))
+        let metrics = (trained: context.metrics.counter(MetricCatalog.trainerJobs, "trained"),
+                       rejected: context.metrics.counter(MetricCatalog.trainerJobs, "rejected"),
+                       failed: context.metrics.counter(MetricCatalog.trainerJobs, "failed"))
         let logger = context.logger
         let service = ConsumerLoopService(loop: loop, producer: producer) { message in
             let started = ContinuousClock.now
@@ -55,7 +55,7 @@ public enum TrainerWorker: StageInputs {
                 var metadata: Logger.Metadata = ["model.id": .string(modelID ?? "none (a tuning trial)"), "passed": .stringConvertible(passed),
                                                  "rows": .stringConvertible(rows), "elapsed": .string(elapsed)]
                 switch activation {
-                case .activated(let previous)?: metadata["activated"] = .string("replacing \(previous ?? "none")")
+                case .activated(let previous, _)?: metadata["activated"] = .string("replacing \(previous ?? "none")")
                 case .kept(let active)?: metadata["activated"] = .string("no: \(active) stays active")
                 case nil: break
                 }
@@ -90,7 +90,7 @@ struct StoresTrainerIO: TrainerIO {
 
     func activateIfBetter(modelID: String, metric: String) async throws -> TrainerLogic.Activation {
         switch try await registry.activateIfBetter(modelID: modelID, metric: metric) {
-        case .activated(let previous): .activated(previous: previous)
+        case .activated(let previous, let sequence): .activated(previous: previous, sequence: sequence)
         case .kept(let active): .kept(active: active)
         }
     }

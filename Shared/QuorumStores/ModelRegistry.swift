@@ -38,12 +38,15 @@ public struct ModelRecord: Sendable, Hashable {
     public var createdAt: Date?
     /// When it last became active; nil if it never was.
     public var activatedAt: Date?
+    /// How many activations its symbol had when it last became active (the models events' `activation_sequence`); nil if
+    /// it never was.
+    public var activationSequence: Int64?
 
     public init(
         modelID: String, symbol: Symbol, version: String, modelKind: String, featureSpec: String, featureSpecVersion: Int,
         trainFrom: Nanos, trainTo: Nanos, validateTo: Nanos, metrics: [String: Double], artifact: [UInt8],
         jobID: String, runID: String, status: Status = .registered, lineage: [String: String] = [:], createdAt: Date? = nil,
-        activatedAt: Date? = nil
+        activatedAt: Date? = nil, activationSequence: Int64? = nil
     ) {
         self.modelID = modelID
         self.symbol = symbol
@@ -62,13 +65,14 @@ public struct ModelRecord: Sendable, Hashable {
         self.lineage = lineage
         self.createdAt = createdAt
         self.activatedAt = activatedAt
+        self.activationSequence = activationSequence
     }
 }
 
 /// What ``ModelRegistry/activateIfBetter(modelID:metric:)`` did.
 public enum ActivationResult: Sendable, Hashable {
     /// The model is now its symbol's active model; `previous` (if any) was retired.
-    case activated(previous: String?)
+    case activated(previous: String?, sequence: Int64)
     /// Nothing changed: `activeModelID` stays active. It is the candidate itself when that was already active
     /// (a repeated call).
     case kept(activeModelID: String)
@@ -148,14 +152,15 @@ public struct ModelRegistry: Sendable {
         guard let symbol = symbols.first else {
             throw StoresError(code: .notFound, message: "model \(modelID) is not registered")
         }
-        struct Row { var modelID: String; var status: ModelRecord.Status; var metrics: [String: Double] }
+        struct Row { var modelID: String; var status: ModelRecord.Status; var metrics: [String: Double]; var sequence: Int64? }
         let rows = try await collect("""
-            SELECT model_id, status, metrics::text AS metrics FROM models
+            SELECT model_id, status, metrics::text AS metrics, activation_seq FROM models
             WHERE symbol = \(symbol) ORDER BY model_id FOR UPDATE
             """, on: connection, logger: logger) { row in
             let id = try row.value("model_id", as: String.self)
             return Row(modelID: id, status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
-                       metrics: try MetricsJSON.decode(try row.value("metrics"), what: "model \(id)"))
+                       metrics: try MetricsJSON.decode(try row.value("metrics"), what: "model \(id)"),
+                       sequence: try row.value("activation_seq", as: Int64?.self))
         }
         guard let candidate = rows.first(where: { $0.modelID == modelID }) else {
             throw StoresError(code: .notFound, message: "model \(modelID) is not registered")
@@ -174,12 +179,16 @@ public struct ModelRegistry: Sendable {
         if let active {
             try await execute("UPDATE models SET status = 'retired' WHERE model_id = \(active.modelID)", on: connection, logger: logger)
         }
-        try await execute("UPDATE models SET status = 'active', activated_at = now() WHERE model_id = \(modelID)", on: connection, logger: logger)
+        // The symbol's activations are counted under the lock taken above, so the count orders them.
+        let sequence = (rows.compactMap(\.sequence).max() ?? 0) + 1
+        try await execute("""
+            UPDATE models SET status = 'active', activated_at = now(), activation_seq = \(sequence) WHERE model_id = \(modelID)
+            """, on: connection, logger: logger)
         logger.info("model activated", metadata: [
             "model.id": "\(modelID)", "model.symbol": "\(symbol)", "model.previous": "\(active?.modelID ?? "none")",
             "model.metric": "\(metric)", "model.score": "\(score)",
         ])
-        return .activated(previous: active?.modelID)
+        return .activated(previous: active?.modelID, sequence: sequence)
     }
 
     /// Makes `modelID` its symbol's active model whatever its metrics say: an operator's choice (`quorum models activate`,
@@ -199,8 +208,9 @@ public struct ModelRegistry: Sendable {
             guard candidate.status != .rejected else {
                 throw StoresError(code: .invalidArgument, message: "model \(modelID) is rejected (it failed validation) and cannot be activated; pick a registered or retired model")
             }
-            try await Self.swap(to: modelID, from: active?.modelID, on: connection, logger: logger)
-            return .activated(previous: active?.modelID)
+            let sequence = try await Self.swap(to: modelID, from: active?.modelID, symbolSequences: rows.compactMap(\.sequence),
+                                               on: connection, logger: logger)
+            return .activated(previous: active?.modelID, sequence: sequence)
         }
     }
 
@@ -212,11 +222,11 @@ public struct ModelRegistry: Sendable {
         let logger = self.logger
         return try await self.store.withTransaction { connection in
             let rows = try await collect("""
-                SELECT model_id, status, activated_at FROM models WHERE symbol = \(symbol.name) ORDER BY model_id FOR UPDATE
+                SELECT model_id, status, activated_at, activation_seq FROM models WHERE symbol = \(symbol.name) ORDER BY model_id FOR UPDATE
                 """, on: connection, logger: logger) { row in
                 (id: try row.value("model_id", as: String.self),
                  status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
-                 activatedAt: try row.value("activated_at", as: Date?.self))
+                 activatedAt: try row.value("activated_at", as: Date?.self), sequence: try row.value("activation_seq", as: Int64?.self))
             }
             guard let active = rows.first(where: { $0.status == .active }) else {
                 throw StoresError(code: .notFound, message: "\(symbol) has no active model, so there is nothing to roll back (activate one by id instead)")
@@ -226,32 +236,41 @@ public struct ModelRegistry: Sendable {
             guard let earlier else {
                 throw StoresError(code: .notFound, message: "\(symbol): no model served before \(active.id), so there is nothing to roll back to")
             }
-            try await Self.swap(to: earlier.id, from: active.id, on: connection, logger: logger)
+            _ = try await Self.swap(to: earlier.id, from: active.id, symbolSequences: rows.compactMap(\.sequence), on: connection, logger: logger)
             return (earlier.id, active.id)
         }
     }
 
-    struct LockedModel { var modelID: String; var status: ModelRecord.Status; var metrics: [String: Double] }
+    struct LockedModel { var modelID: String; var status: ModelRecord.Status; var sequence: Int64? }
 
     /// Every model of `modelID`'s symbol, locked for the transaction (empty when the id is unknown).
     static func lockSymbolModels(of modelID: String, on connection: PostgresConnection, logger: Logger) async throws -> [LockedModel] {
         try await collect("""
-            SELECT model_id, status, metrics::text AS metrics FROM models
+            SELECT model_id, status, activation_seq FROM models
             WHERE symbol = (SELECT symbol FROM models WHERE model_id = \(modelID)) ORDER BY model_id FOR UPDATE
             """, on: connection, logger: logger) { row in
-            let id = try row.value("model_id", as: String.self)
-            return LockedModel(modelID: id, status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
-                               metrics: try MetricsJSON.decode(try row.value("metrics"), what: "model \(id)"))
+            LockedModel(modelID: try row.value("model_id", as: String.self),
+                        status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
+                        sequence: try row.value("activation_seq", as: Int64?.self))
         }
     }
 
-    /// Retires `previous` (if any) and activates `modelID`, inside the caller's transaction.
-    static func swap(to modelID: String, from previous: String?, on connection: PostgresConnection, logger: Logger) async throws {
+    /// Retires `previous` (if any) and activates `modelID` as its symbol's next activation (the count after
+    /// `symbolSequences`, taken under the caller's lock, as ``activateIfBetter(modelID:metric:)`` counts), inside the
+    /// caller's transaction; returns that count.
+    static func swap(to modelID: String, from previous: String?, symbolSequences: [Int64], on connection: PostgresConnection,
+                     logger: Logger) async throws -> Int64 {
         if let previous {
             try await execute("UPDATE models SET status = 'retired' WHERE model_id = \(previous)", on: connection, logger: logger)
         }
-        try await execute("UPDATE models SET status = 'active', activated_at = now() WHERE model_id = \(modelID)", on: connection, logger: logger)
-        logger.info("model activated by an operator", metadata: ["model.id": "\(modelID)", "model.previous": "\(previous ?? "none")"])
+        let sequence = (symbolSequences.max() ?? 0) + 1
+        try await execute("""
+            UPDATE models SET status = 'active', activated_at = now(), activation_seq = \(sequence) WHERE model_id = \(modelID)
+            """, on: connection, logger: logger)
+        logger.info("model activated by an operator", metadata: [
+            "model.id": "\(modelID)", "model.previous": "\(previous ?? "none")", "model.activation": "\(sequence)",
+        ])
+        return sequence
     }
 
     /// The active model of `symbol`, if any.
@@ -307,7 +326,8 @@ public struct ModelRegistry: Sendable {
         let logger = self.logger
         let query = PostgresQuery(unsafeSQL: """
             SELECT model_id, symbol, version, model_kind, feature_spec, feature_spec_version, train_from_ns, train_to_ns,
-                   validate_to_ns, metrics::text AS metrics, \(artifacts ? "artifact" : "''::bytea AS artifact"), job_id, run_id, status, lineage::text AS lineage, created_at, activated_at
+                   validate_to_ns, metrics::text AS metrics, \(artifacts ? "artifact" : "''::bytea AS artifact"), job_id, run_id, status, lineage::text AS lineage, created_at, activated_at,
+                   activation_seq
             FROM models
             """ + " " + tail.sql, binds: tail.binds)
         return try await self.store.withConnection { connection in
@@ -325,7 +345,8 @@ public struct ModelRegistry: Sendable {
                     jobID: try row.value("job_id"), runID: try row.value("run_id"),
                     status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
                     lineage: try Self.lineage(try row.value("lineage"), model: id),
-                    createdAt: try row.value("created_at", as: Date.self), activatedAt: try row.value("activated_at", as: Date?.self))
+                    createdAt: try row.value("created_at", as: Date.self), activatedAt: try row.value("activated_at", as: Date?.self),
+                    activationSequence: try row.value("activation_seq", as: Int64?.self))
             }
         }
     }

@@ -191,12 +191,24 @@ struct ClusterIntegrationTests {
             denials: try await digest(Topic.ordersDenied))
     }
 
-    /// history → train → live; `duringLive` runs while the live bars flow (e.g. kill -9 a service).
+    /// history → train → live; `duringLive` runs while the live bars flow (e.g. kill -9 a service). With `everyService`,
+    /// quorum-ingest (on an empty inbox) and quorum-monitor run too, and every instance gets a known HTTP port
+    /// (`Run.httpPorts`), so `whenIdle` can read each one's /metrics.
     static func runPipeline(_ env: Env, prefix: String, fixture: (history: [String], live: [String], split: String),
+                            everyService: Bool = false,
                             duringLive: ((Run, KafkaBus) async throws -> Void)? = nil,
                             whenIdle: ((Run, KafkaBus) async throws -> Void)? = nil) async throws -> Run {
         let run = Run(env: env, prefix: prefix)
         do {
+            if everyService {
+                for name in ["quorum-features", "trainer-1", "trainer-2", "quorum-inference", "quorum-consensus", "quorum-risk",
+                             "quorum-execution", "quorum-ingest", "quorum-monitor"] {
+                    run.httpPorts[name] = try freeLoopbackPort()
+                }
+                try FileManager.default.createDirectory(atPath: "\(env.work)/\(prefix)-inbox", withIntermediateDirectories: true)
+                try run.start("quorum-ingest", extra: ["--ingest.inbox", "\(env.work)/\(prefix)-inbox"])
+                try run.start("quorum-monitor")
+            }
             try run.startPipeline()
             try await run.cli(["ingest"] + fixture.history)
             try await run.cli(["wait", "--idle", "3", "--timeout", "300", "--groups", pipelineGroups])
@@ -293,18 +305,24 @@ struct ClusterIntegrationTests {
 
         // 1. An uninterrupted run: the reference.
         let reference = "ct\(tag)-a"
-        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture, whenIdle: { run, bus in
+        _ = try await Self.runPipeline(env, prefix: reference, fixture: fixture, everyService: true, whenIdle: { run, bus in
             // The manual kill switch through the control topic: risk turns it on, raises an alert and records it in
             // Redis. Only once the run is idle: a command is an operator's act in wall time, so sent while decisions
             // flow it would deny a timing-dependent share of them and the reference would not be reproducible.
             try await run.cli(["kill-switch", "on", "--reason", "integration test"])
+            // Risk's alert (the monitor, running in this run, publishes its own alerts on the same topic).
             let alerts = try TopicNamer(prefix: reference).name(Topic.alerts)
             let deadline = ContinuousClock.now + .seconds(60)
-            while try await Self.count(bus, alerts) < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-            let alert = try #require(try await Self.records(bus, alerts).first).decode(Quorum_V1_Alert.self)
-            #expect(alert.code == "KILL_SWITCH_ON" && alert.message.contains("integration test"))
+            var alert: Quorum_V1_Alert?
+            while alert == nil, ContinuousClock.now < deadline {
+                alert = try await Self.records(bus, alerts).map { try Quorum_V1_Alert(serializedBytes: $0.value) }.first { $0.source == "quorum-risk" }
+                if alert == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let riskAlert = try #require(alert, "risk raised no alert within 60 s")
+            #expect(riskAlert.code == "KILL_SWITCH_ON" && riskAlert.message.contains("integration test"))
             let killSwitch = try await Self.hotState(env, prefix: reference).killSwitch()
             #expect(killSwitch.on && killSwitch.reason?.contains("integration test") == true, "\(killSwitch)")
+            try await Self.checkMetrics(run, bus)
         })
         let bus = try Self.bus(env)
         let namer = try TopicNamer(prefix: reference)
@@ -417,6 +435,50 @@ struct ClusterIntegrationTests {
         let planted = "planted\(tag)-x.log"
         try "connecting to \(env.postgres)\n".write(toFile: "\(env.work)/\(planted)", atomically: true, encoding: .utf8)
         #expect(try Self.secretsInLogs(env, prefixes: ["planted\(tag)-"]).hits == ["\(planted): postgres password"])
+    }
+
+    /// The metrics of a finished run with every service (`runPipeline(everyService:)`), read from each instance's /metrics:
+    /// every Prometheus rule and Grafana panel names only metrics these export (docs/metrics.md); every Quorum family has
+    /// HELP text and is catalogued; and the counters agree with the records (approvals, fills, dead letters, kill switch).
+    static func checkMetrics(_ run: Run, _ bus: KafkaBus) async throws {
+        var texts: [String: String] = [:]
+        for (name, port) in run.httpPorts.sorted(by: { $0.key < $1.key }) {
+            texts[name] = try await MonitoringChecks.get("http://127.0.0.1:\(port)/metrics")
+        }
+        var families: [String: MonitoringChecks.Family] = [:]
+        for text in texts.values { families.merge(MonitoringChecks.families(text)) { a, _ in a } }
+        for (name, family) in families where name.hasPrefix("quorum_") {
+            #expect(family.help?.isEmpty == false, "\(name) has no HELP text")
+            #expect(MetricCatalog.definition(named: name) != nil, "\(name) is exported but not in MetricCatalog (docs/metrics.md)")
+        }
+        try MonitoringChecks.expectQueriesUseExportedMetrics(MonitoringChecks.queryableNames(families))
+
+        // The counters count what happened: risk's approvals are the records on orders.approved, execution's fills the
+        // fill reports, the features stage handled every bar, and the kill switch just turned on shows.
+        let namer = try TopicNamer(prefix: run.prefix)
+        let approvals = try await count(bus, namer.name(Topic.ordersApproved))
+        let risk = texts["quorum-risk"] ?? ""
+        #expect(MonitoringChecks.value(risk, "quorum_risk_orders_approved_total") == Double(approvals), "approvals: \(approvals)")
+        #expect(MonitoringChecks.value(risk, "quorum_risk_kill_switch_active") == 1)
+        let reports = try await records(bus, namer.name(Topic.executionReports)).map { try Quorum_V1_ExecutionReport(serializedBytes: $0.value) }
+        let fills = reports.filter { $0.status == .filled }.count
+        let execution = texts["quorum-execution"] ?? ""
+        let filled = ["buy", "sell"].compactMap { MonitoringChecks.value(execution, #"quorum_execution_fills_total{side="\#($0)"}"#) }.reduce(0, +)
+        #expect(fills > 0 && filled == Double(fills), "fills: \(fills) reports, counter \(filled)")
+        let bars = try await count(bus, namer.name(Topic.bars))
+        let handled = MonitoringChecks.value(texts["quorum-features"] ?? "",
+                                             #"quorum_stage_messages_handled_total{stage="\#(namer.group("quorum-features"))",topic="\#(namer.name(Topic.bars))"}"#)
+        #expect(handled == Double(bars), "bars: \(bars), handled by features: \(handled ?? -1)")
+        // The monitor is not among the groups `quorum wait` waited for: give it time to read the approvals.
+        let barToOrder = #"quorum_monitor_end_to_end_latency_seconds_count{topic="orders.approved"}"#
+        var measured: Double?
+        let deadline = ContinuousClock.now + .seconds(60)
+        repeat {
+            measured = MonitoringChecks.value(try await MonitoringChecks.get("http://127.0.0.1:\(run.httpPorts["quorum-monitor"]!)/metrics"), barToOrder)
+            if measured == Double(approvals) { break }
+            try await Task.sleep(for: .milliseconds(500))
+        } while ContinuousClock.now < deadline
+        #expect(measured == Double(approvals), "the monitor measured bar → order for \(measured ?? -1) of \(approvals) approvals")
     }
 
     /// Every log of the runs whose prefix starts with one of `prefixes`, searched for the Postgres password and the

@@ -42,21 +42,6 @@ struct DashboardUITests {
         guard child.exitStatus == 0 else { throw ClusterTestError("quorum backtest failed:\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
     }
 
-    /// A free loopback port (bound, read, released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else { throw ClusterTestError("no free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// The HTTP port a service logged (`health server listening`, `http.port`).
     static func loggedPort(_ log: String) -> Int? {
         guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return nil }  // not written yet: no port
@@ -69,7 +54,7 @@ struct DashboardUITests {
     }
 
     static func browse(_ env: ClusterIntegrationTests.Env, run: ClusterIntegrationTests.Run, prefix: String, runs: String, output: String) async throws {
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         var targets: [String] = []
         for service in ["quorum-risk", "quorum-execution"] {
             if let p = loggedPort("\(env.work)/\(prefix)-\(service).log") { targets.append("\(service.dropFirst("quorum-".count))=http://127.0.0.1:\(p)") }
@@ -187,13 +172,13 @@ struct DashboardUITests {
         try await browser.open("\(base)/dashboard")
         try await browser.waitFor("Number(document.body.dataset.updates) > 0", what: "an open live-update stream")
         let log = "\(env.work)/\(prefix)-quorum-monitor.log"
-        let before = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").count  // nil: nothing logged yet
+        let logged = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").count  // nil: nothing logged yet
         let stopping = ContinuousClock.now
         monitor.terminate()
         var stoppedPast = false
         while ContinuousClock.now - stopping < .seconds(15), !stoppedPast {
             try await Task.sleep(for: .milliseconds(200))
-            stoppedPast = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").dropFirst(before).contains("Postgres pool stopped")
+            stoppedPast = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").dropFirst(logged).contains("Postgres pool stopped")
         }
         #expect(stoppedPast, "the monitor's shutdown did not get past its HTTP server within 15 s while a dashboard stream was open")
     }

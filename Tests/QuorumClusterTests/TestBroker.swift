@@ -1,70 +1,88 @@
 import Foundation
 import QuorumServiceKit
 
-/// A broker of the test's own (Tansu with memory storage, as scripts/servers starts it) on a fixed free loopback port,
-/// so a test can restart it without disturbing the shared broker of `make test`. Like the local broker, a restart loses
-/// every topic and committed offset.
+/// A broker of the test's own, on a fixed free loopback port, so a test can restart it without disturbing the shared broker
+/// of `make test`. It is started, restarted and stopped by scripts/broker (the one implementation the local servers use) in
+/// a folder of its own: with `.memory` storage a restart loses every topic and committed offset, with `.s3` (the local
+/// cluster's durable storage: Tansu on a local S3 server) they survive it.
 final class TestBroker: @unchecked Sendable {
     // @unchecked: used from one test task at a time.
-    static let executable = ProcessInfo.processInfo.environment["QUORUM_TOOLS"].map { $0 + "/bin/tansu" }
-        ?? "/usr/local/lib/quorum-tools/bin/tansu"
+    enum Storage: String { case memory, s3 }
+
+    static let script = ClusterScriptTests.repository + "/scripts/broker"
 
     let port: Int
-    let log: String
-    private var process: ChildProcess?
-
+    let folder: String
+    let storage: Storage
+    /// The broker's output (appended across restarts).
+    var log: String { folder + "/broker.log" }
     var address: String { "127.0.0.1:\(port)" }
+    private var running = false
 
-    /// Where the running broker's pid is kept (nil: nowhere), so a process that outlives a crash of this one can stop it.
-    let pidFile: String?
-
-    /// Starts the broker on a free port; its output goes to `log`.
-    init(log: String, pidFile: String? = nil) async throws {
+    /// Starts the broker on a free port with its state in `folder` (created when missing).
+    init(folder: String, storage: Storage = .memory) async throws {
         port = try freeLoopbackPort()
-        self.log = log
-        self.pidFile = pidFile
+        self.folder = folder
+        self.storage = storage
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try await start()
     }
 
     deinit { stop() }
 
-    /// Starts the broker (again) on the same port and waits until it accepts connections.
+    /// Starts the broker (and, with `.s3`, its S3 server, loading what the last `stop(saving: true)` saved) on the same
+    /// port; returns once it accepts connections.
     func start() async throws {
-        process = try ChildProcess.spawn(Self.executable, [
-            "broker", "--listener-url", "tcp://\(address)", "--advertised-listener-url", "tcp://\(address)",
-            "--storage-engine", "memory://tansu/",
-        ], log: log)
-        if let pidFile, let process { try "\(process.pid)".write(toFile: pidFile, atomically: true, encoding: .utf8) }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while !canConnect(port: port) {
-            guard ContinuousClock.now < deadline else { throw ClusterTestError("the test broker did not open port \(port) within 20 s (see \(log))") }
-            guard process?.isRunning == true else { throw ClusterTestError("the test broker exited at start (see \(log))") }
-            try await Task.sleep(for: .milliseconds(50))
+        try await Self.run(["up", folder, String(port)], folder: folder, storage: storage)
+        running = true
+    }
+
+    /// Stops the broker and its S3 server; with `saving`, the S3 server's objects are saved in the folder first, so that
+    /// the next `start` has the topics back (a clean stop of the whole local broker).
+    func stop(saving: Bool = false) {
+        guard running else { return }
+        Self.runBlocking(["down", folder] + (saving ? [] : ["--no-save"]), folder: folder)
+        running = false
+    }
+
+    /// A broker restart: the broker process alone stops and starts again on the same port. With `.memory` every topic and
+    /// committed offset is gone afterwards; with `.s3` the S3 server keeps running and holds them.
+    func restart() async throws {
+        try await Self.run(["restart", folder], folder: folder, storage: storage)
+    }
+
+    /// Stops the broker of `folder` and its S3 server, if they still run (a test process that started them crashed).
+    static func stopLeftover(folder: String) {
+        guard FileManager.default.fileExists(atPath: folder) else { return }
+        runBlocking(["down", folder, "--no-save"], folder: folder)
+    }
+
+    /// Runs scripts/broker and waits for it; throws with the end of its output when it fails.
+    private static func run(_ arguments: [String], folder: String, storage: Storage) async throws {
+        let output = folder + "/broker-script.log"
+        let child = try ChildProcess.spawn(script, arguments, log: output, environment: environment(storage: storage))
+        while child.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        guard child.exitStatus == 0 else {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? "(no output)"  // only for the message
+            throw ClusterTestError("scripts/broker \(arguments.joined(separator: " ")) failed (exit \(child.exitStatus ?? -1)): "
+                                   + "\(text.suffix(1_500))")
         }
     }
 
-    /// Stops the broker (SIGTERM; SIGKILL after 5 s) and waits for it to exit.
-    func stop() {
-        guard let process else { return }
-        process.terminate()
-        for _ in 0..<50 where process.isRunning { usleep(100_000) }
-        process.kill9()
-        process.wait()
-        self.process = nil
+    /// The same, blocking (for `stop` in `deinit` and `defer`); a failure is only in the script's output.
+    private static func runBlocking(_ arguments: [String], folder: String) {
+        guard let child = try? ChildProcess.spawn(script, arguments, log: folder + "/broker-script.log",  // best effort: cleanup
+                                                  environment: environment(storage: nil)) else { return }
+        child.wait()
     }
 
-    /// Stops the broker whose pid `pidFile` holds, if it still runs (a test process that started it crashed).
-    static func stopLeftover(pidFile: String) {
-        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text),  // harmless: no file, no broker
-              let command = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
-              String(decoding: command, as: UTF8.self).contains("tansu") else { return }
-        kill(pid, SIGKILL)
-    }
-
-    /// A restart: every topic and committed offset is gone afterwards.
-    func restart() async throws {
-        stop()
-        try await start()
+    /// ChildProcess leaves out every QUORUM_* variable; the tools folder is passed on, and the storage is always explicit
+    /// (`make test` sets SERVERS_BROKER_STORAGE=memory for its own servers).
+    private static func environment(storage: Storage?) -> [String: String] {
+        var environment: [String: String] = [:]
+        if let tools = ProcessInfo.processInfo.environment["QUORUM_TOOLS"] { environment["QUORUM_TOOLS"] = tools }
+        if let storage { environment["SERVERS_BROKER_STORAGE"] = storage.rawValue }
+        return environment
     }
 }
 

@@ -4,6 +4,7 @@ import QuorumML
 import QuorumModel
 import QuorumPipeline
 import QuorumProto
+import Synchronization
 import Testing
 
 /// `MonitorStage` on wire messages: the retraining jobs it publishes for bars and predictions, and what it shows.
@@ -86,5 +87,27 @@ struct MonitorStageTests {
         let snapshot = stats.snapshot()
         #expect(snapshot.retrainJobsPublished == 10)
         #expect(snapshot.liveAccuracy == ["AAA-USD": 0.375])
+    }
+
+    /// Keeps what the monitor tells its observer.
+    final class RecordingObserver: MonitorObserver {
+        let accuracies = Mutex<[(String, Double)]>([])
+        func stageLatency(stage: String, nanoseconds: Int64) {}
+        func endToEndLatency(topic: String, nanoseconds: Int64) {}
+        func liveAccuracy(symbol: String, accuracy: Double) { accuracies.withLock { $0.append((symbol, accuracy)) } }
+    }
+
+    @Test("the observer learns each served symbol's live accuracy: NaN from its first prediction, then every scored value")
+    func observer() throws {
+        let observer = RecordingObserver()
+        let stats = MonitorStats(observer: observer)
+        var stage = MonitorStage(namer: .live, stats: stats, policy: RetrainPolicy(every: 250 * Self.step, window: 150 * Self.step,
+                                                                                   validation: 50 * Self.step, minimumAccuracy: 0))
+        _ = try Self.run(&stage)
+        let seen = observer.accuracies.withLock { $0 }
+        #expect(seen.allSatisfy { $0.0 == "AAA-USD" }, "BBB-USD is never served")
+        #expect(seen.first?.1.isNaN == true)
+        #expect(seen.dropFirst().allSatisfy { !$0.1.isNaN } && seen.count > 500)
+        #expect(seen.last?.1 == stats.snapshot().liveAccuracy["AAA-USD"])
     }
 }

@@ -176,6 +176,36 @@ struct RiskStageTests {
         #expect(committed.values.reduce(0, +) == 2)
     }
 
+    @Test("each batch report counts records handled per topic, dead letters by reason and outputs per topic; risk counts its verdicts")
+    func batchReportsAndRiskCounts() async throws {
+        let bus = InMemoryBus()
+        let later = Self.time + 1_800 * 1_000_000_000
+        // A short entry on a spot account (denied: shorting disabled), then a buy (approved), and a control command of
+        // unknown kind (dead-lettered as invalid).
+        try await Self.publish(bus, [try Self.decision("d-short", action: .sell, target: -1),
+                                     try Self.decision("d-buy", action: .buy, target: 1, at: later),
+                                     try Self.control("c-99", kind: .UNRECOGNIZED(99))])
+        let host = StageHost(logic: Self.risk(), bus: bus, logger: Self.logger)
+        let reports = Mutex<[StageBatchReport]>([])
+        host.onBatchReport = { report, _ in reports.withLock { $0.append(report) } }
+        try await runUntilHandled(host, count: 3)
+
+        let all = reports.withLock { $0 }
+        func sum(_ part: (StageBatchReport) -> [String: Int], _ topic: String) -> Int { all.reduce(0) { $0 + (part($1)[topic] ?? 0) } }
+        let live = TopicNamer.live
+        #expect(sum(\.handled, live.name(Topic.decisions)) == 2)
+        #expect(sum(\.handled, live.name(Topic.control)) == 1)
+        let invalid = StageBatchReport.DeadLetterKey(topic: live.name(Topic.control), reason: .invalid)
+        #expect(all.reduce(0) { $0 + ($1.deadLetters[invalid] ?? 0) } == 1)
+        #expect(all.reduce(0) { $0 + $1.deadLetters.count } == 1)
+        #expect(sum(\.published, live.name(Topic.ordersApproved)) == 1)
+        #expect(sum(\.published, live.name(Topic.ordersDenied)) == 1)
+        #expect(sum(\.published, live.deadLetterName(Topic.control)) == 1)
+        #expect(all.contains { $0.duration != nil })
+        #expect(host.state.counts.approved == 1)
+        #expect(host.state.counts.denied == [.shortingDisabled: 1])
+    }
+
     @Test("an execution report with an unknown status is rejected (dead-lettered), not taken as 'not final yet'")
     func unknownReportStatusIsRejected() throws {
         var report = Quorum_V1_ExecutionReport()

@@ -72,3 +72,19 @@ extension SequenceInferenceTests {
         #expect(try predictions(&fresh).isEmpty, "without the history the first windows are not there yet")
     }
 }
+
+@Suite("Model activation order")
+struct ActivationOrderTests {
+    @Test("two workers' activation events in the wrong order: inference keeps the later activation (higher count)")
+    func staleActivationIgnored() throws {
+        let bars = Fixtures.bars(symbol: "BTC-USD", count: 600, seed: 5)
+        let trained = try Fixtures.model(bars: bars, trainBars: 500).model
+        var core = InferenceCore(models: [])
+        let swaps = [("c1", 2), ("c0", 1), ("c2", 3), ("c3", 0)].map { id, sequence in
+            core.activate(ServedModel(modelID: id, model: trained, activationSequence: UInt64(sequence)))
+        }
+        // c0, the earlier activation, arrives last and is ignored; an uncounted one (backtests) always wins.
+        #expect(swaps == [true, false, true, true])
+        #expect(core.models["BTC-USD"]?.modelID == "c3")
+    }
+}

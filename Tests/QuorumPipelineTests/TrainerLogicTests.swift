@@ -39,7 +39,7 @@ struct TrainerLogicTests {
                 s.calls.append("activate \(modelID)")
                 if let active = s.active { return .kept(active: active) }
                 s.active = modelID
-                return .activated(previous: nil)
+                return .activated(previous: nil, sequence: 4)
             }
         }
         func publish(_ messages: [OutgoingMessage]) async throws {
@@ -73,7 +73,7 @@ struct TrainerLogicTests {
     func ordinary() async throws {
         let io = MemoryIO(bars: Self.bars)
         let handled = try await Self.logic.handle(try Self.job("j1"), io: io)
-        guard case .trained(let modelID?, true, .activated(nil)?, let rows) = handled else { Issue.record("\(handled)"); return }
+        guard case .trained(let modelID?, true, .activated(nil, 4)?, let rows) = handled else { Issue.record("\(handled)"); return }
         #expect(modelID == "model-j1" && rows > 500)
         let s = io.state.withLock { $0 }
         #expect(s.calls == ["bars BTC-USD", "register model-j1 passed=true", "activate model-j1", "publish 3", "record j1 succeeded"])
@@ -81,6 +81,7 @@ struct TrainerLogicTests {
         #expect(result.status == .succeeded && result.worker == "trainer-test" && result.metrics["log_loss"] != nil && result.artifact.isEmpty)
         let events = try s.published.dropFirst().map { try Quorum_V1_ModelEvent(serializedBytes: $0.value) }
         #expect(events.map(\.kind) == [.registered, .activated])
+        #expect(events[1].activationSequence == 4, "the registry's count goes with the event")
         #expect(try TrainedModel(artifact: Array(events[1].artifactBytes)) == s.registered[0].model)
         // Redelivered after it was recorded: nothing happens.
         #expect(try await Self.logic.handle(try Self.job("j1"), io: io) == .skipped)

@@ -51,13 +51,13 @@ struct ModelRegistryIntegrationTests {
             }
             try await registry.register(Self.model("eth", "ETH-USD", auc: 0.1))
 
-            #expect(try await registry.activateIfBetter(modelID: "a", metric: "auc") == .activated(previous: nil))
+            #expect(try await registry.activateIfBetter(modelID: "a", metric: "auc") == .activated(previous: nil, sequence: 1))
             #expect(try await registry.activateIfBetter(modelID: "a", metric: "auc") == .kept(activeModelID: "a"))
             #expect(try await registry.activateIfBetter(modelID: "worse", metric: "auc") == .kept(activeModelID: "a"))
             #expect(try await registry.activateIfBetter(modelID: "tie", metric: "auc") == .kept(activeModelID: "a"))
             #expect(try await registry.active(symbol: "BTC-USD")?.modelID == "a")
 
-            #expect(try await registry.activateIfBetter(modelID: "better", metric: "auc") == .activated(previous: "a"))
+            #expect(try await registry.activateIfBetter(modelID: "better", metric: "auc") == .activated(previous: "a", sequence: 2))
             let snapshot = try await StoresTestDatabase.dump(store, "SELECT model_id, status, activated_at FROM models ORDER BY model_id")
             // Redelivered activations change nothing.
             #expect(try await registry.activateIfBetter(modelID: "better", metric: "auc") == .kept(activeModelID: "better"))
@@ -73,7 +73,8 @@ struct ModelRegistryIntegrationTests {
 
             // Symbols are independent.
             #expect(try await registry.active(symbol: "ETH-USD") == nil)
-            #expect(try await registry.activateIfBetter(modelID: "eth", metric: "auc") == .activated(previous: nil))
+            #expect(try await registry.activateIfBetter(modelID: "eth", metric: "auc") == .activated(previous: nil, sequence: 1))
+            #expect(try await registry.activeModels().map(\.activationSequence) == [2, 1], "counted per symbol")
             #expect(try await registry.activeModels().map(\.modelID) == ["better", "eth"])
             #expect(try await registry.list(symbol: "BTC-USD").map(\.modelID) == ["better", "tie", "worse", "a"])
         }

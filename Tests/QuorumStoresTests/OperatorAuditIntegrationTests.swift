@@ -46,11 +46,11 @@ struct OperatorAuditIntegrationTests {
             try await registry.register(ModelRegistryIntegrationTests.model("bad", auc: 0.9, status: .rejected))
             await #expect(throws: StoresError.self) { try await registry.rollback(symbol: "BTC-USD") }  // nothing active
 
-            #expect(try await registry.activate(modelID: "a") == .activated(previous: nil))
+            #expect(try await registry.activate(modelID: "a") == .activated(previous: nil, sequence: 1))
             await #expect(throws: StoresError.self) { try await registry.rollback(symbol: "BTC-USD") }  // nothing before it
-            #expect(try await registry.activate(modelID: "b") == .activated(previous: "a"))
+            #expect(try await registry.activate(modelID: "b") == .activated(previous: "a", sequence: 2))
             // A worse model too: the operator decides.
-            #expect(try await registry.activate(modelID: "c") == .activated(previous: "b"))
+            #expect(try await registry.activate(modelID: "c") == .activated(previous: "b", sequence: 3))
             #expect(try await registry.activate(modelID: "c") == .kept(activeModelID: "c"))
             await #expect(throws: StoresError.self) { try await registry.activate(modelID: "bad") }
             await #expect(throws: StoresError.self) { try await registry.activate(modelID: "nope") }
@@ -58,10 +58,15 @@ struct OperatorAuditIntegrationTests {
             let back = try await registry.rollback(symbol: "BTC-USD")
             #expect(back.restored == "b" && back.replaced == "c")
             #expect(try await registry.active(symbol: "BTC-USD")?.modelID == "b")
+            // The rollback is the symbol's fourth activation: inference serves it over the earlier ones.
+            #expect(try await registry.model(id: "b")?.activationSequence == 4)
+            // Activations by the trainers count on from there.
+            try await registry.register(ModelRegistryIntegrationTests.model("d", auc: 0.99))
+            #expect(try await registry.activateIfBetter(modelID: "d", metric: "auc") == .activated(previous: "b", sequence: 5))
             #expect(try await registry.model(id: "c")?.status == .retired)
             // The summaries carry no artifact.
             let summaries = try await registry.summaries()
-            #expect(summaries.count == 4 && summaries.allSatisfy { $0.artifact.isEmpty })
+            #expect(summaries.count == 5 && summaries.allSatisfy { $0.artifact.isEmpty })
         }
     }
 }

@@ -134,6 +134,14 @@ public nonisolated struct Quorum_V1_ModelEvent: @unchecked Sendable {
     set {_uniqueStorage()._reason = newValue}
   }
 
+  /// For KIND_ACTIVATED and KIND_ROLLED_BACK: how many activations `symbol` has had with this one (the registry counts
+  /// them under its lock). Two workers' events can reach the topic in either order; a consumer serves the version with
+  /// the highest count it has seen. 0: not counted (backtests).
+  public var activationSequence: UInt64 {
+    get {_storage._activationSequence}
+    set {_uniqueStorage()._activationSequence = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// The trained model: a URI in the artifact store, or the serialized bytes for small models.
@@ -251,7 +259,7 @@ fileprivate nonisolated let _protobuf_package = "quorum.v1"
 
 nonisolated extension Quorum_V1_ModelEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}kind\0\u{3}model_id\0\u{1}version\0\u{1}symbol\0\u{3}model_kind\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}artifact_uri\0\u{3}artifact_bytes\0\u{1}metrics\0\u{1}role\0\u{3}previous_version\0\u{3}training_run_id\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}envelope\0\u{1}kind\0\u{3}model_id\0\u{1}version\0\u{1}symbol\0\u{3}model_kind\0\u{3}feature_spec\0\u{3}feature_spec_version\0\u{3}artifact_uri\0\u{3}artifact_bytes\0\u{1}metrics\0\u{1}role\0\u{3}previous_version\0\u{3}training_run_id\0\u{1}reason\0\u{3}activation_sequence\0")
 
   fileprivate class _StorageClass {
     var _envelope: Quorum_V1_Envelope? = nil
@@ -268,6 +276,7 @@ nonisolated extension Quorum_V1_ModelEvent: SwiftProtobuf.Message, SwiftProtobuf
     var _previousVersion: String = String()
     var _trainingRunID: String = String()
     var _reason: String = String()
+    var _activationSequence: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -292,6 +301,7 @@ nonisolated extension Quorum_V1_ModelEvent: SwiftProtobuf.Message, SwiftProtobuf
       _previousVersion = source._previousVersion
       _trainingRunID = source._trainingRunID
       _reason = source._reason
+      _activationSequence = source._activationSequence
     }
   }
 
@@ -339,6 +349,7 @@ nonisolated extension Quorum_V1_ModelEvent: SwiftProtobuf.Message, SwiftProtobuf
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._previousVersion) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._trainingRunID) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 16: try { try decoder.decodeSingularUInt64Field(value: &_storage._activationSequence) }()
         default: break
         }
       }
@@ -401,6 +412,9 @@ nonisolated extension Quorum_V1_ModelEvent: SwiftProtobuf.Message, SwiftProtobuf
       if !_storage._reason.isEmpty {
         try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 15)
       }
+      if _storage._activationSequence != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._activationSequence, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -424,6 +438,7 @@ nonisolated extension Quorum_V1_ModelEvent: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._previousVersion != rhs_storage._previousVersion {return false}
         if _storage._trainingRunID != rhs_storage._trainingRunID {return false}
         if _storage._reason != rhs_storage._reason {return false}
+        if _storage._activationSequence != rhs_storage._activationSequence {return false}
         return true
       }
       if !storagesAreEqual {return false}

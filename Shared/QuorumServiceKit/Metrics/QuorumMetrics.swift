@@ -11,12 +11,13 @@ import Synchronization
 /// without touching the global `MetricsSystem`.
 ///
 /// Names follow `quorum_<stage>_<thing>_<unit>` (see ``name(stage:thing:unit:)``), e.g.
-/// `quorum_risk_orders_denied_total`, `quorum_features_compute_seconds`.
+/// `quorum_risk_orders_denied_total`; every family is declared in ``MetricCatalog`` (HELP text, labels, buckets) and
+/// created through ``counter(_:_:)``, ``gauge(_:_:)`` and ``histogram(_:_:)``.
 public final class QuorumMetrics: Sendable {
     /// The Prometheus registry that `/metrics` renders.
     public let registry: PrometheusCollectorRegistry
-    /// A swift-metrics factory writing into ``registry``.
-    public let factory: PrometheusMetricsFactory
+    /// A swift-metrics factory writing into ``registry`` with the HELP text and buckets of ``MetricCatalog``.
+    public let factory: CatalogMetricsFactory
     /// The service name put on the standard gauges.
     public let service: String
 
@@ -27,23 +28,22 @@ public final class QuorumMetrics: Sendable {
     /// `quorum_build_info{service,version}` = 1.
     public init(service: String, version: String = QuorumMetrics.buildVersion) {
         self.service = service
-        registry = PrometheusCollectorRegistry()
-        factory = PrometheusMetricsFactory(registry: registry)
-        up = registry.makeGauge(
-            descriptor: MetricNameDescriptor(namespace: "quorum", subsystem: "service", metricName: "up", unitName: "",
-                                             helpText: "1 while the service process runs."),
-            labels: [("service", service)])
-        ready = registry.makeGauge(
-            descriptor: MetricNameDescriptor(namespace: "quorum", subsystem: "service", metricName: "ready", unitName: "",
-                                             helpText: "1 when every dependency check passes, else 0."),
-            labels: [("service", service)])
-        registry.makeGauge(
-            descriptor: MetricNameDescriptor(namespace: "quorum", subsystem: "build", metricName: "info", unitName: "",
-                                             helpText: "Always 1; the labels describe the build."),
-            labels: [("service", service), ("version", version)]
-        ).set(to: 1)
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        factory = CatalogMetricsFactory(registry: registry)
+        let gauge = { (d: MetricDefinition, labels: [(String, String)]) -> Prometheus.Gauge in
+            registry.makeGauge(descriptor: QuorumMetrics.descriptor(d.name, help: d.help), labels: labels)
+        }
+        up = gauge(MetricCatalog.serviceUp, [("service", service)])
+        ready = gauge(MetricCatalog.serviceReady, [("service", service)])
+        gauge(MetricCatalog.buildInfo, [("service", service), ("version", version)]).set(to: 1)
         up.set(to: 1)
         ready.set(to: 0)
+    }
+
+    /// A descriptor naming the whole family in `metricName` (catalogued names are complete already).
+    static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// The default version label of `quorum_build_info` (executables pass their own).
@@ -80,6 +80,29 @@ public final class QuorumMetrics: Sendable {
         Metrics.Recorder(label: name, dimensions: dimensions, aggregate: true, factory: factory)
     }
 
+    // MARK: Catalogued metrics (the way services create theirs)
+
+    /// The counter `definition` with these label values (in the order of `definition.labels`).
+    public func counter(_ definition: MetricDefinition, _ values: String...) -> Metrics.Counter {
+        counter(definition.name, dimensions: labels(definition, .counter, values))
+    }
+
+    /// The gauge `definition` with these label values.
+    public func gauge(_ definition: MetricDefinition, _ values: String...) -> Metrics.Gauge {
+        gauge(definition.name, dimensions: labels(definition, .gauge, values))
+    }
+
+    /// The histogram `definition` (seconds) with these label values; record durations with `recordNanoseconds`.
+    public func histogram(_ definition: MetricDefinition, _ values: String...) -> Metrics.Timer {
+        timer(definition.name, dimensions: labels(definition, .histogram, values))
+    }
+
+    private func labels(_ d: MetricDefinition, _ kind: MetricKind, _ values: [String]) -> [(String, String)] {
+        precondition(d.kind == kind, "metric \(d.name) is a \(d.kind.rawValue), not a \(kind.rawValue)")
+        precondition(values.count == d.labels.count, "metric \(d.name) takes the labels \(d.labels), given \(values.count) values")
+        return Array(zip(d.labels, values))
+    }
+
     /// Builds a metric name `quorum_<stage>_<thing>_<unit>`: `name(stage: "risk", thing: "orders_denied",
     /// unit: "total")` → `quorum_risk_orders_denied_total`. Parts must be lower-case snake case.
     public static func name(stage: String, thing: String, unit: String) -> String {
@@ -110,3 +133,52 @@ public final class QuorumMetrics: Sendable {
     public static var bootstrapped: QuorumMetrics? { global.withLock { $0 } }
 }
 
+
+/// A swift-metrics factory over a Prometheus registry that gives each family the HELP text and histogram buckets of its
+/// ``MetricCatalog`` entry (swift-prometheus' own factory registers every family without HELP). Names not in the catalog
+/// are registered without HELP, so a metric of a library still works; the cluster test lists them.
+public struct CatalogMetricsFactory: MetricsFactory {
+    public let registry: PrometheusCollectorRegistry
+    /// Does the destroying (unregistering) exactly as swift-prometheus does.
+    private let prometheus: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        prometheus = PrometheusMetricsFactory(registry: registry)
+    }
+
+    /// The family `label` with its catalogued HELP text (none for a name outside the catalog).
+    private func descriptor(_ label: String) -> MetricNameDescriptor {
+        QuorumMetrics.descriptor(label, help: MetricCatalog.definition(named: label)?.help ?? "")
+    }
+
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        guard aggregate else { return registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
+        let buckets = MetricCatalog.definition(named: label)?.buckets ?? MetricCatalog.latencyBuckets
+        return registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let seconds = MetricCatalog.definition(named: label)?.buckets ?? MetricCatalog.latencyBuckets
+        let buckets = seconds.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
+        return registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    public func destroyCounter(_ handler: any CounterHandler) { prometheus.destroyCounter(handler) }
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { prometheus.destroyFloatingPointCounter(handler) }
+    public func destroyMeter(_ handler: any MeterHandler) { prometheus.destroyMeter(handler) }
+    public func destroyRecorder(_ handler: any RecorderHandler) { prometheus.destroyRecorder(handler) }
+    public func destroyTimer(_ handler: any TimerHandler) { prometheus.destroyTimer(handler) }
+}
