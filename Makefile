@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit test-tsan demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy fuzz clean
+.PHONY: all bootstrap build release test test-unit test-tsan test-ui demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy fuzz clean
 
 all: build
 
@@ -21,6 +21,11 @@ release: bootstrap
 test: bootstrap
 	@scripts/check-generated
 	@scripts/test
+
+## The dashboard in a real browser: installs Debian's chromium when missing, then DashboardUITests (the services as
+## processes on servers in a temp folder, headless Chromium); screenshots in .build/ui-test/. Not part of `make test`.
+test-ui: bootstrap
+	@scripts/test-ui
 
 ## Unit tests only (no servers).
 test-unit:

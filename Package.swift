@@ -149,7 +149,7 @@ let package = Package(
         .target(name: "QuorumServices", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",
             "QuorumModel", "QuorumMarketData", "QuorumProto", "QuorumML", "QuorumFeatures", "QuorumStrategy", "QuorumRisk", "QuorumExecution",
-            "QuorumAlerts", "QuorumAlertDelivery",
+            "QuorumAlerts", "QuorumAlertDelivery", "QuorumResearch", "QuorumAnalytics",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -232,7 +232,7 @@ let package = Package(
                     path: "Tests/QuorumPostgresTests", swiftSettings: strict),
         .testTarget(name: "QuorumStoresTests", dependencies: ["QuorumStores", "QuorumPostgres", "QuorumModel"],
                     path: "Tests/QuorumStoresTests", swiftSettings: strict),
-        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus", "QuorumKafka", "QuorumML", "QuorumFeatures"],
+        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus", "QuorumKafka", "QuorumML", "QuorumFeatures", "QuorumStores", "QuorumPostgres", "QuorumProto", "QuorumModel"],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),
     ] + services.map { name in
         .executableTarget(name: name, dependencies: ["QuorumServiceKit", "QuorumServices"], path: serviceFolder(name), swiftSettings: strict)

@@ -147,7 +147,35 @@ struct Train: AsyncParsableCommand {
 }
 
 struct Models: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The model registry.", subcommands: [List.self])
+    static let configuration = CommandConfiguration(abstract: "The model registry.", subcommands: [List.self, Activate.self, Rollback.self])
+
+    struct Activate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a registered model its symbol's active model (whatever its metrics) and announce it to inference; recorded in the operator audit.")
+        @OptionGroup var broker: BrokerOptions
+        @OptionGroup var stores: StoreOptions
+        @OptionGroup var who: ActorOptions
+        @Argument(help: "The model id (quorum models list).") var modelID: String
+
+        func run() async throws {
+            let (id, request) = (modelID, who.request())
+            try await stores.withOperatorActions(broker) { try await $0.activateModel(id, request) }
+        }
+    }
+
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put back a symbol's previous model (the retired one activated most recently) and announce it to inference; recorded in the operator audit.")
+        @OptionGroup var broker: BrokerOptions
+        @OptionGroup var stores: StoreOptions
+        @OptionGroup var who: ActorOptions
+        @Argument(help: "The symbol, e.g. BTC-USD.") var symbol: String
+
+        func run() async throws {
+            let (symbol, request) = (Symbol(symbol), who.request())
+            try await stores.withOperatorActions(broker) { try await $0.rollbackModel(symbol: symbol, request) }
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered models, newest first.")
@@ -172,28 +200,47 @@ struct Models: AsyncParsableCommand {
     }
 }
 
-struct KillSwitch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kill-switch", abstract: "Turn risk's manual kill switch on (deny every risk-increasing order) or off, through the control topic.")
-    @OptionGroup var broker: BrokerOptions
-    @Argument(help: "on or off") var state: String
-    @Option(help: "Why (recorded in the alert).") var reason: String = ""
+/// Who runs an operator command (recorded in the operator audit) and why.
+struct ActorOptions: ParsableArguments {
+    @Option(help: "Who does it, for the operator audit (default: the OS user, $USER).")
+    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? ""
+    @Option(help: "Why (required; recorded in the operator audit, and in risk's alert for the kill switch).")
+    var reason: String
 
-    func run() async throws {
-        guard state == "on" || state == "off" else { throw ValidationError("say 'on' or 'off', not '\(state)'") }
+    func request() -> OperatorRequest { OperatorRequest(actor: actor, reason: reason, origin: "cli") }
+}
+
+extension StoreOptions {
+    /// Runs `body` with the operator actions on `broker`'s cluster and this store (`OperatorActions`: audited, shared with
+    /// the monitor's dashboard); their errors become the CLI's.
+    func withOperatorActions(_ broker: BrokerOptions, _ body: @escaping @Sendable (OperatorActions) async throws -> String) async throws {
         let bus = try broker.bus()
         let namer = try TopicNamer(prefix: broker.prefix)
         try await bus.checkConnection()
-        var command = Quorum_V1_ControlCommand()
-        let now = wallClockNanos()
-        command.envelope = EnvelopeStamp(producer: "quorum-cli").envelope(id: "ctl-\(now)", tsEvent: now, cause: nil)
-        command.kind = state == "on" ? .killSwitchOn : .killSwitchOff
-        command.targetService = "quorum-risk"
-        command.reason = reason
-        command.actor = ProcessInfo.processInfo.environment["USER"] ?? "operator"
-        let producer = try bus.makeProducer(clientID: "quorum-cli-control")
-        _ = try await producer.send(try OutgoingMessage(topic: namer.name(Topic.control), key: "quorum-risk", message: command, eventTimeNs: now))
-        await producer.close()
-        print("kill switch \(state) sent to \(namer.name(Topic.control))")
+        let logger = { var l = Logger(label: "quorum"); l.logLevel = .warning; return l }()
+        let done = try await withStore(prefix: broker.prefix) { store in
+            do {
+                return try await body(OperatorActions(bus: bus, namer: namer, store: store, producer: "quorum-cli", logger: logger))
+            } catch let error as OperatorActionError {
+                throw ValidationError(error.description)
+            }
+        }
+        print(done)
+    }
+}
+
+struct KillSwitch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kill-switch",
+        abstract: "Turn risk's manual kill switch on (deny every risk-increasing order) or off, through the control topic; recorded in the operator audit.")
+    @OptionGroup var broker: BrokerOptions
+    @OptionGroup var stores: StoreOptions
+    @OptionGroup var who: ActorOptions
+    @Argument(help: "on or off") var state: String
+
+    func run() async throws {
+        guard state == "on" || state == "off" else { throw ValidationError("say 'on' or 'off', not '\(state)'") }
+        let (on, request) = (state == "on", who.request())
+        try await stores.withOperatorActions(broker) { try await $0.killSwitch(on: on, request) }
     }
 }

@@ -35,6 +35,9 @@ struct Replay: AsyncParsableCommand {
     @Flag(help: "Run features → execution on the prefix until idle, then print digests.") var run = false
     @Option(help: "Consumer group to reset (e.g. quorum-risk).") var group: String?
     @Option(name: .customLong("to-time"), help: "Time the group is reset to.") var toTime: String?
+    @Option(help: "Why the group is reset (required with --group; recorded in the operator audit).") var reason: String?
+    @Option(help: "Who resets it, for the operator audit (default: the OS user, $USER).")
+    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? ""
     @Flag(help: "Only print the digests of --prefix.") var digest = false
     @Option(help: "Folder of the service binaries (default: next to this executable).") var bin: String?
     @Option(help: "Folder for the replay's logs.") var logs: String = ".cluster/replays"
@@ -43,7 +46,15 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         if let group {
             guard let toTime else { throw ValidationError("--group needs --to-time") }
-            try await resetGroup(group, to: try parseTime(toTime, option: "--to-time"))
+            guard let reason else { throw ValidationError("--group needs --reason (why; recorded in the operator audit)") }
+            let time = try parseTime(toTime, option: "--to-time")
+            let (broker, stores) = (self.broker, self.stores)
+            let request = OperatorRequest(actor: actor, reason: reason, origin: "cli")
+            try await stores.withOperatorActions(broker) { actions in
+                try await actions.audited("replay_group_reset", target: "\(group) to \(isoTime(time))", request) {
+                    try await Self.resetGroup(group, to: time, broker: broker, stores: stores)
+                }
+            }
             return
         }
         guard let replayPrefix else { throw ValidationError("say --prefix (e.g. replay-7), or --group with --to-time") }
@@ -109,7 +120,8 @@ struct Replay: AsyncParsableCommand {
         return keys.sorted()
     }
 
-    func resetGroup(_ group: String, to time: Nanos) async throws {
+    /// Rewinds `group`'s offsets to `time` and deletes its checkpoint; prints each step and returns a summary (audited).
+    static func resetGroup(_ group: String, to time: Nanos, broker: BrokerOptions, stores: StoreOptions) async throws -> String {
         guard let specs = ServiceGroups.topics(ofGroup: group) else {
             throw ValidationError("unknown group '\(group)'; one of: \(ServiceGroups.inputs.map(\.0).joined(separator: ", "))")
         }
@@ -131,10 +143,10 @@ struct Replay: AsyncParsableCommand {
         // The group's checkpoint covers records after the new offsets: without it the restarted stage rebuilds its state from
         // its inputs' beginning up to the new offsets, and re-reads from there.
         let stageGroup = namer.group(group)
-        if try await stores.withStore(prefix: broker.prefix, { try await StageCheckpoints(store: $0).delete(group: stageGroup) }) {
-            print("\(group): its state checkpoint is deleted")
-        }
+        let deleted = try await stores.withStore(prefix: broker.prefix, { try await StageCheckpoints(store: $0).delete(group: stageGroup) })
+        if deleted { print("\(group): its state checkpoint is deleted") }
         print("restart \(group) to re-read from \(isoTime(time)); a restarted stage rebuilds its state from its inputs first")
+        return "\(group) rewound to \(isoTime(time)) on \(specs.count) topics" + (deleted ? ", its checkpoint deleted" : "")
     }
 
     func printDigests(bus: KafkaBus, namer: TopicNamer) async throws {

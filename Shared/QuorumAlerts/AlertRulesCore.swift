@@ -74,6 +74,19 @@ public struct AlertRulesCore: Sendable, Codable {
     /// The account's equity at the latest marks.
     public var currentEquity: Fixed { equity }
 
+    /// The account as the rules value it (the dashboard's overview): equity, peak, start-of-day equity and each open
+    /// position at its latest mark.
+    public var account: AccountSnapshot {
+        let open = ledger.positions.filter { !$0.value.quantity.isZero }.sorted { $0.key < $1.key }.map { symbol, p in
+            let mark = marks[symbol] ?? p.averagePrice
+            return AccountSnapshot.Position(symbol: symbol, quantity: p.quantity, entryPrice: p.averagePrice, mark: mark,
+                                            unrealizedPnL: (mark - p.averagePrice) * p.quantity)
+        }
+        return AccountSnapshot(startingCash: ledger.startingCash, cash: ledger.cash, equity: equity, peak: peak,
+                               dayStartEquity: dayStartEquity, realizedPnL: ledger.realizedPnL, fees: ledger.fees,
+                               fills: ledger.fills.count, positions: open)
+    }
+
     /// Feeds one event. `now` is the wall-clock time it was seen (used by the lag and readiness rules only).
     public mutating func handle(_ event: AlertEvent, now: Nanos) -> [AlertChange] {
         switch event {
@@ -257,4 +270,36 @@ public struct AlertRulesCore: Sendable, Codable {
         if seconds >= 60, seconds % 60 == 0 { return "\(seconds / 60) min" }
         return "\(seconds) s"
     }
+}
+
+/// The paper account as the monitor sees it (fills from `execution.reports`, marked at each symbol's latest close).
+public struct AccountSnapshot: Sendable, Hashable, Codable {
+    public struct Position: Sendable, Hashable, Codable {
+        public var symbol: Symbol
+        /// Signed: negative for a short.
+        public var quantity: Fixed
+        /// The average entry price of the open quantity.
+        public var entryPrice: Fixed
+        /// The latest close of the symbol (the entry price before any bar was seen).
+        public var mark: Fixed
+        public var unrealizedPnL: Fixed
+        /// Notional at the mark (absolute).
+        public var notional: Fixed { (quantity * mark).magnitude }
+    }
+
+    public var startingCash: Fixed
+    public var cash: Fixed
+    public var equity: Fixed
+    public var peak: Fixed
+    /// Equity when the current UTC day (event time) began.
+    public var dayStartEquity: Fixed
+    public var realizedPnL: Fixed
+    public var fees: Fixed
+    public var fills: Int
+    public var positions: [Position]
+
+    /// Equity minus the start-of-day equity.
+    public var pnlToday: Fixed { equity - dayStartEquity }
+    /// Equity minus the starting cash.
+    public var pnlTotal: Fixed { equity - startingCash }
 }

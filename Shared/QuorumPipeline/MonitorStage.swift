@@ -60,6 +60,46 @@ public struct MonitorSnapshot: Sendable, Codable {
     public var recentAlerts: [AlertView]?
 }
 
+/// What the dashboard shows beyond `MonitorSnapshot` (MonitorStats.dashboard).
+public struct DashboardSnapshot: Sendable {
+    /// Risk's kill switch as its last `KILL_SWITCH_ON`/`OFF` alert said.
+    public struct KillSwitch: Sendable, Hashable {
+        public var on: Bool
+        public var reason: String
+        /// Event time of the alert.
+        public var time: Nanos
+    }
+    public struct Readiness: Sendable, Hashable {
+        public var ready: Bool
+        public var reason: String
+        /// Wall time of the probe.
+        public var at: Int64
+    }
+    public struct DeadLetter: Sendable, Hashable {
+        /// Record time (wall, ms since the epoch) of the dead letter.
+        public var timestampMs: Int64
+        public var reason: String
+        public var detail: String
+    }
+    /// The paper account (nil before the alert rules saw anything, or when they are off).
+    public var account: AccountSnapshot?
+    /// Equity by event time (thinned: `EquityHistory`).
+    public var equityTimes: [Nanos]
+    public var equity: [Double]
+    public var killSwitch: KillSwitch?
+    /// The decisions table, newest first.
+    public var trail: [TrailRow]
+    /// Records seen per producer (envelope `producer`) and per second over the last 30 s.
+    public var producerMessages: [String: Int]
+    public var producerRates: [String: Double]
+    /// The latest readiness probe per service of `monitor.ready.targets`.
+    public var readiness: [String: Readiness]
+    /// The latest dead letters per data topic (short name), newest first.
+    public var deadLetters: [String: [DeadLetter]]
+    /// Live calibration and hit rate per symbol.
+    public var calibration: [String: LiveCalibration.Table]
+}
+
 /// Where the monitor's measurements go besides its own pages: the service exports them as Prometheus histograms and
 /// gauges (QuorumServices). Called on the monitor's stage task, outside `MonitorStats`' lock.
 public protocol MonitorObserver: Sendable {
@@ -83,6 +123,16 @@ public final class MonitorStats: Sendable {
         var lastEvent: [String: Int64] = [:]
         var activeAlerts: [RaisedAlert] = []
         var recentAlerts: Deque<RaisedAlert> = []
+        // The dashboard's (DashboardFeed.swift): presentational, not checkpointed.
+        var producerMessages: [String: Int] = [:]
+        var trail = DecisionTrail()
+        var equity = EquityHistory()
+        var account: AccountSnapshot?
+        var killSwitch: DashboardSnapshot.KillSwitch?
+        var readiness: [String: DashboardSnapshot.Readiness] = [:]
+        var deadLetters: [String: Deque<DashboardSnapshot.DeadLetter>] = [:]
+        var calibration = LiveCalibration()
+        var rateSamples: Deque<(at: Int64, counts: [String: Int])> = []
     }
     let state = Mutex(State())
     /// Also told every latency and accuracy (Prometheus in the cluster).
@@ -94,6 +144,29 @@ public final class MonitorStats: Sendable {
 
     public func setLag(group: String, topic: String, lag: Int64) {
         state.withLock { $0.lag[group, default: [:]][topic] = lag }
+    }
+
+    /// The latest readiness probe of a service (`monitor.ready.targets`).
+    public func setReadiness(service: String, ready: Bool, reason: String, at: Int64) {
+        state.withLock { $0.readiness[service] = DashboardSnapshot.Readiness(ready: ready, reason: reason, at: at) }
+    }
+
+    /// What the dashboard shows, at wall time `now` (nanoseconds): the throughput per producer is measured over the
+    /// calls of the last 30 s (the dashboard's live updates call it every second or two).
+    public func dashboard(now: Int64 = wallClockNanos(), trailLimit: Int = 100, ordersOnly: Bool = false) -> DashboardSnapshot {
+        state.withLock { s in
+            if s.rateSamples.last.map({ now - $0.at >= 1_000_000_000 }) ?? true { s.rateSamples.append((now, s.producerMessages)) }
+            while let first = s.rateSamples.first, now - first.at > 30_000_000_000, s.rateSamples.count > 2 { s.rateSamples.removeFirst() }
+            var rates: [String: Double] = [:]
+            if let first = s.rateSamples.first, let last = s.rateSamples.last, last.at > first.at {
+                let seconds = Double(last.at - first.at) / 1e9
+                for (producer, count) in last.counts { rates[producer] = Double(count - (first.counts[producer] ?? 0)) / seconds }
+            }
+            return DashboardSnapshot(
+                account: s.account, equityTimes: s.equity.times, equity: s.equity.equity, killSwitch: s.killSwitch,
+                trail: s.trail.latest(trailLimit, ordersOnly: ordersOnly), producerMessages: s.producerMessages, producerRates: rates,
+                readiness: s.readiness, deadLetters: s.deadLetters.mapValues { Array($0) }, calibration: s.calibration.tables)
+        }
     }
 
     /// Records what the alert rules changed (the dashboard's alert tables).
@@ -197,6 +270,11 @@ public struct MonitorStage: StageLogic, StageInputs {
     let featureSpec: FeatureSpec
     let barsTopic: String
     let predictionsTopic: String
+    /// What the dashboard's decisions table follows (consensus's decisions, risk's verdicts).
+    let signalsTopic: String
+    let decisionsTopic: String
+    let approvedTopic: String
+    let deniedTopic: String
     let jobsTopic: String
     let shortNames: [String: String]
     let stamp = EnvelopeStamp(producer: "quorum-monitor")
@@ -243,6 +321,10 @@ public struct MonitorStage: StageLogic, StageInputs {
         inputs = Self.inputTopics.map(namer.name)
         barsTopic = namer.name(Topic.bars)
         predictionsTopic = namer.name(Topic.predictions)
+        signalsTopic = namer.name(Topic.signals)
+        decisionsTopic = namer.name(Topic.decisions)
+        approvedTopic = namer.name(Topic.ordersApproved)
+        deniedTopic = namer.name(Topic.ordersDenied)
         jobsTopic = namer.name(Topic.trainingJobs)
         var names: [String: String] = [:]
         for spec in Topic.all { names[namer.name(spec)] = spec.shortName }
@@ -254,7 +336,14 @@ public struct MonitorStage: StageLogic, StageInputs {
         var step = StageStep()
         if !replaying { step.outputs += try drainObservations() }
         if let topic = deadLetterTopics[message.topic] {
-            stats.state.withLock { $0.messages[topic + ".dlq", default: 0] += 1 }
+            let letter = DashboardSnapshot.DeadLetter(timestampMs: message.timestampMs ?? wallClockNanos() / 1_000_000,
+                                                      reason: message.header(DeadLetterHeader.reason)?.text ?? "",
+                                                      detail: String((message.header(DeadLetterHeader.detail)?.text ?? "").prefix(300)))
+            stats.state.withLock { s in
+                s.messages[topic + ".dlq", default: 0] += 1
+                s.deadLetters[topic, default: []].prepend(letter)
+                if s.deadLetters[topic]!.count > 5 { s.deadLetters[topic]!.removeLast() }
+            }
             // Counted on arrival (wall time), so not while rebuilding: a restart forgets the window's letters, and a
             // letter delivered again keeps its id (partition and offset).
             if !replaying {
@@ -354,6 +443,7 @@ public struct MonitorStage: StageLogic, StageInputs {
         let endToEnd = envelope.correlationID == envelope.id ? nil : rootInit.map { max(0, now - $0) }
         stats.state.withLock { s in
             s.messages[topic, default: 0] += 1
+            if !envelope.producer.isEmpty { s.producerMessages[envelope.producer, default: 0] += 1 }
             s.lastEvent[topic] = envelope.tsEventNs
             if let stageLatency { s.stage[envelope.producer, default: LatencySeries()].add(stageLatency) }
             if let endToEnd { s.endToEnd[topic, default: LatencySeries()].add(endToEnd) }
@@ -370,14 +460,40 @@ public struct MonitorStage: StageLogic, StageInputs {
             retrain.prediction(symbol: Symbol(p.symbol), time: p.envelope.tsEventNs, up: p.probUp > 0.5)
             // A served symbol's accuracy series exists from its first prediction: NaN until a prediction is scored.
             if predicted.insert(p.symbol).inserted { stats.observer?.liveAccuracy(symbol: p.symbol, accuracy: .nan) }
-        } else if message.topic == reportsTopic, rules != nil {
-            if let fill = try message.decode(Quorum_V1_ExecutionReport.self).fill() { outputs = try feed(.fill(fill), cause: envelope) }
-        } else if message.topic == alertsTopic, rules != nil {
+            if !p.shadow {
+                stats.state.withLock { $0.calibration.prediction(symbol: p.symbol, barOpenTime: p.barOpenTimeNs, probabilityUp: p.probUp) }
+            }
+        } else if message.topic == signalsTopic {
+            let signal = try message.decode(Quorum_V1_Signal.self)
+            let source = TrailRow.Source(name: signal.source, direction: Self.direction(signal.direction), confidence: signal.confidence, weight: 0)
+            stats.state.withLock { $0.trail.source(correlationID: envelope.correlationID, source) }
+        } else if message.topic == decisionsTopic {
+            let row = Self.trailRow(try message.decode(Quorum_V1_Decision.self))
+            stats.state.withLock { $0.trail.decision(row) }
+        } else if message.topic == approvedTopic {
+            let a = try message.decode(Quorum_V1_OrderApproved.self)
+            stats.state.withLock {
+                $0.trail.verdict(correlationID: envelope.correlationID, approved: true, detail: "quantity \(a.approvedQuantity)", order: Self.orderText(a.intent))
+            }
+        } else if message.topic == deniedTopic {
+            let d = try message.decode(Quorum_V1_OrderDenied.self)
+            let code = String(describing: d.reasonCode)
+            stats.state.withLock {
+                $0.trail.verdict(correlationID: envelope.correlationID, approved: false, detail: "\(code): \(d.reason)", order: Self.orderText(d.intent))
+            }
+        } else if message.topic == reportsTopic {
+            let report = try message.decode(Quorum_V1_ExecutionReport.self)
+            stats.state.withLock { $0.trail.report(correlationID: envelope.correlationID, text: Self.reportText(report)) }
+            if rules != nil, let fill = try report.fill() { outputs = try feed(.fill(fill), cause: envelope) }
+        } else if message.topic == alertsTopic {
             // Risk's kill switch (the monitor's own alerts on this topic are skipped).
             let alert = try message.decode(Quorum_V1_Alert.self)
             if envelope.producer != stamp.producer, alert.code == "KILL_SWITCH_ON" || alert.code == "KILL_SWITCH_OFF" {
-                outputs = try feed(.killSwitch(on: alert.code == "KILL_SWITCH_ON", reason: alert.message, time: envelope.tsEventNs),
-                                   cause: envelope)
+                let on = alert.code == "KILL_SWITCH_ON"
+                stats.state.withLock { $0.killSwitch = DashboardSnapshot.KillSwitch(on: on, reason: alert.message, time: envelope.tsEventNs) }
+                if rules != nil {
+                    outputs = try feed(.killSwitch(on: on, reason: alert.message, time: envelope.tsEventNs), cause: envelope)
+                }
             }
         }
         return .done(message, outputs)
@@ -395,6 +511,14 @@ public struct MonitorStage: StageLogic, StageInputs {
         let scored = retrain.bar(symbol: bar.symbol, openTime: bar.openTime, closeTime: bar.closeTime, close: bar.close,
                                  intervalSeconds: bar.intervalSeconds)
         var alerts = try feed(.bar(bar), cause: cause)
+        let account = rules?.account
+        stats.state.withLock { s in
+            s.calibration.bar(symbol: bar.symbol.name, openTime: bar.openTime, close: bar.close, intervalSeconds: bar.intervalSeconds)
+            if let account {
+                s.account = account
+                s.equity.add(time: bar.closeTime, equity: account.equity.doubleValue)
+            }
+        }
         if let accuracy = scored.accuracy {
             stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy }
             stats.observer?.liveAccuracy(symbol: bar.symbol.name, accuracy: accuracy)
@@ -406,6 +530,45 @@ public struct MonitorStage: StageLogic, StageInputs {
         let outputs = try jobs.map { try OutgoingMessage(topic: jobsTopic, key: $0.jobID, message: $0, eventTimeNs: run.validateTo) }
         stats.state.withLock { $0.retrainJobs += jobs.count }
         return alerts + outputs
+    }
+}
+
+extension MonitorStage {
+    /// A decision as the first part of its row in the dashboard's decisions table.
+    static func direction(_ x: Quorum_V1_Signal.Direction) -> String {
+        switch x {
+        case .long: "long"
+        case .short: "short"
+        case .flat: "flat"
+        default: "?"
+        }
+    }
+
+    /// A decision's part of its row (its contributions, when it carries them; else the row's sources come from `signals`).
+    static func trailRow(_ d: Quorum_V1_Decision) -> TrailRow {
+        let action: String = switch d.action {
+        case .buy: "buy"
+        case .sell: "sell"
+        case .hold: "hold"
+        default: "?"
+        }
+        let correlation = d.envelope.correlationID.isEmpty ? d.envelope.id : d.envelope.correlationID
+        return TrailRow(correlationID: correlation, symbol: d.symbol, barTime: d.barOpenTimeNs,
+                        sources: d.contributions.map { TrailRow.Source(name: $0.source, direction: direction($0.direction),
+                                                                        confidence: $0.confidence, weight: $0.weight) },
+                        action: action, confidence: d.confidence, reasons: d.reasons)
+    }
+
+    static func orderText(_ intent: Quorum_V1_OrderIntent) -> String {
+        "\(intent.clientOrderID) \(intent.side == .buy ? "buy" : "sell") \(intent.quantity)"
+    }
+
+    static func reportText(_ r: Quorum_V1_ExecutionReport) -> String {
+        let status = String(describing: r.status)
+        if r.hasFillQuantity, r.fillQuantity.units != 0 {
+            return "\(status) \(r.fillQuantity) @ \(r.fillPrice) fee \(r.fee)"
+        }
+        return r.reason.isEmpty ? status : "\(status): \(r.reason)"
     }
 }
 

@@ -201,5 +201,26 @@ extension Migration {
             -- two workers' events arrive in.
             ALTER TABLE models ADD COLUMN activation_seq bigint NULL;
             """),
+        Migration(version: 6, name: "create_operator_audit", sql: """
+            -- Every operator action (kill switch, model activation and rollback, group rewinds), from the CLI or the
+            -- dashboard: who, what, on what, why, and how it ended. Append-only: an action writes a 'requested' row
+            -- before it acts and a 'done' or 'failed' row after; the trigger refuses UPDATE and DELETE.
+            CREATE TABLE operator_audit (
+                entry_id   bigserial   PRIMARY KEY,
+                at         timestamptz NOT NULL DEFAULT now(),
+                actor      text        NOT NULL CHECK (actor <> ''),
+                action     text        NOT NULL CHECK (action <> ''),
+                target     text        NOT NULL,
+                reason     text        NOT NULL CHECK (reason <> ''),
+                outcome    text        NOT NULL,
+                origin     text        NOT NULL
+            );
+            CREATE FUNCTION operator_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'operator_audit is append-only: % is not allowed', TG_OP;
+            END $$;
+            CREATE TRIGGER operator_audit_append_only BEFORE UPDATE OR DELETE ON operator_audit
+                FOR EACH ROW EXECUTE FUNCTION operator_audit_append_only();
+            """),
     ]
 }

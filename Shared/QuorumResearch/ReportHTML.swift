@@ -274,3 +274,24 @@ struct ReportHTML {
         return out
     }
 }
+
+/// The backtest report's inline SVG charts and number formats, for other pages that draw the same kinds of charts (the
+/// monitor's dashboard): one implementation, `ReportHTML`'s.
+public enum ReportCharts {
+    /// A line chart of `values` (at most 1,200 points drawn), optionally filled to zero; `unit` follows the axis labels.
+    public static func line(_ values: [Double], color: String, fill: Bool = false, unit: String = "") -> String {
+        ReportHTML.lineChart(ReportHTML.sample(values), color: color, fill: fill, unit: unit)
+    }
+
+    /// Horizontal bars around zero, one per (label, value).
+    public static func bars(_ bars: [(String, Double)]) -> String { ReportHTML.barChart(bars) }
+
+    /// `x` with `decimals` decimals, no locale ("n/a" for NaN).
+    public static func number(_ x: Double, _ decimals: Int) -> String { ReportHTML.number(x, decimals) }
+
+    /// `x` as a percentage with two decimals ("n/a" when not finite).
+    public static func percent(_ x: Double) -> String { ReportHTML.percent(x) }
+
+    /// Text made safe inside HTML elements and attribute values.
+    public static func escape(_ s: String) -> String { ReportHTML.escape(s) }
+}

@@ -139,6 +139,8 @@ struct ReadinessPoller: Service {
     let targets: [(name: String, url: String)]
     let interval: Duration
     let observations: AlertObservations
+    /// Where the dashboard reads the latest answer of each target.
+    var stats: MonitorStats?
     let logger: Logger
 
     func run() async throws {
@@ -148,7 +150,9 @@ struct ReadinessPoller: Service {
                     for target in targets {
                         group.addTask {
                             let (ready, reason) = await probe(target.url)
-                            observations.add(.readiness(service: target.name, ready: ready, reason: reason), now: wallClockNanos())
+                            let now = wallClockNanos()
+                            observations.add(.readiness(service: target.name, ready: ready, reason: reason), now: now)
+                            stats?.setReadiness(service: target.name, ready: ready, reason: reason, at: now)
                         }
                     }
                 }

@@ -50,10 +50,10 @@ public enum ServiceKeys {
         doc: "quorum-risk: largest total risk at stop over all open and pending positions, as a fraction of equity.")
     public static let riskMaxPosition = ConfigKey(
         "risk.max.position.notional", .string, default: "25000",
-        doc: "quorum-risk: largest position notional per symbol (quote currency).")
+        doc: "quorum-risk: largest position notional per symbol (quote currency); quorum-monitor's dashboard shows exposure against it (set it the same in both).")
     public static let riskDailyLoss = ConfigKey(
         "risk.daily.loss.limit", .string, default: "0.03",
-        doc: "quorum-risk: fraction of start-of-day equity lost (event time, UTC day) that turns the kill switch on.")
+        doc: "quorum-risk: fraction of start-of-day equity lost (event time, UTC day) that turns the kill switch on; quorum-monitor's dashboard shows exposure against it (set it the same in both).")
     public static let riskPriceAllowance = ConfigKey(
         "risk.price.allowance.bps", .string, default: "100",
         doc: "quorum-risk: buying power prices a buy as if its fill bar opened this many basis points above the decision's reference price (execution.fee.bps and execution.slippage.bps on top); a bigger gap can still make execution reject a buy for cash.")
@@ -179,6 +179,21 @@ public enum ServiceKeys {
         "monitor.alerts.timeout", .duration, default: "10s",
         doc: "quorum-monitor: limit of one delivery request (connect, send, answer); a request that takes longer is retried.")
 
+    // quorum-monitor: the dashboard (docs/operations.md, "Dashboard")
+    public static let adminToken = ConfigKey(
+        "monitor.admin.token", .string, default: "",
+        doc: "quorum-monitor: the admin token the dashboard's buttons (kill switch, model activation and rollback) must send as `Authorization: Bearer <token>`; empty (and no monitor.admin.token.file) = those actions are off. Prefer the variable QUORUM_MONITOR_ADMIN_TOKEN or the file.",
+        secret: true)
+    public static let adminTokenFile = ConfigKey(
+        "monitor.admin.token.file", .string, default: "",
+        doc: "quorum-monitor: a file holding the admin token (e.g. a mounted Secret); used when monitor.admin.token is empty.")
+    public static let backtestsDir = ConfigKey(
+        "monitor.backtests.dir", .string, default: "runs",
+        doc: "quorum-monitor: the folder of `quorum backtest` / `quorum walk-forward` runs (their --out) that the dashboard's backtests page lists, with each run's report.html.")
+    public static let dashboardRefresh = ConfigKey(
+        "monitor.dashboard.refresh", .duration, default: "2s",
+        doc: "quorum-monitor: how often an open dashboard page is re-rendered for its live updates (server-sent events; sent only when something changed).")
+
     public static let ingest = [ingestInbox, ingestSpeed, ingestPollInterval, ingestInboxQuiet]
     public static let features = [featureSpec]
     public static let inference = [featureSpec]
@@ -193,8 +208,10 @@ public enum ServiceKeys {
                                        alertUnreadyFor, alertAccuracy, alertAccuracySamples, readyTargets, readyInterval,
                                        slackURL, slackFile, discordURL, discordFile, telegramToken, telegramFile, telegramChat, telegramAPI,
                                        alertsQueue, alertsAttempts, alertsBackoff, alertsBackoffMax, alertsRate, alertsBurst, alertsTimeout]
+    /// The dashboard's keys, and risk's limits it shows exposure against (read as quorum-risk reads them).
+    public static let monitorDashboard = [adminToken, adminTokenFile, backtestsDir, dashboardRefresh, riskMaxPosition, riskDailyLoss]
     public static let monitor = [featureSpec, monitorRetrainEvery, monitorRetrainWindow, monitorRetrainValidation, monitorMinAccuracy, monitorLagInterval,
-                                 executionStartingCash] + monitorAlerts
+                                 executionStartingCash] + monitorAlerts + monitorDashboard
 
     /// Every service key once, for docs/configuration.md.
     public static let all = (ingest + features + consensus + risk + execution + trainer + monitor).reduce(into: [ConfigKey]()) { keys, key in

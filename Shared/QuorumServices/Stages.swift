@@ -109,8 +109,8 @@ public enum QuorumStages {
                                                            observe: metrics.update)]
     }
 
-    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`; retraining jobs; alerts
-    /// (rules → `alerts` topic → Postgres → webhooks).
+    /// `quorum-monitor`: reads every topic; counters, latency, lag; `/status`, `/status.json`, the dashboard (`Dashboard`:
+    /// `/dashboard…`); retraining jobs; alerts (rules → `alerts` topic → Postgres → webhooks).
     public static func monitor(_ context: QuorumContext) async throws -> [any Service] {
         let c = context.config
         let thresholds = try MonitorAlerting.thresholds(c)
@@ -143,6 +143,7 @@ public enum QuorumStages {
                                  rules: AlertRulesCore(thresholds: thresholds), alertSink: sink, observations: observations)
         context.pages.register("/status", contentType: "text/html; charset=utf-8") { stats.html() }
         context.pages.register("/status.json", contentType: "application/json") { stats.json() }
+        try Dashboard.make(context, stats: stats, bus: backends.bus!, namer: backends.namer, store: backends.postgres).register(on: context.pages)
         let lag = LagPoller(bus: backends.bus!, namer: backends.namer, stats: stats, interval: c.duration(ServiceKeys.monitorLagInterval.name),
                             metrics: context.metrics, logger: context.logger, observations: observations)
         var services: [any Service] = backends.services
@@ -151,7 +152,7 @@ public enum QuorumStages {
         services += [await StageHostService(logic: logic, bus: backends.bus!, context: context, checkpoints: backends.checkpoints), lag]
         if !targets.isEmpty {
             services.append(ReadinessPoller(targets: targets, interval: c.duration(ServiceKeys.readyInterval.name), observations: observations,
-                                            logger: context.logger))
+                                            stats: stats, logger: context.logger))
         }
         return services
     }

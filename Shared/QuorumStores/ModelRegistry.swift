@@ -191,6 +191,88 @@ public struct ModelRegistry: Sendable {
         return .activated(previous: active?.modelID, sequence: sequence)
     }
 
+    /// Makes `modelID` its symbol's active model whatever its metrics say: an operator's choice (`quorum models activate`,
+    /// the dashboard). The symbol's active model, if another, becomes `retired`. One transaction that locks the symbol's
+    /// models first, as ``activateIfBetter(modelID:metric:)`` does.
+    /// - Returns: `.activated(previous:)`, or `.kept(activeModelID: modelID)` when it was active already.
+    /// - Throws: ``StoresError`` `.notFound` for an unknown id, `.invalidArgument` for a rejected model (it failed validation).
+    public func activate(modelID: String) async throws -> ActivationResult {
+        let logger = self.logger
+        return try await self.store.withTransaction { connection in
+            let rows = try await Self.lockSymbolModels(of: modelID, on: connection, logger: logger)
+            guard let candidate = rows.first(where: { $0.modelID == modelID }) else {
+                throw StoresError(code: .notFound, message: "model \(modelID) is not registered (quorum models list shows the registry)")
+            }
+            let active = rows.first { $0.status == .active }
+            if active?.modelID == modelID { return .kept(activeModelID: modelID) }
+            guard candidate.status != .rejected else {
+                throw StoresError(code: .invalidArgument, message: "model \(modelID) is rejected (it failed validation) and cannot be activated; pick a registered or retired model")
+            }
+            let sequence = try await Self.swap(to: modelID, from: active?.modelID, symbolSequences: rows.compactMap(\.sequence),
+                                               on: connection, logger: logger)
+            return .activated(previous: active?.modelID, sequence: sequence)
+        }
+    }
+
+    /// Puts back the model that served `symbol` before the active one: the retired model activated most recently. The
+    /// active model becomes `retired` (it can be activated again by id).
+    /// - Returns: the restored model id and the one it replaced.
+    /// - Throws: ``StoresError`` `.notFound` when the symbol has no active model or no earlier one to go back to.
+    public func rollback(symbol: Symbol) async throws -> (restored: String, replaced: String) {
+        let logger = self.logger
+        return try await self.store.withTransaction { connection in
+            let rows = try await collect("""
+                SELECT model_id, status, activated_at, activation_seq FROM models WHERE symbol = \(symbol.name) ORDER BY model_id FOR UPDATE
+                """, on: connection, logger: logger) { row in
+                (id: try row.value("model_id", as: String.self),
+                 status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
+                 activatedAt: try row.value("activated_at", as: Date?.self), sequence: try row.value("activation_seq", as: Int64?.self))
+            }
+            guard let active = rows.first(where: { $0.status == .active }) else {
+                throw StoresError(code: .notFound, message: "\(symbol) has no active model, so there is nothing to roll back (activate one by id instead)")
+            }
+            let earlier = rows.filter { $0.status == .retired && $0.activatedAt != nil }
+                .max { ($0.activatedAt!, $0.id) < ($1.activatedAt!, $1.id) }
+            guard let earlier else {
+                throw StoresError(code: .notFound, message: "\(symbol): no model served before \(active.id), so there is nothing to roll back to")
+            }
+            _ = try await Self.swap(to: earlier.id, from: active.id, symbolSequences: rows.compactMap(\.sequence), on: connection, logger: logger)
+            return (earlier.id, active.id)
+        }
+    }
+
+    struct LockedModel { var modelID: String; var status: ModelRecord.Status; var sequence: Int64? }
+
+    /// Every model of `modelID`'s symbol, locked for the transaction (empty when the id is unknown).
+    static func lockSymbolModels(of modelID: String, on connection: PostgresConnection, logger: Logger) async throws -> [LockedModel] {
+        try await collect("""
+            SELECT model_id, status, activation_seq FROM models
+            WHERE symbol = (SELECT symbol FROM models WHERE model_id = \(modelID)) ORDER BY model_id FOR UPDATE
+            """, on: connection, logger: logger) { row in
+            LockedModel(modelID: try row.value("model_id", as: String.self),
+                        status: try row.enumeration("status", as: ModelRecord.Status.self, in: "models"),
+                        sequence: try row.value("activation_seq", as: Int64?.self))
+        }
+    }
+
+    /// Retires `previous` (if any) and activates `modelID` as its symbol's next activation (the count after
+    /// `symbolSequences`, taken under the caller's lock, as ``activateIfBetter(modelID:metric:)`` counts), inside the
+    /// caller's transaction; returns that count.
+    static func swap(to modelID: String, from previous: String?, symbolSequences: [Int64], on connection: PostgresConnection,
+                     logger: Logger) async throws -> Int64 {
+        if let previous {
+            try await execute("UPDATE models SET status = 'retired' WHERE model_id = \(previous)", on: connection, logger: logger)
+        }
+        let sequence = (symbolSequences.max() ?? 0) + 1
+        try await execute("""
+            UPDATE models SET status = 'active', activated_at = now(), activation_seq = \(sequence) WHERE model_id = \(modelID)
+            """, on: connection, logger: logger)
+        logger.info("model activated by an operator", metadata: [
+            "model.id": "\(modelID)", "model.previous": "\(previous ?? "none")", "model.activation": "\(sequence)",
+        ])
+        return sequence
+    }
+
     /// The active model of `symbol`, if any.
     public func active(symbol: Symbol) async throws -> ModelRecord? {
         try await self.select("WHERE symbol = \(symbol.name) AND status = 'active'").first
@@ -199,6 +281,12 @@ public struct ModelRegistry: Sendable {
     /// Every active model (one per symbol at most), by symbol.
     public func activeModels() async throws -> [ModelRecord] {
         try await self.select("WHERE status = 'active' ORDER BY symbol")
+    }
+
+    /// The latest `limit` models of every symbol, newest first, WITHOUT their artifacts (empty `artifact`): what a page
+    /// lists, without reading megabytes of models.
+    public func summaries(limit: Int = 200) async throws -> [ModelRecord] {
+        try await self.select("ORDER BY created_at DESC, model_id DESC LIMIT \(Int64(max(0, limit)))", artifacts: false)
     }
 
     /// The models of `symbol` (of every symbol when nil), newest first. Includes the artifacts.
@@ -234,11 +322,11 @@ public struct ModelRegistry: Sendable {
         try await self.select("WHERE model_id = \(id)").first
     }
 
-    private func select(_ tail: PostgresQuery) async throws -> [ModelRecord] {
+    private func select(_ tail: PostgresQuery, artifacts: Bool = true) async throws -> [ModelRecord] {
         let logger = self.logger
         let query = PostgresQuery(unsafeSQL: """
             SELECT model_id, symbol, version, model_kind, feature_spec, feature_spec_version, train_from_ns, train_to_ns,
-                   validate_to_ns, metrics::text AS metrics, artifact, job_id, run_id, status, lineage::text AS lineage, created_at, activated_at,
+                   validate_to_ns, metrics::text AS metrics, \(artifacts ? "artifact" : "''::bytea AS artifact"), job_id, run_id, status, lineage::text AS lineage, created_at, activated_at,
                    activation_seq
             FROM models
             """ + " " + tail.sql, binds: tail.binds)

@@ -19,14 +19,24 @@ struct HTTPGetError: Error, CustomStringConvertible {
 /// A minimal HTTP/1.1 GET over a loopback TCP socket (no proxies, no URLSession), so the tests exercise the
 /// real server. The blocking socket calls run on a Dispatch queue, not on the cooperative pool.
 func httpGet(port: Int, path: String) async throws -> HTTPResult {
+    try await httpRequest(port: port, path: path)
+}
+
+/// Any method, extra headers and a body; `until` stops reading once the response holds that text (for a stream that
+/// does not end, e.g. server-sent events), else it reads until the server closes.
+func httpRequest(port: Int, method: String = "GET", path: String, headers: [String: String] = [:], body: String = "",
+                 until: String? = nil) async throws -> HTTPResult {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
-            continuation.resume(with: Result { try blockingGet(port: port, path: path) })
+            continuation.resume(with: Result {
+                try blockingRequest(port: port, method: method, path: path, headers: headers, body: body, until: until)
+            })
         }
     }
 }
 
-private func blockingGet(port: Int, path: String) throws -> HTTPResult {
+private func blockingRequest(port: Int, method: String, path: String, headers: [String: String], body requestBody: String,
+                             until: String?) throws -> HTTPResult {
     #if canImport(Glibc)
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     #else
@@ -46,7 +56,10 @@ private func blockingGet(port: Int, path: String) throws -> HTTPResult {
         }
     }
     guard connected == 0 else { throw HTTPGetError(description: "connect to 127.0.0.1:\(port) failed: errno \(errno)") }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
+    var requestHead = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+    for (name, value) in headers.sorted(by: { $0.key < $1.key }) { requestHead += "\(name): \(value)\r\n" }
+    if !requestBody.isEmpty || method == "POST" { requestHead += "Content-Length: \(requestBody.utf8.count)\r\n" }
+    let request = Array((requestHead + "\r\n" + requestBody).utf8)
     var sent = 0
     while sent < request.count {
         let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
@@ -60,6 +73,7 @@ private func blockingGet(port: Int, path: String) throws -> HTTPResult {
         if n == 0 { break }
         guard n > 0 else { throw HTTPGetError(description: "recv failed: errno \(errno)") }
         response.append(contentsOf: buffer[0..<n])
+        if let until, String(decoding: response, as: UTF8.self).contains(until) { break }
     }
     let separator: [UInt8] = Array("\r\n\r\n".utf8)
     guard let headerEnd = (0...(max(0, response.count - 4))).first(where: { Array(response[$0..<min($0 + 4, response.count)]) == separator })

@@ -61,9 +61,37 @@ public struct HealthServer: Service {
             Self.response(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: metrics.render())
         }
 
-        for page in pages.all {
-            router.get(RouterPath(page.path)) { _, _ in
-                Self.response(.ok, contentType: page.contentType, body: await page.render())
+        for route in pages.routes {
+            let handler: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+                let page = try await PageRequest(request, context: context, bodyLimit: route.bodyLimit)
+                let answer = await route.handle(page)
+                var headers = HTTPFields()
+                headers[.contentType] = answer.contentType
+                headers[.cacheControl] = "no-store"
+                return Response(status: .init(code: answer.status), headers: headers,
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+            switch route.method {
+            case .get: router.get(RouterPath(route.path), use: handler)
+            case .post: router.post(RouterPath(route.path), use: handler)
+            }
+        }
+        for stream in pages.streams {
+            router.get(RouterPath(stream.path)) { request, context in
+                let page = try await PageRequest(request, context: context, bodyLimit: 0)
+                var headers = HTTPFields()
+                headers[.contentType] = "text/event-stream; charset=utf-8"
+                headers[.cacheControl] = "no-store"
+                let events = pages.open(stream.events(page))
+                return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                    // Server-sent events: each element is one `data:` event; the stream ends when the client goes away
+                    // (the write throws) or the source finishes.
+                    for await event in events {
+                        let lines = event.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)" }
+                        try await writer.write(ByteBuffer(string: lines.joined(separator: "\n") + "\n\n"))
+                    }
+                    try await writer.finish(nil)
+                })
             }
         }
         return router
@@ -94,8 +122,10 @@ public struct HealthServer: Service {
             try await withGracefulShutdownHandler {
                 try await app.run()
             } onGracefulShutdown: {
-                // Readiness goes false before anything else stops, so load balancers stop sending work.
+                // Readiness goes false before anything else stops, so load balancers stop sending work; open event
+                // streams end, so their requests do not hold the server's graceful shutdown.
                 Task { await health.markShuttingDown() }
+                pages.closeStreams()
             }
             portBox.set(.failure(HealthServerError(reason: "the server stopped before it listened")))
         } catch {
@@ -149,21 +179,151 @@ private final class PortBox: Sendable {
     }
 }
 
-/// Extra GET pages of the health server, registered by a service before the server starts.
+/// Extra routes of the health server (status pages, the monitor's dashboard), registered by a service before the server
+/// starts: GET and POST handlers that see the request as a plain value (`PageRequest`) and answer with a `PageResponse`,
+/// and server-sent-event streams.
 public final class StatusPages: Sendable {
-    public struct Page: Sendable {
+    public enum Method: Sendable { case get, post }
+
+    public struct Route: Sendable {
+        public var method: Method
+        /// Hummingbird's path syntax: `/status`, `/dashboard/backtests/{id}/report.html`.
         public var path: String
-        public var contentType: String
-        public var render: @Sendable () async -> String
+        /// Largest request body read (bytes); a bigger one is answered 413.
+        public var bodyLimit: Int
+        public var handle: @Sendable (PageRequest) async -> PageResponse
     }
-    private let pages = Mutex<[Page]>([])
+
+    public struct Stream: Sendable {
+        public var path: String
+        /// The events (each sent as one SSE `data:` event) for one client; the sequence is dropped when it disconnects.
+        public var events: @Sendable (PageRequest) -> AsyncStream<String>
+    }
+
+    private struct Registered {
+        var routes: [Route] = []
+        var streams: [Stream] = []
+    }
+    private let registered = Mutex(Registered())
 
     public init() {}
 
     /// Serves `render()`'s text at `path` (e.g. "/status") with `contentType`.
     public func register(_ path: String, contentType: String, render: @escaping @Sendable () async -> String) {
-        pages.withLock { $0.append(Page(path: path, contentType: contentType, render: render)) }
+        route(.get, path) { _ in PageResponse(status: 200, contentType: contentType, text: await render()) }
     }
 
-    var all: [Page] { pages.withLock { $0 } }
+    /// Serves `handle`'s answer for `method` requests to `path`.
+    public func route(_ method: Method, _ path: String, bodyLimit: Int = 64 * 1024,
+                      _ handle: @escaping @Sendable (PageRequest) async -> PageResponse) {
+        registered.withLock { $0.routes.append(Route(method: method, path: path, bodyLimit: bodyLimit, handle: handle)) }
+    }
+
+    /// Serves `events` as a `text/event-stream` at `path` (GET).
+    public func stream(_ path: String, events: @escaping @Sendable (PageRequest) -> AsyncStream<String>) {
+        registered.withLock { $0.streams.append(Stream(path: path, events: events)) }
+    }
+
+    var routes: [Route] { registered.withLock { $0.routes } }
+    var streams: [Stream] { registered.withLock { $0.streams } }
+
+    private struct OpenStreams {
+        var next = 0
+        var finish: [Int: @Sendable () -> Void] = [:]
+        var closed = false
+    }
+    private let open = Mutex(OpenStreams())
+
+    /// `source` as served to one client: it also ends when ``closeStreams()`` is called (graceful shutdown).
+    func open(_ source: AsyncStream<String>) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(4))
+        let pump = Task {
+            for await event in source { continuation.yield(event) }
+            continuation.finish()
+        }
+        let id: Int? = open.withLock { state in
+            guard !state.closed else { return nil }
+            state.next += 1
+            state.finish[state.next] = { continuation.finish() }
+            return state.next
+        }
+        guard let id else {
+            pump.cancel()
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { _ in
+            pump.cancel()
+            self.forget(stream: id)
+        }
+        return stream
+    }
+
+    private func forget(stream id: Int) {
+        _ = open.withLock { $0.finish.removeValue(forKey: id) }
+    }
+
+    /// Ends every open event stream, and any opened later.
+    func closeStreams() {
+        let finishers = open.withLock { state in
+            state.closed = true
+            defer { state.finish = [:] }
+            return Array(state.finish.values)
+        }
+        for finish in finishers { finish() }
+    }
+}
+
+/// A request to a `StatusPages` route, without Hummingbird types.
+public struct PageRequest: Sendable {
+    public var path: String
+    /// Query parameters (the last value of a repeated name).
+    public var query: [String: String]
+    /// Path parameters (`{id}` → "id").
+    public var parameters: [String: String]
+    /// Header values by lowercased name.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(path: String, query: [String: String] = [:], parameters: [String: String] = [:], headers: [String: String] = [:],
+                body: [UInt8] = []) {
+        self.path = path
+        self.query = query
+        self.parameters = parameters
+        self.headers = headers
+        self.body = body
+    }
+
+    init(_ request: Request, context: BasicRequestContext, bodyLimit: Int) async throws {
+        var query: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { query[String(name)] = String(value) }
+        var parameters: [String: String] = [:]
+        for (name, value) in context.parameters { parameters[String(name)] = String(value) }
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        var body: [UInt8] = []
+        if bodyLimit > 0 {
+            var request = request
+            let buffer = try await request.collectBody(upTo: bodyLimit)
+            body = Array(buffer.readableBytesView)
+        }
+        self.init(path: request.uri.path, query: query, parameters: parameters, headers: headers, body: body)
+    }
+}
+
+/// The answer of a `StatusPages` route.
+public struct PageResponse: Sendable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: Int, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    public init(status: Int, contentType: String, text: String) {
+        self.init(status: status, contentType: contentType, body: Array(text.utf8))
+    }
 }

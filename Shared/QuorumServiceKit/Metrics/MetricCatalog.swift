@@ -138,6 +138,9 @@ public enum MetricCatalog {
     public static let monitorAlertDeliveries = MetricDefinition(
         "monitor", "alert_deliveries", "total", .counter, labels: ["destination", "outcome"], by: "quorum-monitor",
         "Alert notices per webhook destination and outcome (queued, duplicate, dropped, delivered, retried, rejected, failed).")
+    public static let monitorAdminRefused = MetricDefinition(
+        "monitor", "admin_refused", "total", .counter, labels: ["action", "why"], by: "quorum-monitor",
+        "Refused dashboard operator actions (kill-switch, activate, rollback) by why: missing or wrong admin token, or actions disabled (no token configured).")
 
     /// Every definition, in documentation order.
     public static let all: [MetricDefinition] = [
@@ -148,7 +151,7 @@ public enum MetricCatalog {
         executionOrders, executionFills, executionEquity, executionCash, executionRealizedPnL, executionUnrealizedPnL, executionFees,
         executionExposure, executionOpenPositions, executionPosition, executionDrawdown,
         monitorLag, monitorStageLatency, monitorEndToEndLatency, monitorLiveAccuracy,
-        monitorAlertsRaised, monitorAlertsResolved, monitorAlertDeliveries,
+        monitorAlertsRaised, monitorAlertsResolved, monitorAlertDeliveries, monitorAdminRefused,
     ]
 
     private static let byName = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
