@@ -89,7 +89,7 @@ struct DashboardUITests {
         let rows = try await browser.evaluate("document.querySelectorAll('#trail tr[data-correlation]').length") as? Int ?? 0
         #expect(rows > 0)
         try await browser.waitFor("[...document.querySelectorAll('#trail tr[data-correlation] td:nth-child(3)')].some(td => /ml (long|short|flat) [0-9]/.test(td.textContent))",
-                                  what: "the model's opinion (source ml) with its confidence in a row")
+                                  what: "the model's opinion (source ml) with its confidence in a row", seconds: 120)
         try await shot("decisions")
 
         // Overview: account figures, equity and drawdown charts, positions, exposure, kill switch off.
