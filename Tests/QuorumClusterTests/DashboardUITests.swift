@@ -95,6 +95,7 @@ struct DashboardUITests {
         // Overview: account figures, equity and drawdown charts, positions, exposure, kill switch off.
         try await browser.open("\(base)/dashboard")
         try await browser.waitFor("document.querySelector('#figures').textContent.includes('PnL total')", what: "the account figures")
+        try await browser.waitFor("/Fills\\s*[1-9]/.test(document.querySelector('#figures').innerText)", what: "the run's fills in the account")
         try await browser.waitFor("document.querySelector('#equity svg polyline') && document.querySelector('#drawdown svg polyline')",
                                   what: "the equity and drawdown charts")
         try await browser.waitFor("document.querySelector('#exposure').textContent.includes('loss today')", what: "exposure vs limits")
