@@ -202,8 +202,8 @@ struct Models: AsyncParsableCommand {
 
 /// Who runs an operator command (recorded in the operator audit) and why.
 struct ActorOptions: ParsableArguments {
-    @Option(help: "Who does it, for the operator audit (default: the OS user, $USER).")
-    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? ""
+    @Option(help: "Who does it, for the operator audit (default: the OS user: $USER, else the account name).")
+    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
     @Option(help: "Why (required; recorded in the operator audit, and in risk's alert for the kill switch).")
     var reason: String
 

@@ -36,8 +36,8 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "Consumer group to reset (e.g. quorum-risk).") var group: String?
     @Option(name: .customLong("to-time"), help: "Time the group is reset to.") var toTime: String?
     @Option(help: "Why the group is reset (required with --group; recorded in the operator audit).") var reason: String?
-    @Option(help: "Who resets it, for the operator audit (default: the OS user, $USER).")
-    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? ""
+    @Option(help: "Who resets it, for the operator audit (default: the OS user: $USER, else the account name).")
+    var actor: String = ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
     @Flag(help: "Only print the digests of --prefix.") var digest = false
     @Option(help: "Folder of the service binaries (default: next to this executable).") var bin: String?
     @Option(help: "Folder for the replay's logs.") var logs: String = ".cluster/replays"

@@ -74,15 +74,15 @@ public struct AlertRulesCore: Sendable, Codable {
     /// The account's equity at the latest marks.
     public var currentEquity: Fixed { equity }
 
-    /// The account as the rules value it (the dashboard's overview): equity, peak, start-of-day equity and each open
-    /// position at its latest mark.
+    /// The account as the rules value it (the dashboard's overview): equity (the ledger at the latest marks, fills since
+    /// the last bar included), peak and start-of-day equity (as of the last bar) and each open position at its latest mark.
     public var account: AccountSnapshot {
         let open = ledger.positions.filter { !$0.value.quantity.isZero }.sorted { $0.key < $1.key }.map { symbol, p in
             let mark = marks[symbol] ?? p.averagePrice
             return AccountSnapshot.Position(symbol: symbol, quantity: p.quantity, entryPrice: p.averagePrice, mark: mark,
                                             unrealizedPnL: (mark - p.averagePrice) * p.quantity)
         }
-        return AccountSnapshot(startingCash: ledger.startingCash, cash: ledger.cash, equity: equity, peak: peak,
+        return AccountSnapshot(startingCash: ledger.startingCash, cash: ledger.cash, equity: ledger.equity(marks: marks), peak: peak,
                                dayStartEquity: dayStartEquity, realizedPnL: ledger.realizedPnL, fees: ledger.fees,
                                fills: ledger.fills.count, positions: open)
     }

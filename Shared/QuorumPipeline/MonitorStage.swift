@@ -484,7 +484,11 @@ public struct MonitorStage: StageLogic, StageInputs {
         } else if message.topic == reportsTopic {
             let report = try message.decode(Quorum_V1_ExecutionReport.self)
             stats.state.withLock { $0.trail.report(correlationID: envelope.correlationID, text: Self.reportText(report)) }
-            if rules != nil, let fill = try report.fill() { outputs = try feed(.fill(fill), cause: envelope) }
+            if rules != nil, let fill = try report.fill() {
+                outputs = try feed(.fill(fill), cause: envelope)
+                let account = rules?.account
+                stats.state.withLock { $0.account = account }
+            }
         } else if message.topic == alertsTopic {
             // Risk's kill switch (the monitor's own alerts on this topic are skipped).
             let alert = try message.decode(Quorum_V1_Alert.self)

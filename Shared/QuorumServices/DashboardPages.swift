@@ -106,7 +106,8 @@ public enum DashboardHTML {
         var exposure = "<p>No open positions.</p>"
         var positions = "<p>No open positions.</p>"
         if let a = d.live.account {
-            let drawdown = a.peak > .zero ? (a.equity.doubleValue / a.peak.doubleValue - 1) : 0
+            let peak = max(a.peak, a.equity)  // the rules' peak is as of the last bar; fills since then may have raised the equity
+            let drawdown = peak > .zero ? (a.equity.doubleValue / peak.doubleValue - 1) : 0
             figures = table(["", ""], [
                 ["Equity", a.equity.description], ["PnL today (UTC day, event time)", signed(a.pnlToday.doubleValue)],
                 ["PnL total", signed(a.pnlTotal.doubleValue)], ["Realized PnL / fees", "\(n(a.realizedPnL.doubleValue)) / \(n(a.fees.doubleValue))"],

@@ -36,6 +36,21 @@ struct AlertRulesCoreTests {
         changes.compactMap { if case .resolve(_, let r) = $0 { r } else { nil } }
     }
 
+    @Test("the account snapshot: positions at the latest mark with entry and unrealised PnL; a fill counts before the next bar")
+    func account() {
+        var core = Self.holding(AlertThresholds(drawdown: 0, dailyLoss: 0))
+        _ = core.handle(.bar(Self.bar(close: 52_000, at: Self.day0 + 2 * Self.hour)), now: 0)
+        var a = core.account
+        #expect(a.positions.map { "\($0.symbol) \($0.quantity) \($0.entryPrice) \($0.mark) \($0.unrealizedPnL)" } == ["BTC-USD 1 50000 52000 2000"])
+        #expect(a.equity == 102_000 && a.pnlTotal == 2_000 && a.cash == 50_000 && a.fills == 1 && a.peak == 102_000)
+        // A second buy at 52,000, no bar yet: the average entry and the equity (fees included) follow at once.
+        _ = core.handle(.fill(Fill(fillID: "x-f1", clientOrderID: "x", symbol: "BTC-USD", side: .buy, quantity: 1, price: 52_000, fee: 10,
+                                   time: Self.day0 + 2 * Self.hour)), now: 0)
+        a = core.account
+        #expect(a.positions.first?.quantity == 2 && a.positions.first?.entryPrice == 51_000 && a.positions.first?.unrealizedPnL == 2_000)
+        #expect(a.equity == 101_990 && a.fees == 10 && a.positions.first?.notional == 104_000)
+    }
+
     @Test("drawdown: 9.99 % of peak raises nothing, 10 % raises once, a deeper fall nothing more, recovery resolves")
     func drawdown() {
         var core = Self.holding(AlertThresholds(drawdown: 0.10, dailyLoss: 0))

@@ -192,12 +192,13 @@ struct ClusterIntegrationTests {
     }
 
     /// history → train → live; `duringLive` runs while the live bars flow (e.g. kill -9 a service). With `everyService`,
-    /// quorum-ingest (on an empty inbox) and quorum-monitor run too, and every instance gets a known HTTP port
-    /// (`Run.httpPorts`), so `whenIdle` can read each one's /metrics.
+    /// quorum-ingest (on an empty inbox) and quorum-monitor (with the flags `monitorExtra` gives, once the ports are chosen) run too, and every instance gets a
+    /// known HTTP port (`Run.httpPorts`), so `whenIdle` can read each one's /metrics.
     static func runPipeline(_ env: Env, prefix: String, fixture: (history: [String], live: [String], split: String),
                             everyService: Bool = false,
                             duringLive: ((Run, KafkaBus) async throws -> Void)? = nil,
-                            whenIdle: ((Run, KafkaBus) async throws -> Void)? = nil) async throws -> Run {
+                            whenIdle: ((Run, KafkaBus) async throws -> Void)? = nil,
+                            monitorExtra: (Run) -> [String] = { _ in [] }) async throws -> Run {
         let run = Run(env: env, prefix: prefix)
         do {
             if everyService {
@@ -207,7 +208,7 @@ struct ClusterIntegrationTests {
                 }
                 try FileManager.default.createDirectory(atPath: "\(env.work)/\(prefix)-inbox", withIntermediateDirectories: true)
                 try run.start("quorum-ingest", extra: ["--ingest.inbox", "\(env.work)/\(prefix)-inbox"])
-                try run.start("quorum-monitor")
+                try run.start("quorum-monitor", extra: monitorExtra(run))
             }
             try run.startPipeline()
             try await run.cli(["ingest"] + fixture.history)

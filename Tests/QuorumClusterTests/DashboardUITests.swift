@@ -24,11 +24,22 @@ struct DashboardUITests {
         try await Self.backtest(env, files: fixture.history, out: runs)
         let prefix = "ui\(wallClockNanos() % 1_000_000_000)"
         let started = ContinuousClock.now
-        _ = try await ClusterIntegrationTests.runPipeline(env, prefix: prefix, fixture: fixture, whenIdle: { run, _ in
+        // The monitor runs from the start, as in the cluster, with the admin token in a file, the backtest folder and
+        // the risk and execution services as readiness targets.
+        let tokenFile = "\(env.work)/\(prefix)-admin-token"
+        try Self.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let monitorExtra = { (run: ClusterIntegrationTests.Run) -> [String] in
+            ["--monitor.admin.token.file", tokenFile, "--monitor.backtests.dir", runs, "--monitor.dashboard.refresh", "1s",
+             "--monitor.ready.interval", "1s",
+             "--monitor.ready.targets", ["quorum-risk", "quorum-execution"].map { "\($0.dropFirst("quorum-".count))=http://127.0.0.1:\(run.httpPorts[$0]!)" }
+                .joined(separator: ",")]
+        }
+        _ = try await ClusterIntegrationTests.runPipeline(env, prefix: prefix, fixture: fixture, everyService: true,
+                                                          whenIdle: { run, _ in
             let browsing = ContinuousClock.now
             try await Self.browse(env, run: run, prefix: prefix, runs: runs, output: output)
             print("DashboardUITests: browser part \(ContinuousClock.now - browsing), whole test so far \(ContinuousClock.now - started); screenshots in \(output)")
-        })
+        }, monitorExtra: monitorExtra)
     }
 
     /// `quorum backtest` (rules only) on `files`, so the backtests page has a run.
@@ -42,36 +53,11 @@ struct DashboardUITests {
         guard child.exitStatus == 0 else { throw ClusterTestError("quorum backtest failed:\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
     }
 
-    /// The HTTP port a service logged (`health server listening`, `http.port`).
-    static func loggedPort(_ log: String) -> Int? {
-        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return nil }  // not written yet: no port
-        for line in text.split(separator: "\n").reversed() where line.contains("health server listening") {
-            if let range = line.range(of: #""http.port":"?[0-9]+"#, options: .regularExpression) {
-                return Int(line[range].filter(\.isNumber))
-            }
-        }
-        return nil
-    }
-
     static func browse(_ env: ClusterIntegrationTests.Env, run: ClusterIntegrationTests.Run, prefix: String, runs: String, output: String) async throws {
-        let port = try freeLoopbackPort()
-        var targets: [String] = []
-        for service in ["quorum-risk", "quorum-execution"] {
-            if let p = loggedPort("\(env.work)/\(prefix)-\(service).log") { targets.append("\(service.dropFirst("quorum-".count))=http://127.0.0.1:\(p)") }
-        }
-        let monitor = try ChildProcess.spawn(
-            "\(env.bin)/quorum-monitor",
-            run.common(http: port) + ["--service.instance", "\(prefix)-monitor", "--monitor.backtests.dir", runs,
-                                      "--monitor.ready.targets", targets.joined(separator: ","), "--monitor.ready.interval", "1s",
-                                      "--monitor.dashboard.refresh", "1s"],
-            log: "\(env.work)/\(prefix)-quorum-monitor.log",
-            environment: run.secrets.merging(["QUORUM_MONITOR_ADMIN_TOKEN": token]) { $1 })
+        let port = try #require(run.httpPorts["quorum-monitor"])
+        let monitor = try #require(run.children["quorum-monitor"])
         let browser = try await Chromium(log: "\(env.work)/\(prefix)-chromium.log")
-        defer {
-            browser.close()
-            monitor.terminate()
-            monitor.wait()
-        }
+        defer { browser.close() }
         let base = "http://127.0.0.1:\(port)"
         try await browser.viewport(phone: false)
         func shot(_ name: String) async throws { try await browser.screenshot("\(output)/\(name).png") }
@@ -89,12 +75,13 @@ struct DashboardUITests {
         let rows = try await browser.evaluate("document.querySelectorAll('#trail tr[data-correlation]').length") as? Int ?? 0
         #expect(rows > 0)
         try await browser.waitFor("[...document.querySelectorAll('#trail tr[data-correlation] td:nth-child(3)')].some(td => /ml (long|short|flat) [0-9]/.test(td.textContent))",
-                                  what: "the model's opinion (source ml) with its confidence in a row")
+                                  what: "the model's opinion (source ml) with its confidence in a row", seconds: 120)
         try await shot("decisions")
 
         // Overview: account figures, equity and drawdown charts, positions, exposure, kill switch off.
         try await browser.open("\(base)/dashboard")
         try await browser.waitFor("document.querySelector('#figures').textContent.includes('PnL total')", what: "the account figures")
+        try await browser.waitFor("/Fills\\s*[1-9]/.test(document.querySelector('#figures').innerText)", what: "the run's fills in the account")
         try await browser.waitFor("document.querySelector('#equity svg polyline') && document.querySelector('#drawdown svg polyline')",
                                   what: "the equity and drawdown charts")
         try await browser.waitFor("document.querySelector('#exposure').textContent.includes('loss today')", what: "exposure vs limits")
@@ -136,7 +123,8 @@ struct DashboardUITests {
         try await browser.waitFor("['quorum-features','quorum-risk','quorum-execution'].every(s => document.querySelector('#stages').textContent.includes(s))",
                                   what: "the stages")
         try await browser.waitFor("document.querySelector('#dlq').textContent.includes('md.bars.dlq: 3')", what: "the fixture's three dead letters")
-        if !targets.isEmpty { try await browser.waitFor("document.querySelector('#ready').textContent.includes('ready')", what: "readiness") }
+        try await browser.waitFor("['risk','execution'].every(s => document.querySelector('#ready').textContent.includes(s))"
+                                  + " && document.querySelector('#stages').textContent.includes('risk ready')", what: "readiness of risk and execution")
         try await shot("pipeline")
 
         // Alerts: risk's kill-switch alert, active.

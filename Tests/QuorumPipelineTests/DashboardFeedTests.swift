@@ -106,7 +106,14 @@ struct DashboardFeedTests {
         denied.reasonCode = .maxPosition
         denied.reason = "position would exceed 25000"
         var offset: Int64 = 0
-        for out in [try OutgoingMessage(topic: TopicNamer.live.name(Topic.decisions), key: "AAA-USD", message: decision, eventTimeNs: 5),
+        var signal = Quorum_V1_Signal()
+        signal.envelope = stamp.envelope(id: "s1", tsEvent: 5, cause: bar)
+        signal.symbol = "AAA-USD"
+        signal.source = "sma_cross"
+        signal.direction = .short
+        signal.confidence = 0.4
+        for out in [try OutgoingMessage(topic: TopicNamer.live.name(Topic.signals), key: "AAA-USD", message: signal, eventTimeNs: 5),
+                    try OutgoingMessage(topic: TopicNamer.live.name(Topic.decisions), key: "AAA-USD", message: decision, eventTimeNs: 5),
                     try OutgoingMessage(topic: TopicNamer.live.name(Topic.ordersDenied), key: "AAA-USD", message: denied, eventTimeNs: 5)] {
             _ = try stage.handle(MonitorStageTests.incoming(out, offset: offset), replaying: false)
             offset += 1
@@ -114,9 +121,20 @@ struct DashboardFeedTests {
         let rows = stats.dashboard().trail
         #expect(rows.count == 1)
         #expect(rows.first?.correlationID == "bar-AAA-1" && rows.first?.action == "buy")
+        // The decision's own contributions win over the signals read before it.
         #expect(rows.first?.sources == [TrailRow.Source(name: "model", direction: "long", confidence: 0.7, weight: 0)])
         #expect(rows.first?.verdict == "denied" && rows.first?.verdictDetail.contains("position would exceed 25000") == true)
-        #expect(stats.dashboard().producerMessages["test"] == 2)
+        #expect(stats.dashboard().producerMessages["test"] == 3)
+        // Without contributions (what consensus publishes today) the row's sources are the signals.
+        decision.contributions = []
+        decision.envelope = stamp.envelope(id: "d2", tsEvent: 6, cause: bar)
+        let stats2 = MonitorStats()
+        var stage2 = MonitorStage(namer: .live, stats: stats2)
+        for (i, out) in [try OutgoingMessage(topic: TopicNamer.live.name(Topic.decisions), key: "AAA-USD", message: decision, eventTimeNs: 6),
+                         try OutgoingMessage(topic: TopicNamer.live.name(Topic.signals), key: "AAA-USD", message: signal, eventTimeNs: 5)].enumerated() {
+            _ = try stage2.handle(MonitorStageTests.incoming(out, offset: Int64(i)), replaying: false)
+        }
+        #expect(stats2.dashboard().trail.first?.sources == [TrailRow.Source(name: "sma_cross", direction: "short", confidence: 0.4, weight: 0)])
     }
 }
 
