@@ -124,6 +124,8 @@ struct WebhookDeliveryTests {
             let outcomes = dispatcher.enqueue(notice("drawdown:account:1", message: "equity <fell> & more"))
             #expect(outcomes == [.queued, .queued, .queued])
             #expect(await eventually { receiver.requests.count == 3 })
+            // A delivery counts once its answer is back, a little after the receiver saw the request.
+            #expect(await eventually { ["slack", "discord", "telegram"].allSatisfy { dispatcher.outcomes($0)[.delivered] == 1 } })
         }
         let slack = try #require(receiver.requests("/ok/slack").first).body
         #expect(Set(slack.keys) == ["text"])

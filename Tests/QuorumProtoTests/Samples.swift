@@ -122,6 +122,7 @@ enum Samples {
         m.previousVersion = "7"
         m.trainingRunID = "run-7"
         m.reason = "manual rollback"
+        m.activationSequence = 9
         return m
     }
 
