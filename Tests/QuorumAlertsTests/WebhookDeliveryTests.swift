@@ -240,7 +240,9 @@ struct WebhookDeliveryTests {
             let started = ContinuousClock.now
             for i in 0..<1_000 { dispatcher.enqueue(notice("n\(i)")) }
             let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .milliseconds(500), "1,000 enqueues took \(elapsed)")
+            // enqueue never waits for a delivery: one wait for the hanging destination alone would
+            // take the 5 s timeout, so 1,000 enqueues under 5 s show none waited (not a benchmark).
+            #expect(elapsed < .seconds(5), "1,000 enqueues took \(elapsed)")
             #expect((dispatcher.outcomes("hang")[.dropped] ?? 0) >= 900)
             #expect(await eventually { (dispatcher.outcomes("fail")[.failed] ?? 0) >= 1 })
             #expect(await eventually { (dispatcher.outcomes("closed")[.failed] ?? 0) >= 1 })

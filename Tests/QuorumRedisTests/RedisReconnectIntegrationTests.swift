@@ -19,15 +19,12 @@ struct RedisReconnectIntegrationTests {
         #expect(try await client.command(["SET", "before-restart", "1"]) == .status("OK"))
 
         server.stop()  // SIGTERM, then wait for the exit
-        let started = ContinuousClock.now
-        await #expect {
+        await #expect {  // a hang would be caught by the suite's time limit (the command timeout is 2 s)
             try await client.command(["GET", "before-restart"])
         } throws: { error in
             guard let error = error as? RedisError else { return false }
             return error.isRetriable && error.description.contains("127.0.0.1:\(port)")
         }
-        // Hang guard, not a benchmark: the command timeout is 2 s.
-        #expect(ContinuousClock.now - started < .seconds(15))
 
         server = try await RedisServerProcess(port: port)
         try await client.ping()  // the same client, reconnected by itself
