@@ -1,4 +1,5 @@
 import DequeModule
+import QuorumExecution
 import QuorumModel
 
 // What the monitor keeps for its dashboard beyond counters and latencies: bounded, presentational histories. They live
@@ -148,31 +149,37 @@ public struct DecisionTrail: Sendable {
     }
 }
 
-/// An equity curve of bounded size for a chart: every point until `capacity`, then every other point is dropped
-/// (the first and the latest are always kept), so it covers the whole run at a resolution that halves as it grows.
-public struct EquityHistory: Sendable {
+/// What the overview's equity curve is computed from: the fills and the latest `capacity` bars the monitor has read, in
+/// whatever order the topics delivered them. `curve(startingCash:)` hands them to `EquityCurve` (QuorumExecution, the
+/// curve every report uses), which orders them by event time, so fills read after the bars they follow (the monitor
+/// reads each topic at its own pace) still land where they belong.
+public struct EquityInputs: Sendable {
     public let capacity: Int
-    public private(set) var times: [Nanos] = []
-    public private(set) var equity: [Double] = []
+    private var bars: Deque<Bar> = []
+    private var barKeys: Set<BarKey> = []
+    private var fills: [Fill] = []
+    private var fillIDs: Set<String> = []
 
-    public init(capacity: Int = 2000) { self.capacity = max(4, capacity) }
+    struct BarKey: Hashable, Sendable { var symbol: Symbol; var openTime: Nanos }
 
-    /// The equity at event time `time`; a later value at the same time replaces the earlier one; an older time is ignored
-    /// (the monitor reads several symbols' bars in no fixed order).
-    public mutating func add(time: Nanos, equity value: Double) {
-        if let last = times.last {
-            if time == last { equity[equity.count - 1] = value; return }
-            if time < last { return }
-        }
-        times.append(time)
-        equity.append(value)
-        if times.count > capacity { thin() }
+    public init(capacity: Int = 100_000) { self.capacity = max(2, capacity) }
+
+    /// A bar; the same bar again (a redelivery) is kept once.
+    public mutating func bar(_ bar: Bar) {
+        guard barKeys.insert(BarKey(symbol: bar.symbol, openTime: bar.openTime)).inserted else { return }
+        bars.append(bar)
+        if bars.count > capacity, let oldest = bars.popFirst() { barKeys.remove(BarKey(symbol: oldest.symbol, openTime: oldest.openTime)) }
     }
 
-    private mutating func thin() {
-        let keep = times.indices.filter { $0 % 2 == 0 || $0 == times.count - 1 }
-        times = keep.map { times[$0] }
-        equity = keep.map { equity[$0] }
+    /// A fill; the same fill id again is kept once.
+    public mutating func fill(_ fill: Fill) {
+        guard fillIDs.insert(fill.fillID).inserted else { return }
+        fills.append(fill)
+    }
+
+    /// The equity at every close time of the kept bars (every fill applied by its time).
+    public func curve(startingCash: Fixed) -> EquityCurve {
+        EquityCurve(fills: fills, bars: Array(bars), startingCash: startingCash)
     }
 }
 

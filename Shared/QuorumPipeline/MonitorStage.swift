@@ -83,7 +83,7 @@ public struct DashboardSnapshot: Sendable {
     }
     /// The paper account (nil before the alert rules saw anything, or when they are off).
     public var account: AccountSnapshot?
-    /// Equity by event time (thinned: `EquityHistory`).
+    /// Equity at each close time of the latest bars (`EquityInputs`, `EquityCurve`); empty unless asked for.
     public var equityTimes: [Nanos]
     public var equity: [Double]
     public var killSwitch: KillSwitch?
@@ -126,7 +126,7 @@ public final class MonitorStats: Sendable {
         // The dashboard's (DashboardFeed.swift): presentational, not checkpointed.
         var producerMessages: [String: Int] = [:]
         var trail = DecisionTrail()
-        var equity = EquityHistory()
+        var equityInputs = EquityInputs()
         var account: AccountSnapshot?
         var killSwitch: DashboardSnapshot.KillSwitch?
         var readiness: [String: DashboardSnapshot.Readiness] = [:]
@@ -153,7 +153,18 @@ public final class MonitorStats: Sendable {
 
     /// What the dashboard shows, at wall time `now` (nanoseconds): the throughput per producer is measured over the
     /// calls of the last 30 s (the dashboard's live updates call it every second or two).
-    public func dashboard(now: Int64 = wallClockNanos(), trailLimit: Int = 100, ordersOnly: Bool = false) -> DashboardSnapshot {
+    /// `withEquity` computes the equity curve (a pass over the kept bars, outside the lock).
+    public func dashboard(now: Int64 = wallClockNanos(), trailLimit: Int = 100, ordersOnly: Bool = false, withEquity: Bool = false) -> DashboardSnapshot {
+        var snapshot = snapshotForDashboard(now: now, trailLimit: trailLimit, ordersOnly: ordersOnly)
+        if withEquity, let (inputs, cash) = state.withLock({ s in s.account.map { (s.equityInputs, $0.startingCash) } }) {
+            let curve = inputs.curve(startingCash: cash)
+            snapshot.equityTimes = curve.times
+            snapshot.equity = curve.equity.map(\.doubleValue)
+        }
+        return snapshot
+    }
+
+    private func snapshotForDashboard(now: Int64, trailLimit: Int, ordersOnly: Bool) -> DashboardSnapshot {
         state.withLock { s in
             if s.rateSamples.last.map({ now - $0.at >= 1_000_000_000 }) ?? true { s.rateSamples.append((now, s.producerMessages)) }
             while let first = s.rateSamples.first, now - first.at > 30_000_000_000, s.rateSamples.count > 2 { s.rateSamples.removeFirst() }
@@ -163,7 +174,7 @@ public final class MonitorStats: Sendable {
                 for (producer, count) in last.counts { rates[producer] = Double(count - (first.counts[producer] ?? 0)) / seconds }
             }
             return DashboardSnapshot(
-                account: s.account, equityTimes: s.equity.times, equity: s.equity.equity, killSwitch: s.killSwitch,
+                account: s.account, equityTimes: [], equity: [], killSwitch: s.killSwitch,
                 trail: s.trail.latest(trailLimit, ordersOnly: ordersOnly), producerMessages: s.producerMessages, producerRates: rates,
                 readiness: s.readiness, deadLetters: s.deadLetters.mapValues { Array($0) }, calibration: s.calibration.tables)
         }
@@ -487,7 +498,10 @@ public struct MonitorStage: StageLogic, StageInputs {
             if rules != nil, let fill = try report.fill() {
                 outputs = try feed(.fill(fill), cause: envelope)
                 let account = rules?.account
-                stats.state.withLock { $0.account = account }
+                stats.state.withLock {
+                    $0.account = account
+                    $0.equityInputs.fill(fill)
+                }
             }
         } else if message.topic == alertsTopic {
             // Risk's kill switch (the monitor's own alerts on this topic are skipped).
@@ -518,10 +532,8 @@ public struct MonitorStage: StageLogic, StageInputs {
         let account = rules?.account
         stats.state.withLock { s in
             s.calibration.bar(symbol: bar.symbol.name, openTime: bar.openTime, close: bar.close, intervalSeconds: bar.intervalSeconds)
-            if let account {
-                s.account = account
-                s.equity.add(time: bar.closeTime, equity: account.equity.doubleValue)
-            }
+            s.equityInputs.bar(bar)
+            if let account { s.account = account }
         }
         if let accuracy = scored.accuracy {
             stats.state.withLock { $0.accuracy[bar.symbol.name] = accuracy }

@@ -79,7 +79,7 @@ public struct Dashboard: Sendable {
 
     /// Gathers what `page` shows; what cannot be read becomes a line of `problems`.
     func data(for page: DashboardPage, ordersOnly: Bool) async -> DashboardData {
-        var d = DashboardData(monitor: stats.snapshot(), live: stats.dashboard(ordersOnly: ordersOnly), limits: limits,
+        var d = DashboardData(monitor: stats.snapshot(), live: stats.dashboard(ordersOnly: ordersOnly, withEquity: page == .overview), limits: limits,
                               actionsEnabled: token != nil && actions != nil)
         if let store {
             if page.needsModels {

@@ -106,10 +106,13 @@ public enum DashboardHTML {
         var exposure = "<p>No open positions.</p>"
         var positions = "<p>No open positions.</p>"
         if let a = d.live.account {
+            // Today's PnL from the curve (event time, every fill at its time): equity now minus at the latest UTC midnight.
+            let pnlToday = dayStartEquity(times: d.live.equityTimes, equity: d.live.equity).map { a.equity.doubleValue - $0 } ?? a.pnlToday.doubleValue
+            let dayStart = a.equity.doubleValue - pnlToday
             let peak = max(a.peak, a.equity)  // the rules' peak is as of the last bar; fills since then may have raised the equity
             let drawdown = peak > .zero ? (a.equity.doubleValue / peak.doubleValue - 1) : 0
             figures = table(["", ""], [
-                ["Equity", a.equity.description], ["PnL today (UTC day, event time)", signed(a.pnlToday.doubleValue)],
+                ["Equity", a.equity.description], ["PnL today (UTC day, event time)", signed(pnlToday)],
                 ["PnL total", signed(a.pnlTotal.doubleValue)], ["Realized PnL / fees", "\(n(a.realizedPnL.doubleValue)) / \(n(a.fees.doubleValue))"],
                 ["Drawdown from peak", pct(drawdown)], ["Cash", a.cash.description], ["Fills", "\(a.fills)"],
             ], headed: false)
@@ -125,7 +128,7 @@ public enum DashboardHTML {
             }
             let gross = a.positions.reduce(0) { $0 + $1.notional.doubleValue }
             rows.append(["gross exposure / equity", pct(equity > 0 ? gross / equity : 0), "—", ""])
-            let dayLoss = a.dayStartEquity > .zero ? max(0, -a.pnlToday.doubleValue / a.dayStartEquity.doubleValue) : 0
+            let dayLoss = dayStart > 0 ? max(0, -pnlToday / dayStart) : 0
             rows.append(["loss today", pct(dayLoss), pct(d.limits.dailyLossLimit), gauge(dayLoss / d.limits.dailyLossLimit)])
             exposure = table(["", "now", "limit", "use"], rows)
         }
@@ -139,6 +142,15 @@ public enum DashboardHTML {
             DashboardSection(id: "exposure", title: "Exposure vs limits", html: exposure),
             DashboardSection(id: "audit", title: "Operator actions", html: audit(d.audit)),
         ]
+    }
+
+    /// The curve's equity at the start of its last point's UTC day (the last point at or before midnight); nil without one.
+    public static func dayStartEquity(times: [Int64], equity: [Double]) -> Double? {
+        guard let last = times.last, times.count == equity.count else { return nil }
+        let day: Int64 = 86_400 * 1_000_000_000
+        let midnight = last - ((last % day) + day) % day
+        guard let index = times.lastIndex(where: { $0 <= midnight }) else { return nil }
+        return equity[index]
     }
 
     static func killSwitch(_ d: DashboardData) -> String {

@@ -82,6 +82,8 @@ struct DashboardUITests {
         try await browser.open("\(base)/dashboard")
         try await browser.waitFor("document.querySelector('#figures').textContent.includes('PnL total')", what: "the account figures")
         try await browser.waitFor("/Fills\\s*[1-9]/.test(document.querySelector('#figures').innerText)", what: "the run's fills in the account")
+        try await browser.waitFor("new Set([...document.querySelectorAll('#equity svg text')].map(t => t.textContent)).size === 3",
+                                  what: "an equity curve that moves (three distinct axis labels)")
         try await browser.waitFor("document.querySelector('#equity svg polyline') && document.querySelector('#drawdown svg polyline')",
                                   what: "the equity and drawdown charts")
         try await browser.waitFor("document.querySelector('#exposure').textContent.includes('loss today')", what: "exposure vs limits")

@@ -1,4 +1,5 @@
 import QuorumBus
+import QuorumExecution
 import QuorumModel
 import QuorumPipeline
 import QuorumProto
@@ -47,15 +48,24 @@ struct DashboardFeedTests {
         #expect(trail.latest(1).first?.sources.map { "\($0.name) \($0.direction)" } == ["ml short", "sma flat"])
     }
 
-    @Test("the equity history keeps first and latest points and at most its capacity, ignoring older times")
-    func equityHistory() {
-        var history = EquityHistory(capacity: 10)
-        for i in 0..<100 { history.add(time: Int64(i), equity: Double(i)) }
-        history.add(time: 50, equity: -1)  // older: ignored
-        history.add(time: 99, equity: 1000)  // same time: replaces
-        #expect(history.times.count <= 10 && history.times.count >= 5)
-        #expect(history.times.first == 0 && history.times.last == 99 && history.equity.last == 1000)
-        #expect(history.times == history.times.sorted())
+    @Test("the equity inputs give EquityCurve's curve whatever order bars and fills come in; repeats are kept once")
+    func equityInputs() {
+        let bars = Fixtures.bars(symbol: "AAA-USD", count: 20, seed: 7)
+        let fill = Fill(fillID: "f1", clientOrderID: "o1", symbol: "AAA-USD", side: .buy, quantity: 2, price: bars[5].open, fee: 1,
+                        time: bars[5].openTime)
+        let expected = EquityCurve(fills: [fill], bars: bars, startingCash: 1_000)
+        var inputs = EquityInputs(capacity: 100)
+        for bar in bars.reversed() { inputs.bar(bar) }  // bars read before the fill, newest first
+        inputs.bar(bars[3])  // redelivered
+        inputs.fill(fill)
+        inputs.fill(fill)
+        let curve = inputs.curve(startingCash: 1_000)
+        #expect(curve.times == expected.times && curve.equity == expected.equity)
+        #expect(curve.equity.last != 1_000, "the fill moved the equity")
+        // Only the latest `capacity` bars are kept.
+        var small = EquityInputs(capacity: 5)
+        for bar in bars { small.bar(bar) }
+        #expect(small.curve(startingCash: 1_000).times.count == 6)
     }
 
     @Test("a prediction is scored against the next bar, whichever arrives first; bins and hit rate")
