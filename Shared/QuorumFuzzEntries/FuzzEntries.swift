@@ -74,6 +74,7 @@ enum FuzzScratch {
         } catch {
             fatalError("cannot create the fuzz scratch folder \(path): \(error); set TMPDIR to a writable folder")
         }
+        atexit { _ = try? FileManager.default.removeItem(atPath: FuzzScratch.directory) }  // the folder is this process's own
         return path
     }()
 
