@@ -213,10 +213,10 @@ struct WebhookDeliveryTests {
             #expect(await eventually { receiver.requests("/ok/r").count == 4 })
         }
         let times = receiver.requests("/ok/r").map(\.at)
-        // Arrival times: each request arrives after it was sent, by a delay the machine's load varies, so the bounds keep
-        // slack (the exact spacing is DeliverySchedulerTests' business, without a clock).
+        // Arrival times: each request arrives after it was sent, by a delay the machine's load varies, so only lower
+        // bounds are checked here (load can only lengthen gaps); that the burst goes at once, and the exact spacing,
+        // are DeliverySchedulerTests' business, without a clock.
         if times.count == 4 {
-            #expect(times[1] - times[0] < .milliseconds(400), "the burst goes at once")
             #expect(times[2] - times[0] >= .milliseconds(300), "the third waits for a token")
             #expect(times[3] - times[0] >= .milliseconds(800), "the fourth waits for the next one")
         }
