@@ -24,5 +24,23 @@ if [ -z "${QUORUM_POSTGRES_URL:-}" ] && [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; th
   unset pw
 fi
 
+# quorum-monitor's optional secrets (the admin token of the dashboard's buttons, the alert webhooks): a file named
+# admin_token, slack_url, discord_url or telegram_token in $QUORUM_MONITOR_SECRETS_DIR (default
+# /run/secrets/quorum-monitor: compose bind-mounts compose/secrets/monitor/ there, Kubernetes the optional Secret
+# quorum-monitor) sets the matching *_FILE key (docs/configuration.md), unless that key or its value is set already.
+# A missing file leaves the feature off; the monitor reads the file itself and never prints it.
+secrets_dir=${QUORUM_MONITOR_SECRETS_DIR:-/run/secrets/quorum-monitor}
+use_secret_file() {  # use_secret_file FILE VALUE_VARIABLE FILE_VARIABLE
+  eval "value=\${$2:-} file=\${$3:-}"
+  if [ -z "$value" ] && [ -z "$file" ] && [ -f "$secrets_dir/$1" ]; then
+    export "$3=$secrets_dir/$1"
+  fi
+}
+use_secret_file admin_token QUORUM_MONITOR_ADMIN_TOKEN QUORUM_MONITOR_ADMIN_TOKEN_FILE
+use_secret_file slack_url QUORUM_MONITOR_ALERTS_SLACK_URL QUORUM_MONITOR_ALERTS_SLACK_FILE
+use_secret_file discord_url QUORUM_MONITOR_ALERTS_DISCORD_URL QUORUM_MONITOR_ALERTS_DISCORD_FILE
+use_secret_file telegram_token QUORUM_MONITOR_ALERTS_TELEGRAM_TOKEN QUORUM_MONITOR_ALERTS_TELEGRAM_FILE
+unset value file
+
 [ "$#" -gt 0 ] || die "no program given (e.g. quorum-features, or quorum --help)"
 exec "$@"

@@ -60,10 +60,11 @@ public enum MonitorAlerting {
         return list
     }
 
-    /// The value of a secret key, else the trimmed content of its file, else nil.
+    /// The value of a secret key, else the trimmed content of its file, else nil. A value still holding the
+    /// deployment templates' `REPLACE_ME` placeholder (k8s/monitor-secret.template.yaml) is refused.
     static func secret(_ c: Configuration, _ key: ConfigKey, file: ConfigKey) throws -> String? {
         let value = c.string(key.name).trimmingCharacters(in: .whitespacesAndNewlines)
-        if !value.isEmpty { return value }
+        if !value.isEmpty { return try notPlaceholder(value, where: key.name, key) }
         let path = c.string(file.name)
         guard !path.isEmpty else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -71,7 +72,14 @@ public enum MonitorAlerting {
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty else { throw ConfigurationProblem("\(file.name): '\(path)' is empty (it should hold the secret of \(key.name))") }
-        return text
+        return try notPlaceholder(text, where: "\(file.name): '\(path)'", key)
+    }
+
+    private static func notPlaceholder(_ secret: String, where place: String, _ key: ConfigKey) throws -> String {
+        guard !secret.hasPrefix("REPLACE_ME") else {
+            throw ConfigurationProblem("\(place) still holds the template's REPLACE_ME placeholder: put the real secret of \(key.name) there, or remove it to turn the feature off (docs/deployment.md)")
+        }
+        return secret
     }
 
     static func checkedURL(_ url: String, _ key: ConfigKey, file: ConfigKey, _ c: Configuration) throws -> String {
