@@ -153,14 +153,14 @@ public struct DecisionTrail: Sendable {
 /// whatever order the topics delivered them. `curve(startingCash:)` hands them to `EquityCurve` (QuorumExecution, the
 /// curve every report uses), which orders them by event time, so fills read after the bars they follow (the monitor
 /// reads each topic at its own pace) still land where they belong.
-public struct EquityInputs: Sendable {
+public struct EquityInputs: Sendable, Codable {
     public let capacity: Int
     private var bars: Deque<Bar> = []
     private var barKeys: Set<BarKey> = []
     private var fills: [Fill] = []
     private var fillIDs: Set<String> = []
 
-    struct BarKey: Hashable, Sendable { var symbol: Symbol; var openTime: Nanos }
+    struct BarKey: Hashable, Sendable, Codable { var symbol: Symbol; var openTime: Nanos }
 
     public init(capacity: Int = 100_000) { self.capacity = max(2, capacity) }
 
@@ -188,7 +188,7 @@ public struct EquityInputs: Sendable {
 ///
 /// A prediction names its bar (`bar_open_time_ns`); it is scored when the monitor has seen that bar and the next one,
 /// in whichever order the topics deliver them.
-public struct LiveCalibration: Sendable {
+public struct LiveCalibration: Sendable, Codable {
     public struct Bin: Sendable, Hashable, Codable {
         public var count = 0
         public var sumProbability = 0.0

@@ -63,7 +63,7 @@ public struct MonitorSnapshot: Sendable, Codable {
 /// What the dashboard shows beyond `MonitorSnapshot` (MonitorStats.dashboard).
 public struct DashboardSnapshot: Sendable {
     /// Risk's kill switch as its last `KILL_SWITCH_ON`/`OFF` alert said.
-    public struct KillSwitch: Sendable, Hashable {
+    public struct KillSwitch: Sendable, Hashable, Codable {
         public var on: Bool
         public var reason: String
         /// Event time of the alert.
@@ -75,7 +75,7 @@ public struct DashboardSnapshot: Sendable {
         /// Wall time of the probe.
         public var at: Int64
     }
-    public struct DeadLetter: Sendable, Hashable {
+    public struct DeadLetter: Sendable, Hashable, Codable {
         /// Record time (wall, ms since the epoch) of the dead letter.
         public var timestampMs: Int64
         public var reason: String
@@ -123,7 +123,7 @@ public final class MonitorStats: Sendable {
         var lastEvent: [String: Int64] = [:]
         var activeAlerts: [RaisedAlert] = []
         var recentAlerts: Deque<RaisedAlert> = []
-        // The dashboard's (DashboardFeed.swift): presentational, not checkpointed.
+        // The dashboard's (DashboardFeed.swift); what is built from the whole stream is in `StreamViews`.
         var producerMessages: [String: Int] = [:]
         var trail = DecisionTrail()
         var equityInputs = EquityInputs()
@@ -177,6 +177,49 @@ public final class MonitorStats: Sendable {
                 account: s.account, equityTimes: [], equity: [], killSwitch: s.killSwitch,
                 trail: s.trail.latest(trailLimit, ordersOnly: ordersOnly), producerMessages: s.producerMessages, producerRates: rates,
                 readiness: s.readiness, deadLetters: s.deadLetters.mapValues { Array($0) }, calibration: s.calibration.tables)
+        }
+    }
+
+    /// What the pages show that is built from the whole stream rather than the latest records: the counts per topic and
+    /// producer, the live accuracy and calibration, the equity curve's fills and bars, the kill switch, the latest dead
+    /// letters and alerts, the retraining jobs published. The monitor's checkpoint holds it, so a restarted monitor
+    /// (which re-reads only what follows its checkpoint) shows what it showed before. Latencies, lag, rates, readiness
+    /// and the decision trail start again with each process.
+    struct StreamViews: Codable {
+        var messages: [String: Int]
+        var producerMessages: [String: Int]
+        var accuracy: [String: Double]
+        var lastEvent: [String: Int64]
+        var retrainJobs: Int
+        var recentAlerts: [RaisedAlert]
+        var equityInputs: EquityInputs
+        var calibration: LiveCalibration
+        var killSwitch: DashboardSnapshot.KillSwitch?
+        var deadLetters: [String: [DashboardSnapshot.DeadLetter]]
+    }
+
+    var streamViews: StreamViews {
+        get {
+            state.withLock { s in
+                StreamViews(messages: s.messages, producerMessages: s.producerMessages, accuracy: s.accuracy, lastEvent: s.lastEvent,
+                            retrainJobs: s.retrainJobs, recentAlerts: Array(s.recentAlerts), equityInputs: s.equityInputs,
+                            calibration: s.calibration, killSwitch: s.killSwitch, deadLetters: s.deadLetters.mapValues { Array($0) })
+            }
+        }
+        set {
+            state.withLock { s in
+                s.messages = newValue.messages
+                s.producerMessages = newValue.producerMessages
+                s.accuracy = newValue.accuracy
+                s.lastEvent = newValue.lastEvent
+                s.retrainJobs = newValue.retrainJobs
+                s.recentAlerts = Deque(newValue.recentAlerts)
+                s.equityInputs = newValue.equityInputs
+                s.calibration = newValue.calibration
+                s.killSwitch = newValue.killSwitch
+                s.deadLetters = newValue.deadLetters.mapValues { Deque($0) }
+            }
+            for (symbol, accuracy) in newValue.accuracy { observer?.liveAccuracy(symbol: symbol, accuracy: accuracy) }
         }
     }
 
@@ -424,22 +467,34 @@ public struct MonitorStage: StageLogic, StageInputs {
         }
     }
 
-    /// The checkpoint holds the retraining schedule and live accuracy per symbol (`RetrainCore.Memory`) and what the alert
-    /// rules have seen (`AlertRulesCore.Memory`: the account, the raised alerts); the counters and latencies of the status
-    /// page start again with each process.
-    public var stateFormat: Int { 1 }
+    /// The checkpoint holds the retraining schedule and live accuracy per symbol (`RetrainCore.Memory`), what the alert
+    /// rules have seen (`AlertRulesCore.Memory`: the account, the raised alerts) and what the pages show that is built
+    /// from the whole stream (`MonitorStats.StreamViews`: the equity curve's inputs, calibration, counts); latencies,
+    /// lag and the decision trail start again with each process. Format 2 added the stream views.
+    public var stateFormat: Int { 2 }
 
     struct State: Codable {
         var retrain: RetrainCore.Memory
         var rules: AlertRulesCore.Memory?
+        var views: MonitorStats.StreamViews
     }
 
-    public func checkpointState() throws -> [UInt8] { try Self.encodeState(State(retrain: retrain.memory, rules: rules?.memory)) }
+    public func checkpointState() throws -> [UInt8] {
+        try Self.encodeState(State(retrain: retrain.memory, rules: rules?.memory, views: stats.streamViews))
+    }
 
     public mutating func restoreState(_ bytes: [UInt8]) throws {
         let state = try Self.decodeState(State.self, bytes)
         retrain.memory = state.retrain
         if let memory = state.rules { rules?.memory = memory }
+        stats.streamViews = state.views
+        let account = rules?.account, active = rules?.activeAlerts ?? []
+        stats.state.withLock { s in
+            s.account = account
+            s.activeAlerts = active
+        }
+        // The accuracy series exist from a symbol's first prediction (see observe): the restored ones exist already.
+        predicted.formUnion(state.views.accuracy.keys)
     }
 
     private mutating func observe(_ message: IncomingMessage) throws -> StageStep {

@@ -72,3 +72,78 @@ extension MonitorStageAlertsTests {
         #expect(try off.outputs.map { try Quorum_V1_Alert(serializedBytes: $0.value).code } == ["kill_switch_resolved"])
     }
 }
+
+/// A restarted monitor reads only what follows its checkpoint, so what its pages show from the whole stream travels in
+/// the checkpoint (MonitorStats.StreamViews).
+@Suite("Monitor pages after a restart")
+struct MonitorRestartViewsTests {
+    static let stamp = EnvelopeStamp(producer: "quorum-test")
+
+    /// 60 half-hour bars of AAA-USD with a prediction after each close, a buy filled at bar 10 and a sell at bar 40,
+    /// one dead letter; every record as the monitor reads it, in this order.
+    static func stream() throws -> [IncomingMessage] {
+        var outs: [OutgoingMessage] = []
+        let interval: Int64 = 1800
+        for i in 0..<60 {
+            let open = Int64(1_700_000_000 + i * 1800) * 1_000_000_000
+            let close = Fixed(100 + (i * 7) % 11)
+            let bar = Bar(symbol: "AAA-USD", openTime: open, intervalSeconds: interval, open: close, high: close + 1, low: close - 1,
+                          close: close, volume: 10)
+            outs.append(try OutgoingMessage(topic: TopicNamer.live.name(Topic.bars), key: "AAA-USD", message: bar.wire(stamp: stamp),
+                                            eventTimeNs: bar.closeTime))
+            var p = Quorum_V1_Prediction()
+            p.envelope = stamp.envelope(id: "p-\(i)", tsEvent: bar.closeTime, cause: nil)
+            p.symbol = "AAA-USD"
+            p.probUp = i % 3 == 0 ? 0.3 : 0.65
+            p.barOpenTimeNs = open
+            outs.append(try OutgoingMessage(topic: TopicNamer.live.name(Topic.predictions), key: "AAA-USD", message: p, eventTimeNs: bar.closeTime))
+            if i == 10 || i == 40 {
+                var r = Quorum_V1_ExecutionReport()
+                r.envelope = stamp.envelope(id: "r-\(i)", tsEvent: open, cause: nil)
+                r.clientOrderID = "o-\(i)"
+                r.fillID = "o-\(i)-f1"
+                r.symbol = "AAA-USD"
+                r.side = i == 10 ? .buy : .sell
+                r.status = .filled
+                r.fillQuantity = Fixed(5).wire
+                r.fillPrice = close.wire
+                r.fee = Fixed(units: 1_000_000).wire
+                outs.append(try OutgoingMessage(topic: TopicNamer.live.name(Topic.executionReports), key: "o-\(i)", message: r, eventTimeNs: open))
+            }
+        }
+        return outs.enumerated().map { i, out in
+            IncomingMessage(topic: out.topic, partition: 0, offset: Int64(i), key: out.key, value: out.value, headers: out.headers)
+        }
+    }
+
+    static func monitor(_ stats: MonitorStats) -> MonitorStage {
+        MonitorStage(namer: .live, stats: stats, rules: AlertRulesCore(thresholds: AlertThresholds()), alertSink: MemoryAlertSink())
+    }
+
+    @Test("counts, live accuracy, calibration, account and equity curve survive a restart from the checkpoint; the rest follows live")
+    func pagesSurviveRestart() async throws {
+        let records = try Self.stream()
+        let cut = records.count * 2 / 3
+        let uninterrupted = MonitorStats()
+        var whole = Self.monitor(uninterrupted)
+        for r in records { _ = try whole.handle(r, replaying: false) }
+
+        let before = MonitorStats()
+        var first = Self.monitor(before)
+        for r in records[..<cut] { _ = try first.handle(r, replaying: false) }
+        let after = MonitorStats()
+        var second = Self.monitor(after)
+        try second.restoreState(try first.checkpointState())
+        for r in records[cut...] { _ = try second.handle(r, replaying: false) }
+
+        let expected = uninterrupted.dashboard(now: 1, withEquity: true), got = after.dashboard(now: 1, withEquity: true)
+        #expect(!expected.equity.isEmpty && expected.account != nil)
+        #expect(got.equity == expected.equity && got.equityTimes == expected.equityTimes)
+        #expect(got.account == expected.account)
+        #expect(got.calibration == expected.calibration && (expected.calibration["AAA-USD"]?.scored ?? 0) > 50)
+        #expect(got.producerMessages == expected.producerMessages)
+        let expectedStatus = uninterrupted.snapshot(), gotStatus = after.snapshot()
+        #expect(gotStatus.messages == expectedStatus.messages)
+        #expect(gotStatus.liveAccuracy == expectedStatus.liveAccuracy && expectedStatus.liveAccuracy["AAA-USD"] != nil)
+    }
+}
