@@ -89,6 +89,10 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
             // Topics are created from the registry only (TopicGuard re-creates lost ones): a producer's metadata request
             // must not create a missing topic with the broker's default partition count (librdkafka's producer default).
             ("allow.auto.create.topics", "false"),
+            // No client metrics push (KIP-714): the local broker does not offer it, and with it on, destroying a
+            // handle waited for the telemetry to end (seen: the monitor's lag poll, a fresh group handle per
+            // topic, sat in rd_kafka_telemetry_await_termination and outlived shutdown.timeout).
+            ("enable.metrics.push", "false"),
         ]
         for key in properties.keys.sorted() { p.append((key, properties[key]!)) }
         return p

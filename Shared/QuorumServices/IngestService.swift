@@ -39,7 +39,7 @@ struct InboxService: Service {
 
     func run() async throws {
         try io.prepare()
-        try await cancelWhenGracefulShutdown {
+        try await runUntilGracefulShutdown {
             var logic = InboxLogic(quietNanos: quietNanos)
             while !Task.isCancelled {
                 await logic.scan(io: io)

@@ -152,7 +152,7 @@ struct ReadinessPoller: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await runUntilGracefulShutdown {
             while !Task.isCancelled {
                 await withTaskGroup(of: Void.self) { group in
                     for target in targets {

@@ -181,10 +181,12 @@ struct LagPoller: Service {
     var observations: AlertObservations?
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await runUntilGracefulShutdown {
             while !Task.isCancelled {
                 for (group, specs) in ServiceGroups.inputs {
                     for spec in specs {
+                        // A round is many requests: stop between two of them when shutting down.
+                        if Task.isCancelled { return }
                         let topic = namer.name(spec)
                         do {
                             let lag = try await bus.lag(group: namer.group(group), topic: topic)

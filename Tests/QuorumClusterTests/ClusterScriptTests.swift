@@ -63,6 +63,12 @@ struct ClusterScriptTests {
         let down = try await Self.script(["scripts/cluster", "down", dir], environment: environment)
         var info = stat()
         let modeKept = stat(home, &info) == 0 && info.st_mode & 0o777 == 0o700
+        // Each instance stopped gracefully within shutdown.timeout: its log ends with "stopped", never the watchdog's line.
+        let lastLines = Dictionary(uniqueKeysWithValues: ["ingest", "features", "trainer-1", "trainer-2", "inference", "consensus", "risk",
+                                                          "execution", "monitor"].map { inst in
+            let log = (try? String(contentsOfFile: "\(dir)/logs/\(inst).log", encoding: .utf8)) ?? ""
+            return (inst, (log.split(separator: "\n").last.map(String.init) ?? "", log.contains("exceeded shutdown.timeout")))
+        })
         let savedBars = FileManager.default.fileExists(atPath: "\(dir)/broker/s3/clusters/tansu_cluster/topics/\(Topic.bars.name)")
         let purge = try await Self.script(["scripts/servers", "purge", dir], environment: [:])
 
@@ -78,6 +84,9 @@ struct ClusterScriptTests {
         #expect(targets == Dictionary(uniqueKeysWithValues: instances.map { ($0, "up") }), "Prometheus targets: \(targets)")
         #expect(status.output.contains("prometheus: running"), "\(status.output)")
         #expect(down.status == 0, "\(down.output.suffix(2_000))")
+        for (inst, (last, timedOut)) in lastLines.sorted(by: { $0.key < $1.key }) {
+            #expect(last.contains("\"msg\":\"stopped\"") && !timedOut, "\(inst) did not stop gracefully; its last log line: \(last)")
+        }
         if let prometheusPid { #expect(kill(prometheusPid, 0) != 0, "Prometheus (pid \(prometheusPid)) still runs after down") }
         #expect(modeKept, "the private folder's mode changed")
         #expect(savedBars, "down saved no \(Topic.bars.name) under \(dir)/broker/s3:\n\(down.output.suffix(2_000))")

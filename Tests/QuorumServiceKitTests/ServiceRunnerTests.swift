@@ -32,6 +32,31 @@ struct RecordingService: Service, CustomStringConvertible {
     }
 }
 
+/// Records whether it was asked to stop gracefully or cancelled.
+struct OrderlyService: Service {
+    let name: String
+    let log: EventLog
+
+    func run() async throws {
+        log.append("start \(name)")
+        do {
+            try await gracefulShutdown()
+            log.append("graceful \(name)")
+        } catch {
+            log.append("cancelled \(name)")
+        }
+    }
+}
+
+/// `PollingService` written as the services are now: its loop under `runUntilGracefulShutdown`.
+struct OrderlyPollingService: Service {
+    func run() async throws {
+        try await runUntilGracefulShutdown {
+            while true { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
+}
+
 /// A service that ignores graceful shutdown until cancelled.
 struct StubbornService: Service {
     func run() async throws {
@@ -135,6 +160,21 @@ struct ServiceRunnerTests {
         await group.triggerGracefulShutdown()
         try await running.value
         #expect(Array(log.events.suffix(3)) == ["stop third", "stop second", "stop first"])
+    }
+
+    @Test("a poller under runUntilGracefulShutdown returns normally, so the services started before it still get their graceful shutdown (rethrowing the CancellationError, as the monitor's pollers did, makes the group cancel them)")
+    func pollerKeepsShutdownOrderly() async throws {
+        for orderly in [true, false] {
+            let log = EventLog()
+            let poller: any Service = orderly ? OrderlyPollingService() : PollingService()
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+                services: [OrderlyService(name: "stage", log: log), poller], logger: Logger(label: "test")))
+            let running = Task { try await group.run() }
+            try await log.waitFor(count: 1)
+            await group.triggerGracefulShutdown()
+            _ = try? await running.value
+            #expect(log.events == ["start stage", orderly ? "graceful stage" : "cancelled stage"], "orderly poller: \(orderly)")
+        }
     }
 
     @Test("shutdown.timeout fires when a service does not stop")

@@ -28,7 +28,7 @@ public final class TopicGuard: Service, Sendable {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await runUntilGracefulShutdown {
             while !Task.isCancelled {
                 await self.checkOnce()
                 try await Task.sleep(for: self.interval)
