@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := /opt/swift/usr/bin:$(PATH)
 
-.PHONY: all bootstrap build release test test-unit test-tsan test-ui demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy fuzz clean
+.PHONY: all bootstrap build release test test-unit test-tsan test-ui test-faults demo down bench-bus bench-pipeline bench-latency bench-backtest bench-features bench-train bench-inference bench-tune check-generated proto config-doc check-deploy fuzz clean
 
 all: build
 
@@ -26,6 +26,11 @@ test: bootstrap
 ## processes on servers in a temp folder, headless Chromium); screenshots in .build/ui-test/. Not part of `make test`.
 test-ui: bootstrap
 	@scripts/test-ui
+
+## The fault-injection suite: a 100k-bar replay per trial with kill -9 of a random service, and the broker, Redis and
+## Postgres restarted mid-run; prints a table and RESULT trials=N faults=N violations=N. Not part of `make test`.
+test-faults: bootstrap
+	@scripts/test-faults
 
 ## Unit tests only (no servers).
 test-unit:
