@@ -27,8 +27,10 @@ public struct RetrainPolicy: Sendable {
 }
 
 /// The monitor's retraining decisions (`MonitorStage` in QuorumPipeline maps the wire to it and publishes the jobs):
-/// fed the predictions and bars of every symbol in event-time order, it scores each prediction against the next bar
-/// and says when a symbol's model is to be retrained, on what, and why.
+/// fed the predictions and bars of every symbol, it scores each prediction against the next bar and says when a
+/// symbol's model is to be retrained, on what, and why. A prediction is scored whichever the monitor reads first, it or
+/// the bar that scores it (in the cluster the bars run far ahead of the predictions made from them): the direction of
+/// the latest `recentBars` bars is kept for the predictions that come late.
 ///
 /// Only a served symbol is retrained (a prediction was seen, so it has an active model: initial training is explicit),
 /// and only once `window + validation` of its bars have closed. Then a run fires every `every` of event time from
@@ -84,7 +86,18 @@ public struct RetrainCore: Sendable {
         var outcomes: [Bool] = []
         var outcomeNext = 0
         var served = false
+        /// Whether each recent bar closed above the one before, by its open time (a late prediction's score).
+        var recentUps: [Nanos: Bool] = [:]
+
+        mutating func record(hit: Bool, window: Int) {
+            if outcomes.count < window { outcomes.append(hit) } else {
+                outcomes[outcomeNext] = hit
+                outcomeNext = (outcomeNext + 1) % window
+            }
+        }
     }
+    /// Bars per symbol whose direction is kept for predictions read after them.
+    public static let recentBars = 4_096
     private var symbols: [Symbol: SymbolState] = [:]
 
     /// What the core has seen per symbol (the policy comes from configuration): a checkpoint's content.
@@ -104,7 +117,11 @@ public struct RetrainCore: Sendable {
     /// A prediction made at the close `time` of `symbol`'s bar; `up`: it expects the next bar to close higher.
     public mutating func prediction(symbol: Symbol, time: Nanos, up: Bool) {
         var st = symbols[symbol] ?? SymbolState()
-        st.pending = Call(time: time, up: up)
+        if let wentUp = st.recentUps[time] {
+            st.record(hit: up == wentUp, window: policy.accuracyWindow)  // the bar that scores it was read first
+        } else {
+            st.pending = Call(time: time, up: up)
+        }
         if !st.served {
             // The schedule starts when the symbol is first served: its model was just trained.
             st.served = true
@@ -119,13 +136,16 @@ public struct RetrainCore: Sendable {
         defer { symbols[symbol] = st }
         if st.firstClose == nil { st.firstClose = closeTime }
         // Live accuracy: the prediction made at the previous close said up/down for this close.
-        if let pending = st.pending, let lastClose = st.lastClose, pending.time == openTime {
-            let hit = pending.up == (close > lastClose)
-            if st.outcomes.count < policy.accuracyWindow { st.outcomes.append(hit) } else {
-                st.outcomes[st.outcomeNext] = hit
-                st.outcomeNext = (st.outcomeNext + 1) % policy.accuracyWindow
+        if let lastClose = st.lastClose {
+            if let pending = st.pending, pending.time == openTime {
+                st.record(hit: pending.up == (close > lastClose), window: policy.accuracyWindow)
+                st.pending = nil
             }
-            st.pending = nil
+            st.recentUps[openTime] = close > lastClose
+            if st.recentUps.count > 2 * Self.recentBars {  // keep the newest half (amortised O(1) per bar)
+                let cut = st.recentUps.keys.sorted()[st.recentUps.count - Self.recentBars]
+                st.recentUps = st.recentUps.filter { $0.key >= cut }
+            }
         }
         st.lastClose = close
         let accuracy = st.outcomes.isEmpty ? nil : Double(st.outcomes.filter { $0 }.count) / Double(st.outcomes.count)

@@ -123,6 +123,24 @@ struct RetrainCoreTests {
                               intervalSeconds: Self.interval).accuracy == nil)
         #expect(feed.bar(103).accuracy == 0.5)
     }
+
+    @Test("a prediction read after the bar that scores it is scored as well (in the cluster the bars run ahead of the predictions)")
+    func predictionsAfterTheirBars() {
+        var feed = Feed(core: RetrainPolicy(minimumAccuracy: 0).core)
+        for price in [100, 101, 99, 105] { _ = feed.bar(price) }  // bars 0–3: up, down, up
+        // Made at the closes of bars 0, 1 and 2, all "up": scored by bars 1, 2 and 3: hit, miss, hit.
+        for i in 0..<3 { feed.core.prediction(symbol: Self.symbol, time: Feed.close(i), up: true) }
+        #expect(feed.bar(106).accuracy == 2.0 / 3)
+        // The same arriving in event order gives the same.
+        var ordered = Feed(core: RetrainPolicy(minimumAccuracy: 0).core)
+        _ = ordered.bar(100)
+        var last: Double?
+        for price in [101, 99, 105] {
+            ordered.predict(up: true)
+            last = ordered.bar(price).accuracy
+        }
+        #expect(last == 2.0 / 3)
+    }
 }
 
 extension RetrainPolicy {

@@ -13,4 +13,12 @@ struct DashboardHTMLTests {
         #expect(DashboardHTML.dayStartEquity(times: [midnight + hour], equity: [4]) == nil)
         #expect(DashboardHTML.dayStartEquity(times: [], equity: []) == nil)
     }
+
+    @Test("drawdown from the peak of the equity curve, also when the rules' peak (bars ahead of fills) is lower")
+    func drawdown() {
+        #expect(abs(DashboardHTML.drawdownFromPeak(equity: 114_720, rulesPeak: 114_720, curve: [100_000, 137_600, 120_000, 114_720]) - (114_720 / 137_600 - 1)) < 1e-12)
+        #expect(DashboardHTML.drawdownFromPeak(equity: 110, rulesPeak: 100, curve: []) == 0)
+        #expect(abs(DashboardHTML.drawdownFromPeak(equity: 90, rulesPeak: 100, curve: []) + 0.1) < 1e-12)
+        #expect(DashboardHTML.drawdownFromPeak(equity: 0, rulesPeak: 0, curve: []) == 0)
+    }
 }
