@@ -57,6 +57,8 @@ public struct PEMFileError: Error, Sendable, Hashable, CustomStringConvertible {
         case unreadable(String)
         /// It has no PEM block of the expected kind.
         case notPEM
+        /// A private key protected by a passphrase (no key takes a passphrase here).
+        case encrypted
         /// It looks like PEM but the TLS library could not parse it; the library's reason (never the content).
         case unparsable(String)
     }
@@ -79,6 +81,9 @@ public struct PEMFileError: Error, Sendable, Hashable, CustomStringConvertible {
         case .directory: return "\(file) is a directory, not a file"
         case .unreadable(let why): return "\(file) cannot be read (\(why))"
         case .notPEM: return "\(file) is not PEM: it holds no \(content.beginMarker) block"
+        case .encrypted:
+            return "\(file) is encrypted with a passphrase, which no key file takes here: decrypt it (openssl pkey -in KEY"
+                + " -out KEY.plain) and keep that file readable only by the service"
         case .unparsable(let why): return "\(file) could not be parsed as PEM (\(why))"
         }
     }
@@ -98,6 +103,12 @@ public enum PEMFile {
         _ = try read(path, holds: content)
     }
 
+    private static func contains(_ bytes: [UInt8], _ text: String) -> Bool {
+        let marker = Array(text.utf8)
+        guard bytes.count >= marker.count else { return false }
+        return (0...(bytes.count - marker.count)).contains { bytes[$0..<$0 + marker.count].elementsEqual(marker) }
+    }
+
     /// The file's bytes, once ``check(_:holds:)`` passed.
     static func read(_ path: String, holds content: PEMContent) throws(PEMFileError) -> [UInt8] {
         func fail(_ problem: PEMFileError.Problem) -> PEMFileError { PEMFileError(path: path, content: content, problem: problem) }
@@ -114,10 +125,10 @@ public enum PEMFile {
         } catch {
             throw fail(.unreadable("read failed"))
         }
-        let marker = Array(content.beginMarker.utf8)
-        guard bytes.count >= marker.count,
-              (0...(bytes.count - marker.count)).contains(where: { bytes[$0..<$0 + marker.count].elementsEqual(marker) })
-        else { throw fail(.notPEM) }
+        guard contains(bytes, content.beginMarker) else { throw fail(.notPEM) }
+        if content == .privateKey && (contains(bytes, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || contains(bytes, "Proc-Type: 4,ENCRYPTED")) {
+            throw fail(.encrypted)
+        }
         return bytes
     }
 }

@@ -92,6 +92,18 @@ struct TLSConfigurationTests {
                                                                    "kafka.tls.key.file": files.notPEM]))
         }
         #expect(notAKey.contains("PRIVATE KEY"), "\(notAKey)")
+        let encryptedKey = files.folder.appendingPathComponent("encrypted.key").path
+        try runTool("/usr/bin/openssl", ["pkey", "-in", files.folder.appendingPathComponent("ca.key").path, "-out", encryptedKey,
+                                         "-aes256", "-passout", "pass:s3cret-pw"])
+        let encrypted = try configurationError(naming: "kafka.tls.key.file") {
+            _ = try Backends.kafkaConfiguration(try configuration(["kafka.tls.enabled": "true", "kafka.tls.cert.file": files.ca,
+                                                                   "kafka.tls.key.file": encryptedKey]))
+        }
+        #expect(encrypted.contains(encryptedKey) && encrypted.contains("encrypted with a passphrase"), "\(encrypted)")
+        // A good pair passes.
+        let pairTLS = try Backends.kafkaConfiguration(try configuration([
+            "kafka.tls.enabled": "true", "kafka.tls.cert.file": files.ca, "kafka.tls.key.file": files.folder.appendingPathComponent("ca.key").path]))
+        #expect(pairTLS.tls?.certificateFile == files.ca && pairTLS.tls?.caFile == nil)
         let redis = try configurationError(naming: "redis.tls.ca.file") {
             _ = try Backends.redisConfiguration(try configuration(["redis.url": "redis://:s3cret-pw@localhost", "redis.tls.ca.file": files.ca]),
                                                 namer: TopicNamer(prefix: ""))
