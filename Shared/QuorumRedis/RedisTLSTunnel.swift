@@ -59,16 +59,17 @@ struct RedisTLSTunnel: Sendable {
         }
     }
 
-    /// Connects, completes the handshake within `timeout`, and returns the socket hiredis should use (owned by the
-    /// caller from then on: hiredis closes it in `redisFree`).
+    /// Connects and completes the handshake, both within `timeout`, and returns the socket hiredis should use (owned by
+    /// the caller from then on: hiredis closes it in `redisFree`).
     func open(timeout: Duration) -> Result<Int32, Failure> {
+        let deadline = NIODeadline.now() + .nanoseconds(max(timeout, .milliseconds(1)).nanoseconds)
         let group = MultiThreadedEventLoopGroup.singleton
         let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: Void.self)
         let context = self.context
         let serverHostname = self.serverHostname
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(Int64(max(timeout, .milliseconds(1)).nanoseconds)))
+            .connectTimeout(.nanoseconds(max(timeout, .milliseconds(1)).nanoseconds))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -85,7 +86,7 @@ struct RedisTLSTunnel: Sendable {
             handshake.fail(error)  // no channel, so HandshakeSignal never completes it
             return .failure(.unreachable("\(error)"))
         }
-        let timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(max(timeout, .milliseconds(1)).nanoseconds))) {
+        let timer = eventLoop.scheduleTask(deadline: deadline) {
             handshake.fail(HandshakeTimeout())
         }
         do {
