@@ -23,9 +23,10 @@ import Musl
 /// listening on a loopback port could be connected to by any local user before hiredis does); the handshake completes
 /// before hiredis gets its socket, so a wrong CA or a certificate for another host fails the connect attempt with a
 /// clear, non-retriable error instead of a broken first command; and the ``RedisClient`` API, its worker thread,
-/// reconnects and timeouts stay exactly as they are for plain TCP. The alternatives were worse: building hiredis 1.x with
-/// TLS would replace the distribution's library (the project keeps system libraries), and a separate stunnel process is
-/// one more thing to run and supervise. The cost is one NIO event loop hop per exchange (the NIO singleton group).
+/// reconnects and timeouts stay exactly as they are for plain TCP. The alternatives were worse: hiredis 1.x built with
+/// OpenSSL would be a second C library built from source (beside librdkafka) with a changed API to wrap, and a separate
+/// stunnel process is one more thing to install, run and supervise (and its plaintext side is a listening port). The cost
+/// is one NIO event-loop hop per exchange (the NIO singleton group) and one socket pair per connection.
 ///
 /// Thread use: `open` blocks on NIO futures and is called only from the client's worker thread (never from an event loop
 /// or the cooperative pool). `@unchecked Sendable` is not needed: the type holds only immutable, `Sendable` values.
@@ -110,7 +111,7 @@ struct RedisTLSTunnel: Sendable {
         let (tlsSide, localSide) = TunnelGlue.pair()
         do {
             try tlsChannel.pipeline.addHandler(tlsSide).wait()
-            // The NIO end of the pair takes ownership of pair[1] (closed with its channel, also on failure).
+            // The NIO end of the pair takes ownership of pair[1] (closed with its channel).
             let localChannel = try ClientBootstrap(group: tlsChannel.eventLoop)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(localSide) }
