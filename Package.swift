@@ -48,6 +48,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
+        // TLS for Postgres (PostgresNIO takes an NIOSSLContext) and Redis (the TLS tunnel in QuorumRedis); already in the
+        // build through async-http-client and postgres-nio.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -89,17 +92,27 @@ let package = Package(
             "QuorumBus", "CRdKafka",
             .product(name: "Logging", package: "swift-log"),
         ], path: "Shared/QuorumKafka", swiftSettings: strict),
+        // TLS files and client TLS settings shared by the adapters (CA files checked at start-up, NIOSSL trust roots).
+        .target(name: "QuorumTLS", dependencies: [
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ], path: "Shared/QuorumTLS", swiftSettings: strict),
         // Redis hot state (hiredis on a dedicated thread).
         .target(name: "QuorumRedis", dependencies: [
-            "QuorumModel", "CHiredis",
+            "QuorumModel", "CHiredis", "QuorumTLS",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], path: "Shared/QuorumRedis", swiftSettings: strict),
         // Postgres durable records (PostgresNIO): migrations, idempotency.
         .target(name: "QuorumPostgres", dependencies: [
-            "QuorumModel",
+            "QuorumModel", "QuorumTLS",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ], path: "Shared/QuorumPostgres", swiftSettings: strict),
         // Stage logic on the bus: wire mapping, the stage host (rebuild, batches, commits) and one logic per stage.
         .target(name: "QuorumPipeline", dependencies: [
@@ -126,7 +139,7 @@ let package = Package(
         ], path: "Shared/QuorumStores", swiftSettings: strict),
         // Service kit: configuration, logging, metrics, health endpoints, lifecycle.
         .target(name: "QuorumServiceKit", dependencies: [
-            "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres",
+            "QuorumBus", "QuorumKafka", "QuorumRedis", "QuorumPostgres", "QuorumTLS",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -228,11 +241,14 @@ let package = Package(
                     path: "Tests/QuorumProtoTests", swiftSettings: strict),
         .testTarget(name: "QuorumRedisTests", dependencies: ["QuorumRedis"],
                     path: "Tests/QuorumRedisTests", swiftSettings: strict),
-        .testTarget(name: "QuorumPostgresTests", dependencies: ["QuorumPostgres", "QuorumModel"],
+        .testTarget(name: "QuorumPostgresTests", dependencies: ["QuorumPostgres", "QuorumModel", .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     path: "Tests/QuorumPostgresTests", swiftSettings: strict),
         .testTarget(name: "QuorumStoresTests", dependencies: ["QuorumStores", "QuorumPostgres", "QuorumModel"],
                     path: "Tests/QuorumStoresTests", swiftSettings: strict),
-        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus", "QuorumKafka", "QuorumML", "QuorumFeatures", "QuorumStores", "QuorumPostgres", "QuorumProto", "QuorumModel"],
+        .testTarget(name: "QuorumServiceKitTests", dependencies: ["QuorumServiceKit", "QuorumServices", "QuorumPipeline", "QuorumBus", "QuorumKafka", "QuorumML", "QuorumFeatures", "QuorumStores", "QuorumPostgres", "QuorumProto", "QuorumModel", "QuorumRedis", "QuorumTLS",
+                                                          .product(name: "NIOCore", package: "swift-nio"),
+                                                          .product(name: "NIOPosix", package: "swift-nio"),
+                                                          .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     path: "Tests/QuorumServiceKitTests", swiftSettings: strict),
     ] + services.map { name in
         .executableTarget(name: name, dependencies: ["QuorumServiceKit", "QuorumServices"], path: serviceFolder(name), swiftSettings: strict)

@@ -47,13 +47,21 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
     public func topicPartitionCounts(timeout: Duration? = nil) async throws -> [String: Int32] {
         let ms = timeout.map { Int32($0.components.seconds * 1000) } ?? Int32(configuration.requestTimeoutMs)
         let client = admin.client
+        let context = admin.context
         let brokers = configuration.brokers
+        let tls = configuration.tls != nil
         return try await Blocking.run("kafka-metadata") {
             var md: UnsafePointer<rd_kafka_metadata>?
             let err = rd_kafka_metadata(client.pointer, 1, nil, &md, ms)
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let md else {
+                // Why the connection failed (refused, TLS handshake, wrong protocol) is only in librdkafka's log and error
+                // callbacks: that text says what to fix.
+                let last = (context.lastConnectionFailure ?? context.lastError).map { "; last client error: \($0)" } ?? ""
+                let hint = tls
+                    ? "check kafka.brokers, kafka.tls.ca.file (the CA that signed the broker's certificate) and that the broker's host names are in its certificate"
+                    : "check kafka.brokers / QUORUM_KAFKA_BROKERS and that the broker is running (a broker that accepts only TLS needs kafka.tls.enabled=true)"
                 throw BusError(.brokerUnreachable,
-                               "cannot reach the Kafka broker at \(brokers) within \(ms) ms (\(rdErrorText(err))); check kafka.brokers / QUORUM_KAFKA_BROKERS and that the broker is running",
+                               "cannot reach the Kafka broker at \(brokers) within \(ms) ms (\(rdErrorText(err))\(last)); \(hint)",
                                isRetriable: true)
             }
             defer { rd_kafka_metadata_destroy(md) }

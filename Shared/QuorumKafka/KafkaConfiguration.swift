@@ -19,6 +19,8 @@ import QuorumBus
 ///   as `fetch.queue.backoff.ms`: how long a partition is not fetched after the local queue was over its threshold
 ///   (librdkafka's default, 1000 ms, stalled a consumer that was a little slower than the fetcher for ~0.85 s at a
 ///   time: `make bench-bus` consume went from 0.47–0.50M to 0.97–0.98M msg/s).
+/// - `kafka.tls.enabled`, `kafka.tls.ca.file`, `kafka.tls.cert.file`, `kafka.tls.key.file` → `tls` (nil: plain TCP):
+///   TLS to the brokers with the broker's certificate and host name verified (``TLS``).
 /// - `properties`: extra librdkafka properties (e.g. `security.protocol`, `sasl.*`); values of keys
 ///   containing "password" or "secret" are never printed.
 public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
@@ -30,12 +32,48 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
     public var requestTimeoutMs: Int
     public var messageTimeoutMs: Int
     public var fetchWaitMaxMs: Int
+    /// TLS to the brokers, or `nil` for plain TCP.
+    public var tls: TLS?
     public var properties: [String: String]
+
+    /// TLS to the brokers: librdkafka `security.protocol=ssl` with OpenSSL, verifying that the broker's certificate chains
+    /// to a CA in ``caFile`` (or the system's trust store when it is `nil`) and names the host it connects to
+    /// (`ssl.endpoint.identification.algorithm=https`: the host of `kafka.brokers` for the first connection, then each
+    /// broker's advertised host). A client certificate and key (mutual TLS) are optional and go together.
+    public struct TLS: Sendable, Hashable {
+        /// PEM file of the CA certificate(s) (`ssl.ca.location`); `nil` uses the system's trust store.
+        public var caFile: String?
+        /// PEM client certificate (`ssl.certificate.location`), for brokers that require client certificates.
+        public var certificateFile: String?
+        /// Unencrypted PEM private key of the client certificate (`ssl.key.location`).
+        public var keyFile: String?
+
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+        }
+
+        /// The librdkafka properties that switch TLS on.
+        var properties: [(String, String)] {
+            var p: [(String, String)] = [
+                ("security.protocol", "ssl"),
+                // librdkafka's default since 2.0, set anyway: the broker's host name must be in its certificate.
+                ("ssl.endpoint.identification.algorithm", "https"),
+                ("enable.ssl.certificate.verification", "true"),
+            ]
+            if let caFile { p.append(("ssl.ca.location", caFile)) }
+            if let certificateFile { p.append(("ssl.certificate.location", certificateFile)) }
+            if let keyFile { p.append(("ssl.key.location", keyFile)) }
+            return p
+        }
+    }
 
     public init(brokers: String = "127.0.0.1:9092", clientID: String = "quorum", sessionTimeoutMs: Int = 6000,
                 lingerMs: Int = 5, commitIntervalMs: Int = 1000, requestTimeoutMs: Int = 10_000,
-                messageTimeoutMs: Int = 30_000, fetchWaitMaxMs: Int = 10, properties: [String: String] = [:]) {
+                messageTimeoutMs: Int = 30_000, fetchWaitMaxMs: Int = 10, tls: TLS? = nil, properties: [String: String] = [:]) {
         self.fetchWaitMaxMs = fetchWaitMaxMs
+        self.tls = tls
         self.brokers = brokers
         self.clientID = clientID
         self.sessionTimeoutMs = sessionTimeoutMs
@@ -62,13 +100,18 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
         where value <= 0 {
             throw BusError(.invalidConfiguration, "\(name) must be a positive number of milliseconds, got \(value)")
         }
+        if let tls, (tls.certificateFile == nil) != (tls.keyFile == nil) {
+            throw BusError(.invalidConfiguration,
+                           "kafka.tls.cert.file and kafka.tls.key.file go together: set both (mutual TLS) or neither")
+        }
     }
 
     public var description: String {
         let extra = properties.keys.sorted().map { key in
             "\(key)=\(Self.isSecret(key) ? "***" : properties[key]!)"
         }
-        return "kafka(brokers: \(brokers), client: \(clientID)\(extra.isEmpty ? "" : ", " + extra.joined(separator: ", ")))"
+        let security = tls.map { " tls(ca: \($0.caFile ?? "system trust store")\($0.certificateFile.map { ", cert: \($0)" } ?? ""))" } ?? ""
+        return "kafka(brokers: \(brokers), client: \(clientID)\(security)\(extra.isEmpty ? "" : ", " + extra.joined(separator: ", ")))"
     }
 
     static func isSecret(_ key: String) -> Bool {
@@ -94,6 +137,7 @@ public struct KafkaConfiguration: Sendable, Hashable, CustomStringConvertible {
             // topic, sat in rd_kafka_telemetry_await_termination and outlived shutdown.timeout).
             ("enable.metrics.push", "false"),
         ]
+        if let tls { p += tls.properties }
         for key in properties.keys.sorted() { p.append((key, properties[key]!)) }
         return p
     }

@@ -60,7 +60,8 @@ func makeConf(_ properties: [(String, String)]) throws -> OpaquePointer {
 /// `rd_kafka_new` until after `rd_kafka_destroy` returns, and librdkafka calls callbacks only between
 /// those two points, so the unretained pointer handed to C is always valid when used.
 final class ClientContext: @unchecked Sendable {
-    // @unchecked: `logger` is immutable; `lastError` is guarded by `lock`; `consumer` is written before use starts.
+    // @unchecked: `logger` is immutable; `lastError` and `lastConnectionFailure` are guarded by `lock`; `consumer` is
+    // written before use starts.
     let logger: Logger
     private let lock = NSLock()
     private var _lastError: String?
@@ -78,6 +79,20 @@ final class ClientContext: @unchecked Sendable {
 
     func recordError(_ text: String?) {
         lock.lock(); _lastError = text; lock.unlock()
+    }
+
+    private var _lastConnectionFailure: String?
+
+    /// Why the last connection to a broker failed, as librdkafka logged it (facility `FAIL`, e.g. "SSL handshake failed:
+    /// ... certificate verify failed"). The log callback runs on librdkafka's threads at once, whereas the error callback
+    /// waits for a poll that an admin client never makes.
+    var lastConnectionFailure: String? {
+        lock.lock(); defer { lock.unlock() }
+        return _lastConnectionFailure
+    }
+
+    func recordConnectionFailure(_ text: String) {
+        lock.lock(); _lastConnectionFailure = text; lock.unlock()
     }
 
     /// Whether librdkafka reported every broker down since the client was made (a broker restart does).
@@ -103,6 +118,7 @@ func installCommonCallbacks(_ conf: OpaquePointer, context: ClientContext) {
         guard let rk, let ctx = ClientContext.from(rd_kafka_opaque(rk)) else { return }
         let text = buffer.map { String(cString: $0) } ?? ""
         let fac = facility.map { String(cString: $0) } ?? ""
+        if fac == "FAIL" { ctx.recordConnectionFailure(text) }
         // syslog levels: 0-3 error, 4 warning, 5-6 info/notice, 7 debug
         let swiftLevel: Logger.Level = level <= 3 ? .error : level == 4 ? .warning : level <= 6 ? .info : .debug
         ctx.logger.log(level: swiftLevel, "librdkafka: \(text)", metadata: ["kafka.facility": .string(fac)])

@@ -4,8 +4,9 @@ import Foundation
 ///
 /// Configuration keys (as read by the service kit):
 /// - `postgres.url` / `QUORUM_POSTGRES_URL` (String, required):
-///   `postgres://user:password@host:port/database[?sslmode=disable|prefer|require]`
-///   (`postgresql://` works too; port defaults to 5432; `sslmode` defaults to `prefer`).
+///   `postgres://user:password@host:port/database[?sslmode=disable|prefer|require|verify-ca|verify-full][&sslrootcert=/path/ca.pem]`
+///   (`postgresql://` works too; port defaults to 5432; `sslmode` defaults to `prefer`; `sslrootcert` as in libpq).
+/// - `postgres.tls.ca.file` (String, default empty): the CA file when the URL has no `sslrootcert` (``caFile``).
 /// - `postgres.pool.size` (Int, default 10): the most connections the pool opens.
 /// - `postgres.connect.timeout` (Duration, default 5 s): how long one connection attempt may take.
 ///
@@ -18,8 +19,15 @@ public struct PostgresConfiguration: Sendable, Hashable {
         case disable
         /// TLS when the server offers it, plain TCP otherwise (libpq's default).
         case prefer
-        /// TLS or fail. The server certificate is verified against the system's trust roots.
+        /// TLS or fail. The server certificate is verified against ``PostgresConfiguration/caFile`` (or the system's
+        /// trust roots) and its host name is checked, as with `verify-full` (stricter than libpq's `require`).
         case require
+        /// TLS or fail; the server's certificate must chain to a CA in ``PostgresConfiguration/caFile`` (or the
+        /// system's trust roots); its names are not checked (libpq `verify-ca`).
+        case verifyCA = "verify-ca"
+        /// TLS or fail; like ``verifyCA``, and the certificate must also name the host of the URL: a DNS name in its
+        /// subject alternative names, or the IP address when the host is one (libpq `verify-full`).
+        case verifyFull = "verify-full"
     }
 
     /// Host name or IP address of the server.
@@ -34,6 +42,9 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var database: String
     /// TLS mode (`sslmode` in the URL).
     public var tls: TLSMode
+    /// PEM file with the CA certificate(s) trusted for the server's certificate (libpq's `sslrootcert`, also set by
+    /// `postgres.tls.ca.file`); `nil` trusts the system's store. Used by every mode but `disable`.
+    public var caFile: String?
     /// The most connections the pool keeps open at once.
     public var maximumConnections: Int
     /// How long one connection attempt (TCP connect, TLS and authentication) may take.
@@ -62,9 +73,11 @@ public struct PostgresConfiguration: Sendable, Hashable {
         password: String?,
         database: String,
         tls: TLSMode = .prefer,
+        caFile: String? = nil,
         maximumConnections: Int = PostgresConfiguration.defaultMaximumConnections,
         connectTimeout: Duration = PostgresConfiguration.defaultConnectTimeout
     ) {
+        self.caFile = caFile
         self.host = host
         self.port = port
         self.username = username
@@ -75,7 +88,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
         self.connectTimeout = connectTimeout
     }
 
-    /// Parses `postgres://user:password@host:port/database[?sslmode=disable|prefer|require]`.
+    /// Parses `postgres://user:password@host:port/database[?sslmode=...][&sslrootcert=/path/ca.pem]`.
     ///
     /// User name and password may be percent-encoded (a `@` in a password is written `%40`).
     /// - Throws: ``PostgresStoreError`` with code ``PostgresStoreError/Code/invalidURL``, saying which part is
@@ -119,6 +132,7 @@ public struct PostgresConfiguration: Sendable, Hashable {
         guard !database.contains("/") else { throw invalid("the database name '\(database)' contains '/'") }
 
         var tls = TLSMode.prefer
+        var caFile: String?
         for item in components.queryItems ?? [] {
             switch item.name {
             case "sslmode":
@@ -127,12 +141,15 @@ public struct PostgresConfiguration: Sendable, Hashable {
                     throw invalid("sslmode '\(item.value ?? "")' is not supported (use one of: \(allowed))")
                 }
                 tls = mode
+            case "sslrootcert":
+                guard let value = item.value, !value.isEmpty else { throw invalid("sslrootcert is empty (give a CA file path)") }
+                caFile = value
             default:
-                throw invalid("the parameter '\(item.name)' is not supported (only sslmode is)")
+                throw invalid("the parameter '\(item.name)' is not supported (only sslmode and sslrootcert are)")
             }
         }
         self.init(
-            host: host, port: port, username: user, password: password, database: database, tls: tls,
+            host: host, port: port, username: user, password: password, database: database, tls: tls, caFile: caFile,
             maximumConnections: maximumConnections, connectTimeout: connectTimeout
         )
     }
@@ -144,7 +161,8 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var redactedURL: String {
         let credentials = self.password == nil ? self.username : "\(self.username):***"
         let hostPart = self.host.contains(":") ? "[\(self.host)]" : self.host
-        return "postgres://\(credentials)@\(hostPart):\(self.port)/\(self.database)?sslmode=\(self.tls.rawValue)"
+        let rootCert = self.caFile.map { "&sslrootcert=\($0)" } ?? ""
+        return "postgres://\(credentials)@\(hostPart):\(self.port)/\(self.database)?sslmode=\(self.tls.rawValue)\(rootCert)"
     }
 
     /// `host:port`, as shown in error messages.
@@ -178,7 +196,7 @@ extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConve
         Mirror(self, children: [
             "host": self.host, "port": self.port, "username": self.username,
             "password": self.password == nil ? "nil" : "***", "database": self.database,
-            "tls": self.tls, "maximumConnections": self.maximumConnections, "connectTimeout": self.connectTimeout,
+            "tls": self.tls, "caFile": self.caFile as Any, "maximumConnections": self.maximumConnections, "connectTimeout": self.connectTimeout,
         ])
     }
 }

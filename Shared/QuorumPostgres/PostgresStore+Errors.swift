@@ -1,5 +1,6 @@
 import NIOCore
 import PostgresNIO
+import QuorumTLS
 
 extension PostgresStore {
     /// Turns PostgresNIO and NIO errors into ``PostgresStoreError``s that say what to do. Errors of other types
@@ -30,8 +31,18 @@ extension PostgresStore {
         case let error as PSQLError:
             return self.translate(psql: error, at: at, urlHint: urlHint)
         default:
+            if let failure = ClientTLS.describeHandshakeFailure(error) { return self.tlsFailure(failure, at: at) }
             return error
         }
+    }
+
+    /// A failed TLS handshake: wrong CA, a certificate that does not name the host, or no TLS on the port.
+    private func tlsFailure(_ failure: String, at: String) -> PostgresStoreError {
+        PostgresStoreError(
+            code: .tls,
+            message: "TLS to Postgres at \(at) (sslmode=\(self.configuration.tls.rawValue)) failed: \(failure)",
+            hint: "trust the CA that signed the server's certificate with postgres.tls.ca.file (or sslrootcert= in"
+                + " postgres.url), and connect to a host name the certificate names (or use sslmode=verify-ca)")
     }
 
     private func translate(psql error: PSQLError, at: String, urlHint: String) -> any Error {
@@ -41,6 +52,12 @@ extension PostgresStore {
             let state = error.serverInfo?[.sqlState]
             let serverMessage = error.serverInfo?[.message] ?? "no message"
             switch state {
+            case "28000" where serverMessage.contains("no encryption"):
+                // pg_hba.conf has only hostssl lines for this client: the server accepts TLS connections only.
+                return PostgresStoreError(
+                    code: .tls,
+                    message: "Postgres at \(at) accepts only TLS connections: \(serverMessage)",
+                    hint: "set sslmode=verify-full (with postgres.tls.ca.file) in postgres.url", sqlState: state)
             case "28P01", "28000":
                 return PostgresStoreError(
                     code: .authenticationFailed,
@@ -66,6 +83,9 @@ extension PostgresStore {
         case .connectionError:
             if let underlying = error.underlying as? ChannelError, case .connectTimeout = underlying {
                 return self.translate(underlying)
+            }
+            if let underlying = error.underlying, let failure = ClientTLS.describeHandshakeFailure(underlying) {
+                return self.tlsFailure(failure, at: at)
             }
             let reason = error.underlying.map { "\($0)" } ?? "unknown reason"
             return PostgresStoreError(

@@ -4,6 +4,7 @@
 import Logging
 import NIOCore
 import NIOSSL
+import QuorumTLS
 
 /// Quorum's durable store: a pool of Postgres connections (PostgresNIO's `PostgresClient`) with versioned
 /// migrations, transactions and exactly-once message processing.
@@ -29,6 +30,8 @@ public final class PostgresStore: Sendable {
     public let configuration: PostgresConfiguration
     let client: PostgresClient
     let logger: Logger
+    /// TLS settings for one-off connections (nil: `sslmode=disable`), or why the CA file cannot be used.
+    let tlsSetup: Result<TLSConfiguration?, PostgresStoreError>
 
     /// Creates the store and its (not yet running) connection pool. Nothing connects until ``run()`` runs and
     /// a connection is needed.
@@ -41,6 +44,7 @@ public final class PostgresStore: Sendable {
         logger[metadataKey: "postgres.endpoint"] = "\(configuration.endpoint)"
         logger[metadataKey: "postgres.database"] = "\(configuration.database)"
         self.logger = logger
+        self.tlsSetup = Result { () throws(PostgresStoreError) in try Self.tlsConfiguration(configuration) }
 
         var clientConfiguration = PostgresClient.Configuration(
             host: configuration.host,
@@ -48,7 +52,7 @@ public final class PostgresStore: Sendable {
             username: configuration.username,
             password: configuration.password,
             database: configuration.database,
-            tls: Self.clientTLS(configuration.tls)
+            tls: Self.clientTLS(configuration.tls, self.tlsSetup)
         )
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
         clientConfiguration.options.maximumConnections = configuration.maximumConnections
@@ -257,27 +261,59 @@ public final class PostgresStore: Sendable {
         }
     }
 
-    static func clientTLS(_ mode: PostgresConfiguration.TLSMode) -> PostgresClient.Configuration.TLS {
+    /// The client TLS settings of a mode: `nil` for `disable`; otherwise the CA file (or the system's store) as trust
+    /// roots, with the host name checked except for `verify-ca`.
+    static func tlsConfiguration(_ configuration: PostgresConfiguration) throws(PostgresStoreError) -> TLSConfiguration? {
+        let verification: ClientTLS.Verification
+        switch configuration.tls {
+        case .disable: return nil
+        case .verifyCA: verification = .caOnly
+        case .prefer, .require, .verifyFull: verification = .fullVerification
+        }
+        do {
+            return try ClientTLS.configuration(caFile: configuration.caFile, verification: verification)
+        } catch {
+            throw PostgresStoreError(
+                code: .tls,
+                message: "Cannot set up TLS (sslmode=\(configuration.tls.rawValue)) for Postgres at \(configuration.endpoint): \(error.reason)",
+                hint: "\(error.remedy); it is set by postgres.tls.ca.file or sslrootcert= in postgres.url")
+        }
+    }
+
+    /// The pool's TLS. When the CA file cannot be used the pool still gets TLS, trusting no CA at all, so that it can never
+    /// connect without verification; `ping`, `checkConnection` and `migrate` report the file's problem (``tlsSetup``).
+    static func clientTLS(_ mode: PostgresConfiguration.TLSMode,
+                          _ setup: Result<TLSConfiguration?, PostgresStoreError>) -> PostgresClient.Configuration.TLS {
+        var trustNothing = TLSConfiguration.makeClientConfiguration()
+        trustNothing.trustRoots = .certificates([])
+        let tls: TLSConfiguration
+        switch setup {
+        case .success(let configuration?): tls = configuration
+        case .success(nil), .failure: tls = trustNothing
+        }
         switch mode {
         case .disable: return .disable
-        case .prefer: return .prefer(.makeClientConfiguration())
-        case .require: return .require(.makeClientConfiguration())
+        case .prefer: return .prefer(tls)
+        case .require, .verifyCA, .verifyFull: return .require(tls)
         }
     }
 
     func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        guard let tlsConfiguration = try self.tlsSetup.get() else { return .disable }
+        let context: NIOSSLContext
         do {
-            switch self.configuration.tls {
-            case .disable: return .disable
-            case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
+            context = try NIOSSLContext(configuration: tlsConfiguration)
         } catch {
             throw PostgresStoreError(
                 code: .tls,
                 message: "Could not set up TLS for Postgres at \(self.configuration.endpoint): \(error)",
-                hint: "check the system's CA certificates, or use sslmode=disable on a trusted network"
+                hint: "check postgres.tls.ca.file (or sslrootcert= in postgres.url), or use sslmode=disable on a trusted network"
             )
+        }
+        switch self.configuration.tls {
+        case .disable: return .disable
+        case .prefer: return .prefer(context)
+        case .require, .verifyCA, .verifyFull: return .require(context)
         }
     }
 }

@@ -42,6 +42,20 @@ final class HiredisConnection {
         return .success(connection)
     }
 
+    /// Wraps an already connected socket (the plaintext end of a ``RedisTLSTunnel``); the connection owns it from here
+    /// on and closes it in `redisFree`, also when creating the context fails.
+    static func connect(socket descriptor: Int32) -> Result<HiredisConnection, Failure> {
+        guard let context = redisConnectFd(descriptor) else {
+            _ = close(descriptor)
+            return .failure(Failure(detail: "out of memory while creating the connection"))
+        }
+        let connection = HiredisConnection(context: context)
+        if context.pointee.err != 0 {
+            return .failure(Failure(detail: connection.errorText))
+        }
+        return .success(connection)
+    }
+
     /// Sets the read and write timeout of the socket, so that no reply can block forever.
     func setIOTimeout(_ timeout: Duration) -> Result<Void, Failure> {
         redisSetTimeout(context, makeTimeval(timeout)) == REDIS_OK ? .success(()) : .failure(Failure(detail: errorText))

@@ -12,6 +12,10 @@ import Logging
 /// retriable ``RedisError`` (`.connectionFailed`) naming `host:port`. A command whose connection breaks after it
 /// was sent fails with `.connectionLost` (it may or may not have run) and is not resent.
 ///
+/// With a `rediss://` configuration (``RedisConfiguration/tls``) every connection is encrypted and the server's
+/// certificate and host name are verified, through an in-process tunnel (hiredis 0.14 has no TLS; see
+/// `RedisTLSTunnel`); a TLS failure fails the command at once with `.tlsFailed`. Nothing else changes for callers.
+///
 /// Arguments and string replies are bytes, so any binary value (including zero bytes) round-trips.
 /// Task cancellation does not interrupt a command; the command timeout bounds it.
 ///

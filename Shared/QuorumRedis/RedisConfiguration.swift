@@ -15,10 +15,12 @@
 /// | `reconnectBackoffInitial` | `Duration` | 100 ms | pause after the first failed connect attempt |
 /// | `reconnectBackoffMax` | `Duration` | 2 s | the pause doubles after each failure up to this value |
 /// | `keyPrefix` | `String` | `"quorum:"` | namespace put in front of every key the typed helpers build (e.g. `"replay-7:quorum:"`) |
+/// | `tls` | `TLS?` | `nil` | `nil`: plain TCP; otherwise TLS with the server's certificate and host name verified (``TLS``) |
 ///
-/// URL forms accepted (the scheme must be `redis`; TLS `rediss` is not supported):
+/// URL forms accepted (scheme `redis`, or `rediss` for TLS):
 /// `redis://host`, `redis://host:port`, `redis://host:port/db`, `redis://:password@host:port/db`,
-/// `redis://user:password@host:port/db`, `redis://[::1]:6379`. User and password may be percent-encoded.
+/// `redis://user:password@host:port/db`, `redis://[::1]:6379`, `rediss://host:port` (TLS, trusting the system's CAs
+/// until ``TLS/caFile`` is set). User and password may be percent-encoded.
 ///
 /// `description` shows the password as `***`, so a configuration can be logged.
 public struct RedisConfiguration: Sendable, Equatable {
@@ -42,6 +44,23 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var reconnectBackoffMax: Duration
     /// Namespace in front of every key built by ``RedisKeys`` (default `"quorum:"`).
     public var keyPrefix: String
+    /// TLS to the server (`rediss://`), or `nil` for plain TCP (`redis://`).
+    public var tls: TLS?
+
+    /// How the client encrypts the connection (a `rediss://` URL).
+    ///
+    /// The server's certificate must chain to a CA in ``caFile`` (or, when it is `nil`, to the system's trust store) and
+    /// name ``RedisConfiguration/host``: a DNS name in its subject alternative names, or the IP address when the host is one.
+    /// hiredis 0.14 (Debian 12) has no TLS, so the client runs each connection through an in-process TLS tunnel; see
+    /// `RedisTLSTunnel`.
+    public struct TLS: Sendable, Equatable {
+        /// PEM file with the CA certificate(s) that signed the server's certificate; `nil` trusts the system's store.
+        public var caFile: String?
+
+        public init(caFile: String? = nil) {
+            self.caFile = caFile
+        }
+    }
 
     /// Default port of Redis.
     public static let defaultPort = 6379
@@ -65,8 +84,10 @@ public struct RedisConfiguration: Sendable, Equatable {
         connectTimeout: Duration = .seconds(2),
         commandTimeout: Duration = .seconds(5),
         reconnectBackoffInitial: Duration = .milliseconds(100),
-        reconnectBackoffMax: Duration = .seconds(2)
+        reconnectBackoffMax: Duration = .seconds(2),
+        tls: TLS? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.username = username
@@ -79,7 +100,8 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.reconnectBackoffMax = reconnectBackoffMax
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]` and takes the other fields as given.
+    /// Parses `redis[s]://[[user]:password@]host[:port][/db]` and takes the other fields as given; `rediss://` sets
+    /// ``tls`` (trusting the system's CAs until ``TLS/caFile`` is set).
     ///
     /// - Throws: ``RedisError`` with code `.invalidConfiguration` when the URL is malformed. The error text
     ///   never contains the password.
@@ -96,7 +118,7 @@ public struct RedisConfiguration: Sendable, Equatable {
             host: parsed.host, port: parsed.port, username: parsed.username, password: parsed.password,
             database: parsed.database, keyPrefix: keyPrefix, connectTimeout: connectTimeout,
             commandTimeout: commandTimeout, reconnectBackoffInitial: reconnectBackoffInitial,
-            reconnectBackoffMax: reconnectBackoffMax)
+            reconnectBackoffMax: reconnectBackoffMax, tls: parsed.tls ? TLS() : nil)
     }
 
     /// `host:port` (`[addr]:port` for IPv6), the name used in logs and errors.
@@ -112,7 +134,9 @@ extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConverti
         if let username { userInfo = username }
         if password != nil { userInfo += ":***" }
         if !userInfo.isEmpty { userInfo += "@" }
-        return "redis://\(userInfo)\(endpoint)/\(database) keyPrefix=\"\(keyPrefix)\" connectTimeout=\(connectTimeout)"
+        let scheme = tls == nil ? "redis" : "rediss"
+        let trust = tls.map { " tls.caFile=\($0.caFile ?? "(system trust store)")" } ?? ""
+        return "\(scheme)://\(userInfo)\(endpoint)/\(database)\(trust) keyPrefix=\"\(keyPrefix)\" connectTimeout=\(connectTimeout)"
             + " commandTimeout=\(commandTimeout) reconnectBackoff=\(reconnectBackoffInitial)...\(reconnectBackoffMax)"
     }
 
@@ -126,6 +150,7 @@ extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConverti
             "password": password == nil ? "nil" : "***", "database": database, "keyPrefix": keyPrefix,
             "connectTimeout": connectTimeout, "commandTimeout": commandTimeout,
             "reconnectBackoffInitial": reconnectBackoffInitial, "reconnectBackoffMax": reconnectBackoffMax,
+            "tls": tls as Any,
         ])
     }
 }
@@ -138,20 +163,23 @@ enum RedisURLParser {
         var username: String?
         var password: String?
         var database: Int
+        /// `rediss://`.
+        var tls: Bool
     }
 
     static func parse(_ url: String) throws(RedisError) -> Parsed {
         func invalid(_ what: String) -> RedisError {
             RedisError(code: .invalidConfiguration, endpoint: nil,
-                       message: "invalid Redis URL: \(what); expected redis://[[user]:password@]host[:port][/db]")
+                       message: "invalid Redis URL: \(what); expected redis://[[user]:password@]host[:port][/db]"
+                           + " (rediss:// for TLS)")
         }
         guard let schemeEnd = url.range(of: "://") else {
             throw invalid("missing \"redis://\"")
         }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" else {
+        guard scheme == "redis" || scheme == "rediss" else {
             // The scheme cannot contain the password, so it is safe to show.
-            throw invalid("unsupported scheme \"\(scheme)\" (only redis:// is supported, no TLS)")
+            throw invalid("unsupported scheme \"\(scheme)\" (use redis://, or rediss:// for TLS)")
         }
         var rest = Substring(url[schemeEnd.upperBound...])
 
@@ -210,7 +238,8 @@ enum RedisURLParser {
             }
             database = value
         }
-        return Parsed(host: String(host), port: port, username: username, password: password, database: database)
+        return Parsed(host: String(host), port: port, username: username, password: password, database: database,
+                      tls: scheme == "rediss")
     }
 
     /// Percent-decodes a user name or password. Errors never echo the value.

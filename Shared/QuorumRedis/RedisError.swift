@@ -13,6 +13,10 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case connectionLost
         /// The server rejected `AUTH` or `SELECT`.
         case authenticationFailed
+        /// TLS (`rediss://`) could not be set up: the CA file cannot be used, or the server's certificate is not
+        /// signed by a trusted CA or does not name the host. Retrying does not help until the certificate or the
+        /// configuration changes.
+        case tlsFailed
         /// The server answered with an error reply where the caller needed a value.
         case serverError
         /// The server's reply had a type the caller did not expect.
@@ -40,7 +44,7 @@ public struct RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     public var isRetriable: Bool {
         switch code {
         case .connectionFailed, .connectionLost: true
-        case .invalidConfiguration, .authenticationFailed, .serverError, .unexpectedReply, .invalidArgument,
+        case .invalidConfiguration, .authenticationFailed, .tlsFailed, .serverError, .unexpectedReply, .invalidArgument,
              .clientClosed: false
         }
     }

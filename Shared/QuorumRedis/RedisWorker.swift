@@ -17,7 +17,8 @@ import Darwin
 ///
 /// `@unchecked Sendable` is safe because the fields are split in two groups with one owner each:
 /// `queue`, `state` and `stopWaiters` are only read or written while holding `condition`; `connection`,
-/// `backoff`, `nextConnectAttempt`, `lastConnectFailure` and `everConnected` are only touched on the worker
+/// `backoff`, `nextConnectAttempt`, `lastConnectFailure`, `everConnected`, `tunnel` and `exchangesOnConnection` are only
+/// touched on the worker
 /// thread (inside `run()` and the functions it calls).
 final class RedisWorker: @unchecked Sendable {
     typealias Completion = CheckedContinuation<Result<[RedisValue], RedisError>, Never>
@@ -46,6 +47,10 @@ final class RedisWorker: @unchecked Sendable {
     private var nextConnectAttempt: ContinuousClock.Instant
     private var lastConnectFailure: String?
     private var everConnected = false
+    /// `rediss://` only: the TLS tunnel's settings (CA loaded once, at the first connect attempt).
+    private var tunnel: Result<RedisTLSTunnel, RedisTLSTunnel.Failure>?
+    /// Successful exchanges on the current connection (0: it is new).
+    private var exchangesOnConnection = 0
 
     init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -154,13 +159,18 @@ final class RedisWorker: @unchecked Sendable {
         }
         switch connection.exchange(job.commands) {
         case .success(let replies):
+            exchangesOnConnection += 1
             return .success(replies)
         case .failure(let failure):
+            // A TLS-only server (redis-server --port 0 --tls-port) closes a plain connection at its first command.
+            let hint = configuration.tls == nil && exchangesOnConnection == 0
+                ? "; the server closed a new connection at its first command: if it accepts only TLS, use a rediss:// URL"
+                : ""
             dropConnection(reason: failure.detail)
             return .failure(RedisError(
                 code: .connectionLost, endpoint: configuration.endpoint,
                 message: "the connection broke during the command (\(failure.detail)); it may or may not have run;"
-                    + " the client reconnects by itself, retry if the command is idempotent"))
+                    + " the client reconnects by itself, retry if the command is idempotent\(hint)"))
         }
     }
 
@@ -205,12 +215,53 @@ final class RedisWorker: @unchecked Sendable {
         case refused(RedisError)
     }
 
+    private struct ConnectFailure: Error {
+        var detail: String
+        /// TLS itself failed (CA file, certificate, host name).
+        var tls: Bool
+    }
+
+    /// A plain TCP connection, or (`rediss://`) one through a TLS tunnel whose handshake has completed; the failure's
+    /// flag says whether it was TLS itself (CA file, certificate, host name), which retrying cannot fix.
+    private func connectSocket(timeout: Duration) -> Result<HiredisConnection, ConnectFailure> {
+        guard let tls = configuration.tls else {
+            return HiredisConnection.connect(host: configuration.host, port: configuration.port, timeout: timeout)
+                .mapError { ConnectFailure(detail: $0.detail, tls: false) }
+        }
+        let prepared = tunnel ?? RedisTLSTunnel.make(configuration: configuration, tls: tls)
+        // A CA file that cannot be loaded is read again at the next attempt (it may have been fixed meanwhile).
+        if case .success = prepared { tunnel = prepared }
+        switch prepared.flatMap({ $0.open(timeout: timeout) }) {
+        case .success(let descriptor):
+            return HiredisConnection.connect(socket: descriptor).mapError { ConnectFailure(detail: $0.detail, tls: false) }
+        case .failure(.unreachable(let detail)):
+            return .failure(ConnectFailure(detail: detail, tls: false))
+        case .failure(.tls(let detail)):
+            return .failure(ConnectFailure(detail: detail, tls: true))
+        }
+    }
+
     /// One connect attempt, followed by AUTH and SELECT when configured.
     private func openConnection(timeout: Duration) -> ConnectOutcome {
-        let attempt = HiredisConnection.connect(host: configuration.host, port: configuration.port, timeout: timeout)
-            .flatMap { fresh in fresh.setIOTimeout(configuration.commandTimeout).map { fresh } }
-        guard case .success(let fresh) = attempt else {
-            if case .failure(let failure) = attempt { connectAttemptFailed(failure.detail) }
+        let attempt = connectSocket(timeout: timeout)
+            .flatMap { fresh in
+                fresh.setIOTimeout(configuration.commandTimeout).map { fresh }.mapError { ConnectFailure(detail: $0.detail, tls: false) }
+            }
+        let fresh: HiredisConnection
+        switch attempt {
+        case .success(let connection):
+            fresh = connection
+        case .failure(let failure) where failure.tls:
+            // Not retriable: the command fails at once instead of waiting out its timeout; the next command tries again
+            // (after the backoff), so a renewed certificate is picked up without a restart.
+            connectAttemptFailed(failure.detail)
+            return .refused(RedisError(
+                code: .tlsFailed, endpoint: configuration.endpoint,
+                message: "could not open a TLS connection (rediss://): \(failure.detail); check redis.tls.ca.file (the CA"
+                    + " that signed the server's certificate) and that the host in redis.url is a name or address in the"
+                    + " server's certificate"))
+        case .failure(let failure):
+            connectAttemptFailed(failure.detail)
             return .retryLater
         }
         var handshake: [[[UInt8]]] = []
@@ -248,6 +299,7 @@ final class RedisWorker: @unchecked Sendable {
             logger.debug("Connected to Redis")
         }
         everConnected = true
+        exchangesOnConnection = 0
         backoff = configuration.reconnectBackoffInitial
         lastConnectFailure = nil
         return .connected(fresh)

@@ -1,3 +1,4 @@
+import NIOSSL
 import Testing
 @testable import QuorumPostgres
 
@@ -27,6 +28,39 @@ struct PostgresConfigurationTests {
         #expect(config.maximumConnections == 3)
         #expect(config.connectTimeout == .seconds(1))
         #expect(try PostgresConfiguration(url: "postgres://a:b@h/d?sslmode=require").tls == .require)
+    }
+
+    @Test func parsesTheVerifyModesAndSslrootcertAsLibpqDoes() throws {
+        let full = try PostgresConfiguration(url: "postgres://a:\(Self.secret)@db.internal/d?sslmode=verify-full&sslrootcert=/etc/quorum/ca.pem")
+        #expect(full.tls == .verifyFull)
+        #expect(full.caFile == "/etc/quorum/ca.pem")
+        #expect(full.redactedURL == "postgres://a:***@db.internal:5432/d?sslmode=verify-full&sslrootcert=/etc/quorum/ca.pem")
+        #expect(try PostgresConfiguration(url: "postgres://a@h/d?sslmode=verify-ca").tls == .verifyCA)
+        #expect(try PostgresConfiguration(url: "postgres://a@h/d?sslmode=verify-ca").caFile == nil)
+        #expect(throws: PostgresStoreError.self) { try PostgresConfiguration(url: "postgres://a@h/d?sslmode=verify-full&sslrootcert=") }
+    }
+
+    @Test func tlsSettingsPerMode() throws {
+        // verify-ca skips the host name; every other TLS mode checks it; disable has no TLS at all.
+        let base = try PostgresConfiguration(url: "postgres://a@h/d")
+        for (mode, verification) in [(PostgresConfiguration.TLSMode.verifyCA, CertificateVerification.noHostnameVerification),
+                                     (.verifyFull, .fullVerification), (.require, .fullVerification), (.prefer, .fullVerification)] {
+            var config = base
+            config.tls = mode
+            #expect(try PostgresStore.tlsConfiguration(config)?.certificateVerification == verification, "\(mode)")
+        }
+        var disabled = base
+        disabled.tls = .disable
+        #expect(try PostgresStore.tlsConfiguration(disabled) == nil)
+        var missingFile = base
+        missingFile.tls = .verifyFull
+        missingFile.caFile = "/nonexistent/quorum-ca.pem"
+        #expect {
+            try PostgresStore.tlsConfiguration(missingFile)
+        } throws: { error in
+            let error = error as? PostgresStoreError
+            return error?.code == .tls && "\(error!)".contains("/nonexistent/quorum-ca.pem") && "\(error!)".contains("does not exist")
+        }
     }
 
     @Test func decodesPercentEncodedCredentials() throws {

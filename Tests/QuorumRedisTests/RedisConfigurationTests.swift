@@ -52,7 +52,17 @@ import Testing
         #expect(defaults.commandTimeout == .seconds(5))
     }
 
-    @Test(arguments: ["http://localhost:6379", "rediss://localhost:6379", "localhost:6379"])
+    @Test func redissMeansTLSTrustingTheSystemStoreUntilACAFileIsSet() throws {
+        let configuration = try RedisConfiguration(url: "rediss://:hunter2-secret@cache.internal:6380/1")
+        #expect(configuration.tls == RedisConfiguration.TLS(caFile: nil))
+        #expect(configuration.endpoint == "cache.internal:6380")
+        #expect(configuration.database == 1)
+        #expect(configuration.description.hasPrefix("rediss://:***@cache.internal:6380/1 tls.caFile=(system trust store)"))
+        #expect(try RedisConfiguration(url: "redis://cache.internal").tls == nil)
+        #expect(try RedisConfiguration(url: "REDISS://cache.internal").tls != nil)
+    }
+
+    @Test(arguments: ["http://localhost:6379", "redis+tls://localhost:6379", "localhost:6379"])
     func rejectsOtherSchemes(url: String) {
         #expect {
             try RedisConfiguration(url: url)

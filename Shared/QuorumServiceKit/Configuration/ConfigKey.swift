@@ -116,6 +116,18 @@ public enum CommonKeys {
     public static let kafkaTopicsCheckInterval = ConfigKey(
         "kafka.topics.check.interval", .duration, default: "5s",
         doc: "How often a service that creates topics looks whether the run's topics are all on the broker and re-creates missing ones from the topic registry (a restart of the local broker loses them); its readiness check `topics` fails meanwhile.")
+    public static let kafkaTLSEnabled = ConfigKey(
+        "kafka.tls.enabled", .bool, default: "false",
+        doc: "Connect to the brokers over TLS (librdkafka `security.protocol=ssl`): the broker's certificate must chain to a CA in `kafka.tls.ca.file` (or the system's trust store) and name the broker's host (`ssl.endpoint.identification.algorithm=https`; the host of `kafka.brokers`, then each broker's advertised host). The `kafka.tls.*` files are checked at start-up.")
+    public static let kafkaTLSCAFile = ConfigKey(
+        "kafka.tls.ca.file", .string, default: "",
+        doc: "PEM file of the CA certificate(s) that signed the brokers' certificates (librdkafka `ssl.ca.location`); empty uses the system's trust store. Needs `kafka.tls.enabled`.")
+    public static let kafkaTLSCertFile = ConfigKey(
+        "kafka.tls.cert.file", .string, default: "",
+        doc: "PEM client certificate for brokers that require one (mutual TLS, `ssl.certificate.location`); set together with `kafka.tls.key.file`. Needs `kafka.tls.enabled`.")
+    public static let kafkaTLSKeyFile = ConfigKey(
+        "kafka.tls.key.file", .string, default: "",
+        doc: "Unencrypted PEM private key of `kafka.tls.cert.file` (`ssl.key.location`); only its path is ever shown. Needs `kafka.tls.enabled`.")
     public static let stagePublishRetryLimit = ConfigKey(
         "stage.publish.retry.limit", .int, default: "5",
         doc: "Stages: after this many failed attempts in a row to persist or publish a batch, readiness check `stage` fails with the last error (the stage keeps retrying, every 5 s at most, and is ready again once an attempt succeeds).")
@@ -130,13 +142,19 @@ public enum CommonKeys {
         doc: "Prefix put before every topic name (e.g. `replay-42`) so that a replay runs beside live traffic; its Redis keys and Postgres schema (`replay_42`) are separate too.")
     public static let redisURL = ConfigKey(
         "redis.url", .url, default: "redis://127.0.0.1:6379",
-        doc: "Redis server URL (hot, reconstructible state); may contain a password.", secret: true)
+        doc: "Redis server URL (hot, reconstructible state); may contain a password. `rediss://host:port` connects over TLS: the server's certificate must chain to a CA in `redis.tls.ca.file` (or the system's trust store) and name the host.", secret: true)
+    public static let redisTLSCAFile = ConfigKey(
+        "redis.tls.ca.file", .string, default: "",
+        doc: "PEM file of the CA certificate(s) that signed the Redis server's certificate, for a `rediss://` URL; empty uses the system's trust store. Checked at start-up.")
     public static let redisCommandTimeout = ConfigKey(
         "redis.command.timeout", .duration, default: "5s",
         doc: "Limit for one Redis command or pipeline, including a wait for a reconnect.")
     public static let postgresURL = ConfigKey(
         "postgres.url", .url, default: "postgres://quorum@127.0.0.1:5432/quorum",
-        doc: "Postgres connection URL (durable records); may contain a password.", secret: true)
+        doc: "Postgres connection URL (durable records); may contain a password. `?sslmode=` as in libpq: `disable`, `prefer` (the default), `require`, `verify-ca` (TLS; the certificate must chain to a trusted CA) or `verify-full` (also the host must be named in the certificate; `prefer` and `require` check as much when TLS is used); `&sslrootcert=/path/ca.pem` names the CA file like `postgres.tls.ca.file`.", secret: true)
+    public static let postgresTLSCAFile = ConfigKey(
+        "postgres.tls.ca.file", .string, default: "",
+        doc: "PEM file of the CA certificate(s) that signed the Postgres server's certificate (libpq's `sslrootcert`; the URL may give it instead, not both differently); empty uses the system's trust store. Checked at start-up.")
     public static let postgresPoolSize = ConfigKey(
         "postgres.pool.size", .int, default: "10",
         doc: "Largest number of Postgres connections of one process.")
@@ -154,8 +172,9 @@ public enum CommonKeys {
     public static let all: [ConfigKey] = [
         serviceName, serviceInstance, httpHost, httpPort, logLevel, logFormat,
         kafkaBrokers, kafkaClientID, kafkaSessionTimeoutMs, kafkaLingerMs, kafkaCommitIntervalMs,
-        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, kafkaFetchWaitMaxMs, kafkaTopicsCheckInterval, topicPrefix,
-        redisURL, redisCommandTimeout, postgresURL, postgresPoolSize, postgresConnectTimeout,
+        kafkaRequestTimeoutMs, kafkaMessageTimeoutMs, kafkaFetchWaitMaxMs, kafkaTopicsCheckInterval,
+        kafkaTLSEnabled, kafkaTLSCAFile, kafkaTLSCertFile, kafkaTLSKeyFile, topicPrefix,
+        redisURL, redisTLSCAFile, redisCommandTimeout, postgresURL, postgresTLSCAFile, postgresPoolSize, postgresConnectTimeout,
         shutdownTimeout, readinessCheckInterval, stagePublishRetryLimit, stageUnassignedTimeout, stageCheckpointInterval,
     ]
 }

@@ -12,6 +12,11 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         case unexpectedArgument(String)
         /// The configuration file could not be read or is not a JSON object.
         case unreadableFile(path: String, reason: String)
+        /// A key naming a file (a TLS CA, certificate or key) whose file cannot be used; `reason` names the path,
+        /// `remedy` says what to do (never the file's content).
+        case badFile(key: String, source: ConfigSource, reason: String, remedy: String)
+        /// Keys that do not fit together (e.g. a TLS CA file for a plain connection).
+        case conflict(keys: [String], reason: String)
     }
 
     public var kind: Kind
@@ -41,6 +46,11 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         case .unexpectedArgument(let argument):
             return "unexpected command-line argument '\(argument)': "
                 + "configuration flags look like --key=value (keys are listed in \(Self.documentation))."
+        case .badFile(let key, let source, let reason, let remedy):
+            return "configuration key '\(key)' from \(source): \(reason); \(remedy). See \(Self.documentation)."
+        case .conflict(let keys, let reason):
+            return "configuration keys \(keys.map { "'\($0)'" }.joined(separator: " and ")) do not fit together: \(reason)."
+                + " See \(Self.documentation)."
         case .unreadableFile(let path, let reason):
             return "configuration file \(path) cannot be used: \(reason). "
                 + "It must be a JSON object with dotted keys or nested objects (see \(Self.documentation))."
