@@ -224,7 +224,7 @@ let package = Package(
         ], path: "Tests/QuorumResearchTests", swiftSettings: strict),
         .testTarget(name: "QuorumClusterTests", dependencies: [
             "QuorumServiceKit", "QuorumPipeline", "QuorumStores", "QuorumPostgres", "QuorumKafka", "QuorumBus", "QuorumModel",
-            "QuorumProto", "QuorumRedis", "QuorumFeatures", "QuorumServices", .product(name: "Logging", package: "swift-log"),
+            "QuorumProto", "QuorumRedis", "QuorumFeatures", "QuorumServices", "QuorumAnalytics", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/QuorumClusterTests", swiftSettings: strict),
         .testTarget(name: "QuorumAlertsTests", dependencies: [
             "QuorumAlerts", "QuorumAlertDelivery", "QuorumModel", "QuorumExecution", "QuorumServices", "QuorumServiceKit", "QuorumPipeline",

@@ -1,4 +1,5 @@
 import Foundation
+import QuorumAnalytics
 import QuorumBus
 import QuorumKafka
 import QuorumModel
@@ -6,6 +7,7 @@ import QuorumPipeline
 import QuorumPostgres
 import QuorumProto
 import QuorumServiceKit
+import QuorumServices
 import QuorumStores
 import Testing
 
@@ -68,18 +70,12 @@ struct FaultInjectionTests {
         }
     }
 
-    /// SplitMix64: the same seed draws the same trials on every machine.
+    /// The trials' draws (QuorumAnalytics' SplitMix64): the same seed draws the same trials on every machine.
     struct Draws {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
+        var generator: SplitMix64
+        init(seed: UInt64) { generator = SplitMix64(state: seed) }
+        mutating func unit() -> Double { Double(generator.next() >> 11) / Double(1 << 53) }
+        mutating func pick<T>(_ items: [T]) -> T { items[Int(generator.next() % UInt64(items.count))] }
     }
 
     enum Fault: CustomStringConvertible {
@@ -107,13 +103,23 @@ struct FaultInjectionTests {
         var trial: String
         var fault: Fault
         var seconds: Double
+        /// The reference only: seconds from the first bar fed until every bar was handled by every stage.
+        var busy: Double? = nil
         var recovery: Double?
         var note: String
         var violations: [String]
     }
 
     /// The live part of each vendored file (after `history` rows) with the bad rows in the first one; the history files.
-    static func writeData(_ env: ClusterIntegrationTests.Env, history: Int, live: Int) throws -> (history: [String], live: [String], split: String) {
+    struct Data {
+        var history: [String]
+        var live: [String]
+        var split: String
+        /// Valid live bars over all files.
+        var liveBars: Int
+    }
+
+    static func writeData(_ env: ClusterIntegrationTests.Env, history: Int, live: Int) throws -> Data {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         var historyFiles: [String] = []
         var liveFiles: [String] = []
@@ -138,7 +144,7 @@ struct FaultInjectionTests {
             historyFiles.append(hp)
             liveFiles.append(lp)
         }
-        return (historyFiles, liveFiles, split)
+        return Data(history: historyFiles, live: liveFiles, split: split, liveBars: live * files.count)
     }
 
     @Test("kill -9 any service, restart the broker, Redis and Postgres mid-replay: the ledger and every stage's output equal an uninterrupted run's")
@@ -174,13 +180,14 @@ struct FaultInjectionTests {
             .map(\.symbol.name).sorted()
         try #require(symbols.count == Self.files.count, "one active model per symbol after training the base: \(symbols)")
 
-        var draws = Draws(state: settings.seed)
-        // Moments are drawn as a share of the reference's duration, known once it ran.
+        var draws = Draws(seed: settings.seed)
+        // Moments are drawn as a share of the reference's busy time (from the first bar fed until the stages have handled
+        // them all), known once it ran: a fault always hits the replay while it flows.
         var shares: [(String, Double, Double)] = []
         for _ in 0..<settings.trials {
-            shares.append((draws.pick(Self.instances), 0.05 + 0.75 * draws.unit(), 0.2 + 4.8 * draws.unit()))
+            shares.append((draws.pick(Self.instances), 0.05 + 0.9 * draws.unit(), 0.2 + 4.8 * draws.unit()))
         }
-        let serverShares = settings.servers.map { ($0, 0.1 + 0.6 * draws.unit(), 1 + 4 * draws.unit()) }
+        let serverShares = settings.servers.map { ($0, 0.1 + 0.8 * draws.unit(), 1 + 4 * draws.unit()) }
 
         var rows: [Row] = []
         func record(_ row: Row) {
@@ -192,8 +199,9 @@ struct FaultInjectionTests {
         // The reference, then each fault in its own trial.
         let (refObserved, refRow) = try await trial(env, settings: settings, name: "reference", prefix: "\(tag)-ref", base: base, symbols: symbols,
                                                     data: data, fault: .none, reference: nil)
-        let reference = refObserved, referenceSeconds = refRow.seconds
+        let reference = refObserved, referenceSeconds = try #require(refRow.busy, "the reference measured no busy time")
         record(refRow)
+        print("fault injection: the reference's stages were busy for \(String(format: "%.1f", referenceSeconds)) s after the first bar")
         let plan = shares.enumerated().map { i, s in ("kill \(i + 1)", Fault.kill(instance: s.0, at: s.1 * referenceSeconds, pause: s.2)) }
             + serverShares.map { ("server", Fault.server(name: $0.0, at: $0.1 * referenceSeconds, down: $0.2)) }
         for (i, (name, fault)) in plan.enumerated() {
@@ -218,7 +226,7 @@ struct FaultInjectionTests {
 
     /// One trial on `prefix`: the nine instances up, the live files in, `fault` at its moment, then idle and compared.
     func trial(_ env: ClusterIntegrationTests.Env, settings: Settings, name: String, prefix: String, base: String, symbols: [String],
-               data: (history: [String], live: [String], split: String), fault: Fault,
+               data: Data, fault: Fault,
                reference: Observed?) async throws -> (Observed, Row) {
         // The base's models, active in this prefix's registry before inference starts.
         _ = try await ClusterIntegrationTests.withStore(env, prefix: prefix) { store in
@@ -229,6 +237,7 @@ struct FaultInjectionTests {
         for instance in Self.instances { run.httpPorts[instance] = try freeLoopbackPort() }
         try FileManager.default.createDirectory(atPath: "\(env.work)/\(prefix)-inbox", withIntermediateDirectories: true)
         var recovery: Double?
+        var busy: Double?
         var note = ""
         let started = ContinuousClock.now
         do {
@@ -241,7 +250,10 @@ struct FaultInjectionTests {
             try run.start("quorum-trainer", instance: "trainer-2")
             try run.start("quorum-inference")
             try run.start("quorum-consensus")
-            try run.start("quorum-risk", extra: ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "120s"])
+            // Risk holds a decision until every symbol's stream has passed its time, or this long without news of a
+            // symbol (then it goes on without it): above a killed stage's pause and restore, so the order of the
+            // decisions never depends on the fault; the last decisions of the replay wait for it once.
+            try run.start("quorum-risk", extra: ["--risk.symbols", symbols.joined(separator: ","), "--risk.merge.idle.timeout", "60s"])
             try run.start("quorum-execution")
             try await waitReady(run, instances: Self.instances, timeout: .seconds(120))
             let feeding = ContinuousClock.now
@@ -249,7 +261,7 @@ struct FaultInjectionTests {
                                                 log: "\(env.work)/\(prefix)-ingest-cli.log", environment: run.secrets)
             switch fault {
             case .none:
-                break
+                busy = try await busyTime(run, env: env, prefix: prefix, bars: data.liveBars, symbols: symbols.count, since: feeding)
             case .kill(let instance, let at, let pause):
                 try await Task.sleep(until: feeding + .milliseconds(Int(at * 1000)), clock: .continuous)
                 let child = try #require(run.children[instance])
@@ -286,7 +298,7 @@ struct FaultInjectionTests {
         let seconds = Self.seconds(ContinuousClock.now - started)
         let observed = try await observe(env, prefix: prefix)
         let violations = Self.violations(observed, reference: reference, symbols: symbols)
-        return (observed, Row(trial: name, fault: fault, seconds: seconds, recovery: recovery, note: note, violations: violations))
+        return (observed, Row(trial: name, fault: fault, seconds: seconds, busy: busy, recovery: recovery, note: note, violations: violations))
     }
 
     static func pad(_ text: String, _ width: Int) -> String { text.count >= width ? text : text + String(repeating: " ", count: width - text.count) }
@@ -295,6 +307,29 @@ struct FaultInjectionTests {
     static func line(_ row: Row) -> String {
         pad(row.trial, 10) + " " + pad(row.fault.description, 56) + " " + pad(String(format: "%.1f s", row.seconds), 9) + " "
             + pad(row.recovery.map { String(format: "%.1f s", $0) } ?? "-", 9) + " " + pad("\(row.violations.count)", 11) + " " + row.note
+    }
+
+    /// Seconds from `since` until all `bars` are on md.bars and the stages' consumer lag is down to what risk holds at
+    /// the end of a replay (at most one decision per symbol, released after its idle timeout).
+    func busyTime(_ run: ClusterIntegrationTests.Run, env: ClusterIntegrationTests.Env, prefix: String, bars: Int, symbols: Int,
+                  since: ContinuousClock.Instant) async throws -> Double {
+        let bus = try ClusterIntegrationTests.bus(env)
+        let namer = try TopicNamer(prefix: prefix)
+        while true {
+            if try await ClusterIntegrationTests.count(bus, namer.name(Topic.bars)) >= Int64(bars) {
+                var lag: Int64 = 0
+                for group in Self.groups.split(separator: ",").map(String.init) {
+                    for spec in ServiceGroups.topics(ofGroup: group) ?? [] {
+                        lag += try await bus.lag(group: namer.group(group), topic: namer.name(spec))
+                    }
+                }
+                if lag <= Int64(symbols) { return Self.seconds(ContinuousClock.now - since) }
+            }
+            for (instance, child) in run.children where !child.isRunning {
+                throw ClusterTestError("\(instance) of \(prefix) exited during the reference; see \(child.log)")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
