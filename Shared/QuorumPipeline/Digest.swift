@@ -22,6 +22,11 @@ public enum RecordDigest {
         public var count: Int
         public var sha256: String
         public var description: String { "\(count) records, sha256 \(sha256)" }
+
+        public init(count: Int, sha256: String) {
+            self.count = count
+            self.sha256 = sha256
+        }
     }
 
     /// The record's value with every `ts_init` set to 0, re-encoded deterministically.

@@ -399,7 +399,7 @@ struct FaultInjectionTests {
         if orderIDs.count != o.ledger.approvals.count { v.append("\(orderIDs.count) orders for \(o.ledger.approvals.count) approvals") }
         let fillIDs = o.ledger.fills.map { String($0.prefix { $0 != " " }) }
         if Set(fillIDs).count != fillIDs.count { v.append("a fill id appears twice in the ledger") }
-        let filled = o.ledger.orders.filter { $0.hasSuffix(" filled") }.map { String($0.prefix { $0 != " " }) }
+        let filled = o.ledger.orders.filter { $0.hasSuffix(" FILLED") }.map { String($0.prefix { $0 != " " }) }  // OrderStatus.filled
         for id in filled where fillIDs.filter({ $0.hasPrefix(id + "-") }).count != 1 { v.append("order \(id) is filled but has not exactly one fill") }
         // Positions = the sum of their fills.
         var sums: [String: Fixed] = [:]
@@ -428,5 +428,43 @@ extension ClusterIntegrationTests {
         child.wait()
         guard child.exitStatus == 0 else { throw ClusterTestError("gzip -dc \(path) failed") }
         return try String(contentsOfFile: out, encoding: .utf8)
+    }
+}
+
+/// The fault suite's checks on made-up outcomes (no servers; part of `make test`): each invariant can fail.
+@Suite("Fault injection invariants")
+struct FaultInvariantTests {
+    static func digest(_ count: Int, _ sha: String) -> RecordDigest.Result { RecordDigest.Result(count: count, sha256: sha) }
+
+    /// Two approved orders, both filled; positions equal their fills; the three bad rows on md.bars.dlq.
+    static let good = FaultInjectionTests.Observed(
+        ledger: ClusterIntegrationTests.Outcome(
+            orders: ["q-1 d-1 BTC-USD buy 2 FILLED", "q-2 d-2 BTC-USD sell 0.5 FILLED"],
+            fills: ["q-1-f1 BTC-USD buy 2 100 0.1 1", "q-2-f1 BTC-USD sell 0.5 110 0.1 2"],
+            positions: ["BTC-USD 1.5 150 0.2 2"],
+            approvals: digest(2, "a"), reports: digest(4, "r"), denials: digest(0, "d")),
+        stages: ["features": digest(10, "f"), "predictions": digest(10, "p")],
+        deadLetters: [Topic.bars.shortName: 3])
+
+    @Test("an outcome equal to the reference breaks nothing")
+    func clean() {
+        #expect(FaultInjectionTests.violations(Self.good, reference: Self.good, symbols: ["BTC-USD"]) == [])
+    }
+
+    @Test("each broken invariant is reported")
+    func broken() {
+        func check(_ change: (inout FaultInjectionTests.Observed) -> Void, _ expected: String) {
+            var o = Self.good
+            change(&o)
+            let found = FaultInjectionTests.violations(o, reference: Self.good, symbols: ["BTC-USD"])
+            #expect(found.contains { $0.contains(expected) }, "expected a violation containing '\(expected)', got \(found)")
+        }
+        check({ $0.stages["features"] = Self.digest(9, "f2") }, "features")
+        check({ $0.ledger.reports = Self.digest(5, "r2") }, "execution reports")
+        check({ $0.ledger.fills.append("q-1-f1 BTC-USD buy 2 100 0.1 1") }, "a fill id appears twice")
+        check({ $0.ledger.fills.removeLast() }, "order q-2 is filled but has not exactly one fill")
+        check({ $0.ledger.positions = ["BTC-USD 2 200 0.1 1"] }, "is not the sum of its fills")
+        check({ $0.ledger.orders.append("q-3 d-3 BTC-USD buy 1 NEW") }, "3 orders for 2 approvals")
+        check({ $0.deadLetters[Topic.decisions.shortName] = 1 }, "dead letters")
     }
 }
