@@ -50,7 +50,7 @@ down:
 	@scripts/cluster down .cluster
 
 ## 1,000,000 messages of 200 bytes through the Kafka bus vs a bare librdkafka loop (local broker; memory storage, or
-## SERVERS_BROKER_STORAGE=s3 for the durable one).
+## SERVERS_BROKER_STORAGE=s3 for the durable one); ends with RESULT bus_produce_msgs_per_s=N … produce_ratio=X … consume_ratio=X.
 bench-bus: bootstrap
 	@scripts/bench-bus
 

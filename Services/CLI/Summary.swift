@@ -221,13 +221,22 @@ func waitUntilIdle(bus: KafkaBus, namer: TopicNamer, groups: [String], idleSecon
         try check()
         var total: Int64 = 0
         var lag: Int64 = 0
-        for spec in Topic.all {
-            total += try await bus.watermarks(topic: namer.name(spec)).values.reduce(0) { $0 + $1.high }
-        }
-        for (group, specs) in ServiceGroups.inputs where groups.contains(group) {
-            for spec in specs {
-                lag += try await bus.lag(group: namer.group(group), topic: namer.name(spec))
+        do {
+            for spec in Topic.all {
+                total += try await bus.watermarks(topic: namer.name(spec)).values.reduce(0) { $0 + $1.high }
             }
+            for (group, specs) in ServiceGroups.inputs where groups.contains(group) {
+                for spec in specs {
+                    lag += try await bus.lag(group: namer.group(group), topic: namer.name(spec))
+                }
+            }
+        } catch let error as BusError where error.isRetriable {
+            // A read that timed out says nothing about idleness (the durable broker answers slowly while the stages write):
+            // not idle yet; read again (the overall timeout still holds).
+            lastProgress = .now
+            let elapsed = Int((ContinuousClock.now - started).components.seconds)
+            FileHandle.standardError.write(Data("\r  \(elapsed) s: \(error.message); reading again        ".utf8))
+            continue
         }
         if total != lastTotal || lag > 0 { lastProgress = .now }
         lastTotal = total

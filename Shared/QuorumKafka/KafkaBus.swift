@@ -45,6 +45,11 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
 
     /// Partition count of every topic on the broker.
     public func topicPartitionCounts(timeout: Duration? = nil) async throws -> [String: Int32] {
+        try await topicMetadata(timeout: timeout).mapValues(\.partitions)
+    }
+
+    /// Per topic on the broker: its partition count and how many of those partitions have a leader.
+    public func topicMetadata(timeout: Duration? = nil) async throws -> [String: (partitions: Int32, withLeader: Int32)] {
         let ms = timeout.map { Int32($0.components.seconds * 1000) } ?? Int32(configuration.requestTimeoutMs)
         let client = admin.client
         let context = admin.context
@@ -65,12 +70,35 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
                                isRetriable: true)
             }
             defer { rd_kafka_metadata_destroy(md) }
-            var result: [String: Int32] = [:]
+            var result: [String: (partitions: Int32, withLeader: Int32)] = [:]
             for i in 0..<Int(md.pointee.topic_cnt) {
                 let t = md.pointee.topics[i]
-                if t.err == RD_KAFKA_RESP_ERR_NO_ERROR { result[String(cString: t.topic)] = t.partition_cnt }
+                guard t.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                let led = (0..<Int(t.partition_cnt)).filter { t.partitions[$0].err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partitions[$0].leader >= 0 }
+                result[String(cString: t.topic)] = (t.partition_cnt, Int32(led.count))
             }
             return result
+        }
+    }
+
+    /// Waits until the broker's metadata lists every topic of `topics` with all its partitions, each with a leader, so a
+    /// producer made now finds every partition at its first metadata request (a new topic's partitions can appear later
+    /// than the topic itself). Throws a timeout error naming the topics still incomplete.
+    public func awaitTopicMetadata(_ topics: [TopicSpec], timeout: Duration = .seconds(30)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let now = try await topicMetadata()
+            let incomplete = topics.filter { spec in
+                guard let t = now[spec.name] else { return true }
+                return t.partitions < spec.partitions || t.withLeader < t.partitions
+            }
+            if incomplete.isEmpty { return }
+            guard clock.now < deadline else {
+                let shown = incomplete.map { "\($0.name) (\(now[$0.name].map { "\($0.withLeader)/\($0.partitions) led" } ?? "missing"))" }
+                throw BusError(.timeout, "topic metadata incomplete after \(timeout): \(shown.joined(separator: ", "))", isRetriable: true)
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -121,10 +149,11 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
             }
         }
         logger.info("topics created", metadata: ["kafka.topics": .string(created.sorted().joined(separator: ","))])
-        // Wait until the broker's metadata lists them, so producers and consumers see every partition.
+        // Wait (up to 5 s) until the broker's metadata lists them with every partition, so producers and consumers see
+        // every partition; `awaitTopicMetadata` waits longer and fails when they do not appear.
         for _ in 0..<50 {
             let now = try await topicPartitionCounts()
-            if missing.allSatisfy({ now[$0.name] != nil }) { return }
+            if missing.allSatisfy({ (now[$0.name] ?? 0) >= $0.partitions }) { return }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -67,15 +67,16 @@ final class DeliveryBatch: @unchecked Sendable {
 /// A dedicated thread serves librdkafka's delivery reports (`rd_kafka_poll`); `send` enqueues without
 /// blocking (on a full local queue it waits asynchronously) and returns when every message is acknowledged.
 public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
-    // @unchecked: `rk` is set once in init and destroyed once in `close()` after the poll thread stopped;
-    // librdkafka handles are thread-safe. Mutable state lives in `state` (a Mutex).
+    // @unchecked: `rk` is set once in init and destroyed once, by `close()` (or deinit) after every send and flush that
+    // used it has ended and the poll thread stopped (`ProducerLifecycle`); librdkafka handles are thread-safe. Mutable
+    // state lives in `state` (a Mutex).
     let rk: OpaquePointer
     let context: ClientContext
     let configuration: KafkaConfiguration
     private struct State {
         var topics: [String: OpaquePointer] = [:]
-        var closed = false
-        var pollThreadDone = false
+        /// Who uses the handles, and when they may be destroyed. The closer waits on a continuation (true: it destroys).
+        var lifecycle = ProducerLifecycle<CheckedContinuation<Bool, Never>>()
     }
     private let state = Mutex(State())
     private let poller = PollThreadControl()
@@ -123,23 +124,20 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
     }
 
     deinit {
-        // close() is the normal path; this frees the handle if the owner forgot to call it.
-        let needsDestroy = state.withLock { s -> Bool in
-            let was = s.closed
-            s.closed = true
-            return !was
-        }
-        if needsDestroy {
+        // close() is the normal path; this frees the handle if the owner forgot to call it. No send or flush can be in
+        // progress: each holds a reference to the producer.
+        if state.withLock({ $0.lifecycle.takeForDeinit() }) {
             poller.requestStop()
             poller.waitUntilStopped()
             destroyHandles(flushMs: 0)
         }
     }
 
+    /// The topic handle for `name`. Call only inside a use (`beginUse`/`endUse`): the handle lives until the producer is destroyed.
     private func topicHandle(_ name: String) -> OpaquePointer? {
         state.withLock { s in
             if let h = s.topics[name] { return h }
-            guard !s.closed, let h = rd_kafka_topic_new(rk, name, nil) else { return nil }
+            guard s.lifecycle.handlesAlive, let h = rd_kafka_topic_new(rk, name, nil) else { return nil }
             s.topics[name] = h
             return h
         }
@@ -147,7 +145,9 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
 
     public func send(_ messages: [OutgoingMessage]) async throws -> [DeliveryReport] {
         if messages.isEmpty { return [] }
-        if state.withLock({ $0.closed }) { throw BusError(.closed, "send on a closed producer") }
+        // From here until the last delivery report this send uses the handles: close() waits for it (see ProducerLifecycle).
+        guard state.withLock({ $0.lifecycle.beginUse() }) else { throw BusError(.closed, "send on a closed producer") }
+        defer { endUse() }
         let batch = DeliveryBatch(count: messages.count)
         var produced = 0
         var failure: (any Error)?
@@ -160,7 +160,7 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
                 rkt = h
                 topicCache = (m.topic, h)
             } else {
-                failure = BusError(.closed, "the producer is closed")
+                failure = BusError(.deliveryFailed, "librdkafka could not make a handle for topic '\(m.topic)'")
                 break
             }
             while true {
@@ -200,11 +200,17 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
     public var fatalError: String? {
         // The handle is destroyed once closed; a closed producer reports no fatal error.
         state.withLock { s -> String? in
-            guard !s.closed else { return nil }
+            guard s.lifecycle.handlesAlive else { return nil }
             var errbuf = [CChar](repeating: 0, count: 512)
             let err = rd_kafka_fatal_error(rk, &errbuf, errbuf.count)
             return err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : "\(rdErrorText(err)): \(text(of: errbuf))"
         }
+    }
+
+    /// Messages in librdkafka's queues whose delivery report has not been served yet (`rd_kafka_outq_len`); 0 once the
+    /// handles are destroyed. At 500,000 (`queue.buffering.max.messages`) a send waits for room.
+    var queuedMessages: Int {
+        state.withLock { s in s.lifecycle.handlesAlive ? Int(rd_kafka_outq_len(rk)) : 0 }
     }
 
     /// Why this producer should be replaced before the next send, or nil: a fatal error, or every broker was reported down
@@ -260,7 +266,8 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
     public func flush(timeout: Duration) async throws {
         let ms = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         let client = RdClient(pointer: rk)
-        if state.withLock({ $0.closed }) { return }
+        guard state.withLock({ $0.lifecycle.beginUse() }) else { return }
+        defer { endUse() }
         let err = try await Blocking.run("kafka-flush") { rd_kafka_flush(client.pointer, ms) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw BusError(.timeout, "producer flush did not finish within \(timeout): \(rdErrorText(err)) (is the broker at \(configuration.brokers) up?)",
@@ -268,16 +275,27 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
         }
     }
 
+    /// Ends one send or flush admitted by `beginUse`; resumes a `close()` that waited for it.
+    private func endUse() {
+        if case .resumeCloser(let closer) = state.withLock({ $0.lifecycle.endUse() }) { closer.resume(returning: true) }
+    }
+
+    /// Refuses new sends, waits until the sends and flushes in progress have ended (a send ends with its last delivery
+    /// report, at most `message.timeout.ms` after its last enqueue; the poll thread keeps serving reports meanwhile),
+    /// then stops the poll thread and destroys the handles. A second call returns at once.
     public func close() async {
-        let first = state.withLock { s -> Bool in
-            let was = s.closed
-            s.closed = true
-            return !was
+        let first = await withCheckedContinuation { (closer: CheckedContinuation<Bool, Never>) in
+            switch state.withLock({ $0.lifecycle.close(waiter: closer) }) {
+            case .alreadyClosing(let closer): closer.resume(returning: false)
+            case .destroyNow(let closer): closer.resume(returning: true)
+            case .waitForUsers: break  // the last send or flush resumes it (endUse)
+            }
         }
         guard first else { return }
+        state.withLock { $0.lifecycle.markDestroyed() }
         poller.requestStop()
         let flushMs = Int32(configuration.messageTimeoutMs)
-        // Harmless: only Blocking.run's own cancellation can throw here; every send awaits its delivery report.
+        // Harmless: only Blocking.run's own cancellation can throw here, and no send is left to wait for a report.
         _ = try? await Blocking.run("kafka-producer-close") { [self] in
             poller.waitUntilStopped()
             destroyHandles(flushMs: flushMs)
@@ -287,7 +305,8 @@ public final class KafkaProducer: RenewableProducer, @unchecked Sendable {
     /// Flushes, then destroys topic handles and the client. Called exactly once.
     private func destroyHandles(flushMs: Int32) {
         if flushMs > 0 { _ = rd_kafka_flush(rk, flushMs) }
-        // Fail what is still queued so no delivery callback can refer to a batch after this.
+        // Nothing should be queued (every send ended before close went on); purge anyway so that no delivery callback
+        // can come after the handles are gone.
         _ = rd_kafka_purge(rk, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
         _ = rd_kafka_poll(rk, 0)
         let topics = state.withLock { s -> [OpaquePointer] in

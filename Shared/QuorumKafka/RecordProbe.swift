@@ -16,12 +16,16 @@ final class RecordProbe {
 
     init(configuration: KafkaConfiguration) throws {
         var properties = configuration.commonProperties(clientID: configuration.clientID + "-probe")
+        // fetch.wait.max.ms as the consumers have it (10 ms by default): the durable local broker (Tansu on s3) answers a
+        // fetch that did not finish reading its storage within the wait with no records at all (see KafkaConfiguration).
         properties += [("group.id", "quorum-probe"), ("enable.auto.commit", "false"), ("enable.partition.eof", "true"),
-                       ("fetch.wait.max.ms", "10"), ("queued.max.messages.kbytes", "1024"), ("fetch.max.bytes", "1048576")]
+                       ("fetch.wait.max.ms", String(configuration.fetchWaitMaxMs)), ("queued.max.messages.kbytes", "1024"),
+                       ("fetch.max.bytes", "1048576")]
         let conf = try makeConf(properties)
         rk = try makeClient(type: RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(rk)
-        timeoutMs = Int32(configuration.requestTimeoutMs)
+        // A read needs a few fetches: allow several fetch waits beyond the request timeout.
+        timeoutMs = Int32(clamping: configuration.requestTimeoutMs + 4 * configuration.fetchWaitMaxMs)
     }
 
     deinit {

@@ -128,6 +128,8 @@ public final class RenewingProducer: MessageProducer, Sendable {
         try await producer.flush(timeout: timeout)
     }
 
+    /// Refuses new sends and closes the producers. The current producer's close waits for its sends in progress
+    /// (`KafkaProducer.close`); a retired producer still in use is closed by its last send.
     public func close() async {
         let producers = state.withLock { s -> [any MessageProducer] in
             guard !s.closed else { return [] }

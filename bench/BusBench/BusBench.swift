@@ -60,6 +60,9 @@ struct BusBench: AsyncParsableCommand {
                 TopicSpec(name: $0, key: .symbol, valueType: "bytes", partitions: partitions, retentionMs: 3_600_000, summary: "bench")
             }
             try await bus.createTopics(specs)
+            // Both producers (raw and bus) start on a new topic: wait until the broker lists all its partitions with
+            // leaders, so neither run measures (or fails on) a topic whose partitions are not known yet.
+            try await bus.awaitTopicMetadata(specs)
             print("round \(round)/\(rounds)")
             let measured: [(String, Measurement)] = [
                 ("raw librdkafka produce", try RawLoop.produce(brokers: brokers, topic: rawTopic, count: messages, payload: payload)),
@@ -87,6 +90,9 @@ struct BusBench: AsyncParsableCommand {
                      busProduce, rawProduce, produceRatio * 100))
         print(String(format: "consume: bus %.0f msg/s vs raw %.0f msg/s = %.0f%% of the raw ceiling (goal >= 70%%)",
                      busConsume, rawConsume, consumeRatio * 100))
+        print(String(format: "RESULT bus_produce_msgs_per_s=%.0f raw_produce_msgs_per_s=%.0f produce_ratio=%.2f "
+                     + "bus_consume_msgs_per_s=%.0f raw_consume_msgs_per_s=%.0f consume_ratio=%.2f",
+                     busProduce, rawProduce, produceRatio, busConsume, rawConsume, consumeRatio))
         if let json {
             let result: [String: Any] = [
                 "messages": messages, "size": size, "fetch_wait_max_ms": fetchWaitMs, "commit_interval_ms": commitIntervalMs,
