@@ -27,8 +27,9 @@ test: bootstrap
 test-ui: bootstrap
 	@scripts/test-ui
 
-## The fault-injection suite: a 100k-bar replay per trial with kill -9 of a random service, and the broker, Redis and
-## Postgres restarted mid-run; prints a table and RESULT trials=N faults=N violations=N. Not part of `make test`.
+## The fault-injection suite: a 100k-bar replay per trial with kill -9 of a random service, and Redis and Postgres (the
+## broker too with SERVERS_BROKER_STORAGE=s3) restarted mid-run; prints a table and RESULT trials=N faults=N violations=N.
+## Not part of `make test`.
 test-faults: bootstrap
 	@scripts/test-faults
 

@@ -38,7 +38,9 @@ struct ClusterIntegrationTests {
             throw ClusterTestError("QUORUM_KAFKA_BROKERS, QUORUM_REDIS_URL and QUORUM_POSTGRES_URL are not set: run through `make test`")
         }
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
-        let work = NSTemporaryDirectory() + "quorum-cluster-test-\(getpid())"
+        // Inside scripts/test's temp folder when there is one, which it removes at the end (logs of a failed run are
+        // printed by the tests that need them); else a folder of the system's temp directory.
+        let work = (e["QUORUM_TEST_SERVERS_DIR"].map { $0 + "/" } ?? NSTemporaryDirectory()) + "quorum-cluster-test-\(getpid())"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         return Env(brokers: brokers, redis: redis, postgres: postgres, bin: bin, work: work)
     }

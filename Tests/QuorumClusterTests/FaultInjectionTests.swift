@@ -31,7 +31,8 @@ import Testing
 /// - the dead-letter topics hold exactly the three injected bad rows (`md.bars.dlq`) and nothing else.
 ///
 /// `QUORUM_FAULTS_SEED` makes the draws reproducible; `QUORUM_FAULTS_TRIALS` (20) is the number of service trials,
-/// `QUORUM_FAULTS_SERVERS` (broker,redis,postgres) the servers restarted (each down for 1–5 s), `QUORUM_FAULTS_BIN` the
+/// `QUORUM_FAULTS_SERVERS` the servers restarted (each down for 1–5 s; default redis,postgres, and the broker too on
+/// `SERVERS_BROKER_STORAGE=s3`), `QUORUM_FAULTS_BIN` the
 /// folder of the service binaries (default: the tests' own, a debug build). The table and the RESULT line go to
 /// `QUORUM_FAULTS_REPORT` (scripts/test-faults prints it last).
 @Suite("Fault injection", .serialized)
@@ -60,7 +61,12 @@ struct FaultInjectionTests {
                 guard let value = Int(text), value >= 0 else { throw ClusterTestError("\(key)=\(text) is not a whole number ≥ 0") }
                 return value
             }
-            let servers = (e["QUORUM_FAULTS_SERVERS"] ?? "broker,redis,postgres").split(separator: ",").map(String.init)
+            // The broker only on durable storage: on memory storage a restart loses every topic, which no ledger survives.
+            let durable = e["SERVERS_BROKER_STORAGE"] == "s3"
+            let servers = (e["QUORUM_FAULTS_SERVERS"] ?? (durable ? "broker,redis,postgres" : "redis,postgres")).split(separator: ",").map(String.init)
+            if servers.contains("broker") && !durable {
+                throw ClusterTestError("QUORUM_FAULTS_SERVERS names the broker, but its storage is memory: a restart loses every topic. Run with SERVERS_BROKER_STORAGE=s3")
+            }
             for s in servers where !["broker", "redis", "postgres"].contains(s) {
                 throw ClusterTestError("QUORUM_FAULTS_SERVERS: '\(s)' is not broker, redis or postgres")
             }
