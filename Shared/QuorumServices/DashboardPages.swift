@@ -103,7 +103,7 @@ public enum DashboardHTML {
 
     /// Equity now against its peak (≤ 0). The peak is the equity curve's (every fill at its event time) as well as the
     /// alert rules': theirs is the equity at each bar with the fills read by then, and in the cluster the bars run far
-    /// ahead of the fills they cause (seen in the demo: 0 % here while the curve was 16.6 % below its top).
+    /// ahead of the fills they cause (seen in the demo: 0.00 % here while the equity chart stood well below its top).
     public static func drawdownFromPeak(equity: Double, rulesPeak: Double, curve: [Double]) -> Double {
         let peak = max(rulesPeak, equity, curve.max() ?? 0)
         return peak > 0 ? equity / peak - 1 : 0
