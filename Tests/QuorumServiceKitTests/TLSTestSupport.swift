@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import QuorumServiceKit
 import Testing
 
 /// A throwaway public key infrastructure made by the `openssl` CLI in a temp folder for one test: a CA, a server
@@ -55,9 +56,9 @@ struct ToolFailed: Error, CustomStringConvertible {
 /// Runs a command to completion; throws with its output when it exits non-zero. Output goes through a file (no pipe that
 /// could fill up).
 ///
-/// posix_spawn + waitpid rather than Foundation's `Process`: `pg_ctl start` leaves a daemon behind that inherits the
-/// descriptors Foundation watches to notice the child's exit, so `waitUntilExit` never returned. The signal mask is
-/// cleared for the child (threads running Swift tasks block most signals, and a child would inherit that).
+/// `ChildProcess` (posix_spawn + waitpid) rather than Foundation's `Process`: `pg_ctl start` leaves a daemon behind that
+/// inherits the descriptors Foundation watches to notice the child's exit, so `waitUntilExit` never returned. The signal
+/// mask is cleared for the child (threads running Swift tasks block most signals, and a child would inherit that).
 @discardableResult
 func runTool(_ executable: String, _ arguments: [String], asPostgresUser: Bool = false) throws -> String {
     var executable = executable, arguments = arguments
@@ -66,38 +67,14 @@ func runTool(_ executable: String, _ arguments: [String], asPostgresUser: Bool =
         arguments = ["-u", "postgres", "--", executable] + arguments
         executable = "/usr/sbin/runuser"
     }
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-tool-\(UUID().uuidString).log")
-    defer { try? FileManager.default.removeItem(at: log) }  // harmless: a temp file
-
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attributes, &empty)
-    var defaults = sigset_t()
-    sigfillset(&defaults)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { for a in argv { free(a) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-    guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""  // harmless: only used in the failure message
-    let exited = status & 0x7f == 0
-    let code = (status >> 8) & 0xff
-    guard exited && code == 0 else {
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("quorum-tool-\(UUID().uuidString).log").path
+    defer { try? FileManager.default.removeItem(atPath: log) }  // harmless: a temp file
+    let child = try ChildProcess.spawn(executable, arguments, log: log)
+    child.wait()
+    let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""  // harmless: only used in the failure message
+    guard child.exitStatus == 0 else {
         throw ToolFailed(description: "\(executable) \(arguments.prefix(6).joined(separator: " ")) failed "
-                         + "(status \(status)): \(output.suffix(600))")
+                         + "(status \(child.exitStatus.map(String.init) ?? "?")): \(output.suffix(600))")
     }
     return output
 }
