@@ -80,11 +80,25 @@ struct ReportHTML {
     // MARK: charts
 
     /// At most `limit` points of a long series (every k-th, and the last).
+    /// At most about `limit` points of `values` for a chart: in each run of consecutive points, its lowest and highest, in
+    /// the order they came (min-max decimation), so a peak or trough between two kept points is never dropped; the first
+    /// and last points are kept.
     static func sample(_ values: [Double], limit: Int = 1200) -> [Double] {
-        guard values.count > limit else { return values }
-        let step = (values.count + limit - 1) / limit
-        var out = stride(from: 0, to: values.count, by: step).map { values[$0] }
-        if (values.count - 1) % step != 0 { out.append(values[values.count - 1]) }
+        guard values.count > limit, limit >= 4 else { return values }
+        let step = (values.count + limit / 2 - 1) / (limit / 2)
+        var out: [Double] = [values[0]]
+        var start = 1
+        while start < values.count - 1 {
+            let end = min(start + step, values.count - 1)
+            var lo = start, hi = start
+            for i in start..<end {
+                if values[i] < values[lo] { lo = i }
+                if values[i] > values[hi] { hi = i }
+            }
+            if lo == hi { out.append(values[lo]) } else { out += lo < hi ? [values[lo], values[hi]] : [values[hi], values[lo]] }
+            start = end
+        }
+        out.append(values[values.count - 1])
         return out
     }
 
