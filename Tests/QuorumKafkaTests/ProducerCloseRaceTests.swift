@@ -62,7 +62,7 @@ struct ProducerCloseRaceTests {
             defer { ended.set() }
             return try await send()
         }
-        let full = try await eventually(.seconds(30)) { kafka.queuedMessages >= 500_000 }
+        let full = try await eventually(.seconds(60)) { kafka.queuedMessages >= 500_000 }  // a state to reach, not a speed
         #expect(full, "the send did not fill the local queue (\(kafka.queuedMessages) queued)")
         await close()
         // Before the fix close() returned here with the send still enqueueing into destroyed handles, and the send then
