@@ -123,7 +123,7 @@ public enum IngestReader {
     /// Calls `body` with successive chunks of the file's bytes, gunzipping `.gz` files. A gzip stream must be
     /// complete: a stream that ends before its trailer, or whose CRC or length do not match, is an error. `body` also
     /// receives how many bytes of the file (compressed ones for a `.gz`) have been read.
-    static func forEachChunk(of path: String, _ body: ([UInt8], Int) throws(BarFileError) -> Void) throws {
+    public static func forEachChunk(of path: String, _ body: ([UInt8], Int) throws(BarFileError) -> Void) throws {
         guard let gz = gzopen(path, "rb") else {
             throw IngestError(.unreadable, "cannot open \(path): \(String(cString: strerror(errno))); check the path and permissions")
         }

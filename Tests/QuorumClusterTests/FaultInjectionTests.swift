@@ -426,14 +426,11 @@ struct FaultInjectionTests {
 }
 
 extension ClusterIntegrationTests {
-    /// The text of a .gz file (gzip -dc).
+    /// The text of a .gz file, read as `quorum ingest` reads it (`IngestReader.forEachChunk`).
     static func gunzip(_ path: String) throws -> String {
-        let out = NSTemporaryDirectory() + "quorum-gunzip-\(UUID().uuidString).csv"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let child = try ChildProcess.spawn("/bin/sh", ["-c", "gzip -dc \"$0\"", path], log: out, environment: [:])
-        child.wait()
-        guard child.exitStatus == 0 else { throw ClusterTestError("gzip -dc \(path) failed") }
-        return try String(contentsOfFile: out, encoding: .utf8)
+        var bytes: [UInt8] = []
+        try IngestReader.forEachChunk(of: path) { chunk, _ in bytes += chunk }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -451,6 +448,14 @@ struct FaultInvariantTests {
             approvals: digest(2, "a"), reports: digest(4, "r"), denials: digest(0, "d")),
         stages: ["features": digest(10, "f"), "predictions": digest(10, "p")],
         deadLetters: [Topic.bars.shortName: 3])
+
+    @Test("the suite's data: a vendored file read whole, header first")
+    func vendoredData() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try ClusterIntegrationTests.gunzip(root.appendingPathComponent("data/market/btc_usd_30m.csv.gz").path)
+        let lines = text.split(separator: "\n")
+        #expect(lines.first == "timestamp,open,high,low,close,volume" && lines.count == 35_020)
+    }
 
     @Test("an outcome equal to the reference breaks nothing")
     func clean() {
