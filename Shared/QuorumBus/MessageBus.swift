@@ -25,6 +25,10 @@ public protocol MessageBus: Sendable {
     /// Low and high watermark (first offset, next offset to be written) of each partition.
     func watermarks(topic: String) async throws -> [Int32: Watermark]
 
+    /// The watermarks of many topics at once (topic → partition → watermark); a bus may answer them together
+    /// cheaper than one topic at a time (the Kafka bus confirms every partition end in one read).
+    func watermarks(topics: [String]) async throws -> [String: [Int32: Watermark]]
+
     /// The committed offsets of a group for `topic` (partitions without a commit are absent).
     func committedOffsets(group: String, topic: String) async throws -> [Int32: Int64]
 
@@ -143,6 +147,13 @@ public struct BusError: Error, Sendable, CustomStringConvertible, Equatable {
 }
 
 extension MessageBus {
+    /// One topic at a time.
+    public func watermarks(topics: [String]) async throws -> [String: [Int32: Watermark]] {
+        var result: [String: [Int32: Watermark]] = [:]
+        for topic in Set(topics) { result[topic] = try await watermarks(topic: topic) }
+        return result
+    }
+
     /// Records of `topic` that `group` has not committed yet (a partition without a commit counts from its start).
     public func lag(group: String, topic: String, marks: [Int32: Watermark]? = nil) async throws -> Int64 {
         let current: [Int32: Watermark]

@@ -207,22 +207,38 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
     }
 
     public func watermarks(topic: String) async throws -> [Int32: Watermark] {
-        let n = try await partitionCount(topic)
+        try await watermarks(topics: [topic])[topic] ?? [:]
+    }
+
+    /// The watermarks of every partition of `topics` (topic → partition → watermark). The partition ends are
+    /// confirmed by reading all partitions at once (see `RecordProbe.endOffsets`), so this costs one fetch wait however
+    /// many topics it covers: the monitor's lag poll asks for every input topic in one call.
+    public func watermarks(topics: [String]) async throws -> [String: [Int32: Watermark]] {
+        var partitionCounts: [(String, Int32)] = []
+        for topic in Set(topics).sorted() { partitionCounts.append((topic, try await partitionCount(topic))) }
+        let counts = partitionCounts
         let client = admin.client
         let conf = configuration
         let timeoutMs = Int32(configuration.requestTimeoutMs)
         return try await Blocking.run("kafka-watermarks") {
-            var result: [Int32: Watermark] = [:]
-            let probe = try RecordProbe(configuration: conf)
-            for p in 0..<n {
-                var low: Int64 = 0
-                var high: Int64 = 0
-                let err = rd_kafka_query_watermark_offsets(client.pointer, topic, p, &low, &high, timeoutMs)
-                guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                    throw BusError(.adminFailed, "watermarks of \(topic)[\(p)] failed: \(rdErrorText(err))", isRetriable: true)
+            var reported: [RecordProbe.ReportedEnd] = []
+            for (topic, n) in counts {
+                for p in 0..<n {
+                    var low: Int64 = 0
+                    var high: Int64 = 0
+                    let err = rd_kafka_query_watermark_offsets(client.pointer, topic, p, &low, &high, timeoutMs)
+                    guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                        throw BusError(.adminFailed, "watermarks of \(topic)[\(p)] failed: \(rdErrorText(err))", isRetriable: true)
+                    }
+                    reported.append(RecordProbe.ReportedEnd(topic: topic, partition: p, reportedHigh: high, low: low))
                 }
-                // Some brokers (Tansu) report the last batch's base offset + 1: confirm the end by reading.
-                result[p] = Watermark(low: low, high: try probe.endOffset(topic: topic, partition: p, reportedHigh: high, low: low))
+            }
+            // Some brokers (Tansu) report the last batch's base offset + 1: confirm the ends by reading.
+            let ends = try RecordProbe(configuration: conf).endOffsets(reported)
+            var result: [String: [Int32: Watermark]] = [:]
+            for r in reported {
+                let end = ends[TopicPartition(topic: r.topic, partition: r.partition)] ?? max(r.reportedHigh, r.low)
+                result[r.topic, default: [:]][r.partition] = Watermark(low: r.low, high: end)
             }
             return result
         }

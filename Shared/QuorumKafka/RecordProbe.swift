@@ -65,12 +65,57 @@ final class RecordProbe {
         throw BusError(.timeout, "reading \(topic)[\(partition)] from offset \(offset) timed out", isRetriable: true)
     }
 
-    /// The true end offset (next offset to be written) given the broker's reported high watermark.
+    /// One partition whose end ``endOffsets(_:)`` confirms: the broker's reported watermarks.
+    struct ReportedEnd: Hashable {
+        var topic: String
+        var partition: Int32
+        var reportedHigh: Int64
+        var low: Int64
+    }
+
+    /// The true end offsets (next offset to be written) of many partitions, given the broker's reported high
+    /// watermarks, keyed by (topic, partition).
+    ///
+    /// Usually the broker is right: nothing at `reportedHigh`. Otherwise each partition is read on to its end. All
+    /// partitions are read at once, so the partition-end confirmations share one fetch wait: on an idle partition a
+    /// fetch waits out `fetch.wait.max.ms` before the end is known, which is 5 s against the durable local broker
+    /// (see `KafkaConfiguration`), and one wait per partition made a round of the monitor's lag poll take minutes.
+    func endOffsets(_ partitions: [ReportedEnd]) throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        var open: [TopicPartition: ReportedEnd] = [:]
+        for p in partitions { open[TopicPartition(topic: p.topic, partition: p.partition)] = p }
+        guard !open.isEmpty else { return result }
+        let list = PartitionList(capacity: open.count)
+        for (tp, p) in open { list.add(tp.topic, tp.partition, offset: max(p.low, p.reportedHigh > 0 ? p.reportedHigh - 1 : 0)) }
+        guard rd_kafka_assign(rk, list.pointer) == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw BusError(.adminFailed, "could not read the ends of \(open.count) partitions")
+        }
+        defer { _ = rd_kafka_assign(rk, nil) }
+        var last: [TopicPartition: Int64] = [:]
+        let deadline = Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        while !open.isEmpty && Date() < deadline {
+            guard let m = rd_kafka_consumer_poll(rk, 100) else { continue }
+            defer { rd_kafka_message_destroy(m) }
+            guard let rkt = m.pointee.rkt else { continue }
+            let tp = TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: m.pointee.partition)
+            guard let p = open[tp] else { continue }
+            if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                result[tp] = max(last[tp].map { $0 + 1 } ?? p.low, p.reportedHigh, p.low)
+                open[tp] = nil
+            } else if m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                last[tp] = max(last[tp] ?? -1, m.pointee.offset)
+            }
+        }
+        if let (tp, _) = open.first {
+            throw BusError(.timeout, "reading to the end of \(tp.topic)[\(tp.partition)] timed out", isRetriable: true)
+        }
+        return result
+    }
+
+    /// The true end offset (next offset to be written) of one partition given the broker's reported high watermark.
     func endOffset(topic: String, partition: Int32, reportedHigh: Int64, low: Int64) throws -> Int64 {
-        // Usually the broker is right: nothing at `reportedHigh`. Otherwise read on to the end.
-        let start = max(low, reportedHigh > 0 ? reportedHigh - 1 : 0)
-        guard let last = try scan(topic: topic, partition: partition, from: start, { _ in true }) else { return max(reportedHigh, low) }
-        return max(last.offset + 1, reportedHigh)
+        let end = ReportedEnd(topic: topic, partition: partition, reportedHigh: reportedHigh, low: low)
+        return try endOffsets([end])[TopicPartition(topic: topic, partition: partition)] ?? max(reportedHigh, low)
     }
 
     /// The first offset in [low, end) whose record timestamp is >= `timestampMs` (end if none), assuming

@@ -183,13 +183,24 @@ struct LagPoller: Service {
     func run() async throws {
         try await runUntilGracefulShutdown {
             while !Task.isCancelled {
+                // Every input topic's ends in one request: on the durable local broker each confirmation of a partition's
+                // end waits out a fetch (5 s), so topic by topic a round took minutes and the monitor could not stop
+                // within its shutdown timeout.
+                let ends: [String: [Int32: Watermark]]
+                do {
+                    ends = try await bus.watermarks(topics: ServiceGroups.inputs.flatMap { $0.1.map { namer.name($0) } })
+                } catch {
+                    logger.debug("lag not measured", metadata: ["error": .string("\(error)")])
+                    try await Task.sleep(for: interval)
+                    continue
+                }
                 for (group, specs) in ServiceGroups.inputs {
                     for spec in specs {
                         // A round is many requests: stop between two of them when shutting down.
                         if Task.isCancelled { return }
                         let topic = namer.name(spec)
                         do {
-                            let lag = try await bus.lag(group: namer.group(group), topic: topic)
+                            let lag = try await bus.lag(group: namer.group(group), topic: topic, marks: ends[topic])
                             stats.setLag(group: group, topic: spec.shortName, lag: lag)
                             observations?.add(.lag(group: group, topic: spec.shortName, records: lag), now: wallClockNanos())
                             metrics.gauge(MetricCatalog.monitorLag, group, spec.name).record(Double(lag))

@@ -84,11 +84,10 @@ struct ClusterScriptTests {
         #expect(targets == Dictionary(uniqueKeysWithValues: instances.map { ($0, "up") }), "Prometheus targets: \(targets)")
         #expect(status.output.contains("prometheus: running"), "\(status.output)")
         #expect(down.status == 0, "\(down.output.suffix(2_000))")
-        // Known defect, not checked here (issue 12's stop-22 note): on s3 storage the monitor's lag poll confirms each
-        // partition's end with a fetch that waits QUORUM_KAFKA_FETCH_WAIT_MAX_MS (5 s) when the partition is idle, so one
-        // round of it outlasts the 30 s `down` allows, and the monitor is killed. On memory storage it stops in about 2 s
-        // (ServiceRunnerTests.pollerKeepsShutdownOrderly covers the cause that was fixed).
-        for (inst, (last, timedOut)) in lastLines.sorted(by: { $0.key < $1.key }) where inst != "monitor" {
+        // Every instance stops in order on SIGTERM, the monitor too: on s3 storage its lag poll used to confirm each
+        // partition's end with its own fetch that waited QUORUM_KAFKA_FETCH_WAIT_MAX_MS (5 s), so a round outlasted the
+        // 30 s `down` allows (now one read confirms all the ends: KafkaBus.watermarks(topics:)).
+        for (inst, (last, timedOut)) in lastLines.sorted(by: { $0.key < $1.key }) {
             #expect(last.contains("\"msg\":\"stopped\"") && !timedOut, "\(inst) did not stop gracefully; its last log line: \(last)")
         }
         if let prometheusPid { #expect(kill(prometheusPid, 0) != 0, "Prometheus (pid \(prometheusPid)) still runs after down") }
