@@ -105,6 +105,11 @@ check-deploy:
 proto:
 	@scripts/gen-proto
 
+## Regenerate docs/configuration.md from the configuration key registry (ConfigurationDoc.markdown()); the unit test
+## ConfigurationDocTests fails when the committed page differs.
+config-doc:
+	@scripts/gen-config-doc
+
 ## Stop the local cluster and remove it (its Postgres folder included) and the build folders.
 clean:
 	@scripts/cluster down .cluster

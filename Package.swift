@@ -51,6 +51,10 @@ let package = Package(
         // TLS for Postgres (PostgresNIO takes an NIOSSLContext) and Redis (the TLS tunnel in QuorumRedis); already in the
         // build through async-http-client and postgres-nio.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // The configuration sources (environment variables, the JSON file, one reader over all sources in precedence
+        // order): QuorumServiceKit's ConfigurationSources. Only the JSON trait: no YAML (Yams), reloading
+        // (ServiceLifecycle, Metrics), logging or command-line provider (flags stay ours; see ConfigurationSources).
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: ["JSON"]),
     ],
     targets: [
         // C libraries (system-library targets found through pkg-config).
@@ -145,6 +149,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Configuration", package: "swift-configuration"),
         ], path: "Shared/QuorumServiceKit", swiftSettings: strict),
 
         // Alert delivery to Slack, Discord and Telegram webhooks (AsyncHTTPClient): formats, the delivery state machine

@@ -4,8 +4,8 @@ import QuorumModel
 /// The effective configuration of a service: every registered key with its typed value and where it came from.
 ///
 /// Precedence, lowest first: registered default < configuration file < `QUORUM_*` environment variable <
-/// command-line flag. Build it with ``load(registry:arguments:environment:readFile:)`` at start-up or with
-/// ``init(registry:values:)`` in tests. Reading a key that is not registered, or with the wrong typed accessor,
+/// command-line flag. Build it with ``load(registry:arguments:environment:readFile:)`` at start-up (the sources are
+/// read through apple/swift-configuration: see ``ConfigurationSources``) or with ``init(registry:values:)`` in tests. Reading a key that is not registered, or with the wrong typed accessor,
 /// is a programming error (precondition failure).
 ///
 /// `description` (and ``rendered()``) never shows secrets: keys marked secret print as `***`, and passwords in
@@ -71,6 +71,10 @@ public struct Configuration: Sendable, CustomStringConvertible {
 
     /// Reads the configuration at start-up.
     ///
+    /// The flags are parsed here; swift-configuration's providers hold the flags, the environment, the file and the
+    /// defaults, and its `ConfigReader` picks each key's value (``ConfigurationSources``). The registry checks every
+    /// key each source sets first, so an unknown key or a bad value in any source stops the load.
+    ///
     /// - Parameters:
     ///   - registry: the known keys.
     ///   - arguments: command-line arguments WITHOUT the executable name (`CommandLine.arguments.dropFirst()`).
@@ -85,10 +89,11 @@ public struct Configuration: Sendable, CustomStringConvertible {
     ) throws -> LoadResult {
         let commandLine = try parseCommandLine(arguments, registry: registry)
         var configuration = Configuration(emptyWith: registry)
-        try configuration.applyDefaults()
 
-        // 1. File.
+        // The file's content (read here through `readFile`) and the names of the keys it sets.
         let configFile = commandLine.configFile ?? environment[configFileVariable].flatMap { $0.isEmpty ? nil : $0 }
+        var file: (path: String, data: Data)?
+        var fileKeyNames: [String] = []
         if let path = configFile {
             let data: Data
             do {
@@ -96,12 +101,25 @@ public struct Configuration: Sendable, CustomStringConvertible {
             } catch {
                 throw ConfigurationError(.unreadableFile(path: path, reason: "it cannot be read (\(error.localizedDescription))"))
             }
-            for (name, text) in try parseFile(data, path: path) {
-                try configuration.set(name, text, from: .file(path: path))
+            fileKeyNames = try ConfigurationSources.fileKeyNames(data, path: path)
+            file = (path, data)
+        }
+        let sources = try ConfigurationSources(
+            registry: registry, flags: commandLine.values.map { ConfigurationSources.Flag(name: $0.1, text: $0.2) },
+            environment: environment, file: file)
+
+        // 1. The registry checks every key each source sets, lowest precedence first: an unknown key stops the load
+        //    (with the closest known key), and so does a value that does not parse, even where a higher source
+        //    overrides it. swift-configuration's providers cannot list their keys, so the sources are listed here.
+        if let path = configFile {
+            for name in fileKeyNames {
+                let key = try registry.known(name, from: .file(path: path))
+                if let text = try sources.fileText(of: key) {
+                    _ = try Entry(key, text, from: .file(path: path))
+                }
             }
         }
-
-        // 2. Environment (sorted so the first error is deterministic).
+        // Sorted so the first error is deterministic.
         for (variable, text) in environment.sorted(by: { $0.key < $1.key })
         where variable.hasPrefix(ConfigKey.environmentPrefix) && variable != configFileVariable {
             guard let key = registry.key(forEnvironmentVariable: variable) else {
@@ -113,12 +131,17 @@ public struct Configuration: Sendable, CustomStringConvertible {
                 throw ConfigurationError(.unknownKey(
                     key: guessedKey, source: .environment(variable: variable), suggestion: suggestion))
             }
-            try configuration.set(key.name, text, from: .environment(variable: variable))
+            _ = try Entry(key, text, from: .environment(variable: variable))
+        }
+        for (flag, name, text) in commandLine.values {
+            _ = try Entry(registry.known(name, from: .commandLine(flag: flag)), text, from: .commandLine(flag: flag))
         }
 
-        // 3. Command line.
-        for (flag, name, text) in commandLine.values {
-            try configuration.set(name, text, from: .commandLine(flag: flag))
+        // 2. Every key's effective value and its source: swift-configuration's ConfigReader asks the flags, the
+        //    environment, the file and the defaults in turn.
+        for key in registry.keys {
+            let (text, source) = try sources.resolve(key)
+            configuration.entries[key.name] = try Entry(key, text, from: source)
         }
 
         return LoadResult(configuration: configuration, printConfig: commandLine.printConfig,
@@ -183,58 +206,8 @@ public struct Configuration: Sendable, CustomStringConvertible {
         return parsed
     }
 
-    /// A JSON object whose keys are dotted names (`"kafka.brokers"`) or nested objects (`{"kafka": {"brokers": …}}`).
-    /// Values: strings, numbers, booleans, or arrays of those (for lists). `null` leaves the key unset.
-    private static func parseFile(_ data: Data, path: String) throws -> [(String, String)] {
-        let root: JSONValue
-        do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw ConfigurationError(.unreadableFile(path: path, reason: "it is not valid JSON"))
-        }
-        guard case .object = root else {
-            throw ConfigurationError(.unreadableFile(path: path, reason: "the top level is not a JSON object"))
-        }
-        var result: [(String, String)] = []
-        func flatten(_ value: JSONValue, name: String) throws {
-            switch value {
-            case .object(let members):
-                for (key, member) in members.sorted(by: { $0.key < $1.key }) {
-                    try flatten(member, name: name.isEmpty ? key : name + "." + key)
-                }
-            case .scalar(let text):
-                result.append((name, text))
-            case .array(let items):
-                var texts: [String] = []
-                for item in items {
-                    guard case .scalar(let text) = item else {
-                        throw ConfigurationError(.unreadableFile(
-                            path: path, reason: "'\(name)' is an array holding an array or object; lists hold plain values"))
-                    }
-                    texts.append(text)
-                }
-                result.append((name, texts.joined(separator: ",")))
-            case .null:
-                break
-            }
-        }
-        try flatten(root, name: "")
-        return result
-    }
-
     private mutating func set(_ name: String, _ text: String, from source: ConfigSource) throws {
-        guard let key = registry.key(named: name) else {
-            let suggestion = NameSuggestion.closest(to: name, among: registry.keys.map(\.name)).map { "'\($0)'" }
-            throw ConfigurationError(.unknownKey(key: name, source: source, suggestion: suggestion))
-        }
-        switch ConfigValue.parse(text, as: key.type) {
-        case .success(let value):
-            entries[name] = Entry(key: key, value: value, text: text, source: source)
-        case .failure(let problem):
-            let shown = key.secret ? nil : Redaction.redactURLPasswords(in: text)
-            throw ConfigurationError(.badValue(
-                key: name, source: source, expected: key.type, reason: problem.description, shownValue: shown))
-        }
+        entries[name] = try Entry(registry.known(name, from: source), text, from: source)
     }
 
     // MARK: Typed accessors
@@ -344,29 +317,28 @@ extension Configuration {
     }
 }
 
-/// The subset of JSON a configuration file uses; scalars are kept as text so they parse like env/flag values.
-private enum JSONValue: Decodable {
-    case object([String: JSONValue])
-    case array([JSONValue])
-    case scalar(String)
-    case null
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {  // harmless: probes each JSON type in turn; the last throws
-            self = .scalar(value ? "true" : "false")
-        } else if let value = try? container.decode(Int.self) {
-            self = .scalar(String(value))
-        } else if let value = try? container.decode(Double.self) {
-            self = .scalar(String(value))
-        } else if let value = try? container.decode(String.self) {
-            self = .scalar(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
+extension Configuration.Entry {
+    /// `text` parsed as `key`'s type; a value that does not parse throws ``ConfigurationError`` naming key and source
+    /// (and the value, unless the key is secret; URL passwords never).
+    init(_ key: ConfigKey, _ text: String, from source: ConfigSource) throws(ConfigurationError) {
+        switch ConfigValue.parse(text, as: key.type) {
+        case .success(let value):
+            self.init(key: key, value: value, text: text, source: source)
+        case .failure(let problem):
+            let shown = key.secret ? nil : Redaction.redactURLPasswords(in: text)
+            throw ConfigurationError(.badValue(
+                key: key.name, source: source, expected: key.type, reason: problem.description, shownValue: shown))
         }
+    }
+}
+
+extension ConfigRegistry {
+    /// The registered key `name`, or an unknown-key error naming `source` and the closest registered name.
+    func known(_ name: String, from source: ConfigSource) throws(ConfigurationError) -> ConfigKey {
+        guard let key = key(named: name) else {
+            let suggestion = NameSuggestion.closest(to: name, among: keys.map(\.name)).map { "'\($0)'" }
+            throw ConfigurationError(.unknownKey(key: name, source: source, suggestion: suggestion))
+        }
+        return key
     }
 }

@@ -28,8 +28,9 @@ public enum ConfigurationDoc {
         { "kafka.brokers": "127.0.0.1:9092", "log": { "level": "debug" }, "http": { "port": 8081 } }
         ```
 
-        Values are strings, numbers or booleans; a `list` may also be a JSON array of strings; `null` leaves the key
-        at its default.
+        Values are strings, numbers or booleans (a boolean reads as `1`/`0`, which a `bool` key takes as
+        `true`/`false`); a `list` may also be a JSON array of strings or of numbers; `null` leaves the key at its
+        default.
 
         Value types: `string` (text), `int` (whole number), `double` (decimal), `bool` (`true`/`false`, also
         `1`/`0`, `yes`/`no`, `on`/`off`), `duration` (number with unit `ms`, `s`, `m` or `h`, e.g. `250ms`, `30s`),
@@ -37,7 +38,13 @@ public enum ConfigurationDoc {
 
         An unknown key — in the file, a `QUORUM_*` variable or a flag — stops the service with an error naming the
         key, where it came from and the closest known key. A value of the wrong type stops it with an error naming
-        the key, its source and the expected type.
+        the key, its source and the expected type, also when a source of higher precedence sets the key as well.
+
+        The environment and the file are read with [swift-configuration](https://github.com/apple/swift-configuration)
+        (its environment-variable provider and JSON parsing), and one of its `ConfigReader`s takes each key from the
+        first source above that sets it. Quorum parses the flags itself (swift-configuration's command-line provider
+        spells keys `--kafka-brokers` and splits values at commas) and checks every key each source sets against its
+        key registry, which also makes this page (`ConfigurationSources` in `Shared/QuorumServiceKit`).
 
         `--print-config` prints every effective value with its source and exits; secrets (keys marked secret,
         passwords inside URLs) print as `***`. `--help` prints the table below.
