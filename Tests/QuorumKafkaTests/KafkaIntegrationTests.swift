@@ -118,6 +118,30 @@ struct KafkaIntegrationTests {
         #expect(got.map { $0.value[0] } == [7, 8, 9])
     }
 
+    @Test("watermarks of many topics at once equal each topic's own, idle and empty partitions included")
+    func watermarksOfManyTopics() async throws {
+        let bus = try makeTestBus()
+        let busy = uniqueTopic("wm-busy"), idle = uniqueTopic("wm-idle")
+        try await bus.createTopics([spec(busy, partitions: 3), spec(idle, partitions: 2)])
+        let producer = try bus.makeProducer(clientID: "wm")
+        // Several sends, so partitions hold more than one batch (the local broker reports a batch's base offset + 1).
+        for round in 0..<4 {
+            _ = try await producer.send((0..<25).map { OutgoingMessage(topic: busy, key: "k\($0 % 2)", value: [UInt8(round), UInt8($0)]) })
+        }
+        _ = try await producer.send([OutgoingMessage(topic: idle, key: "only", value: [1])])
+        await producer.close()
+        let both = try await bus.watermarks(topics: [busy, idle, busy])
+        #expect(Set(both.keys) == [busy, idle])
+        #expect(both[busy] == (try await bus.watermarks(topic: busy)))
+        #expect(both[idle] == (try await bus.watermarks(topic: idle)))
+        #expect(both[busy]?.values.map(\.high).reduce(0, +) == 100, "\(both[busy] ?? [:])")
+        #expect(both[busy]?.count == 3)
+        #expect(both[idle]?.values.map(\.high).sorted() == [0, 1], "one partition empty, one with a record: \(both[idle] ?? [:])")
+        // Each partition's end is the number of records read from it.
+        let perPartition = Dictionary(grouping: try await bus.readAll(topic: busy), by: \.partition).mapValues { Int64($0.count) }
+        #expect(both[busy]?.mapValues(\.high).filter { $0.value > 0 } == perPartition)
+    }
+
     @Test("an unreachable broker is reported in one clear line, promptly")
     func unreachableBroker() async throws {
         let bus = try KafkaBus(configuration: KafkaConfiguration(brokers: "127.0.0.1:1", requestTimeoutMs: 1500),
