@@ -182,6 +182,10 @@ struct SignalStage: Sendable {
     private var inference: InferenceCore?
     private var consensus: ConsensusCore
     private var vectors: [FeatureVector] = []
+    /// The spec's version when it has no cross-asset entries (each bar's vector then goes into `row`); nil otherwise.
+    private let rowSpecVersion: UInt32?
+    /// One vector's values, reused bar after bar.
+    private var row: [Double]
     private(set) var decisions = 0
     private(set) var deadLetters = 0
 
@@ -189,6 +193,8 @@ struct SignalStage: Sendable {
         features = FeaturesCore(spec: pipeline.featureSpec)
         columns = FeatureColumns(pipeline.featureSpec.names)
         idSuffix = "-\(pipeline.featureSpec.name)-\(pipeline.featureSpec.versionHex)"
+        rowSpecVersion = pipeline.featureSpec.referencedSymbols.isEmpty ? pipeline.featureSpec.version : nil
+        row = [Double](repeating: .nan, count: pipeline.featureSpec.names.count)
         if !pipeline.models.isEmpty || pipeline.modelsArrive {
             let sequences = sequenceModelsArrive || pipeline.models.contains { $0.model.sequenceLength > 1 }
             inference = InferenceCore(models: pipeline.models, keepsHistory: sequences)
@@ -212,32 +218,55 @@ struct SignalStage: Sendable {
 
     /// One close time's bars: their vectors, then each warm one's decision (as risk reads it) appended to `out`.
     mutating func group(_ bars: ArraySlice<ArchivedBarRecord>, into out: inout [RiskDecision]) {
+        if let version = rowSpecVersion {
+            // A spec without cross-asset entries: each bar's vector depends on its own symbol's bars only, so each bar's
+            // decision can follow its vector at once (the same decisions in the same order as vectors first, then
+            // decisions). The vector goes into one reused row (`FeaturesCore.update(_:into:)`, what `handle` computes
+            // without the action and array per bar); a core that keeps a snapshot's values copies them on write.
+            for k in bars.indices {
+                let warm: Bool?
+                do {
+                    warm = try row.withUnsafeMutableBufferPointer { buffer throws(FeatureSpecError) in
+                        try features.update(bars[k].bar, into: buffer.baseAddress!)
+                    }
+                } catch {
+                    deadLetters += 1
+                    continue
+                }
+                guard warm == true else { continue }
+                decide(symbol: bars[k].bar.symbol, time: bars[k].bar.closeTime, close: bars[k].bar.close, values: row,
+                       specVersion: version, into: &out)
+            }
+            return
+        }
         vectors.removeAll(keepingCapacity: true)
-        for r in bars {
+        for k in bars.indices {
             do {
-                for case .publish(let v) in try features.handle(r.bar) { vectors.append(v) }
+                for case .publish(let v) in try features.handle(bars[k].bar) { vectors.append(v) }
             } catch {
                 deadLetters += 1
             }
         }
-        for vector in vectors where vector.isWarm { decide(vector, into: &out) }
+        for vector in vectors where vector.isWarm {
+            decide(symbol: vector.symbol, time: vector.barCloseTime, close: vector.close, values: vector.values,
+                   specVersion: vector.specVersion, into: &out)
+        }
     }
 
-    private mutating func decide(_ vector: FeatureVector, into out: inout [RiskDecision]) {
-        let symbol = vector.symbol
+    private mutating func decide(symbol: Symbol, time: Nanos, close: Fixed, values: [Double], specVersion: UInt32,
+                                 into out: inout [RiskDecision]) {
         let prefix = idPrefixes.first { $0.symbol == symbol }?.prefix ?? {
             idPrefixes.append((symbol, "fv-\(symbol.name)-"))
             return idPrefixes[idPrefixes.count - 1].prefix
         }()
-        let snapshot = FeatureSnapshot(idPrefix: prefix, idNumber: vector.barCloseTime, idSuffix: idSuffix, symbol: symbol,
-                                       time: vector.barCloseTime, close: vector.close,
-                                       values: FeatureValues(columns: columns, values: vector.values))
+        let snapshot = FeatureSnapshot(idPrefix: prefix, idNumber: time, idSuffix: idSuffix, symbol: symbol,
+                                       time: time, close: close, values: FeatureValues(columns: columns, values: values))
         var prediction: MLPrediction?
         if inference != nil {
             do {
-                if let scored = try inference!.score(symbol: symbol, values: vector.values, specVersion: vector.specVersion) {
-                    prediction = MLPrediction(id: MLPrediction.id(symbol: symbol.name, time: vector.barCloseTime, modelVersion: scored.served.version),
-                                              symbol: symbol, time: vector.barCloseTime, probUp: scored.probUp,
+                if let scored = try inference!.score(symbol: symbol, values: values, specVersion: specVersion) {
+                    prediction = MLPrediction(id: MLPrediction.id(symbol: symbol.name, time: time, modelVersion: scored.served.version),
+                                              symbol: symbol, time: time, probUp: scored.probUp,
                                               confidence: scored.confidence, modelID: scored.served.modelID)
                 }
             } catch {
@@ -281,7 +310,7 @@ struct AccountStage: Sendable {
     }
 
     mutating func group(_ bars: ArraySlice<ArchivedBarRecord>, decisions: ArraySlice<RiskDecision>) {
-        for r in bars { execute(exchange.handle(.bar(r.bar))) }
+        for k in bars.indices { execute(exchange.handle(.bar(bars[k].bar))) }
         for d in decisions {
             guard risk.decision(d, tag: 0) else { continue }
             // One buffer for every decision's release (taken while in use: a release inside `apply` makes its own).

@@ -50,10 +50,14 @@ public struct RiskCore: Sendable {
     public let config: RiskConfig
 
     public private(set) var cash: Fixed
-    public private(set) var positions: [Symbol: Fixed] = [:]
-    public private(set) var marks: [Symbol: Fixed] = [:]
+    /// Position per symbol that has had a fill.
+    public var positions: [Symbol: Fixed] { book.dictionary(\.position) }
+    /// Last mark per symbol (the first fill's price until a mark comes).
+    public var marks: [Symbol: Fixed] { book.dictionary(\.mark) }
     /// Per-unit stop distance of the current exposure per symbol (set when an entry is approved).
-    public private(set) var stopDistances: [Symbol: Fixed] = [:]
+    public var stopDistances: [Symbol: Fixed] { book.dictionary(\.stop) }
+    /// The three per-symbol values above, kept in one small table (each decision reads and writes them).
+    private var book = SymbolBook()
     public private(set) var manualKill = false
     public private(set) var dailyLossKill = false
     /// Equity at the first event of the current UTC day.
@@ -93,7 +97,8 @@ public struct RiskCore: Sendable {
                    seenDecisions: seenDecisions.ids, seenFills: seenFills.ids)
         }
         set {
-            (cash, positions, marks, stopDistances) = (newValue.cash, newValue.positions, newValue.marks, newValue.stopDistances)
+            cash = newValue.cash
+            book = SymbolBook(positions: newValue.positions, marks: newValue.marks, stops: newValue.stopDistances)
             (manualKill, dailyLossKill) = (newValue.manualKill, newValue.dailyLossKill)
             (startOfDayEquity, currentDay, pending) = (newValue.startOfDayEquity, newValue.currentDay, newValue.pending)
             seenDecisions = RecentIDs(capacity: config.dedupeCapacity, ids: newValue.seenDecisions)
@@ -116,8 +121,9 @@ public struct RiskCore: Sendable {
     /// Cash plus positions at their marks.
     public var equity: Fixed {
         var total = cash
-        for (symbol, qty) in positions where !qty.isZero {
-            total += qty * (marks[symbol] ?? .zero)
+        for entry in book.entries {
+            guard let qty = entry.position, !qty.isZero else { continue }
+            total += qty * (entry.mark ?? .zero)
         }
         return total
     }
@@ -128,7 +134,7 @@ public struct RiskCore: Sendable {
     }
 
     /// Position plus pending quantity: what the symbol's position will be once every approved order fills.
-    public func exposure(_ symbol: Symbol) -> Fixed { (positions[symbol] ?? .zero) + pendingQuantity(symbol) }
+    public func exposure(_ symbol: Symbol) -> Fixed { (book.find(symbol).flatMap { book.entries[$0].position } ?? .zero) + pendingQuantity(symbol) }
 
     /// Cash that pending (approved, unfilled) buys may still take, each priced at its assumed worst open.
     public var reservedCash: Fixed {
@@ -142,10 +148,11 @@ public struct RiskCore: Sendable {
 
     /// Σ |exposure| × stop distance over all symbols (quote currency).
     public var openRisk: Fixed {
-        var symbols = Set(positions.keys)
+        var symbols = Set(book.entries.compactMap { $0.position == nil ? nil : $0.symbol })
         for p in pending.values { symbols.insert(p.symbol) }
         return symbols.reduce(Fixed.zero) { total, symbol in
-            let stop = stopDistances[symbol] ?? fallbackStop(price: marks[symbol] ?? .zero)
+            let entry = book.find(symbol).map { book.entries[$0] }
+            let stop = entry?.stop ?? fallbackStop(price: entry?.mark ?? .zero)
             return total + exposure(symbol).magnitude * stop
         }
     }
@@ -161,7 +168,7 @@ public struct RiskCore: Sendable {
         case .fill(let f):
             actions += onFill(f)
         case .mark(let symbol, let price, let time):
-            marks[symbol] = price
+            book.entries[book.slot(symbol)].mark = price
             actions += checkDailyLoss(time: time)
         case .killSwitch(let on, let reason, let time):
             if manualKill != on {
@@ -221,9 +228,10 @@ public struct RiskCore: Sendable {
     private mutating func onFill(_ f: FillReport) -> [RiskAction] {
         guard seenFills.insert(f.fillID) else { return [] }
         let signed = f.side == .buy ? f.quantity : -f.quantity
-        positions[f.symbol, default: .zero] += signed
+        let slot = book.slot(f.symbol)
+        book.entries[slot].position = (book.entries[slot].position ?? .zero) + signed
         cash -= signed * f.price + f.fee
-        if marks[f.symbol] == nil { marks[f.symbol] = f.price }
+        if book.entries[slot].mark == nil { book.entries[slot].mark = f.price }
         if var p = pending[f.clientOrderID] {
             p.remaining -= signed
             // Done when the remainder reached zero or crossed it (an over-fill never leaves phantom exposure).
@@ -382,12 +390,49 @@ public struct RiskCore: Sendable {
                         limit: lot, observed: budget / stop)
         }
 
-        stopDistances[d.symbol] = stop
+        book.entries[book.slot(d.symbol)].stop = stop
         let signed = side == .buy ? qty : -qty
         pending[id] = Pending(symbol: d.symbol, remaining: signed, worstOpen: worstOpen)
         return .approve(OrderIntent(
             clientOrderID: id, decisionID: d.id, symbol: d.symbol, side: side, quantity: qty, referencePrice: price,
             stopPrice: side == .buy ? price - stop : price + stop, riskAmount: qty * stop, isExit: false, time: d.time,
             checks: checks))
+    }
+}
+
+/// Risk's per-symbol values (position, mark, stop distance), one entry per symbol in order of first appearance, found by
+/// a linear scan: a run has a few symbols, and comparing their short names is cheaper than hashing one for each event.
+/// A value is nil where the dictionaries it stands for (`RiskCore.positions`, `marks`, `stopDistances`) have no key.
+struct SymbolBook: Sendable {
+    struct Entry: Sendable {
+        var symbol: Symbol
+        var position: Fixed?
+        var mark: Fixed?
+        var stop: Fixed?
+    }
+
+    var entries: [Entry] = []
+
+    init() {}
+
+    init(positions: [Symbol: Fixed], marks: [Symbol: Fixed], stops: [Symbol: Fixed]) {
+        for (symbol, value) in positions { entries[slot(symbol)].position = value }
+        for (symbol, value) in marks { entries[slot(symbol)].mark = value }
+        for (symbol, value) in stops { entries[slot(symbol)].stop = value }
+    }
+
+    func find(_ symbol: Symbol) -> Int? { entries.firstIndex { $0.symbol == symbol } }
+
+    /// The symbol's entry, added empty when it has none.
+    mutating func slot(_ symbol: Symbol) -> Int {
+        if let i = find(symbol) { return i }
+        entries.append(Entry(symbol: symbol))
+        return entries.count - 1
+    }
+
+    func dictionary(_ value: KeyPath<Entry, Fixed?>) -> [Symbol: Fixed] {
+        var out: [Symbol: Fixed] = [:]
+        for entry in entries { if let v = entry[keyPath: value] { out[entry.symbol] = v } }
+        return out
     }
 }

@@ -56,17 +56,42 @@ public struct RiskSequencer: Sendable {
     /// One symbol's FIFO of decisions, the latest decision time seen, its approvals so far.
     struct Lane: Sendable, Codable {
         var symbol: Symbol
-        var items: Deque<Held> = []
+        private(set) var items: Deque<Held> = []
         var latest: Nanos = .min
         /// Whether other symbols' decisions wait for this stream (it is expected or has had a decision; a symbol known
         /// only from a report holds nobody back).
         var paced = false
         var approvals: UInt64 = 0
+        /// The time of the first held decision (nil when none): what each release compares for every lane, kept aside so
+        /// that no decision is copied out of the queue for it. Not coded: it follows from `items`.
+        private(set) var headTime: Nanos?
+
+        private enum CodingKeys: String, CodingKey { case symbol, items, latest, paced, approvals }
+
+        init(symbol: Symbol) { self.symbol = symbol }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            symbol = try c.decode(Symbol.self, forKey: .symbol)
+            items = try c.decode(Deque<Held>.self, forKey: .items)
+            latest = try c.decode(Nanos.self, forKey: .latest)
+            paced = try c.decode(Bool.self, forKey: .paced)
+            approvals = try c.decode(UInt64.self, forKey: .approvals)
+            headTime = items.first?.decision.time
+        }
 
         var isEmpty: Bool { items.isEmpty }
-        var first: Held? { items.first }
 
-        mutating func popFirst() { items.removeFirst() }
+        mutating func append(_ held: Held) {
+            if items.isEmpty { headTime = held.decision.time }
+            items.append(held)
+        }
+
+        mutating func popFirst() -> Held {
+            let held = items.removeFirst()
+            headTime = items.first?.decision.time
+            return held
+        }
     }
 
     private var lanes: [Lane] = []
@@ -136,7 +161,7 @@ public struct RiskSequencer: Sendable {
         guard decision.time > lanes[i].latest else { return false }
         lanes[i].latest = decision.time
         lanes[i].paced = true
-        lanes[i].items.append(Held(decision: decision, tag: tag))
+        lanes[i].append(Held(decision: decision, tag: tag))
         return true
     }
 
@@ -166,8 +191,8 @@ public struct RiskSequencer: Sendable {
     /// Releases every decision whose turn has come, appending what that produces to `out`. `waitedOut(symbol)` is asked
     /// about a symbol that holds a decision back while it has nothing queued: true releases the decision anyway.
     public mutating func release(into out: inout [Output], waitedOut: (Symbol) -> Bool = { _ in false }) {
-        while let i = nextCandidate(), let head = lanes[i].first, isReleasable(i, time: head.decision.time, waitedOut: waitedOut) {
-            lanes[i].popFirst()
+        while let i = nextCandidate(), let time = lanes[i].headTime, isReleasable(i, time: time, waitedOut: waitedOut) {
+            let head = lanes[i].popFirst()
             eventNow = max(eventNow, head.decision.time)
             // 1. Final reports of this symbol's earlier orders, in decision-time order (then id).
             if awaiting.contains(where: { $0.slot == i && $0.time < head.decision.time }) {
@@ -213,10 +238,12 @@ public struct RiskSequencer: Sendable {
     /// The lane whose head is first in `(time, symbol)` order.
     private func nextCandidate() -> Int? {
         var best: Int?
+        var bestTime = Nanos.max
         for i in lanes.indices {
-            guard let head = lanes[i].first else { continue }
-            if let b = best, let bh = lanes[b].first, (bh.decision.time, lanes[b].symbol) <= (head.decision.time, lanes[i].symbol) { continue }
+            guard let time = lanes[i].headTime else { continue }
+            if let b = best, bestTime < time || (bestTime == time && lanes[b].symbol <= lanes[i].symbol) { continue }
             best = i
+            bestTime = time
         }
         return best
     }
