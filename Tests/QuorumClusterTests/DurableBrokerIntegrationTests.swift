@@ -5,9 +5,9 @@ import QuorumKafka
 import Testing
 
 /// The local cluster's durable broker (scripts/broker with s3 storage: Tansu on a local S3 server), on a broker of the
-/// test's own: a topic's records and a group's committed offsets survive a restart of the broker, and a clean stop and
-/// start of the broker with its S3 server (what `scripts/cluster down` then `up` does). With memory storage both checks
-/// fail: the topic and the offsets are gone after the restart.
+/// test's own: a topic's records and a group's committed offsets survive a restart of the broker, a clean stop and
+/// start of the broker with its S3 server (what `scripts/cluster down` then `up` does), and a kill -9 of both. With
+/// memory storage every check fails: the topic and the offsets are gone after the restart.
 @Suite("DurableBrokerIntegrationTests", .serialized, .timeLimit(.minutes(5)))
 struct DurableBrokerIntegrationTests {
     static let messages = 300
@@ -21,7 +21,15 @@ struct DurableBrokerIntegrationTests {
     @Test("a clean stop and start of the broker and its S3 server (as scripts/cluster down, then up) keeps them too")
     func cleanStopAndStart() async throws {
         try await Self.checkSurvival(storage: .s3) { broker in
-            broker.stop(saving: true)
+            broker.stop()
+            try await broker.start()
+        }
+    }
+
+    @Test("a crash of the broker and its S3 server (kill -9 of both) keeps them too: the S3 server has them on disk")
+    func crashOfBoth() async throws {
+        try await Self.checkSurvival(storage: .s3) { broker in
+            try broker.crash()
             try await broker.start()
         }
     }

@@ -30,18 +30,31 @@ final class TestBroker: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Starts the broker (and, with `.s3`, its S3 server, loading what the last `stop(saving: true)` saved) on the same
-    /// port; returns once it accepts connections.
+    /// Starts the broker (and, with `.s3`, its S3 server on the folder's data) on the same port; returns once it accepts
+    /// connections.
     func start() async throws {
         try await Self.run(["up", folder, String(port)], folder: folder, storage: storage)
         running = true
     }
 
-    /// Stops the broker and its S3 server; with `saving`, the S3 server's objects are saved in the folder first, so that
-    /// the next `start` has the topics back (a clean stop of the whole local broker).
-    func stop(saving: Bool = false) {
+    /// Stops the broker and its S3 server (a clean stop of the whole local broker).
+    func stop() {
         guard running else { return }
-        Self.runBlocking(["down", folder] + (saving ? [] : ["--no-save"]), folder: folder)
+        Self.runBlocking(["down", folder], folder: folder)
+        running = false
+    }
+
+    /// kill -9 of the broker and of its S3 server, as a crash or a power cut of the machine would stop them (without
+    /// its page cache: what the S3 server wrote reached the kernel). `start` brings both back on the folder's data.
+    func crash() throws {
+        for name in ["broker", "s3"] {
+            let file = "\(folder)/\(name).pid"
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),  // absent: not running (memory has no s3)
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { continue }
+            guard kill(pid, SIGKILL) == 0 else { throw ClusterTestError("kill -9 of the \(name) (pid \(pid)) failed") }
+            while kill(pid, 0) == 0 { usleep(10_000) }
+            try FileManager.default.removeItem(atPath: file)
+        }
         running = false
     }
 
@@ -54,7 +67,7 @@ final class TestBroker: @unchecked Sendable {
     /// Stops the broker of `folder` and its S3 server, if they still run (a test process that started them crashed).
     static func stopLeftover(folder: String) {
         guard FileManager.default.fileExists(atPath: folder) else { return }
-        runBlocking(["down", folder, "--no-save"], folder: folder)
+        runBlocking(["down", folder], folder: folder)
     }
 
     /// Runs scripts/broker and waits for it; throws with the end of its output when it fails.
