@@ -56,8 +56,8 @@ bench-bus: bootstrap
 	@scripts/bench-bus
 
 ## Every bar of data/market through the five trading stages of the running demo cluster: bars/s and latency,
-## with the bus ceiling measured in the same run, on the cluster's broker storage (`SERVERS_BROKER_STORAGE=s3 make demo`
-## for the durable one; docs/operations.md, Benchmarks).
+## with the bus ceiling measured in the same run, on the cluster's broker storage (memory after `make demo`;
+## `SERVERS_BROKER_STORAGE=s3 make demo` for the durable one; docs/operations.md, Benchmarks).
 bench-pipeline: bootstrap
 	@scripts/bench-pipeline
 

@@ -102,14 +102,26 @@ final class RecordProbe {
             if m.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 result[tp] = max(last[tp].map { $0 + 1 } ?? p.low, p.reportedHigh, p.low)
                 open[tp] = nil
+                // Leave it out of the next fetches: the durable local broker reads the storage of every partition a
+                // fetch names, so a fetch that kept naming the finished ones could run out of its wait before it reached
+                // the others.
+                let done = PartitionList(capacity: 1)
+                done.add(tp.topic, tp.partition)
+                _ = rd_kafka_pause_partitions(rk, done.pointer)
             } else if m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 last[tp] = max(last[tp] ?? -1, m.pointee.offset)
             }
         }
-        if let (tp, _) = open.first {
-            throw BusError(.timeout, "reading to the end of \(tp.topic)[\(tp.partition)] timed out", isRetriable: true)
+        guard let unfinished = open.keys.min() else { return result }
+        if partitions.count > 1 {
+            // What one fetch for them all could not reach in time, one partition at a time (each with its own deadline).
+            _ = rd_kafka_assign(rk, nil)
+            for p in open.values.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
+                result.merge(try endOffsets([p])) { a, _ in a }
+            }
+            return result
         }
-        return result
+        throw BusError(.timeout, "reading to the end of \(unfinished.topic)[\(unfinished.partition)] timed out", isRetriable: true)
     }
 
     /// The true end offset (next offset to be written) of one partition given the broker's reported high watermark.
