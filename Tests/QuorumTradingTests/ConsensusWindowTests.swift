@@ -51,45 +51,32 @@ struct ConsensusWindowTests {
         }
     }
 
-    /// A small deterministic generator (SplitMix64), so a failing stream can be replayed from its seed.
-    struct Draws {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// Features and predictions of two symbols over `bars` bars, in an order a live stage or a rebuild could see: long
     /// runs of one input ahead of the other, local disorder, bars without a prediction, redeliveries.
     static func stream(seed: UInt64, bars: Int) -> [ConsensusEvent] {
-        var draws = Draws(state: seed)
+        var draws = SplitMix64(seed: seed)
         var byInput: [[ConsensusEvent]] = [[], []]
         for bar in 0..<bars {
             for symbol in ["BTC-USD", "ETH-USD"] as [Symbol] {
                 let time = t0 + Nanos(bar) * minute
-                let values = FeatureValues(["ema_12": 100 + Double(draws.below(5)), "ema_26": 100 + Double(draws.below(5)),
-                                            "rsi_14": Double(draws.below(100)), "atr_14": 2])
+                let values = FeatureValues(["ema_12": 100 + Double(draws.int(below: 5)), "ema_26": 100 + Double(draws.int(below: 5)),
+                                            "rsi_14": Double(draws.int(below: 100)), "atr_14": 2])
                 byInput[0].append(.features(FeatureSnapshot(id: "f\(symbol)\(bar)", symbol: symbol, time: time, close: 100, values: values)))
-                if draws.below(10) > 0 {  // one bar in ten has no model prediction
+                if draws.int(below: 10) > 0 {  // one bar in ten has no model prediction
                     byInput[1].append(.prediction(MLPrediction(id: "p\(symbol)\(bar)", symbol: symbol, time: time,
-                                                               probUp: Double(draws.below(100)) / 100, confidence: 0.8, modelID: "m")))
+                                                               probUp: Double(draws.int(below: 100)) / 100, confidence: 0.8, modelID: "m")))
                 }
             }
         }
         var out: [ConsensusEvent] = []
         var next = [0, 0]
         while next[0] < byInput[0].count || next[1] < byInput[1].count {
-            let input = next[0] == byInput[0].count ? 1 : next[1] == byInput[1].count ? 0 : draws.below(2)
-            let run = draws.below(4) == 0 ? 1 + draws.below(400) : 1 + draws.below(8)  // sometimes far ahead
+            let input = next[0] == byInput[0].count ? 1 : next[1] == byInput[1].count ? 0 : draws.int(below: 2)
+            let run = draws.int(below: 4) == 0 ? 1 + draws.int(below: 400) : 1 + draws.int(below: 8)  // sometimes far ahead
             let end = min(byInput[input].count, next[input] + run)
             var chunk = Array(byInput[input][next[input]..<end])
-            if chunk.count > 2, draws.below(3) == 0 { chunk.swapAt(draws.below(chunk.count), draws.below(chunk.count)) }
-            if let first = chunk.first, draws.below(10) == 0 { chunk.append(first) }  // a redelivery
+            if chunk.count > 2, draws.int(below: 3) == 0 { chunk.swapAt(draws.int(below: chunk.count), draws.int(below: chunk.count)) }
+            if let first = chunk.first, draws.int(below: 10) == 0 { chunk.append(first) }  // a redelivery
             out += chunk
             next[input] = end
         }
@@ -118,4 +105,8 @@ struct ConsensusWindowTests {
         }
         #expect(decisions > 100, "the stream joined too few bars to test anything: \(decisions)")
     }
+}
+
+private extension SplitMix64 {
+    mutating func int(below n: Int) -> Int { Int(next() % UInt64(n)) }
 }
