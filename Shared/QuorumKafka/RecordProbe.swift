@@ -116,18 +116,12 @@ final class RecordProbe {
         if partitions.count > 1 {
             // What one fetch for them all could not reach in time, one partition at a time (each with its own deadline).
             _ = rd_kafka_assign(rk, nil)
-            for p in open.values.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
+            for (_, p) in open.sorted(by: { $0.key < $1.key }) {
                 result.merge(try endOffsets([p])) { a, _ in a }
             }
             return result
         }
         throw BusError(.timeout, "reading to the end of \(unfinished.topic)[\(unfinished.partition)] timed out", isRetriable: true)
-    }
-
-    /// The true end offset (next offset to be written) of one partition given the broker's reported high watermark.
-    func endOffset(topic: String, partition: Int32, reportedHigh: Int64, low: Int64) throws -> Int64 {
-        let end = ReportedEnd(topic: topic, partition: partition, reportedHigh: reportedHigh, low: low)
-        return try endOffsets([end])[TopicPartition(topic: topic, partition: partition)] ?? max(reportedHigh, low)
     }
 
     /// The first offset in [low, end) whose record timestamp is >= `timestampMs` (end if none), assuming
