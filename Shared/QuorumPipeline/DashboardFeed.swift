@@ -77,6 +77,8 @@ public struct DecisionTrail: Sendable {
         guard rows[id] != nil else {
             var new = row
             if let waiting = early.removeValue(forKey: id) {
+                // Out of the early order too: a stale entry there would later evict a new early part of the same id.
+                earlyOrder.removeAll { $0 == id }
                 (new.verdict, new.verdictDetail, new.order, new.fills) = (waiting.verdict, waiting.verdictDetail, waiting.order, waiting.fills)
                 if new.sources.isEmpty { new.sources = waiting.sources }
             }
@@ -122,12 +124,17 @@ public struct DecisionTrail: Sendable {
             return
         }
         guard !dropped.contains(id) else { return }
-        if early[id] == nil {
-            early[id] = TrailRow(correlationID: id, symbol: "", barTime: 0, sources: [], action: "", confidence: 0, reasons: [])
+        var row: TrailRow
+        if let waiting = early[id] {
+            row = waiting
+        } else {
+            // Room first (the oldest early parts go), so the part made here is never the one evicted.
+            while early.count >= capacity, let oldest = earlyOrder.popFirst() { early[oldest] = nil }
             earlyOrder.append(id)
-            if earlyOrder.count > capacity, let oldest = earlyOrder.popFirst() { early[oldest] = nil }
+            row = TrailRow(correlationID: id, symbol: "", barTime: 0, sources: [], action: "", confidence: 0, reasons: [])
         }
-        change(&early[id]!)
+        change(&row)
+        early[id] = row
     }
 
     private mutating func remember(dropped id: String) {

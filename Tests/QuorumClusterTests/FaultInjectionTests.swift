@@ -294,7 +294,11 @@ struct FaultInjectionTests {
             guard ingest.exitStatus == 0 else { throw ClusterTestError("quorum ingest of \(prefix) failed; see \(ingest.log)") }
             try await run.cli(["wait", "--idle", "5", "--timeout", "1800", "--groups", Self.groups])
             for (instance, child) in run.children where !child.isRunning {
-                throw ClusterTestError("\(instance) of \(prefix) exited during the trial; see \(child.log)")
+                // The log's end goes into the failure itself: the test's folder is gone once the suite has stopped.
+                let log = (try? String(contentsOfFile: child.log, encoding: .utf8)) ?? "(the log could not be read)"
+                let tail = log.split(separator: "\n", omittingEmptySubsequences: false).suffix(40).joined(separator: "\n")
+                throw ClusterTestError("\(instance) of \(prefix) exited (status \(child.exitStatus.map(String.init) ?? "unknown"), a negative "
+                    + "status is the signal) during the trial; the end of \(child.log):\n\(tail)")
             }
         } catch {
             run.stopAll()

@@ -48,6 +48,28 @@ struct DashboardFeedTests {
         #expect(trail.latest(1).first?.sources.map { "\($0.name) \($0.direction)" } == ["ml short", "sma flat"])
     }
 
+    @Test("a late verdict for a decision whose row and memory of it were dropped is kept as an early part (the monitor trapped here)")
+    func lateVerdictAfterItsRowWasForgotten() {
+        // What the fault suite's monitor met: c0's verdict came before its decision (an early part), the decision took
+        // it, and c0's row and then the memory of its drop went. Its verdict read again (a redelivery) made a second
+        // early part of c0 while the first one's place in the early order was still there: evicting that place took
+        // the new part, and the update unwrapped nothing.
+        var trail = DecisionTrail(capacity: 2)
+        trail.verdict(correlationID: "c0", approved: true, detail: "quantity 1", order: "o0 buy 1")
+        trail.decision(Self.row("c0"))
+        trail.verdict(correlationID: "e1", approved: true, detail: "quantity 1", order: "o1 buy 1")  // another early part
+        for i in 1...12 { trail.decision(Self.row("d\(i)")) }  // c0's row goes, then (after 4 × capacity) its memory
+        trail.verdict(correlationID: "c0", approved: false, detail: "again", order: "o0 buy 1")
+        trail.decision(Self.row("c0", action: "sell"))
+        let row = trail.latest(1).first
+        #expect(row?.correlationID == "c0" && row?.verdict == "denied" && row?.verdictDetail == "again")
+        // The early parts stay bounded by the capacity, the oldest going first.
+        for i in 0..<5 { trail.verdict(correlationID: "x\(i)", approved: true, detail: "", order: "") }
+        trail.decision(Self.row("x0"))
+        trail.decision(Self.row("x4"))
+        #expect(trail.latest(2).map { $0.verdict } == ["approved", nil], "x4's early part kept, x0's evicted")
+    }
+
     @Test("the equity inputs give EquityCurve's curve whatever order bars and fills come in; repeats are kept once")
     func equityInputs() {
         let bars = Fixtures.bars(symbol: "AAA-USD", count: 20, seed: 7)
