@@ -17,29 +17,46 @@ public struct EquityCurve: Sendable {
     public private(set) var marks: [Symbol: Fixed] = [:]
     /// The sampling period in seconds (0 when there are no bars).
     public private(set) var intervalSeconds: Int64 = 0
-    /// The symbols of the bars, sorted: the columns of `positions`.
+    /// The symbols of the bars, sorted: the columns of `positionRows`.
     public private(set) var symbols: [Symbol] = []
-    /// Each sample's position (signed quantity) per symbol, in `symbols` order; one row per `equity` point.
-    public private(set) var positions: [[Fixed]] = []
+    /// Each sample's position (signed quantity) per symbol, `symbols.count` values per `equity` point, row after row
+    /// (one array for the whole curve rather than one per sample); `positions(at:)` reads one row.
+    public private(set) var positionRows: [Fixed] = []
+
+    /// Sample `index`'s position per symbol, in `symbols` order.
+    public func positions(at index: Int) -> ArraySlice<Fixed> {
+        positionRows[index * symbols.count..<(index + 1) * symbols.count]
+    }
 
     /// - Parameters:
     ///   - fills: every fill of the account (any order; applied by time, then fill id).
     ///   - bars: the bars of the traded symbols over the period to measure (any order).
     ///   - startingCash: cash before the first fill.
     public init(fills: [Fill], bars: [Bar], startingCash: Fixed) {
+        self.init(fills: fills, barCount: bars.count, bar: { bars[$0] }, startingCash: startingCash)
+    }
+
+    /// The curve of bars read one by one where they are, bar `i` of `barCount` from `bar(i)` (a backtest's million
+    /// bars inside their records are then not copied out first). As `init(fills:bars:startingCash:)` otherwise.
+    public init(fills: [Fill], barCount: Int, bar: (Int) -> Bar, startingCash: Fixed) {
         ledger = Ledger(startingCash: startingCash)
         let fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
         // A backtest's bars come in order already: checking is one pass, sorting a million bars is not.
         let inOrder: (Bar, Bar) -> Bool = { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
-        let ordered = zip(bars, bars.dropFirst()).contains { inOrder($1, $0) } ? bars.sorted(by: inOrder) : bars
-        sample(fills: fills, bars: ordered, startingCash: startingCash)
+        if (1..<max(1, barCount)).contains(where: { inOrder(bar($0), bar($0 - 1)) }) {
+            let sorted = (0..<barCount).map(bar).sorted(by: inOrder)
+            sample(fills: fills, barCount: barCount, bar: { sorted[$0] }, startingCash: startingCash)
+        } else {
+            sample(fills: fills, barCount: barCount, bar: bar, startingCash: startingCash)
+        }
     }
 
     /// Applies the fills and samples the equity over bars in `(close time, symbol)` order.
-    private mutating func sample(fills: [Fill], bars: [Bar], startingCash: Fixed) {
+    private mutating func sample(fills: [Fill], barCount: Int, bar barAt: (Int) -> Bar, startingCash: Fixed) {
         var seen: [Symbol] = []
-        intervalSeconds = bars.first?.intervalSeconds ?? 0
-        for bar in bars {
+        intervalSeconds = barCount > 0 ? barAt(0).intervalSeconds : 0
+        for i in 0..<barCount {
+            let bar = barAt(i)
             intervalSeconds = min(intervalSeconds, bar.intervalSeconds)
             if seen.last != bar.symbol, !seen.contains(bar.symbol) { seen.append(bar.symbol) }
         }
@@ -65,17 +82,18 @@ public struct EquityCurve: Sendable {
             }
         }
         var next = 0
-        if let first = bars.first {
-            times.append(first.openTime)
+        if barCount > 0 {
+            times.append(barAt(0).openTime)
             equity.append(startingCash)
-            positions.append(quantity)
+            positionRows.append(contentsOf: quantity)
         }
-        var index = bars.startIndex
+        var index = 0
         var column = 0
-        while index < bars.endIndex {
-            let close = bars[index].closeTime
-            while index < bars.endIndex, bars[index].closeTime == close {
-                let bar = bars[index]
+        while index < barCount {
+            let close = barAt(index).closeTime
+            while index < barCount {
+                let bar = barAt(index)
+                guard bar.closeTime == close else { break }
                 // A fill at a bar's open (the paper exchange fills at the next bar's open) counts in that bar.
                 while next < fills.count, fills[next].time <= bar.openTime {
                     apply(fills[next])
@@ -85,14 +103,14 @@ public struct EquityCurve: Sendable {
                     column = columns <= 16 ? symbols.firstIndex(of: bar.symbol)! : bySymbol[bar.symbol]!
                 }
                 mark[column] = bar.close
-                index = bars.index(after: index)
+                index += 1
             }
             var total = ledger.cash
             for c in 0..<columns where !quantity[c].isZero { total += quantity[c] * (mark[c] ?? average[c]) }
             for p in others.values where !p.quantity.isZero { total += p.quantity * p.averagePrice }
             times.append(close)
             equity.append(total)
-            positions.append(quantity)
+            positionRows.append(contentsOf: quantity)
         }
         while next < fills.count {
             apply(fills[next])
