@@ -30,94 +30,131 @@ public struct EquityCurve: Sendable {
 
     /// - Parameters:
     ///   - fills: every fill of the account (any order; applied by time, then fill id).
-    ///   - bars: the bars of the traded symbols over the period to measure (any order).
+    ///   - bars: the bars of the traded symbols over the period to measure (any order): an array, or a lazy view of the
+    ///     bars inside other records (`BarsOfRecords`: a backtest's million bars are then not copied out).
     ///   - startingCash: cash before the first fill.
-    public init(fills: [Fill], bars: [Bar], startingCash: Fixed) {
-        self.init(fills: fills, barCount: bars.count, bar: { bars[$0] }, startingCash: startingCash)
-    }
-
-    /// The curve of bars read one by one where they are, bar `i` of `barCount` from `bar(i)` (a backtest's million
-    /// bars inside their records are then not copied out first). As `init(fills:bars:startingCash:)` otherwise.
-    public init(fills: [Fill], barCount: Int, bar: (Int) -> Bar, startingCash: Fixed) {
-        ledger = Ledger(startingCash: startingCash)
-        let fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
+    ///
+    /// Inlinable so that the caller's collection type is specialised: read through an unspecialised generic, each bar
+    /// costs several times what the sampling does.
+    @inlinable
+    public init<Bars: RandomAccessCollection>(fills: [Fill], bars: Bars, startingCash: Fixed) where Bars.Element == Bar {
+        var sampler = Sampler(fills: fills, startingCash: startingCash)
         // A backtest's bars come in order already: checking is one pass, sorting a million bars is not.
-        let inOrder: (Bar, Bar) -> Bool = { ($0.closeTime, $0.symbol) < ($1.closeTime, $1.symbol) }
-        if (1..<max(1, barCount)).contains(where: { inOrder(bar($0), bar($0 - 1)) }) {
-            let sorted = (0..<barCount).map(bar).sorted(by: inOrder)
-            sample(fills: fills, barCount: barCount, bar: { sorted[$0] }, startingCash: startingCash)
+        if zip(bars, bars.dropFirst()).contains(where: { Sampler.inOrder($1, $0) }) {
+            sampler.run(bars.sorted(by: Sampler.inOrder))
         } else {
-            sample(fills: fills, barCount: barCount, bar: bar, startingCash: startingCash)
+            sampler.run(bars)
         }
+        self.init(sampler)
     }
 
-    /// Applies the fills and samples the equity over bars in `(close time, symbol)` order.
-    private mutating func sample(fills: [Fill], barCount: Int, bar barAt: (Int) -> Bar, startingCash: Fixed) {
-        var seen: [Symbol] = []
-        intervalSeconds = barCount > 0 ? barAt(0).intervalSeconds : 0
-        for i in 0..<barCount {
-            let bar = barAt(i)
-            intervalSeconds = min(intervalSeconds, bar.intervalSeconds)
-            if seen.last != bar.symbol, !seen.contains(bar.symbol) { seen.append(bar.symbol) }
+    @usableFromInline
+    init(_ sampler: Sampler) {
+        (times, equity, ledger, marks) = (sampler.times, sampler.equity, sampler.ledger, sampler.marks)
+        (intervalSeconds, symbols, positionRows) = (sampler.intervalSeconds, sampler.symbols, sampler.positionRows)
+    }
+
+    /// Applies the fills and samples the equity over bars in `(close time, symbol)` order: the curve's computation,
+    /// internal to the module but inlinable (see `init(fills:bars:startingCash:)`).
+    @usableFromInline
+    struct Sampler {
+        @usableFromInline var times: [Nanos] = []
+        @usableFromInline var equity: [Fixed] = []
+        @usableFromInline var ledger: Ledger
+        @usableFromInline var marks: [Symbol: Fixed] = [:]
+        @usableFromInline var intervalSeconds: Int64 = 0
+        @usableFromInline var symbols: [Symbol] = []
+        @usableFromInline var positionRows: [Fixed] = []
+        @usableFromInline let fills: [Fill]
+        @usableFromInline let startingCash: Fixed
+
+        @inlinable
+        init(fills: [Fill], startingCash: Fixed) {
+            ledger = Ledger(startingCash: startingCash)
+            self.fills = fills.sorted { ($0.time, $0.fillID) < ($1.time, $1.fillID) }
+            self.startingCash = startingCash
         }
-        symbols = seen.sorted()
-        let columns = symbols.count
-        let bySymbol = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
-        // The sample's inputs per column: the position after the fills so far, and the last close. Equity is
-        // `Ledger.equity(marks:)` computed from them: cash + each open position at its mark (its average price before
-        // its first close; positions of symbols without bars at their average price, `others`).
-        var quantity = [Fixed](repeating: .zero, count: columns)
-        var average = [Fixed](repeating: .zero, count: columns)
-        var mark = [Fixed?](repeating: nil, count: columns)
-        var others: [Symbol: Ledger.Position] = [:]
-        var ledger = self.ledger
-        func apply(_ fill: Fill) {
-            guard ledger.apply(fill) else { return }
-            let p = ledger.position(fill.symbol)
-            if let c = bySymbol[fill.symbol] {
-                quantity[c] = p.quantity
-                average[c] = p.averagePrice
-            } else {
-                others[fill.symbol] = p
-            }
-        }
-        var next = 0
-        if barCount > 0 {
-            times.append(barAt(0).openTime)
-            equity.append(startingCash)
-            positionRows.append(contentsOf: quantity)
-        }
-        var index = 0
-        var column = 0
-        while index < barCount {
-            let close = barAt(index).closeTime
-            while index < barCount {
-                let bar = barAt(index)
-                guard bar.closeTime == close else { break }
-                // A fill at a bar's open (the paper exchange fills at the next bar's open) counts in that bar.
-                while next < fills.count, fills[next].time <= bar.openTime {
-                    apply(fills[next])
-                    next += 1
+
+        @inlinable
+        static func inOrder(_ a: Bar, _ b: Bar) -> Bool { (a.closeTime, a.symbol) < (b.closeTime, b.symbol) }
+
+        /// `bars` in `(close time, symbol)` order.
+        @inlinable
+        mutating func run<Bars: RandomAccessCollection>(_ bars: Bars) where Bars.Element == Bar {
+            var seen: [Symbol] = []
+            var samples = 0
+            var lastClose: Nanos?
+            intervalSeconds = bars.first?.intervalSeconds ?? 0
+            for bar in bars {
+                intervalSeconds = min(intervalSeconds, bar.intervalSeconds)
+                if seen.last != bar.symbol, !seen.contains(bar.symbol) { seen.append(bar.symbol) }
+                if bar.closeTime != lastClose {
+                    samples += 1
+                    lastClose = bar.closeTime
                 }
-                if symbols[column] != bar.symbol {
-                    column = columns <= 16 ? symbols.firstIndex(of: bar.symbol)! : bySymbol[bar.symbol]!
-                }
-                mark[column] = bar.close
-                index += 1
             }
-            var total = ledger.cash
-            for c in 0..<columns where !quantity[c].isZero { total += quantity[c] * (mark[c] ?? average[c]) }
-            for p in others.values where !p.quantity.isZero { total += p.quantity * p.averagePrice }
-            times.append(close)
-            equity.append(total)
-            positionRows.append(contentsOf: quantity)
+            symbols = seen.sorted()
+            let columns = symbols.count
+            let bySymbol = Dictionary(uniqueKeysWithValues: symbols.enumerated().map { ($1, $0) })
+            // One sample per close time, and the first one before any bar.
+            times.reserveCapacity(samples + 1)
+            equity.reserveCapacity(samples + 1)
+            positionRows.reserveCapacity((samples + 1) * columns)
+            // The sample's inputs per column: the position after the fills so far, and the last close. Equity is
+            // `Ledger.equity(marks:)` computed from them: cash + each open position at its mark (its average price before
+            // its first close; positions of symbols without bars at their average price, `others`).
+            var quantity = [Fixed](repeating: .zero, count: columns)
+            var average = [Fixed](repeating: .zero, count: columns)
+            var mark = [Fixed?](repeating: nil, count: columns)
+            var others: [Symbol: Ledger.Position] = [:]
+            var ledger = self.ledger
+            func apply(_ fill: Fill) {
+                guard ledger.apply(fill) else { return }
+                let p = ledger.position(fill.symbol)
+                if let c = bySymbol[fill.symbol] {
+                    quantity[c] = p.quantity
+                    average[c] = p.averagePrice
+                } else {
+                    others[fill.symbol] = p
+                }
+            }
+            var next = 0
+            if let first = bars.first {
+                times.append(first.openTime)
+                equity.append(startingCash)
+                positionRows.append(contentsOf: quantity)
+            }
+            var index = bars.startIndex
+            var column = 0
+            while index < bars.endIndex {
+                let close = bars[index].closeTime
+                while index < bars.endIndex, bars[index].closeTime == close {
+                    let bar = bars[index]
+                    // A fill at a bar's open (the paper exchange fills at the next bar's open) counts in that bar.
+                    while next < fills.count, fills[next].time <= bar.openTime {
+                        apply(fills[next])
+                        next += 1
+                    }
+                    if symbols[column] != bar.symbol {
+                        column = columns <= 16 ? symbols.firstIndex(of: bar.symbol)! : bySymbol[bar.symbol]!
+                    }
+                    mark[column] = bar.close
+                    index = bars.index(after: index)
+                }
+                var total = ledger.cash
+                for c in 0..<columns where !quantity[c].isZero { total += quantity[c] * (mark[c] ?? average[c]) }
+                for p in others.values where !p.quantity.isZero { total += p.quantity * p.averagePrice }
+                times.append(close)
+                equity.append(total)
+                positionRows.append(contentsOf: quantity)
+            }
+            while next < fills.count {
+                apply(fills[next])
+                next += 1
+            }
+            self.ledger = ledger
+            for (c, symbol) in symbols.enumerated() { marks[symbol] = mark[c] }
         }
-        while next < fills.count {
-            apply(fills[next])
-            next += 1
-        }
-        self.ledger = ledger
-        for (c, symbol) in symbols.enumerated() { marks[symbol] = mark[c] }
     }
 
     /// Simple returns between consecutive samples.

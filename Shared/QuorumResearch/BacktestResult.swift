@@ -99,8 +99,7 @@ public struct BacktestResult: Sendable {
         // run side by side.
         async let tradesAndOrders = Self.tradesAndOrders(fills: fills, bars: data.bars, records: records)
         // The bars are read where they are (a million of them are not copied out of their records).
-        let barRecords = data.bars
-        curve = EquityCurve(fills: fills, barCount: barRecords.count, bar: { barRecords[$0].bar }, startingCash: config.startingEquity)
+        curve = EquityCurve(fills: fills, bars: BarsOfRecords(data.bars), startingCash: config.startingEquity)
         finalEquity = exchange.equity
         let equity = curve.equity.map(\.doubleValue)
         let periodReturns = ReturnMetrics.returns(equity: equity)
@@ -137,8 +136,7 @@ public struct BacktestResult: Sendable {
         // Each symbol's bar opens in time order (the bars are), searched for the few fills rather than hashed for every bar.
         var opens: [(symbol: Symbol, times: [Nanos], prices: [Fixed])] = []
         var column = -1
-        for record in bars {
-            let bar = record.bar
+        for bar in BarsOfRecords(bars) {
             if column < 0 || opens[column].symbol != bar.symbol {
                 column = opens.firstIndex { $0.symbol == bar.symbol } ?? {
                     opens.append((bar.symbol, [], []))
