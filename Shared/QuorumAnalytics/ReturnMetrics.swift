@@ -144,6 +144,18 @@ public enum ReturnMetrics {
         return Statistics.mean(Array(sorted[0...k]))
     }
 
+    /// `valueAtRisk` and `conditionalValueAtRisk` at one cutoff, equal to what those two give, from the smallest
+    /// ⌊(n − 1)·cutoff⌋ + 2 returns (`Statistics.smallest`) instead of two sorts of all of them.
+    public static func tailRisk(_ returns: [Double], cutoff: Double = 0.05) -> (valueAtRisk: Double, conditionalValueAtRisk: Double) {
+        guard !returns.isEmpty, !returns.contains(where: \.isNaN) else {
+            return (valueAtRisk(returns, cutoff: cutoff), conditionalValueAtRisk(returns, cutoff: cutoff))
+        }
+        let k = Int((Double(returns.count - 1) * cutoff).rounded(.towardZero))
+        let tail = Statistics.smallest(min(returns.count, k + 2), of: returns)
+        return (Statistics.percentile(sortedPrefix: tail[...], count: returns.count, 100 * cutoff),
+                Statistics.mean(Array(tail[0...k])))
+    }
+
     /// Period win rate: periods with r > 0 / periods with r ≠ 0 (quantstats `win_rate`: flat periods, e.g. out of
     /// the market, count neither way). 0 when empty or when every return is 0 (as quantstats).
     public static func winRate(_ returns: [Double]) -> Double {

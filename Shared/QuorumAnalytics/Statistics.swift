@@ -43,23 +43,52 @@ public enum Statistics {
 
     /// Percentiles of values already sorted ascending, without NaN; see `percentile(_:_:)`.
     public static func percentiles(sorted: [Double], _ ps: [Double]) -> [Double] {
-        guard !sorted.isEmpty else { return ps.map { _ in .nan } }
-        let n = Double(sorted.count)
-        return ps.map { p in
-            precondition(p >= 0 && p <= 100, "percentile \(p) is outside 0...100")
-            let q = p / 100
-            // numpy's virtual index for the linear method: n·q + (α + q·(1 − α − β)) − 1 with α = β = 1.
-            let index = min(max(n * q + (1 + q * (1 - 2)) - 1, 0), n - 1)
-            let lower = index.rounded(.down)
-            let t = index - lower
-            let a = sorted[Int(lower)]
-            let b = sorted[min(Int(lower) + 1, sorted.count - 1)]
-            // Equal neighbours need no interpolation (numpy would turn two infinities into NaN here).
-            if a == b { return a }
-            let diff = b - a
-            // numpy's _lerp: from the nearer end, so that t = 1 gives b exactly.
-            return t >= 0.5 ? b - diff * (1 - t) : a + diff * t
+        ps.map { percentile(sortedPrefix: sorted[...], count: sorted.count, $0) }
+    }
+
+    /// The `p`-th percentile of `count` values of which `sortedPrefix` are the smallest, ascending, without NaN: it reads
+    /// the two values around the virtual index `q·(count − 1)`, so the prefix needs ⌊q·(count − 1)⌋ + 2 of them (or all).
+    /// NaN when `count` is 0. See `percentile(_:_:)`.
+    static func percentile(sortedPrefix sorted: ArraySlice<Double>, count: Int, _ p: Double) -> Double {
+        precondition(p >= 0 && p <= 100, "percentile \(p) is outside 0...100")
+        guard count > 0 else { return .nan }
+        let n = Double(count)
+        let q = p / 100
+        // numpy's virtual index for the linear method: n·q + (α + q·(1 − α − β)) − 1 with α = β = 1.
+        let index = min(max(n * q + (1 + q * (1 - 2)) - 1, 0), n - 1)
+        let lower = index.rounded(.down)
+        let t = index - lower
+        let a = sorted[sorted.startIndex + Int(lower)]
+        let b = sorted[sorted.startIndex + min(Int(lower) + 1, count - 1)]
+        // Equal neighbours need no interpolation (numpy would turn two infinities into NaN here).
+        if a == b { return a }
+        let diff = b - a
+        // numpy's _lerp: from the nearer end, so that t = 1 gives b exactly.
+        return t >= 0.5 ? b - diff * (1 - t) : a + diff * t
+    }
+
+    /// The `m` smallest of `values` (no NaN), ascending: what `values.sorted().prefix(m)` holds, without sorting all
+    /// of them when `m` is a small part (the 5 % tail of a million returns). Values below the m-th smallest kept so far
+    /// are collected, and the collection is cut back to `m` whenever it doubles.
+    public static func smallest(_ m: Int, of values: [Double]) -> [Double] {
+        precondition(m >= 0, "a negative count of values")
+        guard m > 0 else { return [] }
+        guard m < values.count / 4 else { return Array(values.sorted().prefix(m)) }
+        var kept = Array(values[..<m])
+        kept.reserveCapacity(2 * m)
+        kept.sort()
+        var bound = kept[m - 1]
+        for v in values[m...] where v < bound {
+            kept.append(v)
+            if kept.count == 2 * m {
+                kept.sort()
+                kept.removeLast(m)
+                bound = kept[m - 1]
+            }
         }
+        kept.sort()
+        kept.removeLast(kept.count - m)
+        return kept
     }
 
     /// Sample skewness, adjusted Fisher–Pearson G1 = √(n(n−1))/(n−2) · m₃/m₂^{3/2} with m_k = Σ(x − x̄)^k / n

@@ -57,8 +57,7 @@ public struct ReturnSummary: Sendable, Equatable {
         maxDrawdownDurationPeriods = Drawdown.maxDurationPeriods(equity: equity)
         maxDrawdownDurationNanos = equityTimestamps.flatMap { Drawdown.maxDuration(equity: equity, timestamps: $0) }
         calmar = ReturnMetrics.calmarRatio(returns, periodsPerYear: periodsPerYear)
-        valueAtRisk95 = ReturnMetrics.valueAtRisk(returns, cutoff: 0.05)
-        conditionalValueAtRisk95 = ReturnMetrics.conditionalValueAtRisk(returns, cutoff: 0.05)
+        (valueAtRisk95, conditionalValueAtRisk95) = ReturnMetrics.tailRisk(returns, cutoff: 0.05)
         winRate = ReturnMetrics.winRate(returns)
         profitFactor = ReturnMetrics.profitFactor(returns)
         skewness = Statistics.skewness(returns)

@@ -56,14 +56,43 @@ public struct Fixed: Sendable, Hashable, Comparable, Codable, CustomStringConver
 
     public var doubleValue: Double { Double(units) / Double(Self.scale) }
 
+    /// The shortest exact decimal: "-12.5", "0.00000001", "3" (no trailing zeros, no point without a fraction). Written
+    /// digit by digit into one string (risk's check texts and the CSV writers make millions of these).
     public var description: String {
-        let sign = units < 0 ? "-" : ""
         let magnitude = units.magnitude
-        let intPart = magnitude / UInt64(Self.scale)
-        var frac = String(magnitude % UInt64(Self.scale))
-        frac = String(repeating: "0", count: Self.decimals - frac.count) + frac
-        while frac.last == "0" { frac.removeLast() }
-        return frac.isEmpty ? "\(sign)\(intPart)" : "\(sign)\(intPart).\(frac)"
+        var integer = magnitude / UInt64(Self.scale)
+        var fraction = magnitude % UInt64(Self.scale)
+        var fractionDigits = fraction == 0 ? 0 : Self.decimals
+        while fractionDigits > 0 && fraction % 10 == 0 {
+            fraction /= 10
+            fractionDigits -= 1
+        }
+        var integerDigits = 1
+        var rest = integer / 10
+        while rest > 0 {
+            integerDigits += 1
+            rest /= 10
+        }
+        let count = (units < 0 ? 1 : 0) + integerDigits + (fractionDigits > 0 ? 1 + fractionDigits : 0)
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var end = count
+            for _ in 0..<fractionDigits {
+                end -= 1
+                buffer[end] = UInt8(truncatingIfNeeded: 48 + fraction % 10)
+                fraction /= 10
+            }
+            if fractionDigits > 0 {
+                end -= 1
+                buffer[end] = UInt8(ascii: ".")
+            }
+            for _ in 0..<integerDigits {
+                end -= 1
+                buffer[end] = UInt8(truncatingIfNeeded: 48 + integer % 10)
+                integer /= 10
+            }
+            if units < 0 { buffer[0] = UInt8(ascii: "-") }
+            return count
+        }
     }
 
     public static func < (a: Fixed, b: Fixed) -> Bool { a.units < b.units }

@@ -117,7 +117,7 @@ public struct Backtest: Sendable {
                                       sequenceModelsArrive: activations.contains { $0.models.contains { ($0?.model.sequenceLength ?? 1) > 1 } })
             driver.warmUp(warmUp)
             await driver.run(data.bars, scheduled: activations, progress: progress)
-            return BacktestResult(config: config, data: data, exchange: driver.exchange,
+            return await BacktestResult(config: config, data: data, exchange: driver.exchange,
                                   records: BacktestRecords.Snapshot(orderRows: driver.orderRows, fills: driver.fills, denials: driver.denials),
                                   decisions: driver.decisions, deadLetters: driver.deadLetters)
         }
@@ -134,7 +134,7 @@ public struct Backtest: Sendable {
         try await driver.run(data.bars, scheduled: scheduled, progress: progress)
         guard let execution = driver.stage(ExecutionStage.self) else { preconditionFailure("the pipeline has an execution stage") }
         let deadLetters = namer.specsWithNames().reduce(0) { $0 + (driver.published[$1.name + Topic.deadLetterSuffix] ?? 0) }
-        var result = BacktestResult(config: config, data: data, exchange: execution.exchange, records: records.snapshot(),
+        var result = await BacktestResult(config: config, data: data, exchange: execution.exchange, records: records.snapshot(),
                                     decisions: driver.published[namer.name(Topic.decisions)] ?? 0, deadLetters: deadLetters)
         if digests {
             result.digestLines = try RecordDigest.ledgerTopics.map { spec in

@@ -171,7 +171,7 @@ public struct BacktestOutput: Sendable {
         for i in curve.equity.indices {
             let r = i == 0 || curve.equity[i - 1].isZero ? 0 : curve.equity[i].doubleValue / curve.equity[i - 1].doubleValue - 1
             out += TimestampParser.iso(curve.times[i]) + "," + curve.equity[i].description + "," + "\(r)"
-            for p in curve.positions[i] { out += "," + p.description }
+            for p in curve.positions(at: i) { out += "," + p.description }
             out += "\n"
         }
         return out

@@ -88,20 +88,55 @@ public struct BacktestResult: Sendable {
     public internal(set) var digestLines: [String] = []
 
     init(config: BacktestConfig, data: BacktestData, exchange: PaperExchange, records: BacktestRecords.Snapshot,
-         decisions: Int, deadLetters: Int) {
+         decisions: Int, deadLetters: Int) async {
         self.config = config
         self.data = data
         self.decisions = decisions
         self.deadLetters = deadLetters
-        let bars = data.bars.map(\.bar)
-        fills = exchange.ledger.fills
-        curve = EquityCurve(fills: fills, bars: bars, startingCash: config.startingEquity)
+        let fills = exchange.ledger.fills
+        self.fills = fills
+        // The trades and orders need the fills and the bars' opens, the equity curve and its metrics every bar: the two
+        // run side by side.
+        async let tradesAndOrders = Self.tradesAndOrders(fills: fills, bars: data.bars, records: records)
+        // The bars are read where they are (a million of them are not copied out of their records).
+        curve = EquityCurve(fills: fills, bars: BarsOfRecords(data.bars), startingCash: config.startingEquity)
         finalEquity = exchange.equity
+        let equity = curve.equity.map(\.doubleValue)
+        let periodReturns = ReturnMetrics.returns(equity: equity)
+        // What `ReturnSummary(equity:timestamps:periodsPerYear:)` computes, without making the returns a second time.
+        returns = ReturnSummary(returns: periodReturns, periodsPerYear: curve.periodsPerYear, equityTimestamps: equity.isEmpty ? nil : curve.times)
+        deflatedSharpe = SharpeInference.deflatedSharpeRatio(returns: periodReturns, trials: config.trials,
+                                                             trialSharpeVariance: config.trialSharpeVariance)
+        (trades, openTrades, orders) = await tradesAndOrders
 
+        var flows: [Symbol: Fixed] = [:]
+        for fill in fills { flows[fill.symbol, default: .zero] -= fill.signedQuantity * fill.price + fill.fee }
+        pnlBySymbol = data.symbols.map { s in
+            let p = exchange.ledger.position(s)
+            let mark = exchange.marks[s] ?? p.averagePrice
+            return (s, (flows[s] ?? .zero) + p.quantity * mark)
+        }
+
+        tradeSummary = TradeSummary(trades: trades.map(\.analyticsTrade), timeline: curve.times, equity: equity)
+        // The two Monte Carlo studies are independent: side by side too.
+        let paths = config.monteCarloPaths
+        let tradePnL = trades.map { $0.pnl.doubleValue }
+        async let shuffle = tradePnL.count < 2 || paths == 0 ? nil
+            : MonteCarlo.shuffleTrades(pnl: tradePnL, startingEquity: config.startingEquity.doubleValue, paths: paths, seed: config.monteCarloSeed)
+        let periodsPerYear = curve.periodsPerYear
+        bootstrap = periodReturns.isEmpty || paths == 0 ? nil
+            : MonteCarlo.bootstrapReturns(periodReturns, blockLength: config.monteCarloBlockLength, paths: paths, seed: config.monteCarloSeed,
+                                          periodsPerYear: periodsPerYear)
+        tradeShuffle = await shuffle
+    }
+
+    /// The closed and open round trips and the order lines, with each fill's slippage against its bar's open.
+    static func tradesAndOrders(fills: [Fill], bars: [ArchivedBarRecord], records: BacktestRecords.Snapshot)
+        -> (closed: [RoundTrip], open: [RoundTrip], orders: [OrderLine]) {
         // Each symbol's bar opens in time order (the bars are), searched for the few fills rather than hashed for every bar.
         var opens: [(symbol: Symbol, times: [Nanos], prices: [Fixed])] = []
         var column = -1
-        for bar in bars {
+        for bar in BarsOfRecords(bars) {
             if column < 0 || opens[column].symbol != bar.symbol {
                 column = opens.firstIndex { $0.symbol == bar.symbol } ?? {
                     opens.append((bar.symbol, [], []))
@@ -127,30 +162,8 @@ public struct BacktestResult: Sendable {
             guard lo > 0, o.times[lo - 1] == fill.time else { return .zero }
             return (fill.price - o.prices[lo - 1]).magnitude * fill.quantity
         }
-        (trades, openTrades) = Self.roundTrips(fills, slippage: slippage)
-        orders = Self.orderLines(records, fills: fills, slippage: slippage)
-
-        var flows: [Symbol: Fixed] = [:]
-        for fill in fills { flows[fill.symbol, default: .zero] -= fill.signedQuantity * fill.price + fill.fee }
-        pnlBySymbol = data.symbols.map { s in
-            let p = exchange.ledger.position(s)
-            let mark = exchange.marks[s] ?? p.averagePrice
-            return (s, (flows[s] ?? .zero) + p.quantity * mark)
-        }
-
-        let equity = curve.equity.map(\.doubleValue)
-        returns = ReturnSummary(equity: equity, timestamps: curve.times, periodsPerYear: curve.periodsPerYear)
-        tradeSummary = TradeSummary(trades: trades.map(\.analyticsTrade), timeline: curve.times, equity: equity)
-        let periodReturns = ReturnMetrics.returns(equity: equity)
-        deflatedSharpe = SharpeInference.deflatedSharpeRatio(returns: periodReturns, trials: config.trials,
-                                                             trialSharpeVariance: config.trialSharpeVariance)
-        let paths = config.monteCarloPaths
-        tradeShuffle = trades.count < 2 || paths == 0 ? nil
-            : MonteCarlo.shuffleTrades(pnl: trades.map { $0.pnl.doubleValue }, startingEquity: config.startingEquity.doubleValue,
-                                       paths: paths, seed: config.monteCarloSeed)
-        bootstrap = periodReturns.isEmpty || paths == 0 ? nil
-            : MonteCarlo.bootstrapReturns(periodReturns, blockLength: config.monteCarloBlockLength, paths: paths, seed: config.monteCarloSeed,
-                                          periodsPerYear: curve.periodsPerYear)
+        let (closed, open) = roundTrips(fills, slippage: slippage)
+        return (closed, open, orderLines(records, fills: fills, slippage: slippage))
     }
 
     /// Round trips from fills in ledger order (see `RoundTrip`). The fills go through a `Ledger`, whose position before

@@ -246,7 +246,8 @@ public struct ConsensusCore: Sendable {
         all.reserveCapacity(rules.count + 1)
         if let ml { all.append(ml) }
         let firstRule = all.count
-        for rule in rules { if let s = rule.evaluate(features) { all.append(s) } }
+        // By index: `for rule in rules` would copy each rule out of its existential box first.
+        for k in rules.indices { if let s = rules[k].evaluate(features) { all.append(s) } }
 
         var numerator = 0.0
         var denominator = 0.0

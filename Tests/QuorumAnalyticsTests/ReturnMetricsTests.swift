@@ -189,6 +189,34 @@ struct ReturnMetricsHandTests {
         #expect(Statistics.percentile([1, .nan], 50).isNaN)
     }
 
+    @Test("the m smallest values equal a full sort's first m: random data with ties, every size from 0 to 300")
+    func smallestValues() {
+        var rng = SplitMix64(state: 17)
+        for n in 0...300 {
+            // Values on a coarse grid, so that many tie (also at the cut).
+            let values = (0..<n).map { _ in Double(Int.random(in: -40...40, using: &rng)) / 8 }
+            for m in Set([0, 1, 2, n / 20 + 2, n / 5, n / 4, n].filter { $0 <= n }) {
+                #expect(Statistics.smallest(m, of: values) == Array(values.sorted().prefix(m)), "n \(n), m \(m)")
+            }
+        }
+    }
+
+    @Test("tailRisk gives exactly valueAtRisk and conditionalValueAtRisk (one partial sort for both)")
+    func tailRiskEqualsBoth() {
+        var rng = SplitMix64(state: 5)
+        for n in [1, 2, 3, 19, 20, 21, 40, 41, 100, 1_000, 35_019] {
+            let returns = (0..<n).map { _ in Double.random(in: -0.05...0.05, using: &rng) }
+            for cutoff in [0.0, 0.01, 0.05, 0.25, 0.5, 1.0] {
+                let (v, c) = ReturnMetrics.tailRisk(returns, cutoff: cutoff)
+                #expect(v == ReturnMetrics.valueAtRisk(returns, cutoff: cutoff), "VaR, n \(n), cutoff \(cutoff)")
+                #expect(c == ReturnMetrics.conditionalValueAtRisk(returns, cutoff: cutoff), "CVaR, n \(n), cutoff \(cutoff)")
+            }
+        }
+        let empty = ReturnMetrics.tailRisk([])
+        #expect(empty.valueAtRisk.isNaN && empty.conditionalValueAtRisk.isNaN)
+        #expect(ReturnMetrics.tailRisk([0.01, .nan, -0.02]).valueAtRisk.isNaN)
+    }
+
     @Test("skewness and kurtosis: symmetric data has zero skew; one outlier has a known G1 and G2")
     func moments() {
         #expect(abs(Statistics.skewness([1, 2, 3, 4, 5])) < 1e-15)

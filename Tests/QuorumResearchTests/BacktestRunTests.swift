@@ -73,7 +73,7 @@ struct BacktestRunTests {
         let trips = result.trades + result.openTrades
         #expect(trips.reduce(Fixed.zero) { $0 + $1.grossPnL } == ledger.realizedPnL)
         #expect(trips.reduce(Fixed.zero) { $0 + $1.fees } == ledger.fees)
-        #expect(result.curve.positions.last == result.curve.symbols.map { ledger.position($0).quantity }, "equity.csv's last positions")
+        #expect(Array(result.curve.positions(at: result.curve.equity.count - 1)) == result.curve.symbols.map { ledger.position($0).quantity }, "equity.csv's last positions")
         #expect(result.trades.count > 3)
         #expect(output.tradesCSV().split(separator: "\n").count == result.trades.count + 1)
         // Net PnL per symbol adds up to the equity change.
