@@ -1,4 +1,3 @@
-import QuorumAnalytics
 import QuorumModel
 import Testing
 
@@ -30,7 +29,7 @@ struct FixedTextTests {
 
     @Test("random values print as the reference does and parse back to the same units")
     func randomValues() {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         for k in 0..<20_000 {
             // Every magnitude from one unit to the whole range, and round numbers (trailing zeros) among them.
             var units = Int64(truncatingIfNeeded: rng.next()) >> Int64(rng.next() % 63)
