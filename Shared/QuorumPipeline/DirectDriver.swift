@@ -423,7 +423,7 @@ extension Decision {
         case .hold: target = nil
         case .buy, .sell: target = targetDirection == .long ? .long : targetDirection == .short ? .short : .flat
         }
-        return RiskDecision(id: id, symbol: symbol, time: time, target: target, confidence: confidence,
+        return RiskDecision(key: key, symbol: symbol, time: time, target: target, confidence: confidence,
                             referencePrice: referencePrice, atr: atr.flatMap { $0 > 0 ? $0 : nil })
     }
 }

@@ -72,8 +72,8 @@ public struct RiskCore: Sendable {
         var worstOpen: Fixed
     }
     private var pending: [String: Pending] = [:]
-    private var seenDecisions: RecentIDs
-    private var seenFills: RecentIDs
+    private var seenDecisions: RecentIDs<CompactID>
+    private var seenFills: RecentIDs<String>
 
     /// Everything the core has seen (its configuration is not part of it): a checkpoint's content.
     public struct Memory: Sendable, Codable {
@@ -94,14 +94,14 @@ public struct RiskCore: Sendable {
         get {
             Memory(cash: cash, positions: positions, marks: marks, stopDistances: stopDistances, manualKill: manualKill,
                    dailyLossKill: dailyLossKill, startOfDayEquity: startOfDayEquity, currentDay: currentDay, pending: pending,
-                   seenDecisions: seenDecisions.ids, seenFills: seenFills.ids)
+                   seenDecisions: seenDecisions.ids.map(\.text), seenFills: seenFills.ids)
         }
         set {
             cash = newValue.cash
             book = SymbolBook(positions: newValue.positions, marks: newValue.marks, stops: newValue.stopDistances)
             (manualKill, dailyLossKill) = (newValue.manualKill, newValue.dailyLossKill)
             (startOfDayEquity, currentDay, pending) = (newValue.startOfDayEquity, newValue.currentDay, newValue.pending)
-            seenDecisions = RecentIDs(capacity: config.dedupeCapacity, ids: newValue.seenDecisions)
+            seenDecisions = RecentIDs(capacity: config.dedupeCapacity, ids: newValue.seenDecisions.map { CompactID($0) })
             seenFills = RecentIDs(capacity: config.dedupeCapacity, ids: newValue.seenFills)
         }
     }
@@ -248,7 +248,7 @@ public struct RiskCore: Sendable {
 
     private mutating func onDecision(_ d: RiskDecision) -> [RiskAction] {
         guard let target = d.target else { return [] }
-        guard seenDecisions.insert(d.id) else { return [] }
+        guard seenDecisions.insert(d.key) else { return [] }
 
         var actions: [RiskAction] = []
         let current = exposure(d.symbol)

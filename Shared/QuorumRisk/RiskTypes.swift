@@ -8,8 +8,14 @@ public enum PositionTarget: String, Sendable, Hashable, Codable {
 /// The part of a consensus decision that risk needs (QuorumRisk depends only on QuorumModel, so it cannot
 /// use QuorumStrategy's `Decision`; the service maps one onto the other field by field).
 public struct RiskDecision: Sendable, Hashable, Codable {
-    /// The decision id; every order id is derived from it, so a redelivered decision maps to the same orders.
-    public var id: String
+    /// The decision id; every order id is derived from it, so a redelivered decision maps to the same orders. Kept as a
+    /// `CompactID` (no string per decision; risk's dedupe set hashes a number); `id` is its text.
+    public var key: CompactID
+    /// The decision id as text.
+    public var id: String {
+        get { key.text }
+        set { key = CompactID(newValue) }
+    }
     public var symbol: Symbol
     /// Event time (bar close) of the decision.
     public var time: Nanos
@@ -21,9 +27,20 @@ public struct RiskDecision: Sendable, Hashable, Codable {
     /// Average true range of the decided bar; the stop distance is `stopATRMultiple × atr` when present and positive.
     public var atr: Double?
 
+    /// Coded as before the id was compact: the id's text under "id".
+    private enum CodingKeys: String, CodingKey {
+        case key = "id", symbol, time, target, confidence, referencePrice, atr
+    }
+
     public init(id: String, symbol: Symbol, time: Nanos, target: PositionTarget?, confidence: Double = 1,
                 referencePrice: Fixed, atr: Double?) {
-        self.id = id
+        self.init(key: CompactID(id), symbol: symbol, time: time, target: target, confidence: confidence,
+                  referencePrice: referencePrice, atr: atr)
+    }
+
+    public init(key: CompactID, symbol: Symbol, time: Nanos, target: PositionTarget?, confidence: Double = 1,
+                referencePrice: Fixed, atr: Double?) {
+        self.key = key
         self.symbol = symbol
         self.time = time
         self.target = target
@@ -151,10 +168,10 @@ enum StableHash {
 }
 
 /// Remembers the most recent `capacity` ids (first in, first out) to drop redeliveries with bounded memory.
-struct RecentIDs: Sendable {
+struct RecentIDs<ID: Hashable & Sendable>: Sendable {
     let capacity: Int
-    private var set: Set<String> = []
-    private var order: [String] = []
+    private var set: Set<ID> = []
+    private var order: [ID] = []
     private var head = 0
 
     /// - Parameter capacity: ids remembered; 0 remembers none (`insert` always says new).
@@ -166,18 +183,18 @@ struct RecentIDs: Sendable {
     }
 
     /// Remembers `ids` (oldest first) as if inserted in that order: a checkpoint's ids into the configured capacity.
-    init(capacity: Int, ids: [String]) {
+    init(capacity: Int, ids: [ID]) {
         self.init(capacity: capacity)
         for id in ids { _ = insert(id) }
     }
 
     /// The remembered ids, oldest first.
-    var ids: [String] { order.count < capacity ? order : Array(order[head...] + order[..<head]) }
+    var ids: [ID] { order.count < capacity ? order : Array(order[head...] + order[..<head]) }
 
-    func contains(_ id: String) -> Bool { set.contains(id) }
+    func contains(_ id: ID) -> Bool { set.contains(id) }
 
     /// Returns false when the id was already remembered.
-    mutating func insert(_ id: String) -> Bool {
+    mutating func insert(_ id: ID) -> Bool {
         guard capacity > 0 else { return true }
         guard set.insert(id).inserted else { return false }
         if order.count < capacity {

@@ -297,7 +297,7 @@ public struct ConsensusCore: Sendable {
         features.hashID(into: &hash)
         hash.add(UInt8(ascii: "|"))
         hash.add(prediction?.id ?? "rules-only")
-        return Decision(id: StableHash.hex(hash.value, prefix: "d-"), symbol: features.symbol, time: features.time, action: action,
+        return Decision(key: CompactID(prefix: "d", hash: hash.value), symbol: features.symbol, time: features.time, action: action,
                         targetDirection: target, confidence: min(1, abs(score)),
                         basis: DecisionBasis(signals: all, weights: config.weights, defaultWeight: config.defaultWeight, outcome: outcome),
                         referencePrice: features.close, atr: features.values["atr_14"])

@@ -273,8 +273,14 @@ public enum DecisionAction: String, Sendable, Hashable, Codable {
 
 /// The combined decision for one bar of one symbol (published on `decisions`).
 public struct Decision: Sendable, Hashable, Codable {
-    /// Deterministic from the inputs (symbol, bar time, feature id, prediction id): a replay reproduces it.
-    public var id: String
+    /// Deterministic from the inputs (symbol, bar time, feature id, prediction id): a replay reproduces it. Kept as a
+    /// `CompactID` ("d-" and a hash: no string is made per decision unless its text is read); `id` is its text.
+    public var key: CompactID
+    /// The decision id as text.
+    public var id: String {
+        get { key.text }
+        set { key = CompactID(newValue) }
+    }
     public var symbol: Symbol
     /// Bar close time the decision was made at.
     public var time: Nanos
@@ -294,9 +300,20 @@ public struct Decision: Sendable, Hashable, Codable {
     /// Why, one line per fact (each source's vote, threshold, conflict).
     public var reasons: [String] { basis.reasons }
 
+    /// Coded as before the id was compact: the id's text under "id".
+    private enum CodingKeys: String, CodingKey {
+        case key = "id", symbol, time, action, targetDirection, confidence, basis, referencePrice, atr
+    }
+
     public init(id: String, symbol: Symbol, time: Nanos, action: DecisionAction, targetDirection: Direction,
                 confidence: Double, basis: DecisionBasis, referencePrice: Fixed, atr: Double?) {
-        self.id = id
+        self.init(key: CompactID(id), symbol: symbol, time: time, action: action, targetDirection: targetDirection,
+                  confidence: confidence, basis: basis, referencePrice: referencePrice, atr: atr)
+    }
+
+    public init(key: CompactID, symbol: Symbol, time: Nanos, action: DecisionAction, targetDirection: Direction,
+                confidence: Double, basis: DecisionBasis, referencePrice: Fixed, atr: Double?) {
+        self.key = key
         self.symbol = symbol
         self.time = time
         self.action = action
@@ -398,17 +415,6 @@ struct StableHash {
                 h = h &* 0x0000_0100_0000_01b3
             }
             value = h
-        }
-    }
-
-    /// `prefix` then the 16 hex digits of `value`, made in one allocation.
-    static func hex(_ value: UInt64, prefix: StaticString) -> String {
-        let count = prefix.utf8CodeUnitCount
-        return String(unsafeUninitializedCapacity: count + 16) { buffer in
-            for i in 0..<count { buffer[i] = prefix.utf8Start[i] }
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<16 { buffer[count + i] = digits.utf8Start[Int((value >> UInt64(60 - 4 * i)) & 0xf)] }
-            return count + 16
         }
     }
 }
