@@ -112,6 +112,16 @@ final class RecordProbe {
                 last[tp] = max(last[tp] ?? -1, m.pointee.offset)
             }
         }
+        if open.isEmpty { return result }
+        // A partition still being written may not reach its end before the deadline (its producer keeps ahead of this
+        // read, as on a busy machine). Records read past the reported end are enough: the broker's reported high is the
+        // base offset of the last batch when asked + 1, and that batch came whole in the first fetch, so the read went
+        // past the end it had then. Such a partition's end is the last offset read + 1 (a later end, as if asked later).
+        for (tp, p) in open {
+            guard let read = last[tp], read + 1 >= p.reportedHigh else { continue }
+            result[tp] = max(read + 1, p.low)
+            open[tp] = nil
+        }
         guard let unfinished = open.keys.min() else { return result }
         if partitions.count > 1 {
             // What one fetch for them all could not reach in time, one partition at a time (each with its own deadline).

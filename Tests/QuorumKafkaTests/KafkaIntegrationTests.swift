@@ -142,6 +142,39 @@ struct KafkaIntegrationTests {
         #expect(both[busy]?.mapValues(\.high).filter { $0.value > 0 } == perPartition)
     }
 
+    @Test("the end of a partition written all the while: at least what was acknowledged before asking, at most what was sent")
+    func watermarksWhileWritten() async throws {
+        // A short read deadline, so that a read to the end of a partition its producer keeps ahead of runs out of time:
+        // the end is then the last offset read + 1 (RecordProbe.endOffsets), not an error.
+        let bus = try KafkaBus(configuration: KafkaConfiguration(brokers: try testBrokers(), clientID: "test-wm-live",
+                                                                 requestTimeoutMs: 200),
+                               logger: testLogger("test.kafka"))
+        let topic = uniqueTopic("wm-live")
+        try await bus.createTopics([spec(topic, partitions: 1)])
+        actor Count {
+            var value: Int64 = 0
+            func set(_ v: Int64) { value = v }
+        }
+        let acknowledged = Count()
+        let writer = Task {
+            let producer = try bus.makeProducer(clientID: "wm-live")
+            for round in 0..<200 {
+                _ = try await producer.send((0..<200).map { OutgoingMessage(topic: topic, key: "k", value: [UInt8(round % 256), UInt8($0)]) })
+                await acknowledged.set(Int64(round + 1) * 200)
+            }
+            await producer.close()
+        }
+        var asked = 0
+        while await acknowledged.value < 40_000, asked < 200 {
+            let before = await acknowledged.value
+            let high = try await bus.watermarks(topic: topic)[0]?.high ?? 0
+            #expect(high >= before && high <= 40_000, "end \(high), \(before) acknowledged before asking")
+            asked += 1
+        }
+        try await writer.value
+        #expect(try await bus.watermarks(topic: topic)[0]?.high == 40_000)
+    }
+
     @Test("an unreachable broker is reported in one clear line, promptly")
     func unreachableBroker() async throws {
         let bus = try KafkaBus(configuration: KafkaConfiguration(brokers: "127.0.0.1:1", requestTimeoutMs: 1500),
