@@ -118,7 +118,7 @@ final class RecordProbe {
         // base offset of the last batch when asked + 1, and that batch came whole in the first fetch, so the read went
         // past the end it had then. Such a partition's end is the last offset read + 1 (a later end, as if asked later).
         for (tp, p) in open {
-            guard let read = last[tp], read + 1 >= p.reportedHigh else { continue }
+            guard let read = last[tp] else { continue }  // reading started at reportedHigh − 1: read + 1 ≥ reportedHigh
             result[tp] = max(read + 1, p.low)
             open[tp] = nil
         }
