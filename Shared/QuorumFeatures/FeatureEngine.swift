@@ -117,7 +117,22 @@ public struct FeatureEngine: Sendable {
         builtInterval = intervalSeconds
         var offset = 0
         let offsets = spec.snapshotOffsets
-        for (i, entry) in spec.entries.enumerated() {
+        var i = 0
+        while i < spec.entries.count {
+            let entry = spec.entries[i]
+            if let (count, node) = SharedWork.fuse(spec.entries[...], from: i) {
+                // Adjacent entries sharing their work: one node writing each one's outputs in turn (each is all of
+                // its kind's outputs, in order, for the kinds `SharedWork` joins).
+                roles.append(.own)
+                for entry in spec.entries[i..<i + count] {
+                    picks += entry.outputs.map { offset + $0 }
+                    offset += FeatureCatalog.kind(named: entry.kind)!.outputs.count
+                }
+                widths.append(node.width)
+                nodes.append(node)
+                i += count
+                continue
+            }
             // An entry computed on another symbol's bars only copies that symbol's snapshot: no node of its own.
             let node: any FeatureNode = entry.symbol == nil ? Self.node(entry, intervalSeconds: intervalSeconds)
                 : NeverDefined(width: FeatureCatalog.kind(named: entry.kind)!.outputs.count)
@@ -126,6 +141,7 @@ public struct FeatureEngine: Sendable {
             offset += node.width
             widths.append(node.width)
             nodes.append(node)
+            i += 1
         }
         scratch = Array(repeating: .nan, count: offset)
         picksAll = picks == Array(0..<offset)
@@ -220,9 +236,10 @@ extension FeatureEngine {
                 }
             }
             for k in 0..<block.count {
-                var defined = true
-                for c in 0..<columns where rows[k * columns + c].isNaN { defined = false }
-                warm[start + k] = defined
+                // Branch-free (x != x only for NaN), so that the loop vectorises.
+                var undefined = 0
+                for c in 0..<columns { undefined |= rows[k * columns + c] != rows[k * columns + c] ? 1 : 0 }
+                warm[start + k] = undefined == 0
             }
             start += block.count
         }
@@ -318,7 +335,7 @@ private func encodeNodes(_ nodes: [any FeatureNode], into c: inout some UnkeyedE
 /// Reads the nodes' states into `nodes`, built from the same entries.
 private func restoreNodes(_ nodes: inout [any FeatureNode], from c: inout some UnkeyedDecodingContainer) throws {
     guard c.count == nodes.count else {
-        throw FeatureSpecError("a checkpoint holds \(c.count ?? 0) feature states where the spec has \(nodes.count) entries")
+        throw FeatureSpecError("a checkpoint holds \(c.count ?? 0) feature states where this spec keeps \(nodes.count)")
     }
     for i in nodes.indices { try nodes[i].restoreState(from: c.superDecoder()) }
 }

@@ -73,45 +73,71 @@ public struct FeaturesCore: Sendable {
     /// symbol's last (nothing written there), else whether its vector is warm. Throws as `update(_:into:)` does.
     public mutating func update(_ bars: ArraySlice<Bar>, into out: UnsafeMutablePointer<Double>) throws(FeatureSpecError) -> [Bool?] {
         guard referenced.isEmpty else { throw FeatureSpecError("\(spec) has cross-asset entries: bars go through handle(_:)") }
-        // Each bar's engine first, so that a spec not fitting a symbol's bars throws before any state moves.
-        var engine = [Int](repeating: 0, count: bars.count)
+        let n = bars.count
+        var result = [Bool?](repeating: nil, count: n)
+        guard n > 0 else { return result }
+        // Each bar's engine first, so that a spec not fitting a symbol's bars throws before any state moves. Bars come
+        // either in runs of one symbol or interleaved in event time (each time's symbols in the same order), so the
+        // symbol after the last one found is tried first: one string comparison per bar, which matches at once.
+        var engineOf = [Int32](repeating: 0, count: n)
         var i = -1
-        for (k, bar) in zip(0..., bars) {
-            if i < 0 || known[i] != bar.symbol { i = try index(of: bar) }
-            engine[k] = i
+        for k in 0..<n {
+            let symbol = bars[bars.startIndex + k].symbol
+            if i < 0 || known[i] != symbol {
+                let next = i + 1 < known.count ? i + 1 : 0
+                i = next < known.count && known[next] == symbol ? next : try index(of: bars[bars.startIndex + k])
+            }
+            engineOf[k] = Int32(i)
         }
-        // Each symbol's new bars: their positions in `bars` and their candles.
-        var positions: [[Int]] = Array(repeating: [], count: known.count)
-        var candles: [[TA.Candle]] = Array(repeating: [], count: known.count)
-        for (k, bar) in zip(0..., bars) {
-            let i = engine[k]
-            guard bar.closeTime > lastSeen[i] else { continue }
-            lastSeen[i] = bar.closeTime
-            positions[i].append(k)
-            candles[i].append(TA.Candle(bar))
+        // The bars in order of their engine (a counting sort; each engine's stay in event-time order).
+        var starts = [Int](repeating: 0, count: known.count + 1)
+        for k in 0..<n { starts[Int(engineOf[k]) + 1] += 1 }
+        for e in known.indices { starts[e + 1] += starts[e] }
+        var order = [Int](repeating: 0, count: n)
+        var fill = starts
+        for k in 0..<n {
+            let e = Int(engineOf[k])
+            order[fill[e]] = k
+            fill[e] += 1
         }
-        var result = [Bool?](repeating: nil, count: bars.count)
         let columns = spec.names.count
-        for i in positions.indices where !positions[i].isEmpty {
-            let at = positions[i], n = at.count
-            let interval = bars[bars.startIndex + at[0]].intervalSeconds
-            let lastClose = bars[bars.startIndex + at[n - 1]].closeTime
-            var warm = [Bool](repeating: false, count: n)
-            candles[i].withUnsafeBufferPointer { candles in
-                warm.withUnsafeMutableBufferPointer { warm in
-                    if at[n - 1] - at[0] == n - 1 {
-                        // One run of consecutive rows: written in place.
-                        engines[i].update(candles, intervalSeconds: interval, lastCloseTime: lastClose,
-                                          into: out + at[0] * columns, warm: warm.baseAddress!)
-                    } else {
-                        let rows = UnsafeMutablePointer<Double>.allocate(capacity: n * columns)
-                        defer { rows.deallocate() }
-                        engines[i].update(candles, intervalSeconds: interval, lastCloseTime: lastClose, into: rows, warm: warm.baseAddress!)
-                        for (j, k) in at.enumerated() { (out + k * columns).update(from: rows + j * columns, count: columns) }
+        var candles: [TA.Candle] = []
+        var at: [Int] = []
+        var rows: [Double] = []
+        var warm: [Bool] = []
+        bars.withUnsafeBufferPointer { bars in
+            for e in known.indices where starts[e + 1] > starts[e] {
+                // This symbol's new bars, in order: their candles and where their rows go.
+                candles.removeAll(keepingCapacity: true)
+                at.removeAll(keepingCapacity: true)
+                var last = lastSeen[e]
+                for k in order[starts[e]..<starts[e + 1]] {
+                    let close = bars[k].closeTime
+                    guard close > last else { continue }
+                    last = close
+                    at.append(k)
+                    candles.append(TA.Candle(bars[k]))
+                }
+                guard let first = at.first else { continue }
+                lastSeen[e] = last
+                let count = at.count, interval = bars[first].intervalSeconds
+                if warm.count < count { warm = Array(repeating: false, count: count) }
+                let consecutive = at[count - 1] - first == count - 1
+                if !consecutive && rows.count < count * columns { rows = Array(repeating: 0, count: count * columns) }
+                candles.withUnsafeBufferPointer { candles in
+                    warm.withUnsafeMutableBufferPointer { warm in
+                        rows.withUnsafeMutableBufferPointer { rows in
+                            // One run of consecutive rows is written in place; else through `rows`, then scattered.
+                            let target = consecutive ? out + first * columns : rows.baseAddress!
+                            engines[e].update(candles, intervalSeconds: interval, lastCloseTime: last, into: target, warm: warm.baseAddress!)
+                            if !consecutive {
+                                for j in 0..<count { (out + at[j] * columns).update(from: target + j * columns, count: columns) }
+                            }
+                        }
+                        for j in 0..<count { result[at[j]] = warm[j] }
                     }
                 }
             }
-            for (j, k) in at.enumerated() { result[k] = warm[j] }
         }
         return result
     }

@@ -40,7 +40,7 @@ public struct RollingStats: Sendable, Codable {
         }
         let old = window[oldest]
         window[oldest] = x
-        oldest = (oldest + 1) % capacity
+        oldest = oldest + 1 == capacity ? 0 : oldest + 1
         let oldMean = mean
         mean += (x - old) / Double(capacity)
         m2 += (x - old) * (x - mean + old - oldMean)

@@ -42,8 +42,9 @@ public struct FeaturesStage: StageLogic, StageInputs {
     }
 
     /// The checkpoint holds the core's indicator state per symbol (`FeaturesCore.encodeState`); one of another feature
-    /// spec is not used.
-    public var stateFormat: Int { 1 }
+    /// spec is not used. Format 2: the indicators' state since the feature engine's speed work (short high-low windows
+    /// scanned, ADX/+DI/−DI of one period sharing one node).
+    public var stateFormat: Int { 2 }
 
     public func checkpointState() throws -> [UInt8] { try StateEncoder().encode { try core.encodeState(to: $0) } }
 

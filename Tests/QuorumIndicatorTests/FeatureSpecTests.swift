@@ -119,6 +119,30 @@ struct FeatureSpecTests {
         #expect(expected.last!!.filter { !$0.isNaN }.count > columns * 3 / 4, "most features are defined by the end")
     }
 
+    @Test("entries that share work (ADX, +DI and −DI of one period, side by side) give what they give apart, bit for bit")
+    func sharedWork() throws {
+        let together = try Self.parse(#"{"kind": "plus_di"}, {"kind": "adx"}, {"kind": "minus_di"}, {"kind": "adx", "names": ["again"]}, {"kind": "adx", "period": 7}"#)
+        // The same entries, each on its own node (an SMA between them stops the sharing).
+        let apart = try Self.parse(#"{"kind": "plus_di"}, {"kind": "sma", "names": ["s1"]}, {"kind": "adx"}, {"kind": "sma", "names": ["s2"]}, "#
+            + #"{"kind": "minus_di"}, {"kind": "sma", "names": ["s3"]}, {"kind": "adx", "names": ["again"]}, {"kind": "adx", "period": 7}"#)
+        var a = FeatureEngine(symbol: "BTC-USD", spec: together), b = FeatureEngine(symbol: "BTC-USD", spec: apart)
+        var defined = 0
+        for bar in Self.bars.prefix(1000) {
+            let x = a.update(bar).values, y = b.update(bar).values
+            let same = [x[0], x[1], x[2], x[3], x[4]].map(\.bitPattern) == [y[0], y[2], y[4], y[6], y[7]].map(\.bitPattern)
+            #expect(same, "bar at \(bar.closeTime): \(x) vs \(y)")
+            if !x.contains(where: \.isNaN) { defined += 1 }
+        }
+        #expect(defined > 900)
+        // Its checkpoint restores into a fresh engine that goes on with the same values.
+        let decoder = JSONDecoder()
+        decoder.userInfo[EngineState.spec] = together
+        var restored = try decoder.decode(EngineState.self, from: JSONEncoder().encode(EngineState(engine: a))).engine
+        for bar in Self.bars.dropFirst(1000).prefix(200) {
+            #expect(restored.update(bar).values.map(\.bitPattern) == a.update(bar).values.map(\.bitPattern))
+        }
+    }
+
     @Test("docs/features.md's catalog table names every kind")
     func documented() throws {
         let doc = try String(contentsOf: Repository.root.appendingPathComponent("docs/features.md"), encoding: .utf8)
@@ -307,4 +331,20 @@ struct FeatureSpecTests {
         #expect(alone.count == eth.count - FeaturesCore.maxPendingBars)
         #expect(alone.values.allSatisfy { Double(bitPattern: $0[1]).isNaN })
     }
+}
+
+/// A feature engine's checkpoint as JSON (`FeatureEngine.encodeState`), read back into a fresh engine of the spec in
+/// the decoder's `userInfo[EngineState.spec]`.
+struct EngineState: Codable {
+    static let spec = CodingUserInfoKey(rawValue: "spec")!
+    var engine: FeatureEngine
+
+    init(engine: FeatureEngine) { self.engine = engine }
+
+    init(from decoder: any Decoder) throws {
+        engine = FeatureEngine(symbol: "BTC-USD", spec: decoder.userInfo[Self.spec] as! FeatureSpec)
+        try engine.restoreState(from: decoder)
+    }
+
+    func encode(to encoder: any Encoder) throws { try engine.encodeState(to: encoder) }
 }

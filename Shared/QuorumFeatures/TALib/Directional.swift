@@ -133,8 +133,7 @@ extension TA {
     /// Lookback 2n − 1.
     public struct ADX: StreamingIndicator {
         private var dm: DirectionalMovement
-        private var dxSeen = 0
-        private var adx = 0.0
+        private var smoothing = ADXSmoothing()
 
         public init(period: Int = 14) { dm = DirectionalMovement(period: period) }
 
@@ -142,15 +141,25 @@ extension TA {
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
             guard let (di, range) = dm.update(bar) else { return nil }
-            let n = Double(dm.period)
+            return smoothing.update(di, smoothedRange: range, period: dm.period)
+        }
+    }
+
+    /// ADX's part after the DIs (see `ADX`): the first n DX averaged, then Wilder's smoothing; nil before bar 2n − 1.
+    struct ADXSmoothing: Sendable, Codable {
+        private var dxSeen = 0
+        private var adx = 0.0
+
+        mutating func update(_ di: DirectionalIndex, smoothedRange range: Double, period: Int) -> Double? {
+            let n = Double(period)
             let total = di.plus + di.minus
             let dx: Double? = TA.isZero(range) || TA.isZero(total) ? nil : 100 * (abs(di.minus - di.plus) / total)
             dxSeen += 1
-            if dxSeen < dm.period {
+            if dxSeen < period {
                 adx += dx ?? 0
                 return nil
             }
-            if dxSeen == dm.period {
+            if dxSeen == period {
                 adx = (adx + (dx ?? 0)) / n
             } else if let dx {
                 adx = (adx * (n - 1) + dx) / n

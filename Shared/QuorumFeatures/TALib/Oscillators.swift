@@ -366,8 +366,7 @@ extension TA {
             prices.push(tp)
             guard prices.isFull else { return nil }
             let mean = prices.mean
-            var deviation = 0.0
-            prices.window.forEach { deviation += abs($0 - mean) }
+            let deviation = prices.window.absoluteDeviation(from: mean)
             let distance = tp - mean
             return distance != 0 && deviation != 0 ? distance / (0.015 * (deviation / Double(period))) : 0
         }

@@ -100,6 +100,15 @@ extension TA {
             return storage[i]
         }
 
+        /// Σ|x − center| over the held values (in storage order, the same for every caller: CCI's mean deviation).
+        func absoluteDeviation(from center: Double) -> Double {
+            storage.withUnsafeBufferPointer { values in
+                var total = 0.0
+                for i in 0..<count { total += abs(values[i] - center) }
+                return total
+            }
+        }
+
         /// Calls `body` with every held value, oldest first.
         func forEach(_ body: (Double) -> Void) {
             for age in stride(from: count - 1, through: 0, by: -1) { body(self[age: age]) }
@@ -183,22 +192,51 @@ extension TA {
     }
 
     /// Highest high and lowest low of the last n bars, once n bars have been seen (stochastics, WILLR, Donchian,
-    /// Ichimoku): two `RollingExtreme`s.
+    /// Ichimoku). A window of up to `scanLimit` bars keeps the last n highs and lows and scans them on every bar:
+    /// branch-free, which beats the deques' data-dependent branches for few bars. A longer one keeps two
+    /// `RollingExtreme`s (amortised O(1)).
     struct HighLowWindow: Sendable, Codable {
         let period: Int
-        private var highest: RollingExtreme
-        private var lowest: RollingExtreme
+        static let scanLimit = 16
+        private var highs: [Double] = []
+        private var lows: [Double] = []
+        private var next = 0
+        private var seen = 0
+        private var highest: RollingExtreme?
+        private var lowest: RollingExtreme?
 
         init(period: Int) {
             precondition(period >= 1, "a high-low window spans at least one bar")
             self.period = period
-            highest = RollingExtreme(window: period, highest: true)
-            lowest = RollingExtreme(window: period, highest: false)
+            if period > Self.scanLimit {
+                highest = RollingExtreme(window: period, highest: true)
+                lowest = RollingExtreme(window: period, highest: false)
+            } else {
+                highs = Array(repeating: 0, count: period)
+                lows = Array(repeating: 0, count: period)
+            }
         }
 
         mutating func update(high: Double, low: Double) -> (high: Double, low: Double)? {
-            let h = highest.push(high), l = lowest.push(low)
-            return highest.index >= period - 1 ? (h.value, l.value) : nil
+            guard period <= Self.scanLimit else {
+                let h = highest!.push(high), l = lowest!.push(low)
+                return highest!.index >= period - 1 ? (h.value, l.value) : nil
+            }
+            highs[next] = high
+            lows[next] = low
+            next = next + 1 == period ? 0 : next + 1
+            if seen < period { seen += 1 }
+            guard seen == period else { return nil }
+            return highs.withUnsafeBufferPointer { h in
+                lows.withUnsafeBufferPointer { l in
+                    var hh = h[0], ll = l[0]
+                    for i in 1..<period {
+                        hh = h[i] > hh ? h[i] : hh
+                        ll = l[i] < ll ? l[i] : ll
+                    }
+                    return (hh, ll)
+                }
+            }
         }
 
         /// (highest high + lowest low) / 2 of the bar's window (Ichimoku's lines).

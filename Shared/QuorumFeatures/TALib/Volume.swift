@@ -12,7 +12,10 @@ extension TA {
 
         public mutating func update(_ bar: TA.Candle) -> Double? {
             if let previousClose {
-                if bar.close > previousClose { obv += bar.volume } else if bar.close < previousClose { obv -= bar.volume }
+                // Selects, not branches: the direction of a close is a coin toss for the branch predictor.
+                let up = bar.close > previousClose ? bar.volume : 0
+                let down = bar.close < previousClose ? bar.volume : 0
+                obv += up - down
             } else {
                 obv = bar.volume
             }
