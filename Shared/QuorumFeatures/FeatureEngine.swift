@@ -236,9 +236,10 @@ extension FeatureEngine {
                 }
             }
             for k in 0..<block.count {
-                // Branch-free (x != x only for NaN), so that the loop vectorises.
-                var undefined = 0
-                for c in 0..<columns { undefined |= rows[k * columns + c] != rows[k * columns + c] ? 1 : 0 }
+                // Branch-free (x != x only for NaN) and without overflow checks, so that the loop vectorises.
+                let row = rows + k &* columns
+                var undefined: UInt8 = 0
+                for c in 0..<columns { undefined |= row[c] != row[c] ? 1 : 0 }
                 warm[start + k] = undefined == 0
             }
             start += block.count

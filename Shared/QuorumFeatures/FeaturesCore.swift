@@ -131,7 +131,11 @@ public struct FeaturesCore: Sendable {
                             let target = consecutive ? out + first * columns : rows.baseAddress!
                             engines[e].update(candles, intervalSeconds: interval, lastCloseTime: last, into: target, warm: warm.baseAddress!)
                             if !consecutive {
-                                for j in 0..<count { (out + at[j] * columns).update(from: target + j * columns, count: columns) }
+                                // Row by row, a plain loop: a memmove call per row costs more than the copy.
+                                for j in 0..<count {
+                                    let from = target + j &* columns, to = out + at[j] &* columns
+                                    for c in 0..<columns { to[c] = from[c] }
+                                }
                             }
                         }
                         for j in 0..<count { result[at[j]] = warm[j] }

@@ -13,7 +13,12 @@ extension FeatureKind {
             return IndicatorNode(indicator: build(a), width: 1) { indicator, bar, out in
                 out.pointee = indicator.update(source.value(bar)) ?? .nan
             } run: { indicator, bars, out, stride in
-                for k in bars.indices { out[k * stride] = indicator.update(source.value(bars[k])) ?? .nan }
+                // The close (the default source) without the per-bar switch on the source.
+                if source == .close {
+                    for k in bars.indices { out[k &* stride] = indicator.update(bars[k].close) ?? .nan }
+                } else {
+                    for k in bars.indices { out[k &* stride] = indicator.update(source.value(bars[k])) ?? .nan }
+                }
             }
         }
     }
@@ -46,9 +51,14 @@ extension FeatureKind {
             return IndicatorNode(indicator: build(a), width: width) { indicator, bar, out in
                 if let value = indicator.update(source.value(bar)) { write(value, out) } else { out.update(repeating: .nan, count: width) }
             } run: { indicator, bars, out, stride in
-                for k in bars.indices {
-                    if let value = indicator.update(source.value(bars[k])) { write(value, out + k * stride) }
-                    else { (out + k * stride).update(repeating: .nan, count: width) }
+                func step(_ value: Double, _ row: UnsafeMutablePointer<Double>) {
+                    if let output = indicator.update(value) { write(output, row) } else { row.update(repeating: .nan, count: width) }
+                }
+                // The close (the default source) without the per-bar switch on the source.
+                if source == .close {
+                    for k in bars.indices { step(bars[k].close, out + k &* stride) }
+                } else {
+                    for k in bars.indices { step(source.value(bars[k]), out + k &* stride) }
                 }
             }
         }

@@ -289,6 +289,8 @@ extension TA {
 
         public mutating func update(_ value: Double) -> Double? {
             guard period > 1 else { return value }
+            // The common type first: a predictable compare rather than the switch's indirect jump on every bar.
+            if type == .sma { return sma!.update(value) }
             return switch type {
             case .sma: sma!.update(value)
             case .ema: ema!.update(value)

@@ -103,9 +103,21 @@ extension TA {
         /// Σ|x − center| over the held values (in storage order, the same for every caller: CCI's mean deviation).
         func absoluteDeviation(from center: Double) -> Double {
             storage.withUnsafeBufferPointer { values in
-                var total = 0.0
-                for i in 0..<count { total += abs(values[i] - center) }
-                return total
+                // Four running sums, so that the additions do not wait on each other.
+                var a = 0.0, b = 0.0, c = 0.0, d = 0.0
+                var i = 0
+                while i &+ 4 <= count {
+                    a += abs(values[i] - center)
+                    b += abs(values[i &+ 1] - center)
+                    c += abs(values[i &+ 2] - center)
+                    d += abs(values[i &+ 3] - center)
+                    i &+= 4
+                }
+                while i < count {
+                    a += abs(values[i] - center)
+                    i &+= 1
+                }
+                return (a + b) + (c + d)
             }
         }
 
