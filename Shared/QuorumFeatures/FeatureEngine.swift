@@ -198,12 +198,13 @@ public struct FeatureEngine: Sendable {
 
 extension FeatureEngine {
     /// The batch path (`FeaturesCore.update(_:into:)` on many bars): takes `candles`, the next bars in order, and
-    /// writes bar k's `spec.names.count` values from `out + k * spec.names.count` on, and whether they are all
-    /// defined to `warm[k]`. Each node takes a block of bars per call, so the values are bit for bit those of
-    /// `update(_:into:)` bar after bar. Only for a spec without cross-asset entries (`FeaturesCore` checks).
-    /// `intervalSeconds` and `lastCloseTime` are the bars' interval and the last one's close time.
+    /// writes bar k's `spec.names.count` values from `out + k * rowStride` on (`rowStride` ≥ `spec.names.count`; more
+    /// when the rows of other symbols' bars lie between), and whether they are all defined to `warm[k]`. Each node takes
+    /// a block of bars per call, so the values are bit for bit those of `update(_:into:)` bar after bar. Only for a spec
+    /// without cross-asset entries (`FeaturesCore` checks). `intervalSeconds` and `lastCloseTime` are the bars'
+    /// interval and the last one's close time.
     mutating func update(_ candles: UnsafeBufferPointer<TA.Candle>, intervalSeconds: Int64, lastCloseTime: Nanos,
-                         into out: UnsafeMutablePointer<Double>, warm: UnsafeMutablePointer<Bool>) {
+                         into out: UnsafeMutablePointer<Double>, rowStride: Int, warm: UnsafeMutablePointer<Bool>) {
         guard !candles.isEmpty else { return }
         if nodes.isEmpty { build(intervalSeconds: intervalSeconds) }
         let columns = spec.names.count
@@ -211,12 +212,12 @@ extension FeatureEngine {
         var start = 0
         while start < candles.count {
             let block = UnsafeBufferPointer(rebasing: candles[start..<min(start + Self.blockSize, candles.count)])
-            let rows = out + start * columns
+            let rows = out + start * rowStride
             if picksAll {
                 // The nodes write the vectors in place.
                 var offset = 0
                 for i in nodes.indices {
-                    nodes[i].update(block, into: rows + offset, stride: columns)
+                    nodes[i].update(block, into: rows + offset, stride: rowStride)
                     offset += widths[i]
                 }
             } else {
@@ -230,14 +231,14 @@ extension FeatureEngine {
                     }
                     picks.withUnsafeBufferPointer { picks in
                         for k in 0..<block.count {
-                            for c in 0..<columns { rows[k * columns + c] = base[k * width + picks[c]] }
+                            for c in 0..<columns { rows[k * rowStride + c] = base[k * width + picks[c]] }
                         }
                     }
                 }
             }
             for k in 0..<block.count {
                 // Branch-free (x != x only for NaN) and without overflow checks, so that the loop vectorises.
-                let row = rows + k &* columns
+                let row = rows + k &* rowStride
                 var undefined: UInt8 = 0
                 for c in 0..<columns { undefined |= row[c] != row[c] ? 1 : 0 }
                 warm[start + k] = undefined == 0

@@ -122,15 +122,22 @@ public struct FeaturesCore: Sendable {
                 lastSeen[e] = last
                 let count = at.count, interval = bars[first].intervalSeconds
                 if warm.count < count { warm = Array(repeating: false, count: count) }
-                let consecutive = at[count - 1] - first == count - 1
-                if !consecutive && rows.count < count * columns { rows = Array(repeating: 0, count: count * columns) }
+                // Rows at even steps (one symbol's run, or symbols interleaved in a fixed order) are written in
+                // place, the other symbols' rows between; else through `rows`, then copied to theirs.
+                let step = count > 1 ? at[1] - first : 1
+                var even = true
+                for j in 1..<max(count, 1) where at[j] - at[j - 1] != step { even = false }
+                if !even && rows.count < count * columns { rows = Array(repeating: 0, count: count * columns) }
                 candles.withUnsafeBufferPointer { candles in
                     warm.withUnsafeMutableBufferPointer { warm in
-                        rows.withUnsafeMutableBufferPointer { rows in
-                            // One run of consecutive rows is written in place; else through `rows`, then scattered.
-                            let target = consecutive ? out + first * columns : rows.baseAddress!
-                            engines[e].update(candles, intervalSeconds: interval, lastCloseTime: last, into: target, warm: warm.baseAddress!)
-                            if !consecutive {
+                        if even {
+                            engines[e].update(candles, intervalSeconds: interval, lastCloseTime: last, into: out + first * columns,
+                                              rowStride: step * columns, warm: warm.baseAddress!)
+                        } else {
+                            rows.withUnsafeMutableBufferPointer { rows in
+                                let target = rows.baseAddress!
+                                engines[e].update(candles, intervalSeconds: interval, lastCloseTime: last, into: target,
+                                                  rowStride: columns, warm: warm.baseAddress!)
                                 // Row by row, a plain loop: a memmove call per row costs more than the copy.
                                 for j in 0..<count {
                                     let from = target + j &* columns, to = out + at[j] &* columns
