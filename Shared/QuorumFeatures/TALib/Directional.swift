@@ -69,7 +69,11 @@ extension TA {
     /// s(TR) ≈ 0. The first DIs come at bar n.
     struct DirectionalMovement: Sendable, Codable {
         let period: Int
-        private var previous: TA.Candle?
+        /// The previous bar's high, low and close (`bars` counts the bars after the first).
+        private var previousHigh = 0.0
+        private var previousLow = 0.0
+        private var previousClose = 0.0
+        private var started = false
         private var plusDM = 0.0
         private var minusDM = 0.0
         private var range = 0.0
@@ -82,14 +86,19 @@ extension TA {
 
         /// The DIs, or nil before bar n; `sumRange` is the smoothed true range they divide by.
         mutating func update(_ bar: TA.Candle) -> (di: DirectionalIndex, smoothedRange: Double)? {
-            defer { previous = bar }
-            guard let previous else { return nil }
+            let up = bar.high - previousHigh
+            let down = previousLow - bar.low
+            let tr = TA.trueRange(bar, previousClose: previousClose)
+            previousHigh = bar.high
+            previousLow = bar.low
+            previousClose = bar.close
+            guard started else {
+                started = true
+                return nil
+            }
             bars += 1
-            let up = bar.high - previous.high
-            let down = previous.low - bar.low
             let plus = up > 0 && up > down ? up : 0
             let minus = down > 0 && down > up ? down : 0
-            let tr = TA.trueRange(bar, previousClose: previous.close)
             let n = Double(period)
             if bars >= period {
                 plusDM -= plusDM / n

@@ -100,6 +100,15 @@ extension TA {
             return storage[i]
         }
 
+        /// Σx over the held values, in storage order (no index arithmetic per value, unlike `forEach`).
+        func total() -> Double {
+            storage.withUnsafeBufferPointer { values in
+                var total = 0.0
+                for i in 0..<count { total += values[i] }
+                return total
+            }
+        }
+
         /// Σ|x − center| over the held values (in storage order, the same for every caller: CCI's mean deviation).
         func absoluteDeviation(from center: Double) -> Double {
             storage.withUnsafeBufferPointer { values in
@@ -150,9 +159,7 @@ extension TA {
             replacements += 1
             if replacements >= window.capacity {
                 replacements = 0
-                var exact = 0.0
-                window.forEach { exact += $0 }
-                sum = exact
+                sum = window.total()
             }
         }
     }
