@@ -119,7 +119,7 @@ struct FeatureSpecTests {
         #expect(expected.last!!.filter { !$0.isNaN }.count > columns * 3 / 4, "most features are defined by the end")
     }
 
-    @Test("entries that share work (ADX, +DI and −DI of one period, side by side) give what they give apart, bit for bit")
+    @Test("entries that share work side by side (ADX, +DI and −DI of one period; log returns and volatilities of one source) give what they give apart, bit for bit")
     func sharedWork() throws {
         let together = try Self.parse(#"{"kind": "plus_di"}, {"kind": "adx"}, {"kind": "minus_di"}, {"kind": "adx", "names": ["again"]}, {"kind": "adx", "period": 7}"#)
         // The same entries, each on its own node (an SMA between them stops the sharing).
@@ -134,6 +134,17 @@ struct FeatureSpecTests {
             if !x.contains(where: \.isNaN) { defined += 1 }
         }
         #expect(defined > 900)
+        // log_return and volatility of one source share the log return.
+        let logs = try Self.parse(#"{"kind": "volatility", "period": 5}, {"kind": "log_return"}, {"kind": "volatility"}, {"kind": "log_return", "source": "open", "names": ["r_open"]}"#)
+        let logsApart = try Self.parse(#"{"kind": "volatility", "period": 5}, {"kind": "sma", "names": ["s1"]}, {"kind": "log_return"}, "#
+            + #"{"kind": "sma", "names": ["s2"]}, {"kind": "volatility"}, {"kind": "log_return", "source": "open", "names": ["r_open"]}"#)
+        var c = FeatureEngine(symbol: "BTC-USD", spec: logs), d = FeatureEngine(symbol: "BTC-USD", spec: logsApart)
+        for bar in Self.bars.prefix(300) {
+            let x = c.update(bar).values, y = d.update(bar).values
+            #expect([x[0], x[1], x[2], x[3]].map(\.bitPattern) == [y[0], y[2], y[4], y[5]].map(\.bitPattern), "\(x) vs \(y)")
+        }
+        let last = c.update(Self.bars[300]).values
+        #expect(!last.contains { $0.isNaN })
         // Its checkpoint restores into a fresh engine that goes on with the same values.
         let decoder = JSONDecoder()
         decoder.userInfo[EngineState.spec] = together

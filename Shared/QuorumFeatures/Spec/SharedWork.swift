@@ -6,6 +6,7 @@ enum SharedWork {
     /// The entries from `start` on that one node can compute together (at least two), with that node; nil when the
     /// entry at `start` starts no such run. Only entries on the symbol's own bars and base timeframe are joined.
     static func fuse(_ entries: ArraySlice<FeatureSpec.Entry>, from start: Int) -> (count: Int, node: any FeatureNode)? {
+        if let run = logReturnRun(entries, from: start) { return run }
         // ADX, +DI and −DI of one period share Wilder's directional-movement smoothing.
         func member(_ entry: FeatureSpec.Entry) -> DirectionalNode.Member? {
             guard entry.timeframe == nil, entry.otherSymbol == nil else { return nil }
@@ -26,6 +27,83 @@ enum SharedWork {
         }
         guard members.count >= 2 else { return nil }
         return (members.count, DirectionalNode(period: period, members: members))
+    }
+}
+
+extension SharedWork {
+    /// `log_return` and `volatility` entries of one source share the bar's log return (one `log` per bar).
+    static func logReturnRun(_ entries: ArraySlice<FeatureSpec.Entry>, from start: Int) -> (count: Int, node: any FeatureNode)? {
+        /// 0 for `log_return`, n for `volatility(n)`.
+        func member(_ entry: FeatureSpec.Entry) -> Int? {
+            guard entry.timeframe == nil, entry.otherSymbol == nil else { return nil }
+            switch entry.kind {
+            case "log_return": return 0
+            case "volatility": return entry.arguments.int("period")
+            default: return nil
+            }
+        }
+        guard member(entries[start]) != nil else { return nil }
+        let source = entries[start].arguments.source()
+        var windows: [Int] = []
+        var i = start
+        while i < entries.endIndex, let m = member(entries[i]), entries[i].arguments.source() == source {
+            windows.append(m)
+            i += 1
+        }
+        guard windows.count >= 2 else { return nil }
+        return (windows.count, LogReturnNode(source: source, windows: windows))
+    }
+}
+
+/// `log_return` and `volatility(n)` entries (any of them, in any order) on one log return per bar: the values of
+/// `LogReturnIndicator` and `RollingVolatilityIndicator` of the same source, bit for bit (the same arithmetic: the log
+/// of the ratio of two prices, and `RollingStats` of those logs).
+struct LogReturnNode: FeatureNode {
+    let source: PriceSource
+    /// Per member: nil for `log_return`, else its volatility's window of log returns.
+    private var stats: [RollingStats?]
+    private var returns = LogReturn()
+
+    /// `windows`: per member 0 for `log_return`, n for `volatility(n)`.
+    init(source: PriceSource, windows: [Int]) {
+        self.source = source
+        stats = windows.map { $0 == 0 ? nil : RollingStats(capacity: $0) }
+    }
+
+    var width: Int { stats.count }
+    var lookback: Int { stats.map { $0?.capacity ?? 1 }.max() ?? 1 }
+
+    mutating func update(_ bar: TA.Candle, into out: UnsafeMutablePointer<Double>) {
+        guard let r = returns.update(close: source.value(bar)) else {
+            out.update(repeating: .nan, count: stats.count)
+            return
+        }
+        for j in stats.indices {
+            if stats[j] == nil {
+                out[j] = r
+            } else {
+                stats[j]!.push(r)
+                out[j] = stats[j]!.isFull ? stats[j]!.sampleVariance.squareRoot() : .nan
+            }
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case returns, stats }
+
+    func encodeState(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(returns, forKey: .returns)
+        try c.encode(stats, forKey: .stats)
+    }
+
+    mutating func restoreState(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let restored = try c.decode([RollingStats?].self, forKey: .stats)
+        guard restored.map({ $0?.capacity }) == stats.map({ $0?.capacity }) else {
+            throw FeatureSpecError("a checkpoint's log-return node has windows \(restored.map { $0?.capacity ?? 0 }), the spec \(stats.map { $0?.capacity ?? 0 })")
+        }
+        returns = try c.decode(LogReturn.self, forKey: .returns)
+        stats = restored
     }
 }
 
