@@ -6,52 +6,44 @@ enum SharedWork {
     /// The entries from `start` on that one node can compute together (at least two), with that node; nil when the
     /// entry at `start` starts no such run. Only entries on the symbol's own bars and base timeframe are joined.
     static func fuse(_ entries: ArraySlice<FeatureSpec.Entry>, from start: Int) -> (count: Int, node: any FeatureNode)? {
-        if let run = logReturnRun(entries, from: start) { return run }
         // ADX, +DI and −DI of one period share Wilder's directional-movement smoothing.
-        func member(_ entry: FeatureSpec.Entry) -> DirectionalNode.Member? {
-            guard entry.timeframe == nil, entry.otherSymbol == nil else { return nil }
+        if let members = run(entries, from: start, key: { $0.arguments.int("period") }, member: { entry -> DirectionalNode.Member? in
             switch entry.kind {
-            case "adx": return .adx
-            case "plus_di": return .plusDI
-            case "minus_di": return .minusDI
-            default: return nil
+            case "adx": .adx
+            case "plus_di": .plusDI
+            case "minus_di": .minusDI
+            default: nil
             }
+        }) {
+            return (members.count, DirectionalNode(period: entries[start].arguments.int("period"), members: members))
         }
-        guard member(entries[start]) != nil else { return nil }
-        let period = entries[start].arguments.int("period")
-        var members: [DirectionalNode.Member] = []
+        // `log_return` and `volatility(n)` entries of one source share the bar's log return (one `log` per bar); a
+        // member is 0 for `log_return`, n for `volatility(n)`.
+        if let windows = run(entries, from: start, key: { $0.arguments.source() }, member: { entry -> Int? in
+            switch entry.kind {
+            case "log_return": 0
+            case "volatility": entry.arguments.int("period")
+            default: nil
+            }
+        }) {
+            return (windows.count, LogReturnNode(source: entries[start].arguments.source(), windows: windows))
+        }
+        return nil
+    }
+
+    /// The members of the run of adjacent entries from `start` on that are members of one family (`member` not nil)
+    /// with the same `key`, on the symbol's own bars and base timeframe; nil for a run of fewer than two.
+    private static func run<Member, Key: Equatable>(_ entries: ArraySlice<FeatureSpec.Entry>, from start: Int,
+                                                    key: (FeatureSpec.Entry) -> Key,
+                                                    member: (FeatureSpec.Entry) -> Member?) -> [Member]? {
+        var members: [Member] = []
         var i = start
-        while i < entries.endIndex, let m = member(entries[i]), entries[i].arguments.int("period") == period {
+        while i < entries.endIndex, entries[i].timeframe == nil, entries[i].otherSymbol == nil, let m = member(entries[i]),
+              key(entries[i]) == key(entries[start]) {
             members.append(m)
             i += 1
         }
-        guard members.count >= 2 else { return nil }
-        return (members.count, DirectionalNode(period: period, members: members))
-    }
-}
-
-extension SharedWork {
-    /// `log_return` and `volatility` entries of one source share the bar's log return (one `log` per bar).
-    static func logReturnRun(_ entries: ArraySlice<FeatureSpec.Entry>, from start: Int) -> (count: Int, node: any FeatureNode)? {
-        /// 0 for `log_return`, n for `volatility(n)`.
-        func member(_ entry: FeatureSpec.Entry) -> Int? {
-            guard entry.timeframe == nil, entry.otherSymbol == nil else { return nil }
-            switch entry.kind {
-            case "log_return": return 0
-            case "volatility": return entry.arguments.int("period")
-            default: return nil
-            }
-        }
-        guard member(entries[start]) != nil else { return nil }
-        let source = entries[start].arguments.source()
-        var windows: [Int] = []
-        var i = start
-        while i < entries.endIndex, let m = member(entries[i]), entries[i].arguments.source() == source {
-            windows.append(m)
-            i += 1
-        }
-        guard windows.count >= 2 else { return nil }
-        return (windows.count, LogReturnNode(source: source, windows: windows))
+        return members.count >= 2 ? members : nil
     }
 }
 
