@@ -126,7 +126,7 @@ public struct FeaturesCore: Sendable {
                 // place, the other symbols' rows between; else through `rows`, then copied to theirs.
                 let step = count > 1 ? at[1] - first : 1
                 var even = true
-                for j in 1..<max(count, 1) where at[j] - at[j - 1] != step { even = false }
+                for j in 1..<count where at[j] - at[j - 1] != step { even = false }
                 if !even && rows.count < count * columns { rows = Array(repeating: 0, count: count * columns) }
                 candles.withUnsafeBufferPointer { candles in
                     warm.withUnsafeMutableBufferPointer { warm in

@@ -247,6 +247,6 @@ public struct RollingVolatility: Sendable, Codable {
     public mutating func update(close: Double) -> Double? {
         guard let r = logReturn.update(close: close) else { return nil }
         stats.push(r)
-        return stats.isFull ? stats.sampleVariance.squareRoot() : nil
+        return stats.fullSampleDeviation
     }
 }

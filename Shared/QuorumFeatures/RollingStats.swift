@@ -29,6 +29,9 @@ public struct RollingStats: Sendable, Codable {
     /// Σ(x − mean)² / (n − 1); 0 for fewer than two values.
     public var sampleVariance: Double { window.count < 2 ? 0 : max(0, m2) / Double(window.count - 1) }
 
+    /// √(sample variance) once the window is full, else nil (the volatility of a window of log returns).
+    public var fullSampleDeviation: Double? { isFull ? sampleVariance.squareRoot() : nil }
+
     /// Adds `x`, dropping the oldest value when the window is full.
     public mutating func push(_ x: Double) {
         if window.count < capacity {

@@ -75,7 +75,7 @@ struct LogReturnNode: FeatureNode {
                 out[j] = r
             } else {
                 stats[j]!.push(r)
-                out[j] = stats[j]!.isFull ? stats[j]!.sampleVariance.squareRoot() : .nan
+                out[j] = stats[j]!.fullSampleDeviation ?? .nan
             }
         }
     }

@@ -109,6 +109,19 @@ extension TA {
             }
         }
 
+        /// The highest (or lowest) held value, by a branch-free scan of the storage.
+        func extreme(highest: Bool) -> Double {
+            storage.withUnsafeBufferPointer { values in
+                var best = values[0]
+                if highest {
+                    for i in 1..<count { best = values[i] > best ? values[i] : best }
+                } else {
+                    for i in 1..<count { best = values[i] < best ? values[i] : best }
+                }
+                return best
+            }
+        }
+
         /// Σ|x − center| over the held values (in storage order, the same for every caller: CCI's mean deviation).
         func absoluteDeviation(from center: Double) -> Double {
             storage.withUnsafeBufferPointer { values in
@@ -217,10 +230,10 @@ extension TA {
     struct HighLowWindow: Sendable, Codable {
         let period: Int
         static let scanLimit = 16
-        private var highs: [Double] = []
-        private var lows: [Double] = []
-        private var next = 0
-        private var seen = 0
+        /// Short windows: the last n highs and lows.
+        private var highs: Ring?
+        private var lows: Ring?
+        /// Long windows: the two deques.
         private var highest: RollingExtreme?
         private var lowest: RollingExtreme?
 
@@ -231,8 +244,8 @@ extension TA {
                 highest = RollingExtreme(window: period, highest: true)
                 lowest = RollingExtreme(window: period, highest: false)
             } else {
-                highs = Array(repeating: 0, count: period)
-                lows = Array(repeating: 0, count: period)
+                highs = Ring(capacity: period)
+                lows = Ring(capacity: period)
             }
         }
 
@@ -241,21 +254,9 @@ extension TA {
                 let h = highest!.push(high), l = lowest!.push(low)
                 return highest!.index >= period - 1 ? (h.value, l.value) : nil
             }
-            highs[next] = high
-            lows[next] = low
-            next = next + 1 == period ? 0 : next + 1
-            if seen < period { seen += 1 }
-            guard seen == period else { return nil }
-            return highs.withUnsafeBufferPointer { h in
-                lows.withUnsafeBufferPointer { l in
-                    var hh = h[0], ll = l[0]
-                    for i in 1..<period {
-                        hh = h[i] > hh ? h[i] : hh
-                        ll = l[i] < ll ? l[i] : ll
-                    }
-                    return (hh, ll)
-                }
-            }
+            highs!.push(high)
+            lows!.push(low)
+            return highs!.isFull ? (highs!.extreme(highest: true), lows!.extreme(highest: false)) : nil
         }
 
         /// (highest high + lowest low) / 2 of the bar's window (Ichimoku's lines).
